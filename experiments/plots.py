@@ -1,0 +1,337 @@
+"""Comparison plots for experiment results (matplotlib, Agg backend, no GUI).
+
+Every function takes the data and an output path; the suffix (.png or .svg) picks
+the format. Figures are sized and styled to be pasted into a 16:9 slide: a title,
+labelled axes, 11-13 pt fonts, tight layout, 150 dpi for PNG. Files are written
+atomically (temp file in the target folder, then ``os.replace``) and the figure is
+closed, so long batch runs do not leak memory. Each function returns the Path.
+
+Input tables are those of :mod:`experiments.stats`: ``summarize`` (long: group
+columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` and
+``paired_differences``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+from matplotlib.patches import Patch  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from experiments.stats import t_quantile  # noqa: E402
+
+__all__ = ["bar_ci", "sweep_lines", "tradeoff_scatter", "pareto_front", "daily_series",
+           "paired_diff_forest"]
+
+_RC = {
+    "font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 10, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "svg.hashsalt": "ecomlab", "svg.fonttype": "path",
+}
+_FIGSIZE = (8.0, 4.5)  # inches, 16:9
+_COLOR = "#4C72B0"
+_HIGHLIGHT = "#DD8452"
+_MUTED = "#8C8C8C"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    try:
+        if fmt not in ("png", "svg"):
+            raise ValueError(f"plot path must end in .png or .svg, got {path.name!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp",
+                                   dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, format=fmt, dpi=150,
+                            metadata={"Date": None} if fmt == "svg" else None)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use normal file mode
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _metric_rows(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    rows = table[table["metric"] == metric]
+    if rows.empty:
+        known = list(pd.unique(table["metric"])) if "metric" in table else []
+        raise ValueError(f"no rows for metric {metric!r}; metrics present: {known}")
+    return rows.reset_index(drop=True)
+
+
+def _err(mean: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
+    """Asymmetric error-bar lengths; NaN bounds (n < 2) become 0-length whiskers."""
+    m = mean.to_numpy(float)
+    lo = np.nan_to_num(m - low.to_numpy(float), nan=0.0)
+    hi = np.nan_to_num(high.to_numpy(float) - m, nan=0.0)
+    return np.vstack([lo, hi])
+
+
+def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | None = None,
+           ylabel: str | None = None, baseline: str | None = None,
+           label_col: str = "variant", ci_label: str = "95% CI") -> Path:
+    """Bar per variant of the mean of ``metric`` with CI whiskers [ci_low, ci_high].
+
+    The ``baseline`` bar is drawn in a highlight colour. With more than 6 variants
+    or names longer than 12 characters the bars are horizontal so names stay
+    readable. ``ylabel`` should name the unit, e.g. "cost per order (EUR)".
+
+    >>> bar_ci(summary, "unit_fill_rate", "out/fill.png", baseline="base",
+    ...        ylabel="unit fill rate (fraction)")  # doctest: +SKIP
+    """
+    rows = _metric_rows(summary, metric)
+    labels = rows[label_col].astype(str).tolist()
+    err = _err(rows["mean"], rows["ci_low"], rows["ci_high"])
+    colors = [_HIGHLIGHT if baseline is not None and lab == str(baseline) else _COLOR
+              for lab in labels]
+    horizontal = len(labels) > 6 or max(len(lab) for lab in labels) > 12
+    height = max(_FIGSIZE[1], 0.45 * len(labels) + 1.5) if horizontal else _FIGSIZE[1]
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(_FIGSIZE[0], height))
+        pos = np.arange(len(labels))
+        value_label = ylabel or metric
+        if horizontal:
+            ax.barh(pos, rows["mean"], xerr=err, color=colors, capsize=4, ecolor="#333333")
+            ax.set_yticks(pos, labels)
+            ax.invert_yaxis()  # first variant on top
+            ax.set_xlabel(value_label)
+            ax.grid(axis="y", visible=False)
+        else:
+            ax.bar(pos, rows["mean"], yerr=err, color=colors, capsize=5, ecolor="#333333")
+            ax.set_xticks(pos, labels)
+            ax.set_ylabel(value_label)
+            ax.grid(axis="x", visible=False)
+        if baseline is not None and str(baseline) in labels:
+            text = "baseline" if str(baseline) == "baseline" else f"baseline ({baseline})"
+            ax.legend(handles=[Patch(color=_HIGHLIGHT, label=text)],
+                      loc="best")
+        ax.set_title(title or f"{metric} by {label_col} (mean, {ci_label})")
+        return _save(fig, path)
+
+
+def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
+                series: str | None = None, title: str | None = None,
+                xlabel: str | None = None, ylabel: str | None = None,
+                ci_label: str = "95% CI") -> Path:
+    """Mean of ``metric`` over a swept numeric parameter ``x`` with a shaded CI band.
+
+    ``summary`` must have the swept parameters as group columns (``summarize(runs,
+    metrics, group_cols=["variant", "pickers", "wave_size"])``). One line per value
+    of ``series`` when given; without it every x value must occur once.
+
+    >>> sweep_lines(summary, "pickers", "order_cycle_time_h", "out/sweep.svg",
+    ...             series="wave_size", ylabel="order cycle time (h)")  # doctest: +SKIP
+    """
+    rows = _metric_rows(summary, metric)
+    for col in [x] + ([series] if series else []):
+        if col not in rows.columns:
+            raise KeyError(f"summary has no column {col!r}; columns: {list(rows.columns)}")
+    groups = [(None, rows)] if series is None else list(rows.groupby(series, sort=True))
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        for key, part in groups:
+            part = part.sort_values(x)
+            if series is None and part[x].duplicated().any():
+                plt.close(fig)
+                raise ValueError(f"several rows per {x!r} value; pass series=<second parameter>")
+            xs = part[x].to_numpy(float)
+            mean = part["mean"].to_numpy(float)
+            lo = np.where(np.isnan(part["ci_low"]), mean, part["ci_low"])
+            hi = np.where(np.isnan(part["ci_high"]), mean, part["ci_high"])
+            label = None if series is None else f"{series} = {key}"
+            (line,) = ax.plot(xs, mean, marker="o", label=label)
+            ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel or metric)
+        ax.set_title(title or f"{metric} vs {x} (mean, shaded {ci_label})")
+        if series is not None:
+            ax.legend(title=series if len(groups) > 1 else None, loc="best")
+        return _save(fig, path)
+
+
+def pareto_front(df: pd.DataFrame, x: str, y: str, minimize_x: bool = True,
+                 minimize_y: bool = True) -> pd.Series:
+    """Boolean Series (same index as ``df``): True where the row is Pareto-efficient.
+
+    Row i is dominated when some row j is at least as good in both x and y and
+    strictly better in one. Rows with a NaN in x or y are never efficient.
+
+    >>> d = pd.DataFrame({"cost": [1, 2, 3, 2.5], "late": [5, 3, 1, 4]})
+    >>> pareto_front(d, "cost", "late").tolist()
+    [True, True, True, False]
+    """
+    xs = df[x].to_numpy(float) * (1 if minimize_x else -1)
+    ys = df[y].to_numpy(float) * (1 if minimize_y else -1)
+    valid = ~(np.isnan(xs) | np.isnan(ys))
+    xv, yv = xs[valid], ys[valid]
+    no_worse = (xv[None, :] <= xv[:, None]) & (yv[None, :] <= yv[:, None])  # [i, j]: j vs i
+    better = (xv[None, :] < xv[:, None]) | (yv[None, :] < yv[:, None])
+    dominated = (no_worse & better).any(axis=1)
+    efficient = np.zeros(len(df), dtype=bool)
+    efficient[np.flatnonzero(valid)] = ~dominated
+    return pd.Series(efficient, index=df.index, name="pareto")
+
+
+def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
+                     path: str | Path, label_col: str = "variant", minimize_x: bool = True,
+                     minimize_y: bool = True, title: str | None = None,
+                     xlabel: str | None = None, ylabel: str | None = None) -> Path:
+    """Scatter of variants in the (x_metric, y_metric) plane with the Pareto front.
+
+    Error bars in x and y come from f"{m}_ci_low"/f"{m}_ci_high" when present (see
+    ``stats.summary_wide``). Efficient points (:func:`pareto_front`) are highlighted
+    and joined in x order; every point carries its label. Axis labels say which
+    direction is better.
+
+    >>> tradeoff_scatter(summary_wide(s), "total_cost", "on_time_rate", "out/tradeoff.png",
+    ...                  minimize_y=False)  # doctest: +SKIP
+    """
+    df = summary_wide.reset_index(drop=True)
+    for col in (x_metric, y_metric, label_col):
+        if col not in df.columns:
+            raise KeyError(f"summary_wide has no column {col!r}; columns: {list(df.columns)}")
+    front = pareto_front(df, x_metric, y_metric, minimize_x, minimize_y).to_numpy()
+
+    def errs(m: str) -> np.ndarray | None:
+        lo, hi = f"{m}_ci_low", f"{m}_ci_high"
+        return _err(df[m], df[lo], df[hi]) if lo in df and hi in df else None
+
+    xerr, yerr = errs(x_metric), errs(y_metric)
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        for mask, color, size, label in ((~front, _MUTED, 40, "dominated"),
+                                         (front, _HIGHLIGHT, 70, "Pareto-efficient")):
+            if not mask.any():
+                continue
+            ax.errorbar(df.loc[mask, x_metric], df.loc[mask, y_metric],
+                        xerr=None if xerr is None else xerr[:, mask],
+                        yerr=None if yerr is None else yerr[:, mask], fmt="none",
+                        ecolor=color, alpha=0.6, capsize=3)
+            ax.scatter(df.loc[mask, x_metric], df.loc[mask, y_metric], s=size, color=color,
+                       label=label, zorder=3, edgecolor="white")
+        eff = df[front].sort_values(x_metric)
+        ax.plot(eff[x_metric], eff[y_metric], color=_HIGHLIGHT, linewidth=1.5, zorder=2)
+        for _, row in df.iterrows():
+            ax.annotate(str(row[label_col]), (row[x_metric], row[y_metric]),
+                        textcoords="offset points", xytext=(6, 5), fontsize=10)
+        ax.margins(x=0.15, y=0.12)  # room for the point labels
+        better = {True: "lower is better", False: "higher is better"}
+        ax.set_xlabel(f"{xlabel or x_metric} ({better[minimize_x]})")
+        ax.set_ylabel(f"{ylabel or y_metric} ({better[minimize_y]})")
+        ax.set_title(title or f"Trade-off: {y_metric} vs {x_metric}")
+        ax.legend(loc="best")
+        return _save(fig, path)
+
+
+def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "variant",
+                 x: str = "day", band: str = "ci", level: float = 0.95,
+                 title: str | None = None, xlabel: str | None = None,
+                 ylabel: str | None = None) -> Path:
+    """Daily mean of ``metric`` across replications, one line per ``by`` value.
+
+    ``daily`` is long: columns variant, replication, day, <metrics>. The band is the
+    Student-t CI of the daily mean (``band="ci"``: mean ± t_{(1+level)/2, n-1} s/sqrt(n))
+    or the range over replications (``band="minmax"``).
+
+    >>> daily_series(daily, "backorders_units", "out/backorders.png",
+    ...              ylabel="backordered units")  # doctest: +SKIP
+    """
+    if band not in ("ci", "minmax"):
+        raise ValueError(f"band must be 'ci' or 'minmax', got {band!r}")
+    for col in (x, metric):
+        if col not in daily.columns:
+            raise KeyError(f"daily table has no column {col!r}; columns: {list(daily.columns)}")
+    if daily.empty:
+        raise ValueError("daily table is empty")
+    data = daily if by in daily.columns else daily.assign(**{by: metric})
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        for key, part in data.groupby(by, sort=False):
+            stats = part.groupby(x, sort=True)[metric].agg(["mean", "std", "count", "min", "max"])
+            xs = stats.index.to_numpy()
+            mean = stats["mean"].to_numpy(float)
+            if band == "minmax":
+                lo, hi = stats["min"].to_numpy(float), stats["max"].to_numpy(float)
+            else:
+                tq = {n: t_quantile((1 + level) / 2, n - 1) if n >= 2 else np.nan
+                      for n in stats["count"].unique()}
+                hw = stats["count"].map(tq).to_numpy(float) * stats["std"].to_numpy(float) \
+                    / np.sqrt(stats["count"].to_numpy(float))
+                hw = np.nan_to_num(hw, nan=0.0)
+                lo, hi = mean - hw, mean + hw
+            (line,) = ax.plot(xs, mean, label=str(key), linewidth=1.6)
+            ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+        band_text = f"{level:.0%} CI" if band == "ci" else "min–max over replications"
+        ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel or metric)
+        ax.set_title(title or f"Daily {metric} (mean, band: {band_text})")
+        if by in daily.columns:
+            ax.legend(title=by, loc="best")
+        if pd.api.types.is_datetime64_any_dtype(daily[x]):
+            fig.autofmt_xdate()
+        return _save(fig, path)
+
+
+def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
+                       title: str | None = None, xlabel: str | None = None,
+                       baseline: str | None = None, ci_label: str = "95% CI") -> Path:
+    """Forest plot of paired differences (variant - baseline) with their CIs.
+
+    One horizontal row per variant: the paired CI [ci_low, ci_high] around
+    mean_diff, and behind it, thin and grey, the unpaired (Welch) CI of the same
+    difference, so the gain from common random numbers is visible. Intervals that
+    exclude zero are highlighted; a vertical line marks zero.
+
+    >>> paired_diff_forest(paired_differences(runs, ["total_cost"], "base"),
+    ...                    "total_cost", "out/diff.png", xlabel="Δ cost (EUR)")  # doctest: +SKIP
+    """
+    rows = _metric_rows(paired, metric)
+    labels = rows["variant"].astype(str).tolist()
+    pos = np.arange(len(labels))
+    height = max(3.0, 0.5 * len(labels) + 1.6)
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(_FIGSIZE[0], height))
+        mean = rows["mean_diff"].to_numpy(float)
+        if "unpaired_half_width" in rows:
+            uhw = np.nan_to_num(rows["unpaired_half_width"].to_numpy(float), nan=0.0)
+            ax.errorbar(mean, pos, xerr=uhw, fmt="none", ecolor="#BBBBBB", elinewidth=6,
+                        label=f"unpaired (Welch) {ci_label}", zorder=1)
+        sig = rows["excludes_zero"].to_numpy(bool)
+        err = _err(rows["mean_diff"], rows["ci_low"], rows["ci_high"])
+        for mask, color, label in ((~sig, _COLOR, f"paired {ci_label}"),
+                                   (sig, _HIGHLIGHT, f"paired {ci_label}, excludes 0")):
+            if mask.any():
+                ax.errorbar(mean[mask], pos[mask], xerr=err[:, mask], fmt="o", color=color,
+                            capsize=4, elinewidth=2, markersize=7, label=label, zorder=3)
+        ax.axvline(0.0, color="#333333", linewidth=1)
+        ax.set_yticks(pos, labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)  # first variant on top
+        ax.grid(axis="y", visible=False)
+        base = str(baseline) if baseline else "baseline"
+        ax.set_xlabel(xlabel or f"{metric}: variant − {base}")
+        ax.set_title(title or f"{metric}: paired difference vs {base}")
+        ax.legend(loc="best")
+        return _save(fig, path)

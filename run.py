@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""ecomlab command line: validate, simulate and run experiments on scenario files.
+
+    python run.py validate scenarios/baseline.yaml
+    python run.py simulate scenarios/classroom_sq.yaml --replications 20 --set inventory.policy.reorder_point=4
+    python run.py experiment experiments/demo.yaml
+
+Exit codes: 0 success, 1 a run failed, 2 bad input (nothing written), 3 infeasible optimization.
+This file only parses arguments, calls the packages and prints; no model logic lives here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def _print_problems(exc) -> int:
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    n = len(exc.problems)
+    print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def cmd_validate(args) -> int:
+    from sim.scenario import load_scenario
+    from sim.explain import summary_line
+
+    scenario = load_scenario(args.file, args.set, args.plan)
+    print(f"{args.file}: OK — {summary_line(scenario)}")
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    from experiments.simulate import run_simulate
+
+    return run_simulate(args)
+
+
+def cmd_experiment(args) -> int:
+    from experiments.cli import run_experiment_cli
+
+    return run_experiment_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run.py", description="ecomlab: e-commerce operations simulation lab")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def scenario_args(sp):
+        sp.add_argument("file", help="scenario YAML file")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. --set inventory.policy.reorder_point=4 (repeatable)")
+        sp.add_argument("--plan", action="append", default=[], metavar="PLAN.yaml",
+                        help="apply an optimizer's plan overlay (repeatable)")
+
+    v = sub.add_parser("validate", help="check a scenario file and print a summary")
+    scenario_args(v)
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("simulate", help="simulate a scenario and write a run folder under results/")
+    scenario_args(s)
+    s.add_argument("--replications", "-n", type=_positive_int, default=1, help="independent replications (default 1)")
+    s.add_argument("--seed", type=_nonneg_int, default=None, help="master seed (default: the scenario's seed)")
+    s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
+    s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
+    s.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (default 1)")
+    s.set_defaults(func=cmd_simulate)
+
+    e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
+    e.add_argument("spec", help="experiment spec YAML (e.g. experiments/demo.yaml)")
+    e.add_argument("--executor", choices=["serial", "process", "dask"], default=None,
+                   help="override the spec's executor")
+    e.add_argument("--workers", type=_positive_int, default=None, help="worker count (process/dask)")
+    e.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster)")
+    e.add_argument("--replications", "-n", type=_positive_int, default=None, help="override the spec's replications")
+    e.add_argument("--fresh", action="store_true", help="discard cached replications and start over")
+    e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
+    e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
+    e.add_argument("--quiet", action="store_true", help="no progress output")
+    e.set_defaults(func=cmd_experiment)
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.yamlio import InputError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        return _print_problems(exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Cross-field rules of a scenario, each reported at its own key path.
+
+``semantic_problems(scenario)`` returns ``[(key_path, message), ...]``; an empty
+list means the scenario is consistent.
+"""
+from __future__ import annotations
+
+from sim.distributions import nonnegative
+from sim.schema import Scenario
+from sim.yamlio import suggest
+
+
+def _unique(items, path, out):
+    seen = {}
+    for i, item in enumerate(items):
+        if item.name in seen:
+            out.append((path + (i, "name"), f"duplicate name {item.name!r} (also at index {seen[item.name]})"))
+        seen.setdefault(item.name, i)
+
+
+def _check_demand(s: Scenario, out: list) -> None:
+    d = s.demand
+    _unique(d.regions, ("demand", "regions"), out)
+    _unique(d.channels, ("demand", "channels"), out)
+    _unique(d.promotions, ("demand", "promotions"), out)
+    total = sum(r.share for r in d.regions)
+    if abs(total - 1) > 1e-6:
+        out.append((("demand", "regions"), f"region shares must sum to 1 (they sum to {total:.6g})"))
+    for key in ("lines_per_order", "units_per_line"):
+        if not nonnegative(getattr(d, key)):
+            out.append((("demand", key), "must not produce negative values"))
+    for i, ch in enumerate(d.channels):
+        for j, period in enumerate(ch.schedule):
+            if period.end < period.start:
+                out.append((("demand", "channels", i, "schedule", j, "end"),
+                            f"end {period.end} is before start {period.start}"))
+
+
+def _check_network(s: Scenario, out: list) -> None:
+    region_names = [r.name for r in s.demand.regions]
+    _unique(s.warehouses, ("warehouses",), out)
+    _unique(s.suppliers, ("suppliers",), out)
+    for i, w in enumerate(s.warehouses):
+        for j, r in enumerate(w.regions):
+            if r not in region_names:
+                out.append((("warehouses", i, "regions", j), f"unknown region {r!r}{suggest(r, region_names)}"))
+    shares = [sp.share for sp in s.suppliers if sp.share is not None]
+    if sum(shares) > 1 + 1e-6:
+        out.append((("suppliers",), f"supplier shares sum to {sum(shares):.6g}, more than 1"))
+    for i, sp in enumerate(s.suppliers):
+        if not nonnegative(sp.lead_time_days):
+            out.append((("suppliers", i, "lead_time_days"), "lead times must not be negative"))
+        for j, dis in enumerate(sp.disruptions):
+            if dis.start_day >= s.horizon_days:
+                out.append((("suppliers", i, "disruptions", j, "start_day"),
+                            f"day {dis.start_day} is beyond the horizon ({s.horizon_days} days)"))
+
+
+def _check_catalog(s: Scenario, out: list) -> None:
+    c = s.catalog
+    if (c.skus is None) == (c.generate is None):
+        out.append((("catalog",), "give exactly one of 'skus' (a list) or 'generate' (a generator)"))
+        return
+    if c.abc_thresholds[0] > c.abc_thresholds[1]:
+        out.append((("catalog", "abc_thresholds"), "the A threshold must not exceed the B threshold"))
+    supplier_names = [sp.name for sp in s.suppliers]
+    if c.skus is not None:
+        if len(c.skus) == 0:
+            out.append((("catalog", "skus"), "the catalogue needs at least one SKU"))
+        seen = {}
+        for i, sku in enumerate(c.skus):
+            if sku.id in seen:
+                out.append((("catalog", "skus", i, "id"), f"duplicate SKU id {sku.id!r}"))
+            seen.setdefault(sku.id, i)
+            if sku.supplier is not None and sku.supplier not in supplier_names:
+                out.append((("catalog", "skus", i, "supplier"),
+                            f"unknown supplier {sku.supplier!r}{suggest(sku.supplier, supplier_names)}"))
+        if c.skus and sum(sku.popularity for sku in c.skus) <= 0:
+            out.append((("catalog", "skus"), "at least one SKU needs popularity > 0"))
+    else:
+        g = c.generate
+        for key in ("price", "cost_ratio", "weight_kg"):
+            if not nonnegative(getattr(g, key)):
+                out.append((("catalog", "generate", key), "must not produce negative values"))
+
+
+def _check_inventory(s: Scenario, out: list) -> None:
+    p = s.inventory.policy
+    base = ("inventory", "policy")
+    if p.type in ("RS", "RsS") and p.review == "continuous":
+        out.append((base + ("review",), f"policy {p.type} reviews periodically; remove review or use sS/base_stock"))
+    if p.type in ("sS", "RsS") and p.reorder_point is not None and p.order_up_to is not None \
+            and p.reorder_point >= p.order_up_to:
+        out.append((base + ("reorder_point",),
+                    f"s ({p.reorder_point:g}) must be below S (order_up_to = {p.order_up_to:g})"))
+    if p.type == "sQ" and p.order_up_to is not None:
+        out.append((base + ("order_up_to",), "an sQ policy orders a fixed quantity; set order_quantity instead"))
+    if p.type in ("sS", "RS", "RsS", "base_stock") and p.order_quantity is not None:
+        out.append((base + ("order_quantity",), f"a {p.type} policy orders up to S; set order_up_to instead"))
+    sku_ids = [sku.id for sku in s.catalog.skus] if s.catalog.skus is not None else None
+    wh_names = [w.name for w in s.warehouses]
+    for i, row in enumerate(s.inventory.per_sku):
+        at = ("inventory", "per_sku", i)
+        if sku_ids is not None and row.sku not in sku_ids:
+            out.append((at + ("sku",), f"unknown SKU {row.sku!r}{suggest(row.sku, sku_ids)}"))
+        if row.warehouse is not None and row.warehouse not in wh_names:
+            out.append((at + ("warehouse",), f"unknown warehouse {row.warehouse!r}{suggest(row.warehouse, wh_names)}"))
+        if row.reorder_point is not None and row.order_up_to is not None and row.reorder_point >= row.order_up_to \
+                and p.type in ("sS", "RsS"):
+            out.append((at + ("reorder_point",), f"s ({row.reorder_point:g}) must be below S ({row.order_up_to:g})"))
+
+
+def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
+    out: list = []
+    if s.warmup_days >= s.horizon_days:
+        out.append((("warmup_days",), f"must be shorter than horizon_days ({s.horizon_days})"))
+    _check_catalog(s, out)
+    _check_demand(s, out)
+    _check_network(s, out)
+    _check_inventory(s, out)
+    if s.catalog.generate is not None and any(True for _ in s.inventory.per_sku):
+        from sim.catalog import catalog_for
+
+        ids = set(catalog_for(s).ids)
+        for i, row in enumerate(s.inventory.per_sku):
+            if row.sku not in ids:
+                out.append((("inventory", "per_sku", i, "sku"), f"unknown SKU {row.sku!r}"))
+    return out

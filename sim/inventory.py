@@ -1,0 +1,280 @@
+"""Stock per (warehouse, SKU) in flat numpy arrays, replenished by (s,Q), (s,S), (R,S), (R,s,S) or base-stock.
+
+State per pair k = warehouse * n_sku + sku: on hand, on order, backorders.
+Decisions use the inventory position IP = on hand + on order - backorders
+(never the level). Continuous review checks a pair right after each demand on
+it; periodic review is ONE vectorized pass over all pairs every R days.
+
+Order of same-time events (pinned by tests): at one instant, receipts are
+processed first, then customer demand, then the periodic review. The model
+implements this with event priorities: day close (-1) < receipts (0) <
+customer orders and the daily process (1); order arrivals are never exactly on
+a day boundary, and the review runs at the day boundary after all receipts.
+
+Unmet demand is backordered (filled first-come first-served from the next
+receipts) or lost. Suppliers ship nothing while disrupted: an order placed
+during a disruption leaves when it ends, then takes its lead time.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+
+from sim.catalog import CatalogArrays
+from sim.policy import PolicyArrays
+from sim.schema import Scenario
+
+RECEIPT_PRIORITY = 0
+DAY_CLOSE_PRIORITY = -1
+
+
+def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> None:
+    """Run ``callback()`` after ``delay`` with an explicit same-time ``priority`` (lower first)."""
+    ev = simpy.Event(env)
+    ev._ok = True
+    ev._value = None
+    ev.callbacks.append(lambda _ev: callback())
+    env.schedule(ev, priority, delay)
+
+
+class DayCounters:
+    """Totals of the current day (plain Python floats: cheap to increment)."""
+
+    FIELDS = ("orders", "lines", "units_demanded", "units_filled_now", "lines_filled_now", "orders_filled_now",
+              "units_shipped", "units_lost", "units_backordered", "orders_lost", "revenue", "cogs",
+              "lost_value", "replenishment_orders", "ordering_cost", "units_received", "cycles",
+              "stockout_cycles", "orders_shipped")
+    __slots__ = FIELDS
+
+    def __init__(self):
+        for f in self.FIELDS:
+            setattr(self, f, 0.0)
+
+
+class SupplierModel:
+    """Lead times (buffered batch draws) and down periods of each supplier."""
+
+    def __init__(self, scenario: Scenario, rng_lead: np.random.Generator, rng_disrupt: np.random.Generator):
+        self.suppliers = scenario.suppliers
+        self.rng = rng_lead
+        self.down: list[np.ndarray] = []
+        H = scenario.horizon_days
+        for sp in scenario.suppliers:
+            spans = [(d.start_day, d.start_day + d.days) for d in sp.disruptions]
+            if sp.random_disruptions is not None:
+                t = 0.0
+                rd = sp.random_disruptions
+                while True:
+                    t += rng_disrupt.exponential(rd.mean_days_between)
+                    if t >= H:
+                        break
+                    length = rng_disrupt.exponential(rd.mean_duration_days)
+                    spans.append((t, t + length))
+                    t += length
+            spans.sort()
+            merged: list[list[float]] = []
+            for a, b in spans:
+                if merged and a <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], b)
+                else:
+                    merged.append([a, b])
+            self.down.append(np.array(merged, dtype=float).reshape(-1, 2))
+
+    def ship_times(self, j: int, t: np.ndarray) -> np.ndarray:
+        """When orders placed at times ``t`` leave supplier j (delayed to the end of a disruption)."""
+        spans = self.down[j]
+        if len(spans) == 0:
+            return t
+        i = np.searchsorted(spans[:, 0], t, side="right") - 1
+        inside = (i >= 0) & (t < spans[np.maximum(i, 0), 1])
+        return np.where(inside, spans[np.maximum(i, 0), 1], t)
+
+    def lead_times(self, j: int, size: int) -> np.ndarray:
+        return np.maximum(self.suppliers[j].lead_time_days.sample(self.rng, size), 0.0)
+
+
+class InventorySystem:
+    def __init__(self, env: simpy.Environment, scenario: Scenario, catalog: CatalogArrays,
+                 policy: PolicyArrays, suppliers: SupplierModel, on_complete):
+        self.env = env
+        self.policy = policy
+        self.n_sku = catalog.n
+        K = len(scenario.warehouses) * catalog.n
+        self.backorder_mode = scenario.inventory.unmet_demand == "backorder"
+        self.on_hand = policy.initial_on_hand.astype(float).copy()
+        self.initial = self.on_hand.copy()
+        self.on_order = np.zeros(K)
+        self.backorders = np.zeros(K)
+        self.received = np.zeros(K)
+        self.shipped = np.zeros(K)
+        self.lost = np.zeros(K)
+        self.demanded = np.zeros(K)
+        self.area_on_hand = np.zeros(K)      # unit-days
+        self.area_backorders = np.zeros(K)   # unit-days
+        self.last_t = np.zeros(K)
+        self.stockout_flag = np.zeros(K, dtype=bool)
+        self.queues: dict[int, deque] = {}   # k -> deque of [order_id, units_left, unit_price]
+        self.outstanding: dict[int, float] = {}  # order id -> units still backordered
+        self.unit_cost = np.tile(catalog.unit_cost, len(scenario.warehouses))
+        self.price = np.tile(catalog.price, len(scenario.warehouses))
+        self.supplier_of = np.tile(catalog.supplier, len(scenario.warehouses))
+        c = scenario.inventory.costs
+        self.order_cost = np.array([s.order_cost if s.order_cost is not None else c.order_cost
+                                    for s in scenario.suppliers])
+        self.suppliers = suppliers
+        self.on_complete = on_complete       # callback(order_id) when a backordered order is filled
+        self.day = DayCounters()
+        self.s = policy.reorder_point
+        self.Q = policy.order_quantity
+        self.S = policy.order_up_to
+        self.continuous = not policy.periodic
+
+    # ------------------------------------------------------------ time-weighted areas
+    def flush_areas(self) -> None:
+        now = self.env.now
+        dt = now - self.last_t
+        self.area_on_hand += self.on_hand * dt
+        self.area_backorders += self.backorders * dt
+        self.last_t[:] = now
+
+    # ------------------------------------------------------------ demand
+    def demand_line(self, order_id: int, k: int, qty: int, unit_price: float) -> tuple[float, float]:
+        """Allocate one order line; returns (units allocated now, units backordered)."""
+        now = self.env.now
+        on_hand, backorders = self.on_hand, self.backorders
+        dt = now - self.last_t[k]
+        oh = on_hand[k]
+        self.area_on_hand[k] += oh * dt
+        self.area_backorders[k] += backorders[k] * dt
+        self.last_t[k] = now
+        self.demanded[k] += qty
+        day = self.day
+        day.units_demanded += qty
+        take = qty if oh >= qty else oh
+        short = qty - take
+        if take > 0:
+            on_hand[k] = oh - take
+            self.shipped[k] += take
+            day.units_shipped += take
+            day.revenue += take * unit_price
+            day.cogs += take * self.unit_cost[k]
+        backordered = 0.0
+        if short > 0:
+            self.stockout_flag[k] = True
+            if self.backorder_mode:
+                backorders[k] += short
+                day.units_backordered += short
+                q = self.queues.get(k)
+                if q is None:
+                    q = self.queues[k] = deque()
+                q.append([order_id, short, unit_price])
+                backordered = short
+            else:
+                self.lost[k] += short
+                day.units_lost += short
+                day.lost_value += short * unit_price
+        else:
+            day.units_filled_now += qty
+            day.lines_filled_now += 1
+        if self.continuous:
+            self._review_one(k)
+        return take, backordered
+
+    # ------------------------------------------------------------ replenishment
+    def _review_one(self, k: int) -> None:
+        ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
+        kind = self.policy.kind
+        if kind == "sQ":
+            if ip > self.s[k]:
+                return
+            q = self.Q[k] * np.ceil((self.s[k] - ip + 1) / self.Q[k])
+        elif kind == "base_stock":
+            if ip >= self.S[k]:
+                return
+            q = self.S[k] - ip
+        else:  # sS
+            if ip > self.s[k]:
+                return
+            q = self.S[k] - ip
+        if q > 0:
+            self.place_orders(np.array([k]), np.array([q]))
+
+    def review_all(self) -> None:
+        """Periodic review of every pair in one vectorized pass."""
+        ip = self.on_hand + self.on_order - self.backorders
+        kind = self.policy.kind
+        if kind in ("RS", "base_stock"):
+            qty = np.where(ip < self.S, self.S - ip, 0.0)
+        elif kind == "sQ":
+            qty = np.where(ip <= self.s, self.Q * np.ceil((self.s - ip + 1) / self.Q), 0.0)
+        else:  # sS, RsS
+            qty = np.where(ip <= self.s, self.S - ip, 0.0)
+        ks = np.flatnonzero(qty > 0)
+        if len(ks):
+            self.place_orders(ks, qty[ks])
+
+    def place_orders(self, ks: np.ndarray, qty: np.ndarray) -> None:
+        now = self.env.now
+        np.add.at(self.on_order, ks, qty)
+        sup = self.supplier_of[ks]
+        arrive = np.empty(len(ks))
+        for j in np.unique(sup):
+            m = sup == j
+            ship = self.suppliers.ship_times(int(j), np.full(int(m.sum()), now))
+            arrive[m] = ship + self.suppliers.lead_times(int(j), int(m.sum()))
+        day = self.day
+        day.replenishment_orders += len(ks)
+        day.ordering_cost += float(self.order_cost[sup].sum())
+        for t in np.unique(arrive):
+            m = arrive == t
+            batch_k, batch_q = ks[m], qty[m]
+            call_at(self.env, float(t - now), 0, lambda bk=batch_k, bq=batch_q: self.receive(bk, bq))
+
+    def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
+        """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""
+        now = self.env.now
+        uk = np.unique(ks)
+        dt = now - self.last_t[uk]
+        self.area_on_hand[uk] += self.on_hand[uk] * dt
+        self.area_backorders[uk] += self.backorders[uk] * dt
+        self.last_t[uk] = now
+        day = self.day
+        stocked_out = self.stockout_flag[uk] | (self.on_hand[uk] - self.backorders[uk] < 0)
+        day.cycles += len(uk)
+        day.stockout_cycles += int(stocked_out.sum())
+        self.stockout_flag[uk] = False
+        np.add.at(self.on_hand, ks, qty)
+        np.add.at(self.on_order, ks, -qty)
+        np.add.at(self.received, ks, qty)
+        day.units_received += float(qty.sum())
+        if self.backorder_mode:
+            for k in uk[self.backorders[uk] > 0]:
+                self._fill_backorders(int(k))
+
+    def _fill_backorders(self, k: int) -> None:
+        q = self.queues[k]
+        day = self.day
+        while q and self.on_hand[k] > 0:
+            entry = q[0]
+            take = min(entry[1], self.on_hand[k])
+            self.on_hand[k] -= take
+            self.backorders[k] -= take
+            self.shipped[k] += take
+            day.units_shipped += take
+            day.revenue += take * entry[2]
+            day.cogs += take * self.unit_cost[k]
+            entry[1] -= take
+            left = self.outstanding[entry[0]] - take
+            if entry[1] <= 0:
+                q.popleft()
+            if left <= 0:
+                del self.outstanding[entry[0]]
+                self.on_complete(entry[0])
+            else:
+                self.outstanding[entry[0]] = left
+
+    @property
+    def inventory_position(self) -> np.ndarray:
+        return self.on_hand + self.on_order - self.backorders

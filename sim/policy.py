@@ -1,0 +1,119 @@
+"""Replenishment parameters (s, Q, S) for every (warehouse, SKU), as flat numpy arrays.
+
+Numbers written in the scenario win; omitted ones are set from the expected
+demand with the textbook normal approximation (Silver, Pyke & Thomas, ch. 6):
+
+* demand per day of SKU i at warehouse w: mu = orders/day x E[lines] x E[units] x p_i x share_w,
+  variance sigma^2 = mu x E[U^2]/E[U] (compound Poisson lines, U = units per line);
+* protection interval T = L (continuous review) or R + L (periodic review);
+  lead-time demand mean mu*T, variance sigma^2*T + mu^2*Var(L);
+* s (or S for order-up-to policies) = mean + z * sd with z = Phi^-1(service_level), rounded up;
+* Q = EOQ = sqrt(2 K D / h) with D the yearly demand and h the holding cost per unit-year;
+  S = s + Q for (s, S) policies when S is omitted.
+
+Per-SKU rows in ``inventory.per_sku`` (written by the optimizers) override both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from sim.catalog import CatalogArrays
+from sim.demand import DemandPlan
+from sim.schema import Scenario
+
+
+@dataclass(frozen=True)
+class PolicyArrays:
+    kind: str                 # sQ | sS | RS | RsS | base_stock
+    periodic: bool
+    review_period_days: int
+    reorder_point: np.ndarray  # s, flat index k = w * n_sku + i
+    order_quantity: np.ndarray # Q (sQ)
+    order_up_to: np.ndarray    # S (sS, RS, RsS, base_stock)
+    initial_on_hand: np.ndarray
+    mean_daily_demand: np.ndarray
+
+
+def warehouse_shares(scenario: Scenario) -> np.ndarray:
+    """(warehouses,) share of all orders each warehouse serves by default (own regions)."""
+    share = np.zeros(len(scenario.warehouses))
+    for r in scenario.demand.regions:
+        share[region_warehouse(scenario)[r.name]] += r.share
+    return share
+
+
+def region_warehouse(scenario: Scenario) -> dict[str, int]:
+    """The default warehouse of each region: the first that lists it, else the first warehouse."""
+    out = {}
+    for r in scenario.demand.regions:
+        out[r.name] = next((i for i, w in enumerate(scenario.warehouses) if r.name in w.regions), 0)
+    return out
+
+
+def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan) -> PolicyArrays:
+    p, inv, d = scenario.inventory.policy, scenario.inventory, scenario.demand
+    W, n = len(scenario.warehouses), catalog.n
+    orders_per_day = float(plan.rate.mean())
+    u = d.units_per_line
+    mu = (orders_per_day * d.lines_per_order.mean * u.mean
+          * warehouse_shares(scenario)[:, None] * catalog.popularity[None, :]).ravel()
+    var_per_day = mu * (u.variance + u.mean ** 2) / max(u.mean, 1e-12)
+    sup = [scenario.suppliers[j] for j in catalog.supplier]
+    lt_mean = np.tile([s.lead_time_days.mean for s in sup], W)
+    lt_var = np.tile([s.lead_time_days.variance for s in sup], W)
+    T = lt_mean + (p.review_period_days if p.periodic else 0)
+    ltd_mean = mu * T
+    ltd_sd = np.sqrt(var_per_day * T + mu ** 2 * lt_var)
+    z = NormalDist().inv_cdf(p.service_level)
+    protect = np.ceil(ltd_mean + z * ltd_sd)
+    unit_cost = np.tile(catalog.unit_cost, W)
+    h_year = np.maximum(inv.costs.holding_rate_per_year * unit_cost, 1e-9)
+    order_cost = np.tile([s.order_cost if s.order_cost is not None else inv.costs.order_cost for s in sup], W)
+    eoq = np.maximum(np.rint(np.sqrt(2 * order_cost * mu * 365 / h_year)), 1)
+
+    Q = eoq if p.order_quantity in (None, "eoq") else np.full(W * n, float(p.order_quantity))
+    if p.type in ("sQ", "sS", "RsS"):
+        s = protect if p.reorder_point is None else np.full(W * n, float(p.reorder_point))
+    else:  # order-up-to policies order whenever the position is below S
+        s = None
+    if p.type in ("sS", "RsS"):
+        S = s + eoq if p.order_up_to is None else np.full(W * n, float(p.order_up_to))
+    elif p.type in ("RS", "base_stock"):
+        S = protect if p.order_up_to is None else np.full(W * n, float(p.order_up_to))
+    else:
+        S = s + Q
+    if s is None:
+        s = S - 1
+    s, Q, S = s.astype(float), Q.astype(float), S.astype(float)
+
+    wh_index = {w.name: i for i, w in enumerate(scenario.warehouses)}
+    sku_index = catalog.index()
+    for row in inv.per_sku:
+        i = sku_index[row.sku]
+        ws = [wh_index[row.warehouse]] if row.warehouse else range(W)
+        for w in ws:
+            k = w * n + i
+            if row.reorder_point is not None:
+                s[k] = row.reorder_point
+            if row.order_quantity is not None:
+                Q[k] = row.order_quantity
+            if row.order_up_to is not None:
+                S[k] = row.order_up_to
+                if p.type in ("RS", "base_stock") and row.reorder_point is None:
+                    s[k] = S[k] - 1
+            if p.type == "sQ":
+                S[k] = s[k] + Q[k]
+
+    start = inv.initial_on_hand
+    if start == "order_up_to":
+        initial = S.copy()
+    elif start == "reorder_point":
+        initial = s.copy()
+    else:
+        initial = np.full(W * n, float(start))
+    return PolicyArrays(kind=p.type, periodic=p.periodic, review_period_days=p.review_period_days,
+                        reorder_point=s, order_quantity=Q, order_up_to=S,
+                        initial_on_hand=np.floor(np.maximum(initial, 0)), mean_daily_demand=mu)

@@ -1,0 +1,211 @@
+"""Load, merge, override and validate scenario files.
+
+``load_scenario(path, overrides=(), plans=())`` reads a YAML file, follows
+``extends:`` (deep merge onto the base file; mappings merge, lists are
+replaced), applies plan overlays and ``a.b[0].c=value`` overrides, and returns
+a frozen :class:`sim.schema.Scenario`. Every problem is collected and raised
+together as :class:`sim.yamlio.InputError`, one line each with file, line and
+key path.
+
+>>> s = load_scenario("scenarios/classroom_sq.yaml", overrides=["horizon_days=100"])
+>>> s.horizon_days, s.inventory.policy.type
+(100, 'sQ')
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.distributions import DIST_NAMES
+from sim.schema import Scenario
+from sim.yamlio import (InputError, Problem, Source, format_path, merge_sources, parse_assignment,
+                        read_yaml, set_path, suggest)
+
+MAX_EXTENDS_DEPTH = 10
+
+
+def _read_with_extends(path: Path, seen: tuple = ()) -> Source:
+    src = read_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(str(path), 1, "", "a scenario must be a mapping of keys to values")])
+    base_ref = src.data.get("extends")
+    if base_ref is None:
+        return src
+    file, line = src.origin.get(("extends",), (str(path), None))
+    if not isinstance(base_ref, str):
+        raise InputError([Problem(file, line, "extends", "must be a file name (string)")])
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in seen or len(seen) > MAX_EXTENDS_DEPTH:
+        raise InputError([Problem(file, line, "extends", f"circular or too deep extends chain at {base_ref!r}")])
+    if not base_path.is_file():
+        raise InputError([Problem(file, line, "extends", f"base file {base_ref!r} not found (looked in {path.parent})")])
+    base = _read_with_extends(base_path, seen + (path.resolve(),))
+    merged = merge_sources(base, src)
+    merged.data.pop("extends", None)
+    return merged
+
+
+def _clean_loc(loc: tuple, data) -> tuple:
+    """Drop the union-tag parts pydantic adds to a location (e.g. 'lognormal')."""
+    out: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, (dict, list)) or node is None:
+            # a missing key (report it) or a tag that names a union member (skip it)
+            if isinstance(part, str) and (not isinstance(node, dict) or _is_tag(part)):
+                continue
+            out.append(part)
+            node = None
+        # scalars: union-member names and the like; skip
+    return tuple(out)
+
+
+_TAGS = {"constant", "uniform", "normal", "lognormal", "gamma", "exponential", "poisson",
+         "negative_binomial", "empirical", "float", "str", "int", "date", "literal['eoq']",
+         "function-after[_date(), union[date,str]]", "constrained-float", "list[...]"}
+
+
+def _is_tag(part: str) -> bool:
+    return part in _TAGS or part.startswith(("function-", "literal[", "constrained-", "tuple[", "list["))
+
+
+def _model_at(model: type[BaseModel], path: tuple):
+    """The pydantic model class found at ``path`` inside ``model`` (for 'did you mean')."""
+    import typing
+
+    current = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann] + list(typing.get_args(ann))
+        nxt = None
+        for c in candidates:
+            for cc in [c] + list(typing.get_args(c)):
+                if isinstance(cc, type) and issubclass(cc, BaseModel):
+                    nxt = cc
+                    break
+            if nxt:
+                break
+        if nxt is None:
+            return None
+        current = nxt
+    return current
+
+
+def _error_message(err: dict, path: tuple, model) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(model, path[:-1])
+        return f"unknown key{suggest(path[-1], list(parent.model_fields) if parent else [])}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        tag = err["input"].get("dist")
+        return f"unknown distribution {tag!r}" + suggest(tag, DIST_NAMES)
+    if kind == "union_tag_not_found":
+        return "a distribution needs a 'dist:' key (e.g. {dist: lognormal, mean: 7, cv: 0.3}) or a number"
+    return err["msg"].replace("Value error, ", "")
+
+
+def _pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=Scenario) -> list[Problem]:
+    """One Problem per key path; the alternatives of a union are joined with 'or'."""
+    by_path: dict[tuple, list] = {}
+    for err in exc.errors():
+        path = _clean_loc(tuple(err["loc"]), src.data)
+        entry = by_path.setdefault(path, [[], err.get("input")])
+        msg = _error_message(err, path, model)
+        if msg not in entry[0]:
+            entry[0].append(msg)
+    problems = []
+    for path, (msgs, value) in by_path.items():
+        prefix = "Input should be "
+        if len(msgs) > 1 and all(m.startswith(prefix) for m in msgs):
+            msg = prefix + " or ".join(m[len(prefix):] for m in msgs)
+        else:
+            msg = "; ".join(msgs)
+        if value is not None and not isinstance(value, (dict, list)) and "unknown" not in msg:
+            msg += f" (got {value!r})"
+        file, line = src.locate(path, main_file)
+        problems.append(Problem(file, line, format_path(path), msg))
+    return problems
+
+
+def validate_data(src: Source, main_file: str) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(src.data)
+    except ValidationError as exc:
+        raise InputError(_pydantic_problems(exc, src, main_file)) from None
+    from sim.checks import semantic_problems  # cross-field rules
+
+    issues = semantic_problems(scenario)
+    if issues:
+        problems = []
+        for path, msg in issues:
+            file, line = src.locate(path, main_file)
+            problems.append(Problem(file, line, format_path(path), msg))
+        raise InputError(problems)
+    return scenario
+
+
+def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = ()) -> Source:
+    """Merged raw data (extends, plans, overrides applied) with line origins."""
+    path = Path(path)
+    src = _read_with_extends(path)
+    for plan in plans:
+        overlay = read_yaml(plan)
+        if not isinstance(overlay.data, dict):
+            raise InputError([Problem(str(plan), 1, "", "a plan must be a mapping of scenario keys")])
+        overlay.data.pop("plan_info", None)
+        src = merge_sources(src, overlay)
+    problems = []
+    for text in overrides:
+        try:
+            key, value = parse_assignment(text)
+            src.data = set_path(src.data, key, value)
+            src.origin[key] = ("--set", None)
+        except ValueError as exc:
+            problems.append(Problem("--set", None, text.split("=", 1)[0], str(exc)))
+    if problems:
+        raise InputError(problems)
+    return src
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = ()) -> Scenario:
+    """Read, merge and validate a scenario file; raises InputError listing every problem."""
+    src = load_source(path, overrides, plans)
+    return validate_data(src, str(path))
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """Plain data (dates as ISO strings) that reloads to an equal scenario."""
+    return json.loads(scenario.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A short stable hash of the resolved scenario (for manifests and caches)."""
+    text = json.dumps(scenario_to_dict(scenario), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def day_date(scenario: Scenario, day: int) -> dt.date:
+    return scenario.start_date + dt.timedelta(days=day)
