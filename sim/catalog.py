@@ -85,8 +85,10 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
     g = spec.generate
     rng = np.random.default_rng(g.seed)
     n = g.count
-    # Pareto(alpha) weights, sorted so SKU00001 is the best seller.
-    weights = np.sort(rng.pareto(g.pareto_alpha, n) + 1.0)[::-1]
+    # Pareto(alpha) popularity at the quantiles (i - 0.5)/n of the upper tail, so the
+    # top share p of SKUs holds p^(1 - 1/alpha) of the demand (alpha 1.16: 20% -> 80%)
+    # without one random draw dominating; SKU00001 is the best seller.
+    weights = ((np.arange(n) + 0.5) / n) ** (-1.0 / g.pareto_alpha)
     price = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
     ratio = np.clip(g.cost_ratio.sample(rng, n), 0.0, 1.0)
     weight = np.round(np.maximum(g.weight_kg.sample(rng, n), 0.01), 3)

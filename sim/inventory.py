@@ -154,6 +154,7 @@ class InventorySystem:
         day.units_demanded += qty
         take = qty if oh >= qty else oh
         short = qty - take
+        day.units_filled_now += take
         if take > 0:
             on_hand[k] = oh - take
             self.shipped[k] += take
@@ -176,7 +177,6 @@ class InventorySystem:
                 day.units_lost += short
                 day.lost_value += short * unit_price
         else:
-            day.units_filled_now += qty
             day.lines_filled_now += 1
         if self.continuous:
             self._review_one(k)
