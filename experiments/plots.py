@@ -281,7 +281,9 @@ def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "
                 hw = stats["count"].map(tq).to_numpy(float) * stats["std"].to_numpy(float) \
                     / np.sqrt(stats["count"].to_numpy(float))
                 hw = np.nan_to_num(hw, nan=0.0)
-                lo, hi = mean - hw, mean + hw
+                # a CI of a mean never leaves the range of the data (no negative stock bands)
+                lo = np.maximum(mean - hw, stats["min"].to_numpy(float))
+                hi = np.minimum(mean + hw, stats["max"].to_numpy(float))
             (line,) = ax.plot(xs, mean, label=str(key), linewidth=1.6)
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
         band_text = f"{level:.0%} CI" if band == "ci" else "min–max over replications"

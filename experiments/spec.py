@@ -1,0 +1,231 @@
+"""Experiment specs: a base scenario, variants and/or a grid sweep, replications, metrics, plots.
+
+A spec is YAML validated with the same error style as scenarios (one line per
+problem: ``FILE:LINE: key.path: message``). Example::
+
+    name: demo
+    base: ../scenarios/baseline.yaml      # relative to this file
+    variants:
+      - {name: service_95}
+      - {name: service_98, set: {inventory.policy.service_level: 0.98}}
+    grid:                                 # optional: cartesian product, crossed with the variants
+      inventory.policy.review_period_days: [7, 14]
+    replications: 10
+    seed: 42
+    baseline: service_95
+    metrics: [unit_fill_rate, avg_inventory_value, total_cost]
+    plots:
+      - {type: bar, metric: unit_fill_rate}
+    executor: {type: process, workers: 2}
+
+Every variant x grid point becomes one scenario (``expand``), validated up front
+so a typo in a variant is reported before anything runs or is written.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.metrics import KPI_INFO
+from sim.scenario import _pydantic_problems, load_source, scenario_hash, validate_data
+from sim.schema import Scenario
+from sim.yamlio import InputError, Problem, Source, format_path, parse_key_path, read_yaml, set_path, suggest
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variant(_M):
+    name: str = Field(min_length=1, description="variant name (used in tables and plots)")
+    set: dict[str, Any] = Field(default_factory=dict, description="overrides: key path -> value")
+    description: str = ""
+
+
+class PlotSpec(_M):
+    type: Literal["bar", "sweep", "tradeoff", "daily", "paired"]
+    metric: str | None = Field(None, description="KPI (bar, sweep, paired) or daily column (daily)")
+    x: str | None = Field(None, description="sweep: grid key path; tradeoff: KPI on the x axis")
+    y: str | None = Field(None, description="tradeoff: KPI on the y axis")
+    series: str | None = Field(None, description="sweep: a second grid key path, one line per value")
+    minimize_x: bool = True
+    minimize_y: bool = True
+    title: str | None = None
+
+
+class Executor(_M):
+    type: Literal["serial", "process", "dask"] = "process"
+    workers: int | None = Field(None, ge=1, description="worker processes (default: CPU count)")
+    scheduler: str | None = Field(None, description="dask scheduler address; default a LocalCluster")
+
+
+class Spec(_M):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    base: str = Field(description="base scenario file, relative to the spec file")
+    set: dict[str, Any] = Field(default_factory=dict, description="overrides applied to every variant")
+    variants: list[Variant] = Field(default_factory=list)
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key path -> values (cartesian product)")
+    replications: int = Field(10, ge=1, le=100_000)
+    seed: int = Field(1, ge=0)
+    baseline: str | None = Field(None, description="variant the others are compared with (default: the first)")
+    metrics: list[str] = Field(default_factory=lambda: ["unit_fill_rate", "avg_inventory_value", "total_cost"],
+                               min_length=1)
+    daily_metrics: list[str] = Field(default_factory=list, description="daily columns kept for daily plots")
+    plots: list[PlotSpec] = Field(default_factory=list)
+    executor: Executor = Field(default_factory=Executor)
+    target_half_width: dict[str, float] = Field(default_factory=dict,
+                                                description="metric -> CI half-width wanted (reports n needed)")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One simulated configuration: a variant (crossed with a grid point)."""
+
+    name: str
+    scenario: Scenario
+    params: dict[str, Any]   # grid key path -> value
+    hash: str
+
+
+DAILY_COLUMNS = ("orders", "expected_orders", "units_demanded", "units_shipped", "units_lost", "units_backordered",
+                 "on_hand_units", "inventory_value", "backorder_units_end", "revenue", "replenishment_orders",
+                 "marketing_spend", "units_received")
+
+
+def _label(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
+    """Read and validate a spec and every scenario it expands to; InputError lists all problems."""
+    path = Path(path)
+    name = str(path)
+    src = read_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(name, 1, "", "an experiment spec must be a mapping of keys to values")])
+    try:
+        spec = Spec.model_validate(src.data)
+    except ValidationError as exc:
+        raise InputError(_pydantic_problems(exc, src, name, model=Spec)) from None
+    problems: list[Problem] = []
+
+    def at(keypath: tuple, msg: str):
+        file, line = src.locate(keypath, name)
+        problems.append(Problem(file, line, format_path(keypath), msg))
+
+    kpis = list(KPI_INFO)
+    for i, m in enumerate(spec.metrics):
+        if m not in KPI_INFO:
+            at(("metrics", i), f"unknown metric {m!r}{suggest(m, kpis)}")
+    for i, m in enumerate(spec.daily_metrics):
+        if m not in DAILY_COLUMNS:
+            at(("daily_metrics", i), f"unknown daily column {m!r}{suggest(m, DAILY_COLUMNS)}")
+    names = [v.name for v in spec.variants] or ["base"]
+    if len(set(names)) != len(names):
+        at(("variants",), "variant names must be unique")
+    if spec.baseline is not None and spec.baseline not in names:
+        at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, names)}")
+    for key, values in spec.grid.items():
+        if not values:
+            at(("grid", key), "needs at least one value")
+    _check_plots(spec, at)
+    base_path = (path.parent / spec.base)
+    if not base_path.is_file():
+        at(("base",), f"scenario file {spec.base!r} not found (looked in {path.parent})")
+    if problems:
+        raise InputError(problems)
+    points = _expand(spec, src, path, base_path)
+    return spec, points
+
+
+def _check_plots(spec: Spec, at) -> None:
+    kpis = list(KPI_INFO)
+    for i, p in enumerate(spec.plots):
+        base = ("plots", i)
+        need = {"bar": ["metric"], "paired": ["metric"], "daily": ["metric"], "sweep": ["metric", "x"],
+                "tradeoff": ["x", "y"]}[p.type]
+        for key in need:
+            if getattr(p, key) is None:
+                at(base, f"a {p.type} plot needs '{key}'")
+        if p.type in ("bar", "paired", "sweep") and p.metric and p.metric not in spec.metrics:
+            at(base + ("metric",), f"{p.metric!r} is not in metrics{suggest(p.metric, spec.metrics)}")
+        if p.type == "daily" and p.metric and p.metric not in spec.daily_metrics:
+            at(base + ("metric",), f"{p.metric!r} is not in daily_metrics{suggest(p.metric, spec.daily_metrics)}")
+        if p.type == "tradeoff":
+            for key in ("x", "y"):
+                v = getattr(p, key)
+                if v and v not in spec.metrics:
+                    at(base + (key,), f"{v!r} is not in metrics{suggest(v, kpis)}")
+        if p.type == "sweep":
+            for key in ("x", "series"):
+                v = getattr(p, key)
+                if v and v not in spec.grid:
+                    at(base + (key,), f"{v!r} is not a grid key{suggest(v, list(spec.grid))}")
+        if p.type == "paired" and len(spec.variants) < 2 and not spec.grid:
+            at(base, "a paired plot needs at least two variants")
+
+
+def _apply(src: Source, overrides: dict, spec_src: Source, spec_file: str, where: tuple) -> Source:
+    data, origin = src.data, dict(src.origin)
+    problems = []
+    for key_text, value in overrides.items():
+        try:
+            key = parse_key_path(key_text)
+            data = set_path(data, key, value)
+        except ValueError as exc:
+            file, line = spec_src.locate(where + (key_text,), spec_file)
+            problems.append(Problem(file, line, format_path(where + (key_text,)), str(exc)))
+            continue
+        hit = spec_src.locate(where + (key_text,), spec_file)
+        for k in list(origin):
+            if k[: len(key)] == key:
+                origin[k] = hit
+        origin[key] = hit
+    if problems:
+        raise InputError(problems)
+    return Source(data=data, origin=origin, files=src.files)
+
+
+def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[Point]:
+    spec_file = str(path)
+    base = load_source(base_path)
+    base = _apply(base, spec.set, spec_src, spec_file, ("set",))
+    variants = spec.variants or [Variant(name="base")]
+    keys = list(spec.grid)
+    combos = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
+    points, problems = [], []
+    for vi, variant in enumerate(variants):
+        for combo in combos:
+            params = dict(zip(keys, combo))
+            label = ",".join(f"{k.split('.')[-1]}={_label(v)}" for k, v in params.items())
+            name = variant.name if not label else (label if len(variants) == 1 and not spec.variants
+                                                   else f"{variant.name}[{label}]")
+            try:
+                src = _apply(base, variant.set, spec_src, spec_file, ("variants", vi, "set"))
+                for k, v in params.items():
+                    src = _apply(src, {k: v}, spec_src, spec_file, ("grid",))
+                scenario = validate_data(src, str(base_path))
+            except InputError as exc:
+                for p in exc.problems:
+                    tag = f"variant {name!r}: "
+                    problems.append(Problem(p.file, p.line, p.path, tag + p.message))
+                continue
+            points.append(Point(name=name, scenario=scenario, params=params, hash=scenario_hash(scenario)))
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise InputError(unique)
+    return points
+
+
+def baseline_name(spec: Spec, points: list[Point]) -> str:
+    if spec.baseline is None:
+        return points[0].name
+    for p in points:
+        if p.name == spec.baseline or p.name.startswith(spec.baseline + "["):
+            return p.name
+    return points[0].name
