@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except InputError as exc:
         return _print_problems(exc)
+    except FileExistsError as exc:
+        print(f"error: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

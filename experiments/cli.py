@@ -9,6 +9,7 @@ scenarios), ``manifest.json`` and ``cache/`` (finished replications).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import plots as P
-from experiments.output import atomic_write_csv, atomic_write_text, manifest
+from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, manifest
 from experiments.report import fmt_num, write_report
 from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
@@ -70,8 +71,14 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
         else:  # daily
             if daily is None or not len(daily):
                 continue
-            path = P.daily_series(daily, p.metric, stem, title=p.title or f"daily {p.metric}",
-                                  xlabel="day", ylabel=p.metric)
+            data = daily
+            if p.variants:
+                data = data[data["variant"].isin(p.variants) |
+                             data["variant"].str.startswith(tuple(v + "[" for v in p.variants))]
+            if p.days:
+                data = data[(data["day"] >= p.days[0]) & (data["day"] <= p.days[1])]
+            path = P.daily_series(data, p.metric, stem, title=p.title or f"daily {p.metric}",
+                                  xlabel="day of the horizon", ylabel=p.metric)
             caption = f"daily {p.metric}: mean over replications with 95% CI band"
         made.append((caption, path))
     return made
@@ -83,57 +90,58 @@ def run_experiment_cli(args) -> int:
     workers = args.workers or spec.executor.workers
     scheduler = args.scheduler or spec.executor.scheduler
     reps = args.replications or spec.replications
-    out = Path(args.out) if args.out else Path(args.results) / spec.name
+    root = Path(args.out) if args.out else Path(args.results) / spec.name
     baseline = baseline_name(spec, points)
     tasks = tasks_for(points, reps, spec.seed)
     group_cols = ["variant", *spec.grid]
-    daily_cols = tuple(spec.daily_metrics)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if not args.quiet:
         print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
               f"executor {executor}", file=sys.stderr)
     try:
-        runs, daily = run_tasks(tasks, out / "cache", executor, workers, scheduler, daily_cols,
+        runs, daily = run_tasks(tasks, root / "cache", executor, workers, scheduler, tuple(spec.daily_metrics),
                                 quiet=args.quiet, fresh=args.fresh)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished replications are kept in {out / 'cache'}; "
+        print(f"\ninterrupted: finished replications are kept in {root / 'cache'}; "
               f"run the same command again to resume", file=sys.stderr)
         return 130
     wall = time.perf_counter() - started
-    metrics = spec.metrics
-    summary = summarize(runs, metrics, group_cols)
-    paired = paired_differences(runs, metrics, baseline) if len(points) > 1 else None
+    summary = summarize(runs, spec.metrics, group_cols)
+    paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
-
-    atomic_write_csv(out / "runs.csv", runs)
-    atomic_write_csv(out / "summary.csv", summary)
-    if paired is not None:
-        atomic_write_csv(out / "paired.csv", paired)
-    if len(daily):
-        atomic_write_csv(out / "daily.csv", daily)
-    (out / "variants").mkdir(exist_ok=True)
-    for p in points:
-        atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
-
-    needed = _needed_table(spec, runs)
-    plots = make_plots(spec, out, summary, paired, daily, baseline, group_cols)
-    intro = [spec.description or f"Experiment {spec.name}.",
-             f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
-             f"{spec.seed}; baseline variant: {baseline}.",
-             "Replication r uses the same random streams in every variant (common random numbers), so the "
-             "paired differences isolate the effect of the variant.",
-             f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor."]
-    extra = {"Replications needed for the target CI half-width": needed} if needed is not None else None
-    write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
-                 failures=failures if len(failures) else None)
-    atomic_write_text(out / "manifest.json", json.dumps(manifest(
-        kind="experiment", spec=str(args.spec), spec_name=spec.name, master_seed=spec.seed, replications=reps,
-        executor=executor, workers=workers, wall_seconds=round(wall, 3),
-        variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
-        failed=int(len(failures))), indent=2, default=str) + "\n")
+    info = manifest(kind="experiment", spec=str(args.spec), spec_name=spec.name, master_seed=spec.seed,
+                    replications=reps, executor=executor, workers=workers, wall_seconds=round(wall, 3),
+                    variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
+                    failed=int(len(failures)))
+    with RunFolder(root, "", "run", None) as rf:
+        out = rf.path
+        atomic_write_csv(out / "runs.csv", runs)
+        atomic_write_csv(out / "summary.csv", summary)
+        if paired is not None:
+            atomic_write_csv(out / "paired.csv", paired)
+        if len(daily):
+            atomic_write_csv(out / "daily.csv", daily)
+        (out / "variants").mkdir()
+        for p in points:
+            atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
+        atomic_write_text(out / "spec.yaml", Path(args.spec).read_text(encoding="utf-8"))
+        rf.write_json("manifest.json", info)
+        plots = make_plots(spec, out, summary, paired, daily, baseline, group_cols)
+        needed = _needed_table(spec, runs)
+        intro = [spec.description or f"Experiment {spec.name}.",
+                 f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
+                 f"{spec.seed}; baseline variant: {baseline}.",
+                 "Replication r uses the same random streams in every variant (common random numbers), so "
+                 "the paired differences isolate the effect of the variant.",
+                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor."]
+        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else None
+        write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
+                     failures=failures if len(failures) else None,
+                     appendix={"Experiment spec": (out / "spec.yaml").read_text(encoding="utf-8"),
+                               "Manifest": json.dumps(info, indent=2, default=str)})
+    _point_latest(root, rf.final)
     _print_summary(summary, paired, baseline)
-    print(f"wrote {out / 'report.html'} and tables in {out}")
+    print(f"wrote {rf.final / 'report.html'} (also {root / 'latest'})")
     if len(failures):
         print(f"{len(failures)} replication(s) failed:", file=sys.stderr)
         for _, f in failures.iterrows():
@@ -141,6 +149,19 @@ def run_experiment_cli(args) -> int:
                   file=sys.stderr)
         return 1
     return 0
+
+
+def _point_latest(root: Path, target: Path) -> None:
+    """``root/latest`` -> the newest run folder (a relative symlink, replaced atomically)."""
+    link = root / "latest"
+    tmp = root / ".latest.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(target.name)
+        os.replace(tmp, link)
+    except OSError:
+        pass  # file systems without symlinks: the run folder itself is still complete
 
 
 def _needed_table(spec: Spec, runs: pd.DataFrame) -> pd.DataFrame | None:

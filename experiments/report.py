@@ -220,6 +220,7 @@ tr.sig td{background:#fff1e0;font-weight:600}
 .note{color:#555;font-size:.9rem}
 figure{margin:1.2rem 0 2rem}figure img,figure svg{max-width:100%;height:auto}
 figcaption{color:#444;font-size:.92rem;margin-top:.3rem}
+pre{background:#f5f6f8;border:1px solid #e4e4e4;padding:.7rem 1rem;overflow-x:auto;font-size:.85rem}
 """
 
 
@@ -229,7 +230,8 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
                  plots: list[tuple[str, Path]],
                  extra_tables: dict[str, pd.DataFrame] | None = None,
                  failures: pd.DataFrame | None = None,
-                 level: float = 0.95) -> tuple[Path, Path]:
+                 level: float = 0.95,
+                 appendix: dict[str, str] | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
     Sections: intro lines, a warning when replications failed, the summary table
@@ -238,7 +240,8 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
     rows whose CI excludes 0 are marked ✱), the plots as (caption, path) pairs
     (.png embedded as base64, .svg inlined; Markdown links them relatively), the
     extra tables, and the failed replications. Every plot file is checked before
-    anything is written. Returns (markdown_path, html_path).
+    anything is written. ``appendix`` maps a heading to preformatted text (the spec,
+    the manifest) shown at the end. Returns (markdown_path, html_path).
 
     >>> md, page = write_report("results/demo", "Picker staffing", ["20 replications"],
     ...                         summary, paired, [("Cost", Path("results/demo/cost.png"))])
@@ -301,6 +304,10 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
     if n_fail:
         md += [f"## Failed replications ({n_fail})", "", markdown_table(failures), ""]
         body += [f"<h2>Failed replications ({n_fail})</h2>", _html_table(failures)]
+
+    for name, text in (appendix or {}).items():
+        md += [f"## {name}", "", "```", str(text).rstrip(), "```", ""]
+        body += [f"<h2>{html.escape(str(name))}</h2>", f"<pre>{html.escape(str(text))}</pre>"]
 
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

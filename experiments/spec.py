@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,6 +54,8 @@ class PlotSpec(_M):
     series: str | None = Field(None, description="sweep: a second grid key path, one line per value")
     minimize_x: bool = True
     minimize_y: bool = True
+    variants: list[str] | None = Field(None, description="daily: only these variants (default all)")
+    days: tuple[int, int] | None = Field(None, description="daily: first and last day shown, e.g. [300, 330]")
     title: str | None = None
 
 
@@ -166,6 +168,12 @@ def _check_plots(spec: Spec, at) -> None:
                 v = getattr(p, key)
                 if v and v not in spec.grid:
                     at(base + (key,), f"{v!r} is not a grid key{suggest(v, list(spec.grid))}")
+        for j, v in enumerate(p.variants or []):
+            known = [x.name for x in spec.variants]
+            if v not in known:
+                at(base + ("variants", j), f"unknown variant {v!r}{suggest(v, known)}")
+        if p.days is not None and p.days[0] > p.days[1]:
+            at(base + ("days",), "the first day must not be after the last")
         if p.type == "paired" and len(spec.variants) < 2 and not spec.grid:
             at(base, "a paired plot needs at least two variants")
 
