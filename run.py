@@ -47,6 +47,12 @@ def cmd_experiment(args) -> int:
     return run_experiment_cli(args)
 
 
+def cmd_bench(args) -> int:
+    from experiments.bench import run_bench_cli
+
+    return run_bench_cli(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run.py", description="ecomlab: e-commerce operations simulation lab")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
     e.add_argument("--quiet", action="store_true", help="no progress output")
     e.set_defaults(func=cmd_experiment)
+
+    b = sub.add_parser("bench", help="measure speed as ratios to a bare-SimPy baseline run alongside")
+    b.add_argument("--quick", action="store_true", help="a short run (under 2 minutes) for smoke tests")
+    b.add_argument("--out", type=Path, default=None, help="output folder (default results/bench/<run-id>)")
+    b.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
+    b.set_defaults(func=cmd_bench)
     return p
 
 

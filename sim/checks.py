@@ -110,6 +110,67 @@ def _check_inventory(s: Scenario, out: list) -> None:
             out.append((at + ("reorder_point",), f"s ({row.reorder_point:g}) must be below S ({row.order_up_to:g})"))
 
 
+def _check_fulfilment(s: Scenario, out: list) -> None:
+    regions = [r.name for r in s.demand.regions]
+    whs = [w.name for w in s.warehouses]
+    carriers = [c.name for c in s.carriers]
+    _unique(s.carriers, ("carriers",), out)
+
+    def known(value, names, path, what):
+        if value not in names:
+            out.append((path, f"unknown {what} {value!r}{suggest(value, names)}"))
+
+    for i, w in enumerate(s.warehouses):
+        at = ("warehouses", i)
+        if list(w.cutoff_hours) != sorted(set(w.cutoff_hours)):
+            out.append((at + ("cutoff_hours",), "cut-off hours must be increasing and distinct"))
+        p = w.picking
+        if p is None:
+            continue
+        if p.pickers is None and not p.shifts:
+            out.append((at + ("picking",), "give 'pickers' (all day) or a 'shifts' schedule"))
+        if p.pickers is not None and p.shifts:
+            out.append((at + ("picking", "pickers"), "give either 'pickers' or 'shifts', not both"))
+        for j, sh in enumerate(p.shifts):
+            if sh.end_hour <= sh.start_hour:
+                out.append((at + ("picking", "shifts", j, "end_hour"),
+                            f"shift ends ({sh.end_hour:g}) before it starts ({sh.start_hour:g})"))
+        for key in ("setup_seconds", "seconds_per_line", "packing_seconds", "pick_time_seconds"):
+            d = getattr(p, key)
+            if d is not None and not nonnegative(d):
+                out.append((at + ("picking", key), "times must not be negative"))
+    for i, c in enumerate(s.carriers):
+        if not nonnegative(c.transit_days):
+            out.append((("carriers", i, "transit_days"), "transit times must not be negative"))
+        for j, lane in enumerate(c.lanes):
+            known(lane.warehouse, whs, ("carriers", i, "lanes", j, "warehouse"), "warehouse")
+            known(lane.region, regions, ("carriers", i, "lanes", j, "region"), "region")
+            if lane.transit_days is not None and not nonnegative(lane.transit_days):
+                out.append((("carriers", i, "lanes", j, "transit_days"), "transit times must not be negative"))
+    r = s.routing
+    if r.carrier == "rule":
+        if r.express_carrier is None:
+            out.append((("routing", "express_carrier"), "carrier rule 'rule' needs an express_carrier"))
+        else:
+            known(r.express_carrier, carriers, ("routing", "express_carrier"), "carrier")
+    if r.warehouse == "lane_plan" and not r.lane_plan:
+        out.append((("routing", "lane_plan"), "routing by lane_plan needs lane_plan rows"))
+    totals: dict[str, float] = {}
+    for j, row in enumerate(r.lane_plan):
+        at = ("routing", "lane_plan", j)
+        known(row.region, regions, at + ("region",), "region")
+        known(row.warehouse, whs, at + ("warehouse",), "warehouse")
+        known(row.carrier, carriers, at + ("carrier",), "carrier")
+        totals[row.region] = totals.get(row.region, 0.0) + row.share
+    for region, total in totals.items():
+        if abs(total - 1) > 1e-6:
+            out.append((("routing", "lane_plan"), f"shares of region {region!r} sum to {total:.6g}, not 1"))
+    if r.warehouse == "lane_plan":
+        for name in regions:
+            if name not in totals:
+                out.append((("routing", "lane_plan"), f"region {name!r} has no lane"))
+
+
 def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
     out: list = []
     if s.warmup_days >= s.horizon_days:
@@ -118,6 +179,7 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
     _check_demand(s, out)
     _check_network(s, out)
     _check_inventory(s, out)
+    _check_fulfilment(s, out)
     if s.catalog.generate is not None and any(True for _ in s.inventory.per_sku):
         from sim.catalog import catalog_for
 

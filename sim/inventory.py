@@ -115,8 +115,8 @@ class InventorySystem:
         self.area_backorders = np.zeros(K)   # unit-days
         self.last_t = np.zeros(K)
         self.stockout_flag = np.zeros(K, dtype=bool)
-        self.queues: dict[int, deque] = {}   # k -> deque of [order_id, units_left, unit_price]
-        self.outstanding: dict[int, float] = {}  # order id -> units still backordered
+        self.queues: dict[int, deque] = {}   # k -> deque of [shipment_id, units_left, unit_price]
+        self.outstanding: dict[int, float] = {}  # shipment id -> units still backordered
         self.unit_cost = np.tile(catalog.unit_cost, len(scenario.warehouses))
         self.price = np.tile(catalog.price, len(scenario.warehouses))
         self.supplier_of = np.tile(catalog.supplier, len(scenario.warehouses))
@@ -124,7 +124,7 @@ class InventorySystem:
         self.order_cost = np.array([s.order_cost if s.order_cost is not None else c.order_cost
                                     for s in scenario.suppliers])
         self.suppliers = suppliers
-        self.on_complete = on_complete       # callback(order_id) when a backordered order is filled
+        self.on_complete = on_complete       # callback(shipment_id) when a backordered shipment is complete
         self.day = DayCounters()
         self.s = policy.reorder_point
         self.Q = policy.order_quantity
@@ -140,7 +140,7 @@ class InventorySystem:
         self.last_t[:] = now
 
     # ------------------------------------------------------------ demand
-    def demand_line(self, order_id: int, k: int, qty: int, unit_price: float) -> tuple[float, float]:
+    def demand_line(self, shipment_id: int, k: int, qty: int, unit_price: float) -> tuple[float, float]:
         """Allocate one order line; returns (units allocated now, units backordered)."""
         now = self.env.now
         on_hand, backorders = self.on_hand, self.backorders
@@ -170,7 +170,7 @@ class InventorySystem:
                 q = self.queues.get(k)
                 if q is None:
                     q = self.queues[k] = deque()
-                q.append([order_id, short, unit_price])
+                q.append([shipment_id, short, unit_price])
                 backordered = short
             else:
                 self.lost[k] += short

@@ -4,8 +4,13 @@ Every KPI is defined once here, with its unit and meaning (``KPI_INFO``), and
 the accounting identities hold by construction and are asserted in tests:
 
     total_cost   = holding_cost + ordering_cost + shortage_cost + marketing_cost
+                   + shipping_cost + labour_cost
     gross_margin = revenue - cost_of_goods_sold
     profit       = gross_margin - total_cost
+
+Order-level KPIs (cycle time, click-to-door, on-time) count orders placed after
+the warm-up. The on-time rate is taken over the orders whose promised day ends
+within the horizon, so orders still under way at the end do not bias it.
 """
 from __future__ import annotations
 
@@ -38,18 +43,122 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "ordering_cost": ("currency", "fixed cost of the replenishment orders"),
     "shortage_cost": ("currency", "backorder penalty per unit-day + lost-sale penalty per unit"),
     "marketing_cost": ("currency", "marketing spend"),
-    "total_cost": ("currency", "holding + ordering + shortage + marketing"),
+    "shipping_cost": ("currency", "carrier charges of the shipments that left"),
+    "labour_cost": ("currency", "scheduled picker-hours x wage"),
+    "total_cost": ("currency", "holding + ordering + shortage + marketing + shipping + labour"),
     "cost_per_day": ("currency/day", "total cost per day"),
     "profit": ("currency", "gross margin - total cost"),
     "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
+    "picks": ("lines", "order lines picked"),
+    "picker_utilization": ("fraction", "picker time spent on pick jobs / scheduled picker time"),
+    "pick_queue_mean": ("jobs", "time-average pick jobs waiting for a picker"),
+    "pick_queue_max": ("jobs", "most pick jobs waiting at once"),
+    "mean_pick_wait_minutes": ("minutes", "mean time from release to the warehouse until picking starts"),
+    "prob_pick_wait": ("fraction", "share of shipments that waited for a picker"),
+    "order_cycle_time_days": ("days", "mean time from order to departure of its last parcel"),
+    "click_to_door_days": ("days", "mean time from order to delivery (delivered orders)"),
+    "click_to_door_p50": ("days", "median click-to-door time"),
+    "click_to_door_p90": ("days", "90th percentile of click-to-door time"),
+    "click_to_door_p95": ("days", "95th percentile of click-to-door time"),
+    "on_time_rate": ("fraction", "orders delivered by their promised day / orders whose promised day has passed"),
+    "late_orders": ("orders", "orders not delivered by their promised day (promised day within the horizon)"),
+    "split_shipment_rate": ("fraction", "orders sent in more than one parcel"),
+    "shipping_cost_per_order": ("currency/order", "shipping cost / orders"),
+    "total_cost_per_order": ("currency/order", "total cost / orders"),
 }
+
+STAGES = ("backordered", "in_warehouse", "in_transit", "delivered", "lost")
+
+DAILY_EXTRA = ("on_hand_units", "inventory_value", "backorder_unit_days", "backorder_units_end",
+               "on_order_units_end", "pick_queue_mean", "pick_queue_max", "picks", "picker_busy_days")
+
+
+def order_table(model, shp: dict) -> dict[str, np.ndarray]:
+    """Per-order arrays: arrival, region, value, shipments, release/ship/deliver times, promise, stage."""
+    H = model.scenario.horizon_days
+    n = len(model.o_arrival)
+    arrival = np.asarray(model.o_arrival, dtype=float)
+    order = shp["order"].astype(np.int64)
+    sid = np.arange(len(order))
+    outstanding = np.zeros(len(order), dtype=bool)
+    if model.inv.outstanding:
+        outstanding[list(model.inv.outstanding)] = True
+    released = ~np.isnan(shp["release"])
+    lost_shipment = ~released & ~outstanding
+    ship, deliver = shp["ship"], shp["deliver"]
+    stage = np.where(outstanding, 0, np.where(~released, 4, np.where(~(ship <= H), 1,
+                     np.where(~(deliver <= H), 2, 3))))
+    o_stage = np.full(n, 9)
+    np.minimum.at(o_stage, order, np.where(stage == 4, 9, stage))
+    o_stage[o_stage == 9] = 4
+    kept = ~lost_shipment
+    n_ship = np.bincount(order[kept], minlength=n)
+    def latest(x):
+        out = np.full(n, -np.inf)
+        np.maximum.at(out, order[kept], np.nan_to_num(x[kept], nan=np.inf))
+        out[n_ship == 0] = np.nan
+        return out
+    first = np.full(n, len(order))
+    np.minimum.at(first, order, sid)
+    carrier = shp["carrier"][np.minimum(first, len(order) - 1)] if len(order) else np.zeros(0)
+    fc = model.fulfilment.carriers
+    region = np.asarray(model.o_region, dtype=np.int64)
+    promise = np.array([fc.promise(int(c), int(r)) if c >= 0 else fc.promise_region[r]
+                        for c, r in zip(carrier, region)], dtype=float)
+    return {"arrival": arrival, "region": region, "value": np.asarray(model.o_value, dtype=float),
+            "shipments": n_ship, "release": latest(shp["release"]), "ship": latest(ship),
+            "deliver": latest(deliver), "deadline": np.floor(arrival) + promise + 1, "stage": o_stage}
+
+
+def _cumulative_schedule(times: np.ndarray, caps: np.ndarray, H: int) -> np.ndarray:
+    """Integral of a piecewise-constant capacity at t = 0, 1, ..., H."""
+    t = np.append(times, H)
+    seg = caps * np.diff(np.clip(t, 0, H))
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    return np.interp(np.arange(H + 1), np.clip(t, 0, H), cum)
+
+
+def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
+    H = model.scenario.horizon_days
+    days = np.arange(H)
+    ends = days + 1.0
+    shipping = np.zeros(H)
+    ship = shp["ship"]
+    ok = ship < H
+    np.add.at(shipping, np.floor(ship[ok]).astype(int), shp["cost"][ok])
+    picker_days = np.zeros(H)
+    labour = np.zeros(H)
+    for st in model.fulfilment.stations:
+        if st is None:
+            continue
+        per_day = np.diff(_cumulative_schedule(st.times, st.caps, H))
+        picker_days += per_day
+        labour += per_day * 24.0 * st.p.labour_cost_per_picker_hour
+    release = np.sort(shp["release"][~np.isnan(shp["release"])])
+    left = np.sort(np.where(np.isnan(ship), np.inf, ship)[~np.isnan(shp["release"])])
+    backlog = np.searchsorted(release, ends, side="right") - np.searchsorted(left, ends, side="right")
+    shipped_day = np.bincount(np.floor(ship[ok]).astype(int), minlength=H)[:H]
+    late = (orders["stage"] != 4) & (orders["deadline"] <= H) & ~(orders["deliver"] <= orders["deadline"])
+    late_by_day = np.bincount((orders["deadline"][late] - 1).astype(int), minlength=H)[:H]
+    return {"shipping_cost": shipping, "labour_cost": labour, "scheduled_picker_days": picker_days,
+            "backlog_end": backlog.astype(float), "shipments_shipped": shipped_day.astype(float),
+            "late_orders": late_by_day.astype(float)}
 
 
 def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else float("nan")
 
 
-def compute_kpis(scenario: Scenario, daily: pd.DataFrame, order_delay: np.ndarray) -> dict[str, float]:
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else float("nan")
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if len(x) else float("nan")
+
+
+def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment) -> dict[str, float]:
+    H, warm = scenario.horizon_days, scenario.warmup_days
     d = daily[~daily["warmup"]]
     days = len(d)
     S = {c: float(d[c].sum()) for c in d.columns if c not in ("date", "warmup", "day")}
@@ -57,10 +166,21 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, order_delay: np.ndarra
     holding = S["inventory_value"] * costs.holding_rate_per_year / 365.0
     shortage = (S["backorder_unit_days"] * costs.backorder_cost_per_unit_day
                 + S["units_lost"] * costs.lost_sale_cost_per_unit)
-    total = holding + S["ordering_cost"] + shortage + S["marketing_spend"]
+    total = holding + S["ordering_cost"] + shortage + S["marketing_spend"] + S["shipping_cost"] + S["labour_cost"]
     gross = S["revenue"] - S["cogs"]
     avg_value = S["inventory_value"] / days
-    shipped_delay = order_delay[~np.isnan(order_delay)]
+
+    post = orders["arrival"] >= warm
+    kept = post & (orders["stage"] != 4)
+    delay = orders["release"][kept] - orders["arrival"][kept]
+    shipped = kept & (orders["ship"] <= H)
+    delivered = kept & (orders["deliver"] <= H)
+    c2d = orders["deliver"][delivered] - orders["arrival"][delivered]
+    due = kept & (orders["deadline"] <= H)
+    on_time = due & (orders["deliver"] <= orders["deadline"])
+    s_post = (shp["release"] >= warm) & (shp["pick_start"] <= H)
+    wait = shp["pick_start"][s_post] - shp["release"][s_post]
+    busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]
     k = {
         "orders": S["orders"],
         "units_demanded": S["units_demanded"],
@@ -76,7 +196,7 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, order_delay: np.ndarra
         "lost_sales_value": S["lost_value"],
         "backordered_units": S["units_backordered"],
         "avg_backorder_units": S["backorder_unit_days"] / days,
-        "mean_order_delay_days": float(shipped_delay.mean()) if len(shipped_delay) else float("nan"),
+        "mean_order_delay_days": _mean(delay[np.isfinite(delay)]),
         "avg_on_hand_units": S["on_hand_units"] / days,
         "avg_inventory_value": avg_value,
         "inventory_turnover": _ratio(S["cogs"] / days * 365.0, avg_value),
@@ -85,10 +205,28 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, order_delay: np.ndarra
         "ordering_cost": S["ordering_cost"],
         "shortage_cost": shortage,
         "marketing_cost": S["marketing_spend"],
+        "shipping_cost": S["shipping_cost"],
+        "labour_cost": S["labour_cost"],
         "total_cost": total,
         "cost_per_day": total / days,
         "profit": gross - total,
         "replenishment_orders": S["replenishment_orders"],
+        "picks": S["picks"],
+        "picker_utilization": _ratio(busy, sched),
+        "pick_queue_mean": S["pick_queue_mean"] / days,
+        "pick_queue_max": float(d["pick_queue_max"].max()),
+        "mean_pick_wait_minutes": _mean(wait) * 1440.0,
+        "prob_pick_wait": _mean((wait > 1e-12).astype(float)),
+        "order_cycle_time_days": _mean(orders["ship"][shipped] - orders["arrival"][shipped]),
+        "click_to_door_days": _mean(c2d),
+        "click_to_door_p50": _pct(c2d, 50),
+        "click_to_door_p90": _pct(c2d, 90),
+        "click_to_door_p95": _pct(c2d, 95),
+        "on_time_rate": _ratio(float(on_time.sum()), float(due.sum())),
+        "late_orders": float(due.sum() - on_time.sum()),
+        "split_shipment_rate": _ratio(float((orders["shipments"][kept] > 1).sum()), float(kept.sum())),
+        "shipping_cost_per_order": _ratio(S["shipping_cost"], S["orders"]),
+        "total_cost_per_order": _ratio(total, S["orders"]),
     }
     assert list(k) == list(KPI_INFO), "KPI_INFO and compute_kpis must list the same KPIs"
     return k

@@ -21,8 +21,9 @@ import simpy
 from sim.catalog import catalog_for
 from sim.demand import DemandGenerator, demand_plan
 from sim.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
-from sim.metrics import compute_kpis
-from sim.policy import region_warehouse, resolve_policy
+from sim.fulfilment import Fulfilment
+from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, order_table
+from sim.policy import resolve_policy
 from sim.scenario import day_date
 from sim.schema import Scenario
 from sim.streams import Streams
@@ -35,7 +36,7 @@ class SimulationResult:
     ``kpis``: KPI name -> value over the days after warm-up.
     ``daily``: one row per simulated day (warm-up included, flagged).
     ``state``: end-of-run arrays per (warehouse, SKU) for accounting checks.
-    ``order_status``: how every order ended (shipped / backordered / lost).
+    ``order_status``: how every order ended (delivered / in_transit / in_warehouse / backordered / lost).
     ``orders``: one row per order when ``record_orders=True``.
     """
 
@@ -48,21 +49,6 @@ class SimulationResult:
     info: dict = field(default_factory=dict)
 
 
-class ImmediateShipping:
-    """Issue-2 fulfilment: an order ships the moment all its stock is allocated.
-
-    The warehouse model replaces this one object (same ``release`` method).
-    """
-
-    def __init__(self, model: "ShopModel"):
-        self.model = model
-
-    def release(self, order_id: int) -> None:
-        m = self.model
-        m.ship_time[order_id] = m.env.now
-        m.inv.day.orders_shipped += 1
-
-
 class ShopModel:
     def __init__(self, scenario: Scenario, seed: int):
         self.scenario = scenario
@@ -73,94 +59,91 @@ class ShopModel:
         self.plan = demand_plan(scenario)
         self.policy = resolve_policy(scenario, self.catalog, self.plan)
         suppliers = SupplierModel(scenario, self.streams.lead_time, self.streams.disruption)
-        self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers, self._completed)
+        self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
+        self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers,
+                                   self.fulfilment.release)
         self.generator = DemandGenerator(scenario, self.catalog, self.plan)
-        rw = region_warehouse(scenario)
-        self.region_wh = np.array([rw[r.name] for r in scenario.demand.regions])
-        self.fulfilment = ImmediateShipping(self)
         H = scenario.horizon_days
         self.daily = {f: np.zeros(H) for f in DayCounters.FIELDS}
-        for f in ("on_hand_units", "inventory_value", "backorder_unit_days", "backorder_units_end",
-                  "on_order_units_end"):
+        for f in DAILY_EXTRA:
             self.daily[f] = np.zeros(H)
         self._area_prev = (0.0, 0.0, 0.0)
-        cap = max(1024, int(self.plan.rate.sum() * 1.2) + 1024)
-        self.arrival = np.full(cap, np.nan)
-        self.ship_time = np.full(cap, np.nan)
-        self.order_wh = np.zeros(cap, dtype=np.int16)
-        self.order_units = np.zeros(cap)
-        self.n_orders = 0
-        self.orders_lost = 0
+        self._station_prev = [(0.0, 0, 0.0) for _ in scenario.warehouses]
+        self.o_arrival: list[float] = []
+        self.o_region: list[int] = []
+        self.o_value: list[float] = []
+        self.o_lost: list[bool] = []
 
     # ------------------------------------------------------------------ processes
-    def _grow(self, need: int) -> None:
-        if need <= len(self.arrival):
-            return
-        cap = max(need, 2 * len(self.arrival))
-        for name, fill in (("arrival", np.nan), ("ship_time", np.nan), ("order_units", 0.0)):
-            old = getattr(self, name)
-            new = np.full(cap, fill)
-            new[: len(old)] = old
-            setattr(self, name, new)
-        wh = np.zeros(cap, dtype=np.int16)
-        wh[: len(self.order_wh)] = self.order_wh
-        self.order_wh = wh
-
     def days(self):
         env, inv, rng = self.env, self.inv, self.streams.demand
-        policy = self.policy
+        policy, ful = self.policy, self.fulfilment
+        router = ful.router
         n_sku = self.catalog.n
-        price = self.catalog.price
+        price, weight = self.catalog.price, self.catalog.weight_kg
+        simple = router.mode == "own_region" and not router.any_down
+        own = [pref[0] for pref in router.pref]
+        routing_rng = self.streams.routing
         for d in range(self.scenario.horizon_days):
             call_at(env, 1.0, DAY_CLOSE_PRIORITY, lambda d=d: self.close_day(d))
             if policy.periodic and d % policy.review_period_days == 0:
                 inv.review_all()  # after this instant's receipts, before the day's demand
             batch = self.generator.draw_day(d, rng)
             pf = self.plan.price_factor[d]
-            wh = self.region_wh[batch.region]
-            first = self.n_orders
-            self._grow(first + batch.n)
-            self.arrival[first:first + batch.n] = batch.times
-            self.order_wh[first:first + batch.n] = wh
-            starts, skus, qtys = batch.line_start, batch.line_sku, batch.line_qty
+            u_route = routing_rng.random(batch.n) if router.mode == "lane_plan" else None
             times = batch.times.tolist()
-            whs = wh.tolist()
-            starts_l, skus_l, qtys_l = starts.tolist(), skus.tolist(), qtys.tolist()
+            regions = batch.region.tolist()
+            starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
             for i in range(batch.n):
                 yield env.timeout(times[i] - env.now)
-                oid = first + i
-                self.n_orders = oid + 1
-                base = whs[i] * n_sku
-                took = backordered = 0.0
-                units = 0
+                oid = len(self.o_arrival)
+                r = regions[i]
+                a, b = starts[i], starts[i + 1]
+                skus, qtys = skus_l[a:b], qtys_l[a:b]
+                carrier = -1
+                if simple:
+                    groups = ((own[r], range(b - a)),)
+                elif router.mode == "lane_plan":
+                    w, carrier = router.lane(r, u_route[i])
+                    groups = ((w, range(b - a)),)
+                elif router.mode == "nearest_with_stock":
+                    groups = router.with_stock(r, env.now, skus, qtys, inv.on_hand, n_sku)
+                else:
+                    groups = ((router.primary(r, env.now), range(b - a)),)
+                value = pf * sum(q * price[k] for k, q in zip(skus, qtys))
                 all_now = True
-                for j in range(starts_l[i], starts_l[i + 1]):
-                    q = qtys_l[j]
-                    units += q
-                    t, b = inv.demand_line(oid, base + skus_l[j], q, price[skus_l[j]] * pf)
-                    took += t
-                    backordered += b
-                    if t < q:
-                        all_now = False
-                self.order_units[oid] = units
+                any_kept = False
+                for w, positions in groups:
+                    base = w * n_sku
+                    units = sum(qtys[j] for j in positions)
+                    wt = sum(qtys[j] * weight[skus[j]] for j in positions)
+                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier)
+                    took = backordered = 0.0
+                    for j in positions:
+                        k, q = skus[j], qtys[j]
+                        t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
+                        if t < q:
+                            all_now = False
+                        took += t
+                        backordered += bo
+                    if backordered > 0:
+                        inv.outstanding[sid] = backordered  # released when its stock arrives
+                        any_kept = True
+                    elif took > 0:
+                        any_kept = True
+                        ful.release(sid)  # all allocated (any rest was lost): into the warehouse
+                self.o_arrival.append(times[i])
+                self.o_region.append(r)
+                self.o_value.append(value)
+                self.o_lost.append(not any_kept)
                 day = inv.day
                 day.orders += 1
-                day.lines += starts_l[i + 1] - starts_l[i]
+                day.lines += b - a
                 if all_now:
                     day.orders_filled_now += 1
-                    self.fulfilment.release(oid)
-                elif backordered > 0:
-                    inv.outstanding[oid] = backordered
-                elif took > 0:
-                    self.fulfilment.release(oid)  # the rest is lost; ship what we have
-                else:
+                if not any_kept:
                     day.orders_lost += 1
-                    self.orders_lost += 1
-            self.n_orders = first + batch.n
             yield env.timeout(d + 1 - env.now)
-
-    def _completed(self, order_id: int) -> None:
-        self.fulfilment.release(order_id)
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
@@ -180,6 +163,23 @@ class ShopModel:
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
+        q_area = q_max = busy = picks = 0.0
+        for i, st in enumerate(self.fulfilment.stations):
+            if st is None:
+                continue
+            st.flush()
+            pool = st.pickers
+            pa, pp, pb = self._station_prev[i]
+            self._station_prev[i] = (pool.queue_area, st.lines_picked, pool.busy_days)
+            q_area += pool.queue_area - pa
+            picks += st.lines_picked - pp
+            busy += pool.busy_days - pb
+            q_max = max(q_max, pool.queue_max_today)
+            pool.queue_max_today = len(pool.queue)
+        daily["pick_queue_mean"][d] = q_area
+        daily["pick_queue_max"][d] = q_max
+        daily["picks"][d] = picks
+        daily["picker_busy_days"][d] = busy
 
     # ------------------------------------------------------------------ result
     def run(self, record_orders: bool = False) -> SimulationResult:
@@ -187,30 +187,29 @@ class ShopModel:
         self.env.process(self.days())
         self.env.run(until=s.horizon_days)
         H = s.horizon_days
+        shp = self.fulfilment.arrays()
+        orders = order_table(self, shp)
+        fulfil_daily = daily_fulfilment(self, shp, orders)
         daily = pd.DataFrame({"day": np.arange(H),
                               "date": pd.to_datetime([day_date(s, d) for d in range(H)]),
                               "warmup": np.arange(H) < s.warmup_days,
                               "expected_orders": self.plan.rate,
                               "marketing_spend": self.plan.spend.sum(axis=0),
-                              **self.daily})
+                              **self.daily, **fulfil_daily})
         inv = self.inv
-        n = self.n_orders
-        waiting = len(inv.outstanding)
-        status = {"orders": n, "shipped": int(np.count_nonzero(~np.isnan(self.ship_time[:n]))),
-                  "backordered": waiting, "lost": self.orders_lost}
+        status = {"orders": len(orders["arrival"]),
+                  **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)}}
         state = {"initial": inv.initial, "received": inv.received, "shipped": inv.shipped,
                  "on_hand": inv.on_hand, "lost": inv.lost, "demanded": inv.demanded,
-                 "backorders": inv.backorders, "on_order": inv.on_order}
-        order_delay = self.ship_time[:n] - self.arrival[:n]
-        post = self.arrival[:n] >= s.warmup_days
-        kpis = compute_kpis(s, daily, order_delay[post])
-        orders = None
+                 "backorders": inv.backorders, "on_order": inv.on_order,
+                 "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations])}
+        kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
+        table = None
         if record_orders:
-            orders = pd.DataFrame({"arrival_day": self.arrival[:n], "ship_day": self.ship_time[:n],
-                                   "warehouse": [s.warehouses[w].name for w in self.order_wh[:n]],
-                                   "units": self.order_units[:n]})
+            table = pd.DataFrame({k: v for k, v in orders.items()})
+            table["stage"] = [STAGES[c] for c in orders["stage"]]
         return SimulationResult(seed=self.seed, kpis=kpis, daily=daily, state=state, order_status=status,
-                                orders=orders, info={"policy": self.policy})
+                                orders=table, info={"policy": self.policy, "shipments": shp})
 
 
 def simulate(scenario: Scenario, seed: int | None = None, record_orders: bool = False) -> SimulationResult:

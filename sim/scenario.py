@@ -163,6 +163,16 @@ def validate_data(src: Source, main_file: str) -> Scenario:
     return scenario
 
 
+def _lookup(data, path: tuple):
+    """The value at ``path`` in plain YAML data, or None if there is none."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = ()) -> Source:
     """Merged raw data (extends, plans, overrides applied) with line origins."""
     path = Path(path)
@@ -177,8 +187,13 @@ def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable
     for text in overrides:
         try:
             key, value = parse_assignment(text)
-            src.data = set_path(src.data, key, value)
-            src.origin[key] = ("--set", None)
+            old = src.data
+            src.data = set_path(old, key, value)
+            # From the first level that --set creates or replaces, the keys come from --set, not the file.
+            n = next(n for n in range(1, len(key) + 1)
+                     if n == len(key) or not isinstance(_lookup(old, key[:n]), (dict, list)))
+            src.origin = {p: o for p, o in src.origin.items() if p[:n] != key[:n]}
+            src.origin[key[:n]] = ("--set", None)
         except ValueError as exc:
             problems.append(Problem("--set", None, text.split("=", 1)[0], str(exc)))
     if problems:

@@ -20,7 +20,8 @@ NonNeg = Annotated[float, Field(ge=0)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: a YAML .inf or .nan is a typo, never a quantity the simulator can use.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- catalogue
@@ -61,6 +62,7 @@ class Catalog(Model):
 class Region(Model):
     name: str = Field(min_length=1)
     share: Prob = Field(description="share of orders from this region (shares sum to 1)")
+    promise_days: int = Field(3, ge=0, description="delivery promise: delivered by the end of order day + N")
 
 
 class Promotion(Model):
@@ -81,9 +83,11 @@ class Promotion(Model):
     def _date(cls, v):
         if isinstance(v, str):
             try:
+                if v.count("-") == 2:  # a quoted full date, as resolved scenarios are written
+                    return dt.date.fromisoformat(v)
                 dt.date(2001, *map(int, v.split("-")))  # a non-leap year rejects Feb 29
             except (TypeError, ValueError):
-                raise ValueError(f"date must be YYYY-MM-DD or MM-DD, got {v!r}") from None
+                raise ValueError("date must be YYYY-MM-DD or MM-DD") from None
         return v
 
 
@@ -119,9 +123,91 @@ class Demand(Model):
 
 
 # ---------------------------------------------------------------- network and supply
+class DownPeriod(Model):
+    start_day: int = Field(ge=0, description="first day it is down (0 = start_date)")
+    days: int = Field(ge=1, description="length (days)")
+
+
+class Shift(Model):
+    start_hour: float = Field(ge=0, lt=24, description="shift start, hours after midnight")
+    end_hour: float = Field(gt=0, le=24, description="shift end, hours after midnight (after start)")
+    pickers: int = Field(ge=0, description="pickers working in this shift")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: list(range(7)), description="days it runs, 0 = Monday")
+
+
+class Picking(Model):
+    """Order picking: pickers follow shifts; a pick job takes setup + lines x per-line time + travel.
+
+    Travel for a job of n lines over A aisles is base + per_aisle x A (1 - (1 - 1/A)^n): the
+    expected number of distinct aisles visited when picks fall uniformly on the aisles.
+    ``pick_time_seconds`` replaces the whole formula (e.g. exponential for an M/M/c queue).
+    """
+
+    pickers: int | None = Field(None, ge=0, description="pickers all day, every day (or give shifts)")
+    shifts: list[Shift] = Field(default_factory=list, description="shift schedule (sums where shifts overlap)")
+    promo_extra_pickers: int = Field(0, ge=0, description="extra pickers in every shift on promotion-event days")
+    setup_seconds: Dist = Field(30, description="per job: fetch a cart, print lists (s)")
+    seconds_per_line: Dist = Field(15, description="per order line: find, pick, scan (s)")
+    aisles: int = Field(20, ge=1, description="aisles in the pick area")
+    travel_seconds_base: NonNeg = Field(30.0, description="per job: walk to and from the depot (s)")
+    travel_seconds_per_aisle: NonNeg = Field(12.0, description="per aisle visited (s)")
+    pick_time_seconds: Dist | None = Field(None, description="whole job time; replaces setup + lines + travel")
+    release: Literal["discrete", "waves"] = Field("discrete", description="orders released one by one or in waves")
+    wave_interval_minutes: float = Field(60.0, gt=0, description="waves: minutes between releases")
+    wave_max_orders: int = Field(200, ge=1, description="waves: most orders released per wave")
+    batch_size: int = Field(1, ge=1, description="waves: orders picked together in one job")
+    packing_stations: int | None = Field(None, ge=1, description="packing stations (none: no packing step)")
+    packing_seconds: Dist = Field(45, description="packing time per shipment (s)")
+    labour_cost_per_picker_hour: NonNeg = Field(25.0, description="paid per scheduled picker-hour")
+
+
 class Warehouse(Model):
     name: str = Field(min_length=1)
     regions: list[str] = Field(default_factory=list, description="regions this warehouse serves first")
+    picking: Picking | None = Field(None, description="picking model; none = instant picking")
+    cutoff_hours: list[Annotated[float, Field(ge=0, le=24)]] = Field(
+        default_factory=list, description="carrier pick-up times each day; none = ships when packed")
+    down: list[DownPeriod] = Field(default_factory=list, description="periods in which it ships nothing")
+
+
+class Lane(Model):
+    warehouse: str
+    region: str
+    transit_days: Dist | None = Field(None, description="transit time on this lane (days)")
+    cost_multiplier: NonNeg = Field(1.0, description="zone multiplier on the carrier's price")
+
+
+class Carrier(Model):
+    """A parcel carrier: cost = (base + per kg x weight) x lane multiplier; transit per lane."""
+
+    name: str = Field(min_length=1)
+    base_cost: NonNeg = Field(description="per shipment (currency)")
+    cost_per_kg: NonNeg = Field(0.0, description="per kg (currency)")
+    transit_days: Dist = Field(2, description="default transit time (days)")
+    lanes: list[Lane] = Field(default_factory=list, description="per warehouse-region transit and zone price")
+    promise_days: int | None = Field(None, ge=0, description="delivery promise with this carrier (overrides region's)")
+    daily_capacity: int | None = Field(None, ge=0, description="shipments per warehouse per day")
+    down: list[DownPeriod] = Field(default_factory=list)
+
+
+class LaneShare(Model):
+    region: str
+    warehouse: str
+    carrier: str
+    share: Prob
+
+
+class Routing(Model):
+    warehouse: Literal["own_region", "nearest_with_stock", "lane_plan"] = Field(
+        "own_region", description="which warehouse serves an order")
+    split_shipments: bool = Field(False, description="nearest_with_stock: lines may ship from several warehouses")
+    carrier: Literal["cheapest", "fastest", "rule"] = Field("cheapest", description="carrier choice")
+    express_carrier: str | None = Field(None, description="rule: carrier for valuable orders")
+    express_min_order_value: NonNeg = Field(300.0, description="rule: orders worth at least this go express")
+    capacity_overflow: Literal["wait", "spill"] = Field("wait", description="carrier full: next day or another carrier")
+    on_warehouse_down: Literal["reroute", "wait"] = Field("reroute")
+    lane_plan: list[LaneShare] = Field(default_factory=list, description="lane_plan: shares per region")
 
 
 class Disruption(Model):
@@ -201,5 +287,7 @@ class Scenario(Model):
     demand: Demand
     warehouses: list[Warehouse] = Field(default_factory=lambda: [{"name": "main"}], min_length=1)
     suppliers: list[Supplier] = Field(default_factory=lambda: [{"name": "default"}], min_length=1)
+    carriers: list[Carrier] = Field(default_factory=list, description="none: delivered when shipped, at no cost")
+    routing: Routing = Field(default_factory=Routing)
     inventory: Inventory = Field(default_factory=Inventory)
     _cache: dict = PrivateAttr(default_factory=dict)  # derived arrays (catalogue), never serialized

@@ -1,0 +1,160 @@
+"""Carriers, cut-offs and delivery promises.
+
+A packed shipment leaves at the warehouse's next carrier cut-off (the first
+pick-up the same day at or after it is packed, else the first one the next
+day; no cut-offs means it leaves at once). It does not leave while its
+warehouse or carrier is down, nor when the carrier's daily capacity at that
+warehouse is used up: then it waits for the next day, or spills to the
+cheapest other carrier with room (``routing.capacity_overflow``).
+
+Cost of a shipment = (base + per_kg x weight) x lane multiplier. Transit time
+is drawn from the lane's distribution (else the carrier's). An order is on time
+when delivered by the end of day ``floor(order time) + promise_days``; the
+promise comes from the carrier when it has one, else from the region.
+
+>>> next_cutoff(3.40, [0.5, 0.75])   # 09:36 on day 3 -> 12:00 the same day
+3.5
+>>> next_cutoff(3.80, [0.5, 0.75])   # after the last pick-up -> 12:00 next day
+4.5
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.schema import Scenario
+
+
+def next_cutoff(t: float, cutoffs_day_fraction) -> float:
+    """The first cut-off at or after time ``t`` (days); cut-offs are fractions of a day."""
+    if not cutoffs_day_fraction:
+        return t
+    day = math.floor(t)
+    frac = t - day
+    for c in cutoffs_day_fraction:
+        if c >= frac:
+            return day + c
+    return day + 1 + cutoffs_day_fraction[0]
+
+
+def _spans(periods) -> list[tuple[float, float]]:
+    return [(float(p.start_day), float(p.start_day + p.days)) for p in periods]
+
+
+def _after_down(t: float, spans) -> float:
+    moved = True
+    while moved:
+        moved = False
+        for a, b in spans:
+            if a <= t < b:
+                t, moved = b, True
+    return t
+
+
+class Carriers:
+    """Lane costs, transit draws and the ship-time rules for all carriers."""
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator):
+        self.s = scenario
+        self.rng = rng
+        self.names = [c.name for c in scenario.carriers]
+        W, R = len(scenario.warehouses), len(scenario.demand.regions)
+        wi = {w.name: i for i, w in enumerate(scenario.warehouses)}
+        ri = {r.name: i for i, r in enumerate(scenario.demand.regions)}
+        C = len(scenario.carriers)
+        self.mult = np.ones((C, W, R))
+        self.transit = [[[c.transit_days] * R for _ in range(W)] for c in scenario.carriers]
+        for ci, c in enumerate(scenario.carriers):
+            for lane in c.lanes:
+                w, r = wi[lane.warehouse], ri[lane.region]
+                self.mult[ci, w, r] = lane.cost_multiplier
+                if lane.transit_days is not None:
+                    self.transit[ci][w][r] = lane.transit_days
+        self.mean_transit = np.array([[[d.mean for d in row] for row in per_c] for per_c in self.transit]
+                                     ).reshape(C, W, R)
+        self.base = np.array([c.base_cost for c in scenario.carriers])
+        self.per_kg = np.array([c.cost_per_kg for c in scenario.carriers])
+        self.capacity = [c.daily_capacity for c in scenario.carriers]
+        self.down = [_spans(c.down) for c in scenario.carriers]
+        self.wh_down = [_spans(w.down) for w in scenario.warehouses]
+        self.cutoffs = [[h / 24.0 for h in w.cutoff_hours] for w in scenario.warehouses]
+        self.promise_region = [r.promise_days for r in scenario.demand.regions]
+        self.promise_carrier = [c.promise_days for c in scenario.carriers]
+        self.used: dict[tuple[int, int, int], int] = {}   # (carrier, warehouse, day) -> shipments
+        self._buf: dict[tuple[int, int, int], tuple[np.ndarray, int]] = {}
+        self.spill = scenario.routing.capacity_overflow == "spill"
+        self.fastest = np.argmin(self.mean_transit, axis=0) if C else None
+        # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
+        self._lane_price = [[[(float(self.base[c] * self.mult[c, w, r]), float(self.per_kg[c] * self.mult[c, w, r]))
+                              for c in range(C)] for r in range(R)] for w in range(W)]
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def cost(self, c: int, w: int, r: int, weight: float) -> float:
+        a, b = self._lane_price[w][r][c]
+        return a + b * weight
+
+    def cheapest(self, w: int, r: int, weight: float) -> int:
+        best, best_cost = 0, float("inf")
+        for c, (a, b) in enumerate(self._lane_price[w][r]):
+            cost = a + b * weight
+            if cost < best_cost:
+                best, best_cost = c, cost
+        return best
+
+    def promise(self, c: int, r: int) -> int:
+        p = self.promise_carrier[c] if c >= 0 else None
+        return self.promise_region[r] if p is None else p
+
+    def draw_transit(self, c: int, w: int, r: int) -> float:
+        key = (c, w, r)
+        buf, i = self._buf.get(key, (None, 0))
+        if buf is None or i >= len(buf):
+            buf, i = np.maximum(self.transit[c][w][r].sample(self.rng, 1024), 0.0), 0
+        self._buf[key] = (buf, i + 1)
+        return float(buf[i])
+
+    def ship(self, c: int, w: int, r: int, ready: float, weight: float) -> tuple[int, float]:
+        """Carrier and departure time of a shipment packed at ``ready``; books capacity."""
+        t = ready
+        for _ in range(10_000):
+            t = _after_down(next_cutoff(t, self.cutoffs[w]), self.wh_down[w])
+            if c >= 0:
+                t_up = _after_down(t, self.down[c])
+                if t_up != t:
+                    alt = self._spill_to(c, w, r, t, weight) if self.spill else -1
+                    if alt < 0:
+                        t = t_up
+                        continue
+                    c = alt
+                cap = self.capacity[c]
+                day = int(math.floor(t))
+                if cap is not None and self.used.get((c, w, day), 0) >= cap:
+                    alt = self._spill_to(c, w, r, t, weight) if self.spill else -1
+                    if alt < 0:
+                        t = day + 1.0
+                        continue
+                    c = alt
+                    day_key = (c, w, day)
+                    self.used[day_key] = self.used.get(day_key, 0) + 1
+                    return c, t
+                self.used[(c, w, day)] = self.used.get((c, w, day), 0) + 1
+            return c, t
+        return c, float("inf")  # no carrier ever has room: stays in the warehouse
+
+    def _spill_to(self, c: int, w: int, r: int, t: float, weight: float) -> int:
+        day = int(math.floor(t))
+        best, best_cost = -1, float("inf")
+        for alt in range(self.n):
+            if alt == c or _after_down(t, self.down[alt]) != t:
+                continue
+            cap = self.capacity[alt]
+            if cap is not None and self.used.get((alt, w, day), 0) >= cap:
+                continue
+            cost = self.cost(alt, w, r, weight)
+            if cost < best_cost:
+                best, best_cost = alt, cost
+        return best

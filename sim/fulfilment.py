@@ -1,0 +1,163 @@
+"""From allocated stock to the customer's door: routing, picking, cut-off, carrier, transit.
+
+``Router`` decides which warehouse serves an order (``routing.warehouse``):
+
+* ``own_region``: the region's own warehouse (the first listing the region); if it is
+  down and ``on_warehouse_down: reroute``, the next warehouse in the region's
+  preference order (own first, then by fastest mean transit);
+* ``nearest_with_stock``: the first warehouse in preference order that is up and has
+  every line in stock; with ``split_shipments`` lines that no single warehouse can
+  serve go to the first warehouse holding each line (one shipment per warehouse);
+  otherwise the order waits (backorder) at its own warehouse;
+* ``lane_plan``: warehouse and carrier drawn from the plan's shares for the region
+  (the logistics optimizer writes such plans).
+
+``Fulfilment`` keeps one record per shipment (Python lists while running,
+numpy arrays at the end) and moves a shipment on when its stock is allocated:
+picking (if the warehouse has a picking model), packing, cut-off, carrier.
+Departure and delivery times are computed, not simulated event by event, since
+nothing after packing competes for a resource other than carrier capacity,
+which is booked in packing order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.delivery import Carriers, _after_down, _spans, next_cutoff
+from sim.schema import Scenario
+from sim.warehouse import PickingStation
+
+
+class Router:
+    def __init__(self, scenario: Scenario, carriers: Carriers):
+        s = scenario
+        self.mode = s.routing.warehouse
+        self.split = s.routing.split_shipments
+        self.reroute = s.routing.on_warehouse_down == "reroute"
+        W = len(s.warehouses)
+        self.down = [_spans(w.down) for w in s.warehouses]
+        self.any_down = any(self.down)
+        self.pref: list[list[int]] = []
+        for r, region in enumerate(s.demand.regions):
+            own = [i for i, w in enumerate(s.warehouses) if region.name in w.regions] or [0]
+            speed = (carriers.mean_transit[:, :, r].min(axis=0) if carriers.n else np.zeros(W))
+            rest = sorted((i for i in range(W) if i not in own), key=lambda i: (speed[i], i))
+            self.pref.append(own + rest)
+        self.plan_cum, self.plan_lanes = [], []
+        wi = {w.name: i for i, w in enumerate(s.warehouses)}
+        ci = {c.name: i for i, c in enumerate(s.carriers)}
+        for region in s.demand.regions:
+            rows = [row for row in s.routing.lane_plan if row.region == region.name]
+            shares = np.array([row.share for row in rows], dtype=float)
+            self.plan_cum.append(np.cumsum(shares) / shares.sum() if len(rows) else np.array([]))
+            self.plan_lanes.append([(wi[row.warehouse], ci[row.carrier]) for row in rows])
+
+    def is_up(self, w: int, t: float) -> bool:
+        return _after_down(t, self.down[w]) == t
+
+    def primary(self, r: int, t: float) -> int:
+        pref = self.pref[r]
+        if not self.any_down or not self.reroute:
+            return pref[0]
+        for w in pref:
+            if self.is_up(w, t):
+                return w
+        return pref[0]
+
+    def lane(self, r: int, u: float) -> tuple[int, int]:
+        i = int(np.searchsorted(self.plan_cum[r], u, side="right"))
+        return self.plan_lanes[r][min(i, len(self.plan_lanes[r]) - 1)]
+
+    def with_stock(self, r: int, t: float, skus, qtys, on_hand, n_sku: int) -> list[tuple[int, list[int]]]:
+        """Warehouse(s) for the lines of one order: [(warehouse, [line positions]), ...]."""
+        candidates = [w for w in self.pref[r] if self.is_up(w, t)] or self.pref[r][:1]
+        for w in candidates:
+            base = w * n_sku
+            if all(on_hand[base + k] >= q for k, q in zip(skus, qtys)):
+                return [(w, list(range(len(skus))))]
+        if not self.split or len(skus) == 1:
+            return [(candidates[0], list(range(len(skus))))]
+        groups: dict[int, list[int]] = {}
+        for j, (k, q) in enumerate(zip(skus, qtys)):
+            w = next((w for w in candidates if on_hand[w * n_sku + k] >= q), candidates[0])
+            groups.setdefault(w, []).append(j)
+        return list(groups.items())
+
+
+class Fulfilment:
+    """Shipment records and their way through the warehouse and the carrier network."""
+
+    FIELDS = ("order", "wh", "region", "lines", "units", "weight", "value", "carrier",
+              "release", "pick_start", "ready", "ship", "deliver", "cost")
+
+    def __init__(self, env, scenario: Scenario, streams, event_days: np.ndarray):
+        self.env = env
+        self.s = scenario
+        self.carriers = Carriers(scenario, streams.transit)
+        self.router = Router(scenario, self.carriers)
+        self.rule = scenario.routing.carrier
+        names = self.carriers.names
+        self.express = names.index(scenario.routing.express_carrier) if scenario.routing.express_carrier in names \
+            else -1
+        self.express_min = scenario.routing.express_min_order_value
+        self.rec = {f: [] for f in self.FIELDS}
+        self.stations = [
+            PickingStation(env, scenario, i, streams.pick, event_days, self.ready, self._pick_started)
+            if w.picking is not None else None
+            for i, w in enumerate(scenario.warehouses)]
+
+    # ------------------------------------------------------------ records
+    def new_shipment(self, order: int, wh: int, region: int, lines: int, units: float, weight: float,
+                     value: float, carrier: int = -1) -> int:
+        rec = self.rec
+        sid = len(rec["order"])
+        nan = float("nan")
+        for f, v in (("order", order), ("wh", wh), ("region", region), ("lines", lines), ("units", units),
+                     ("weight", weight), ("value", value), ("carrier", carrier), ("release", nan),
+                     ("pick_start", nan), ("ready", nan), ("ship", nan), ("deliver", nan), ("cost", 0.0)):
+            rec[f].append(v)
+        return sid
+
+    def _pick_started(self, sid: int) -> None:
+        self.rec["pick_start"][sid] = self.env.now
+
+    # ------------------------------------------------------------ flow
+    def release(self, sid: int) -> None:
+        """All stock of the shipment is allocated: it enters its warehouse."""
+        rec = self.rec
+        rec["release"][sid] = self.env.now
+        station = self.stations[rec["wh"][sid]]
+        if station is None:
+            rec["pick_start"][sid] = self.env.now
+            self.ready(sid)
+        else:
+            station.release(sid, rec["lines"][sid])
+
+    def ready(self, sid: int) -> None:
+        """Picked and packed: choose the carrier, book the departure, draw the transit time."""
+        rec, car = self.rec, self.carriers
+        now = self.env.now
+        rec["ready"][sid] = now
+        w, r, weight = rec["wh"][sid], rec["region"][sid], rec["weight"][sid]
+        if car.n == 0:
+            rec["ship"][sid] = rec["deliver"][sid] = self._leave_without_carrier(w, now)
+            return
+        c = rec["carrier"][sid]
+        if c < 0:
+            if self.rule == "fastest":
+                c = int(car.fastest[w, r])
+            elif self.rule == "rule" and rec["value"][sid] >= self.express_min and self.express >= 0:
+                c = self.express
+            else:
+                c = car.cheapest(w, r, weight)
+        c, t = car.ship(c, w, r, now, weight)
+        rec["carrier"][sid] = c
+        rec["ship"][sid] = t
+        rec["deliver"][sid] = t + car.draw_transit(c, w, r)
+        rec["cost"][sid] = car.cost(c, w, r, weight)
+
+    def _leave_without_carrier(self, w: int, now: float) -> float:
+        return _after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f: np.asarray(v, dtype=float) for f, v in self.rec.items()}
