@@ -74,7 +74,7 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
             data = daily
             if p.variants:
                 data = data[data["variant"].isin(p.variants) |
-                             data["variant"].str.startswith(tuple(v + "[" for v in p.variants))]
+                            data["variant"].str.startswith(tuple(v + "[" for v in p.variants))]
             if p.days:
                 data = data[(data["day"] >= p.days[0]) & (data["day"] <= p.days[1])]
             path = P.daily_series(data, p.metric, stem, title=p.title or f"daily {p.metric}",
@@ -106,6 +106,9 @@ def run_experiment_cli(args) -> int:
               f"run the same command again to resume", file=sys.stderr)
         return 130
     wall = time.perf_counter() - started
+    for metric in spec.metrics:  # when every replication failed there are no KPI columns at all
+        if metric not in runs:
+            runs[metric] = float("nan")
     summary = summarize(runs, spec.metrics, group_cols)
     paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]

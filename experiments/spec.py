@@ -10,6 +10,7 @@ problem: ``FILE:LINE: key.path: message``). Example::
       - {name: service_98, set: {inventory.policy.service_level: 0.98}}
     grid:                                 # optional: cartesian product, crossed with the variants
       inventory.policy.review_period_days: [7, 14]
+      "warehouses[0].picking.pickers,warehouses[1].picking.pickers": [3, 4]   # linked keys
     replications: 10
     seed: 42
     baseline: service_95
@@ -96,7 +97,8 @@ class Point:
 
 DAILY_COLUMNS = ("orders", "expected_orders", "units_demanded", "units_shipped", "units_lost", "units_backordered",
                  "on_hand_units", "inventory_value", "backorder_units_end", "revenue", "replenishment_orders",
-                 "marketing_spend", "units_received")
+                 "marketing_spend", "units_received", "backlog_end", "picks", "late_orders", "pick_queue_mean",
+                 "pick_queue_max", "shipping_cost", "labour_cost", "shipments_shipped")
 
 
 def _label(value) -> str:
@@ -142,6 +144,13 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
     if problems:
         raise InputError(problems)
     points = _expand(spec, src, path, base_path)
+    known = [v.name for v in spec.variants] + [p.name for p in points]
+    for i, plot in enumerate(spec.plots):
+        for j, v in enumerate(plot.variants or []):
+            if v not in known:
+                at(("plots", i, "variants", j), f"unknown variant {v!r}{suggest(v, known)}")
+    if problems:
+        raise InputError(problems)
     return spec, points
 
 
@@ -168,10 +177,6 @@ def _check_plots(spec: Spec, at) -> None:
                 v = getattr(p, key)
                 if v and v not in spec.grid:
                     at(base + (key,), f"{v!r} is not a grid key{suggest(v, list(spec.grid))}")
-        for j, v in enumerate(p.variants or []):
-            known = [x.name for x in spec.variants]
-            if v not in known:
-                at(base + ("variants", j), f"unknown variant {v!r}{suggest(v, known)}")
         if p.days is not None and p.days[0] > p.days[1]:
             at(base + ("days",), "the first day must not be after the last")
         if p.type == "paired" and len(spec.variants) < 2 and not spec.grid:
@@ -194,9 +199,21 @@ def _apply(src: Source, overrides: dict, spec_src: Source, spec_file: str, where
             if k[: len(key)] == key:
                 origin[k] = hit
         origin[key] = hit
+        for n in range(1, len(key)):  # a scalar the override turned into a mapping is now the spec's
+            if not isinstance(_get(src.data, key[:n]), (dict, list)):
+                origin[key[:n]] = hit
     if problems:
         raise InputError(problems)
     return Source(data=data, origin=origin, files=src.files)
+
+
+def _get(data, key: tuple):
+    for part in key:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[Point]:
@@ -206,27 +223,29 @@ def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[P
     variants = spec.variants or [Variant(name="base")]
     keys = list(spec.grid)
     combos = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
-    points, problems = [], []
+    points, problems, seen = [], [], set()
     for vi, variant in enumerate(variants):
         for combo in combos:
             params = dict(zip(keys, combo))
-            label = ",".join(f"{k.split('.')[-1]}={_label(v)}" for k, v in params.items())
+            label = ",".join(f"{k.split(',')[0].split('.')[-1]}={_label(v)}" for k, v in params.items())
             name = variant.name if not label else (label if len(variants) == 1 and not spec.variants
                                                    else f"{variant.name}[{label}]")
             try:
                 src = _apply(base, variant.set, spec_src, spec_file, ("variants", vi, "set"))
-                for k, v in params.items():
-                    src = _apply(src, {k: v}, spec_src, spec_file, ("grid",))
+                for k, v in params.items():  # "a.x,b.x": several keys set to the same value
+                    src = _apply(src, {path.strip(): v for path in k.split(",")}, spec_src, spec_file, ("grid",))
                 scenario = validate_data(src, str(base_path))
             except InputError as exc:
                 for p in exc.problems:
+                    if p in seen:  # the same problem in several grid points: report it once
+                        continue
+                    seen.add(p)
                     tag = f"variant {name!r}: "
                     problems.append(Problem(p.file, p.line, p.path, tag + p.message))
                 continue
             points.append(Point(name=name, scenario=scenario, params=params, hash=scenario_hash(scenario)))
     if problems:
-        unique = list(dict.fromkeys(problems))
-        raise InputError(unique)
+        raise InputError(problems)
     return points
 
 
