@@ -5,7 +5,8 @@
     python run.py simulate scenarios/classroom_sq.yaml --replications 20 --set inventory.policy.reorder_point=4
     python run.py experiment experiments/demo.yaml
 
-Exit codes: 0 success, 1 a run failed, 2 bad input (nothing written), 3 infeasible optimization.
+Exit codes: 0 success, 1 a run failed, 2 bad input (nothing written), 3 infeasible optimization
+(nothing written).
 This file only parses arguments, calls the packages and prints; no model logic lives here.
 """
 from __future__ import annotations
@@ -45,6 +46,12 @@ def cmd_experiment(args) -> int:
     from experiments.cli import run_experiment_cli
 
     return run_experiment_cli(args)
+
+
+def cmd_optimize(args) -> int:
+    from experiments.optimize_cli import run_reorder
+
+    return {"reorder": run_reorder}[args.decision](args)
 
 
 def cmd_bench(args) -> int:
@@ -90,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress output")
     e.set_defaults(func=cmd_experiment)
 
+    o = sub.add_parser("optimize", help="optimize a decision; write a plan overlay; verify it by simulation")
+    osub = o.add_subparsers(dest="decision", required=True, metavar="DECISION")
+    r = osub.add_parser("reorder", help="reorder points per (SKU, warehouse) for a fill-rate target at least cost")
+    scenario_args(r)
+    r.add_argument("--fill-target", type=_fraction, default=None,
+                   help="demand-weighted fill rate to reach (default: that of the scenario's own reorder points)")
+    r.add_argument("--budget", type=_positive_float, default=None, help="cap on average inventory value")
+    r.add_argument("--class-min", action="append", default=[], metavar="CLASS=FILL",
+                   help="minimum fill rate of an ABC class, e.g. A=0.99 (repeatable)")
+    r.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
+    r.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+                   help="simulate the plan and the uniform plan N times with common random numbers")
+    r.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
+    r.add_argument("--time-limit", type=_positive_float, default=300.0, help="solver time limit (s)")
+    r.add_argument("--quiet", action="store_true")
+    o.set_defaults(func=cmd_optimize)
+
     b = sub.add_parser("bench", help="measure speed as ratios to a bare-SimPy baseline run alongside")
     b.add_argument("--quick", action="store_true", help="a short run (under 2 minutes) for smoke tests")
     b.add_argument("--out", type=Path, default=None, help="output folder (default results/bench/<run-id>)")
@@ -115,6 +139,26 @@ def _nonneg_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
 
 

@@ -111,6 +111,8 @@ class InventorySystem:
         self.shipped = np.zeros(K)
         self.lost = np.zeros(K)
         self.demanded = np.zeros(K)
+        self.filled_now = np.zeros(K)            # units met from stock at once
+        self.at_warmup = (np.zeros(K), np.zeros(K))  # (demanded, filled_now) when the warm-up ended
         self.area_on_hand = np.zeros(K)      # unit-days
         self.area_backorders = np.zeros(K)   # unit-days
         self.last_t = np.zeros(K)
@@ -155,6 +157,7 @@ class InventorySystem:
         take = qty if oh >= qty else oh
         short = qty - take
         day.units_filled_now += take
+        self.filled_now[k] += take
         if take > 0:
             on_hand[k] = oh - take
             self.shipped[k] += take

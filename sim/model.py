@@ -163,6 +163,8 @@ class ShopModel:
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
+        if d == self.scenario.warmup_days - 1:
+            inv.at_warmup = (inv.demanded.copy(), inv.filled_now.copy())
         q_area = q_max = busy = picks = 0.0
         for i, st in enumerate(self.fulfilment.stations):
             if st is None:
@@ -202,6 +204,8 @@ class ShopModel:
         state = {"initial": inv.initial, "received": inv.received, "shipped": inv.shipped,
                  "on_hand": inv.on_hand, "lost": inv.lost, "demanded": inv.demanded,
                  "backorders": inv.backorders, "on_order": inv.on_order,
+                 "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
+                 "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
                  "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations])}
         kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
         table = None

@@ -173,10 +173,14 @@ def _lookup(data, path: tuple):
     return data
 
 
-def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = ()) -> Source:
-    """Merged raw data (extends, plans, overrides applied) with line origins."""
+def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
+                overlays: Iterable[dict] = ()) -> Source:
+    """Merged raw data (extends, plans, overlay dicts, overrides applied) with line origins."""
     path = Path(path)
     src = _read_with_extends(path)
+    for overlay in overlays:
+        data = {k: v for k, v in overlay.items() if k != "plan_info"}
+        src = merge_sources(src, Source(data=data, origin={}, files=["(plan)"]))
     for plan in plans:
         overlay = read_yaml(plan)
         if not isinstance(overlay.data, dict):
@@ -201,9 +205,13 @@ def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable
     return src
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = ()) -> Scenario:
-    """Read, merge and validate a scenario file; raises InputError listing every problem."""
-    src = load_source(path, overrides, plans)
+def load_scenario(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
+                  overlays: Iterable[dict] = ()) -> Scenario:
+    """Read, merge and validate a scenario file; raises InputError listing every problem.
+
+    ``plans`` are overlay files written by the optimizers; ``overlays`` the same as dicts.
+    """
+    src = load_source(path, overrides, plans, overlays)
     return validate_data(src, str(path))
 
 

@@ -1,0 +1,136 @@
+"""``run.py optimize DECISION SCENARIO``: solve, print the plan, write its overlay, verify by simulation.
+
+Verification simulates the scenario as it is (the uniform-service-level plan)
+and with the plan applied, with the same seeds (common random numbers), and
+prints predicted against simulated figures and the paired differences.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from experiments.output import atomic_write_text
+from experiments.report import fmt_num
+from experiments.stats import mean_ci
+from sim.model import simulate
+from sim.scenario import load_scenario
+from sim.streams import replication_seed
+
+EXIT_INFEASIBLE = 3
+
+
+def _ci_text(values, digits: int = 4) -> str:
+    ci = mean_ci(values)
+    hw = "" if np.isnan(ci.half_width) else f" ± {fmt_num(ci.half_width, 2)}"
+    return f"{fmt_num(ci.mean, digits)}{hw}"
+
+
+def _class_fill(result, scenario) -> dict[str, float]:
+    from sim.catalog import catalog_for
+
+    abc = np.tile(catalog_for(scenario).abc, len(scenario.warehouses))
+    d, f = result.state["demanded_after_warmup"], result.state["filled_now_after_warmup"]
+    return {c: float(f[abc == c].sum() / d[abc == c].sum()) if d[abc == c].sum() else float("nan")
+            for c in ("A", "B", "C")}
+
+
+def _parse_class_min(items: list[str]) -> dict[str, float]:
+    out = {}
+    for text in items:
+        try:
+            cls, value = text.split("=", 1)
+            cls = cls.strip().upper()
+            if cls not in ("A", "B", "C"):
+                raise ValueError
+            out[cls] = float(value)
+            if not 0 < out[cls] < 1:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"--class-min expects CLASS=FILL with CLASS in A, B, C and 0 < FILL < 1, got {text!r}")
+    return out
+
+
+def run_reorder(args) -> int:
+    from optimize.reorder import solve
+    from optimize.solver import Infeasible
+
+    scenario = load_scenario(args.file, args.set, args.plan)
+    try:
+        class_min = _parse_class_min(args.class_min)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        plan = solve(scenario, fill_target=args.fill_target, budget=args.budget, class_min=class_min,
+                     time_limit=args.time_limit)
+    except ValueError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    except Infeasible as exc:
+        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    rows = plan.rows
+    print(f"reorder plan for {scenario.name}: {len(rows)} (SKU, warehouse) pairs, status {plan.status}, "
+          f"built in {plan.build_seconds:.2f} s, solved in {plan.solve_seconds:.2f} s")
+    for note in plan.notes:
+        print(f"  {note}")
+    print(f"  fill-rate target {plan.fill_target:.4f}, predicted {plan.predicted_fill_rate:.4f}")
+    print(f"  cost per year (holding + ordering + backorders): {fmt_num(plan.objective)}; "
+          f"average inventory value {fmt_num(rows.inventory_value.sum())}")
+    d = plan.duals
+    print(f"  one more point (0.01) of fill-rate target costs {fmt_num(d.get('fill_rate_point', 0.0))} per year")
+    if "budget_unit" in d:
+        print(f"  one more unit of inventory budget saves {fmt_num(d['budget_unit'])} per year")
+    for key, value in d.items():
+        if key.startswith("class_"):
+            print(f"  one more point of the class {key[6]} minimum costs {fmt_num(value)} per year")
+    print(f"  binding constraints: {', '.join(plan.binding) or 'none'}")
+    print(plan.by_class().to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+    if args.out:
+        atomic_write_text(Path(args.out), yaml.safe_dump(plan.to_overlay(), sort_keys=False))
+        atomic_write_text(Path(args.out).with_suffix(".csv"), rows.to_csv(index=False))
+        print(f"wrote {args.out} (overlay for --plan) and {Path(args.out).with_suffix('.csv')}")
+    if args.verify:
+        verify_reorder(args, scenario, plan)
+    return 0
+
+
+def verify_reorder(args, scenario, plan) -> None:
+    """Simulate the uniform plan and the optimized plan with common random numbers."""
+    planned = load_scenario(args.file, args.set, args.plan, overlays=[plan.to_overlay()])
+    master = scenario.seed if args.seed is None else args.seed
+    seeds = [replication_seed(master, r) for r in range(args.verify)]
+    rows = []
+    for r, seed in enumerate(seeds):
+        for name, sc in (("uniform", scenario), ("plan", planned)):
+            res = simulate(sc, seed)
+            k = res.kpis
+            years = (sc.horizon_days - sc.warmup_days) / 365.0
+            rows.append({"variant": name, "replication": r, "fill": k["unit_fill_rate"],
+                         "value": k["avg_inventory_value"],
+                         "cost": (k["holding_cost"] + k["ordering_cost"] + k["shortage_cost"]) / years,
+                         **{f"fill_{c}": v for c, v in _class_fill(res, sc).items()}})
+            if not args.quiet and sys.stderr.isatty():
+                print(f"\rverifying: replication {r + 1}/{len(seeds)}", end="", file=sys.stderr)
+    if sys.stderr.isatty() and not args.quiet:
+        print(file=sys.stderr)
+    t = pd.DataFrame(rows)
+    u, p = t[t.variant == "uniform"].reset_index(), t[t.variant == "plan"].reset_index()
+    pred_class = plan.by_class().set_index("abc")["predicted_fill_rate"]
+    print(f"verification: {len(seeds)} replications, common random numbers, mean ± 95% CI half-width")
+    print(f"  {'':<26}{'predicted':>12}{'simulated plan':>22}{'simulated uniform':>22}")
+    print(f"  {'unit fill rate':<26}{plan.predicted_fill_rate:>12.4f}{_ci_text(p.fill):>22}{_ci_text(u.fill):>22}")
+    for c in ("A", "B", "C"):
+        if c in pred_class:
+            print(f"  {'  class ' + c:<26}{pred_class[c]:>12.4f}{_ci_text(p[f'fill_{c}']):>22}"
+                  f"{_ci_text(u[f'fill_{c}']):>22}")
+    print(f"  {'inventory value':<26}{fmt_num(plan.rows.inventory_value.sum()):>12}{_ci_text(p.value):>22}"
+          f"{_ci_text(u.value):>22}")
+    print(f"  {'cost per year':<26}{fmt_num(plan.objective):>12}{_ci_text(p.cost):>22}{_ci_text(u.cost):>22}")
+    dv, df = mean_ci(p.value - u.value), mean_ci(p.fill - u.fill)
+    print(f"  plan - uniform: inventory value {fmt_num(dv.mean)} ± {fmt_num(dv.half_width, 2)} "
+          f"({dv.mean / u.value.mean():+.1%}), fill rate {df.mean:+.4f} ± {df.half_width:.4f}")

@@ -1,0 +1,318 @@
+"""Reorder points for every (SKU, warehouse): the cheapest plan that keeps a fill-rate promise.
+
+Model (continuous-review (r, Q), backorders; Hadley & Whitin; Zipkin ch. 6):
+lead-time demand D of a pair is Poisson when its variance equals its mean
+(unit lines, constant lead time), else negative binomial with the same mean and
+variance: mean = mu E[L], variance = mu E[L] E[U^2]/E[U] + mu^2 Var(L), where mu
+is units/day, U units per line and L the lead time. With G(y) = E[(D - y)^+]:
+
+    fill rate      beta(r) = 1 - (G(r) - G(r + Q)) / Q
+    backorders     B(r)    = (1/Q) sum_{y=r+1}^{r+Q} G(y)
+    on hand        I(r)    = r + (Q + 1)/2 - E[D] + B(r)
+    cost per year  h I(r) + b B(r) + K 365 mu / Q
+
+Formulation: a multiple-choice MILP — one binary per candidate reorder point and
+pair, exactly one chosen per pair — because it is exact for the discrete model
+(a brute-force enumeration gives the same plan), it handles ABC minimums, the
+inventory budget and storage capacities in one model, and HiGHS solves it fast:
+its LP relaxation is the piecewise-linear (convex-hull) model of B(r) and beta(r),
+which is almost integral (only as many fractional pairs as coupling
+constraints). The duals reported are those of that LP relaxation: the marginal
+cost of one more point of fill rate and the value of one more unit of budget.
+
+>>> from sim.scenario import load_scenario
+>>> plan = solve(load_scenario("scenarios/classroom_sq.yaml"), fill_target=0.95)
+>>> plan.status, int(plan.rows.reorder_point.iloc[0]), plan.rows.fill_rate.iloc[0] >= 0.95
+('optimal', 5, True)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from optimize.solver import Infeasible, Solution, solve as run_solver
+from sim.catalog import catalog_for
+from sim.demand import demand_plan
+from sim.policy import resolve_policy
+from sim.schema import Scenario
+
+
+TOL = 2e-6
+
+# ------------------------------------------------------------------ lead-time demand
+def ltd_pmf(mean: float, var: float, tail_sd: float = 12.0) -> np.ndarray:
+    """pmf of lead-time demand on 0..kmax: Poisson if var <= mean, else negative binomial."""
+    mean = max(mean, 1e-12)
+    kmax = int(np.ceil(mean + tail_sd * np.sqrt(max(var, mean)) + 10))
+    k = np.arange(kmax + 1)
+    if var <= mean * (1 + 1e-9):
+        logp = -mean + np.concatenate([[0.0], np.cumsum(np.log(mean / k[1:]))])
+    else:
+        n = mean * mean / (var - mean)     # NB size
+        p = mean / var                     # success probability
+        ratios = (k[:-1] + n) / (k[:-1] + 1) * (1 - p)
+        logp = n * np.log(p) + np.concatenate([[0.0], np.cumsum(np.log(ratios))])
+    pmf = np.exp(logp)
+    return pmf / pmf.sum()
+
+
+def loss_function(pmf: np.ndarray) -> np.ndarray:
+    """G(y) = E[(D - y)^+] for y = 0..len(pmf) (first-order loss function)."""
+    survival = 1.0 - np.cumsum(pmf)                   # P(D > k)
+    survival = np.clip(survival, 0.0, 1.0)
+    g = np.concatenate([np.cumsum(survival[::-1])[::-1], [0.0]])
+    return g
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate reorder points of one pair and their predicted performance."""
+
+    r: np.ndarray
+    fill_rate: np.ndarray
+    on_hand: np.ndarray
+    backorders: np.ndarray
+    cost: np.ndarray  # holding + backorder per year (ordering cost is fixed by Q)
+
+
+def rq_candidates(mean: float, var: float, Q: int, h: float, b: float, max_candidates: int = 60,
+                  min_fill: float = 0.0) -> Candidates:
+    pmf = ltd_pmf(mean, var)
+    g = loss_function(pmf)
+    kmax = len(pmf) - 1
+    Q = int(Q)
+    cum_g = np.concatenate([[0.0], np.cumsum(np.concatenate([g, np.zeros(Q + 1)]))])
+    r_all = np.arange(0, kmax + 1)
+
+    def G(y):
+        return np.where(y <= kmax + 1, g[np.minimum(y, kmax + 1)], 0.0)
+
+    fill = 1.0 - (G(r_all) - G(r_all + Q)) / Q
+    B = (cum_g[r_all + Q + 1] - cum_g[r_all + 1]) / Q
+    keep = fill >= min_fill
+    # drop the useless tail: beyond the first r with fill ~ 1 nothing improves
+    top = int(np.argmax(fill >= 1 - 1e-7)) if (fill >= 1 - 1e-7).any() else len(r_all) - 1
+    keep &= r_all <= top
+    if not keep.any():
+        keep[top] = True
+    r, fill, B = r_all[keep], fill[keep], B[keep]
+    if len(r) > max_candidates:
+        # thin out evenly in log(1 - fill): dense where service is high (where plans live), keeping both ends
+        short = np.log(np.maximum(1.0 - fill, 1e-9))
+        levels = np.linspace(short[0], short[-1], max_candidates)
+        idx = np.searchsorted(-short, -levels).clip(0, len(r) - 1)
+        idx = np.unique(np.concatenate([[0, len(r) - 1], idx]))
+        r, fill, B = r[idx], fill[idx], B[idx]
+    on_hand = r + (Q + 1) / 2.0 - mean + B
+    return Candidates(r=r, fill_rate=fill, on_hand=on_hand, backorders=B, cost=h * on_hand + b * B)
+
+
+# ------------------------------------------------------------------ inputs from a scenario
+@dataclass
+class Pairs:
+    sku: list[str]
+    warehouse: list[str]
+    abc: np.ndarray
+    mu: np.ndarray            # units/day
+    ltd_mean: np.ndarray
+    ltd_var: np.ndarray
+    Q: np.ndarray
+    unit_cost: np.ndarray
+    h: np.ndarray             # holding per unit-year
+    b: float                  # backorder cost per unit-year
+    K: np.ndarray             # order cost
+    current_r: np.ndarray     # the scenario's own reorder points (uniform service level)
+    wh_index: np.ndarray
+
+
+def pairs_from(scenario: Scenario) -> Pairs:
+    p = scenario.inventory.policy
+    if p.type != "sQ" or p.periodic:
+        raise ValueError(f"the reorder optimizer plans continuous-review (s, Q) policies; this scenario uses "
+                         f"{p.type}{' (periodic)' if p.periodic else ''}: set inventory.policy.type=sQ")
+    cat = catalog_for(scenario)
+    plan = demand_plan(scenario)
+    pol = resolve_policy(scenario, cat, plan)
+    W, n = len(scenario.warehouses), cat.n
+    u = scenario.demand.units_per_line
+    mu = pol.mean_daily_demand
+    sup = [scenario.suppliers[j] for j in cat.supplier]
+    L = np.tile([s.lead_time_days.mean for s in sup], W)
+    VL = np.tile([s.lead_time_days.variance for s in sup], W)
+    eu, eu2 = max(u.mean, 1e-12), u.variance + u.mean ** 2
+    costs = scenario.inventory.costs
+    unit_cost = np.tile(cat.unit_cost, W)
+    K = np.tile([s.order_cost if s.order_cost is not None else costs.order_cost for s in sup], W)
+    return Pairs(sku=list(cat.ids) * W, warehouse=[w.name for w in scenario.warehouses for _ in range(n)],
+                 abc=np.tile(cat.abc, W), mu=mu, ltd_mean=mu * L, ltd_var=mu * L * eu2 / eu + mu ** 2 * VL,
+                 Q=np.maximum(np.rint(pol.order_quantity), 1).astype(int), unit_cost=unit_cost,
+                 h=np.maximum(costs.holding_rate_per_year * unit_cost, 1e-9),
+                 b=costs.backorder_cost_per_unit_day * 365.0, K=K, current_r=pol.reorder_point,
+                 wh_index=np.repeat(np.arange(W), n))
+
+
+# ------------------------------------------------------------------ the plan
+@dataclass
+class ReorderPlan:
+    rows: pd.DataFrame
+    objective: float
+    status: str
+    fill_target: float
+    predicted_fill_rate: float
+    build_seconds: float
+    solve_seconds: float
+    duals: dict[str, float] = field(default_factory=dict)
+    binding: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_overlay(self) -> dict:
+        """A YAML overlay of scenario keys: the simulator runs exactly this plan."""
+        per_sku = [{"sku": r.sku, "warehouse": r.warehouse, "reorder_point": int(r.reorder_point),
+                    "order_quantity": int(r.order_quantity)} for r in self.rows.itertuples()]
+        return {"plan_info": {"kind": "reorder", "status": self.status, "objective_per_year": round(self.objective, 2),
+                              "fill_target": self.fill_target,
+                              "predicted_fill_rate": round(self.predicted_fill_rate, 6),
+                              "duals": {k: round(v, 6) for k, v in self.duals.items()}, "binding": self.binding},
+                "inventory": {"policy": {"type": "sQ", "review": "continuous"}, "per_sku": per_sku}}
+
+    def by_class(self) -> pd.DataFrame:
+        g = self.rows.assign(w=self.rows.mean_daily_demand)
+        out = g.groupby("abc").apply(lambda x: pd.Series({
+            "pairs": len(x), "predicted_fill_rate": np.average(x.fill_rate, weights=x.w) if x.w.sum() else np.nan,
+            "inventory_value": x.inventory_value.sum(), "cost_per_year": x.cost_per_year.sum()}),
+            include_groups=False)
+        return out.reset_index()
+
+
+def evaluate(pairs: Pairs, r: np.ndarray) -> pd.DataFrame:
+    """Predicted performance of given reorder points (the same cost model as the optimizer)."""
+    rows = []
+    for i in range(len(pairs.mu)):
+        c = rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b,
+                          max_candidates=10**9)
+        j = int(np.clip(np.searchsorted(c.r, r[i]), 0, len(c.r) - 1))
+        rows.append((c.r[j], c.fill_rate[j], c.on_hand[j], c.cost[j]))
+    a = np.array(rows)
+    return pd.DataFrame({"reorder_point": a[:, 0], "fill_rate": a[:, 1], "on_hand": a[:, 2], "cost": a[:, 3]})
+
+
+def solve(scenario: Scenario, fill_target: float | None = None, budget: float | None = None,
+          class_min: dict[str, float] | None = None, max_candidates: int = 60,
+          time_limit: float = 300.0) -> ReorderPlan:
+    """Cheapest reorder points meeting the demand-weighted fill target; raises Infeasible."""
+    t0 = time.perf_counter()
+    pairs = pairs_from(scenario)
+    weights = pairs.mu / pairs.mu.sum()
+    notes = []
+    if fill_target is None:
+        current = evaluate(pairs, pairs.current_r)
+        fill_target = float(np.dot(weights, current.fill_rate))
+        notes.append(f"fill target = predicted fill rate of the scenario's own reorder points "
+                     f"(service level {scenario.inventory.policy.service_level:g}): {fill_target:.4f}")
+    cands = [rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates)
+             for i in range(len(pairs.mu))]
+    prob = pulp.LpProblem("reorder_points", pulp.LpMinimize)
+    y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1, cat=pulp.LpBinary) for j in range(len(c.r))]
+         for i, c in enumerate(cands)]
+    prob += pulp.LpAffineExpression([(v, cost) for yi, c in zip(y, cands) for v, cost in zip(yi, c.cost)])
+    for i, yi in enumerate(y):
+        prob += pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in yi]), pulp.LpConstraintEQ,
+                                  f"choose_{i}", 1.0)
+    fill_expr = pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)
+                                         for v, f in zip(yi, c.fill_rate)])
+    # a hair above the target so the MIP's feasibility tolerance (1e-6) cannot land the plan below it
+    prob += pulp.LpConstraint(fill_expr, pulp.LpConstraintGE, "fill_target:all", fill_target + TOL)
+    for cls, minimum in (class_min or {}).items():
+        idx = np.flatnonzero(pairs.abc == cls)
+        wc = pairs.mu[idx] / pairs.mu[idx].sum() if len(idx) and pairs.mu[idx].sum() > 0 else None
+        if wc is None:
+            continue
+        expr = pulp.LpAffineExpression([(v, w * f) for i, w in zip(idx, wc) for v, f in zip(y[i], cands[i].fill_rate)])
+        prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"class_min:{cls}", minimum + TOL)
+    if budget is not None:
+        expr = pulp.LpAffineExpression([(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands))
+                                        for v, oh in zip(yi, c.on_hand)])
+        prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, "budget:all", budget)
+    for wi, w in enumerate(scenario.warehouses):
+        cap = getattr(w, "storage_units", None)
+        if cap is None:
+            continue
+        idx = np.flatnonzero(pairs.wh_index == wi)
+        expr = pulp.LpAffineExpression([(v, float(r + pairs.Q[i])) for i in idx for v, r in zip(y[i], cands[i].r)])
+        prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, f"storage:{w.name}", cap)
+    build = time.perf_counter() - t0
+
+    # LP relaxation first: duals of the convex-hull model, and a fast feasibility verdict
+    for yi in y:
+        for v in yi:
+            v.cat = pulp.LpContinuous
+    relax = run_solver(prob, time_limit)
+    if relax.status == "infeasible":
+        raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
+    for yi in y:
+        for v in yi:
+            v.cat = pulp.LpBinary
+    sol: Solution = run_solver(prob, time_limit)
+    if sol.status == "infeasible":
+        raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
+    chosen = [int(np.argmax([v.value() or 0.0 for v in yi])) for yi in y]
+    rows = _rows(pairs, cands, chosen)
+    duals = {"fill_rate_point": relax.duals.get("fill_target:all", 0.0) * 0.01}
+    if budget is not None:
+        duals["budget_unit"] = -relax.duals.get("budget:all", 0.0)
+    for cls in class_min or {}:
+        if f"class_min:{cls}" in relax.duals:
+            duals[f"class_{cls}_point"] = relax.duals[f"class_min:{cls}"] * 0.01
+    binding = [n for n in relax.binding() if not n.startswith("choose_")]
+    predicted = float(np.dot(weights, rows.fill_rate))
+    return ReorderPlan(rows=rows, objective=float(rows.cost_per_year.sum()), status=sol.status,
+                       fill_target=fill_target, predicted_fill_rate=predicted, build_seconds=build,
+                       solve_seconds=relax.seconds + sol.seconds, duals=duals, binding=binding, notes=notes)
+
+
+def _rows(pairs: Pairs, cands: list[Candidates], chosen: list[int]) -> pd.DataFrame:
+    r = np.array([c.r[j] for c, j in zip(cands, chosen)], dtype=float)
+    fill = np.array([c.fill_rate[j] for c, j in zip(cands, chosen)])
+    oh = np.array([c.on_hand[j] for c, j in zip(cands, chosen)])
+    cost = np.array([c.cost[j] for c, j in zip(cands, chosen)]) + pairs.K * 365 * pairs.mu / pairs.Q
+    return pd.DataFrame({"sku": pairs.sku, "warehouse": pairs.warehouse, "abc": pairs.abc,
+                         "mean_daily_demand": pairs.mu, "reorder_point": r, "order_quantity": pairs.Q,
+                         "safety_stock": r - pairs.ltd_mean, "fill_rate": fill, "expected_on_hand": oh,
+                         "inventory_value": oh * pairs.unit_cost, "cost_per_year": cost})
+
+
+def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
+    """Which constraint group makes the model infeasible, in words a planner can act on."""
+    best = float(sum(w * c.fill_rate[-1] for w, c in zip(weights, cands)))
+    if best < target:
+        return f"fill-rate target {target:.4f} is above the best reachable {best:.4f} (every pair at its highest reorder point)"
+    for cls, minimum in (class_min or {}).items():
+        idx = np.flatnonzero(pairs.abc == cls)
+        if len(idx) and pairs.mu[idx].sum() > 0:
+            wc = pairs.mu[idx] / pairs.mu[idx].sum()
+            top = float(sum(w * cands[i].fill_rate[-1] for i, w in zip(idx, wc)))
+            if top < minimum:
+                return f"class {cls} minimum fill rate {minimum:.4f} is above the best reachable {top:.4f}"
+    if budget is not None:
+        need = _min_value_for_target(pairs, cands, weights, target, class_min)
+        if need > budget:
+            return (f"fill-rate target {target:.4f} needs at least {need:,.0f} of average inventory value; "
+                    f"budget is {budget:,.0f}")
+    return "storage capacity: the warehouses cannot hold the stock the fill-rate target needs"
+
+
+def _min_value_for_target(pairs, cands, weights, target, class_min) -> float:
+    prob = pulp.LpProblem("min_value", pulp.LpMinimize)
+    y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1) for j in range(len(c.r))] for i, c in enumerate(cands)]
+    prob += pulp.LpAffineExpression([(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands))
+                                     for v, oh in zip(yi, c.on_hand)])
+    for i, yi in enumerate(y):
+        prob += pulp.lpSum(yi) == 1, f"choose_{i}"
+    prob += pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)
+                                     for v, f in zip(yi, c.fill_rate)]) >= target, "fill_target:all"
+    s = run_solver(prob)
+    return s.objective if s.status == "optimal" else float("inf")
