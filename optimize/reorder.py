@@ -238,7 +238,7 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
                                         for v, oh in zip(yi, c.on_hand)])
         prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, "budget:all", budget)
     for wi, w in enumerate(scenario.warehouses):
-        cap = getattr(w, "storage_units", None)
+        cap = w.storage_units
         if cap is None:
             continue
         idx = np.flatnonzero(pairs.wh_index == wi)
@@ -298,18 +298,27 @@ def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
             if top < minimum:
                 return f"class {cls} minimum fill rate {minimum:.4f} is above the best reachable {top:.4f}"
     if budget is not None:
-        need = _min_value_for_target(pairs, cands, weights, target, class_min)
+        need = _min_for_target(pairs, cands, weights, target, lambda i, c: pairs.unit_cost[i] * c.on_hand)
         if need > budget:
             return (f"fill-rate target {target:.4f} needs at least {need:,.0f} of average inventory value; "
                     f"budget is {budget:,.0f}")
-    return "storage capacity: the warehouses cannot hold the stock the fill-rate target needs"
+    for wi, w in enumerate(scenario.warehouses):
+        if w.storage_units is None:
+            continue
+        need = _min_for_target(pairs, cands, weights, target,
+                               lambda i, c: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi))
+        if need > w.storage_units:
+            return (f"storage at {w.name}: fill-rate target {target:.4f} needs room for at least {need:,.0f} "
+                    f"units (sum of r + Q); capacity is {w.storage_units:,}")
+    return "the fill-rate target, budget and storage limits cannot all be met together"
 
 
-def _min_value_for_target(pairs, cands, weights, target, class_min) -> float:
-    prob = pulp.LpProblem("min_value", pulp.LpMinimize)
+def _min_for_target(pairs, cands, weights, target, coef) -> float:
+    """Least total of ``coef(i, candidates)`` over plans reaching the target (LP relaxation)."""
+    prob = pulp.LpProblem("min_for_target", pulp.LpMinimize)
     y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1) for j in range(len(c.r))] for i, c in enumerate(cands)]
-    prob += pulp.LpAffineExpression([(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands))
-                                     for v, oh in zip(yi, c.on_hand)])
+    prob += pulp.LpAffineExpression([(v, float(a)) for i, (yi, c) in enumerate(zip(y, cands))
+                                     for v, a in zip(yi, coef(i, c))])
     for i, yi in enumerate(y):
         prob += pulp.lpSum(yi) == 1, f"choose_{i}"
     prob += pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)

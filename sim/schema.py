@@ -169,6 +169,8 @@ class Warehouse(Model):
     cutoff_hours: list[Annotated[float, Field(ge=0, le=24)]] = Field(
         default_factory=list, description="carrier pick-up times each day; none = ships when packed")
     down: list[DownPeriod] = Field(default_factory=list, description="periods in which it ships nothing")
+    storage_units: int | None = Field(None, ge=1, description="storage capacity in units (reorder optimizer: "
+                                      "sum of r + Q must fit)")
 
 
 class Lane(Model):
