@@ -49,9 +49,9 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_optimize(args) -> int:
-    from experiments.optimize_cli import run_reorder
+    from experiments.optimize_cli import run_logistics, run_reorder
 
-    return {"reorder": run_reorder}[args.decision](args)
+    return {"reorder": run_reorder, "logistics": run_logistics}[args.decision](args)
 
 
 def cmd_bench(args) -> int:
@@ -112,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
     r.add_argument("--time-limit", type=_positive_float, default=300.0, help="solver time limit (s)")
     r.add_argument("--quiet", action="store_true")
+    lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
+    scenario_args(lg)
+    lg.add_argument("--on-time-target", type=_fraction, default=0.95, help="on-time share to reach (default 0.95)")
+    lg.add_argument("--scope", choices=["region", "overall"], default="region",
+                    help="the target holds in every region (default) or demand-weighted overall")
+    lg.add_argument("--allow-close", action="store_true", help="open/close warehouses (fixed costs), single sourcing")
+    lg.add_argument("--max-utilization", type=_fraction, default=0.9, help="picking capacity used at most (0.9)")
+    lg.add_argument("--out", type=Path, default=None, help="write the lane plan overlay (YAML)")
+    lg.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+                    help="simulate the plan and the scenario's own routing N times with common random numbers")
+    lg.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pilot run and of --verify")
+    lg.add_argument("--quiet", action="store_true")
     o.set_defaults(func=cmd_optimize)
 
     b = sub.add_parser("bench", help="measure speed as ratios to a bare-SimPy baseline run alongside")

@@ -104,7 +104,7 @@ class ShopModel:
                 if simple:
                     groups = ((own[r], range(b - a)),)
                 elif router.mode == "lane_plan":
-                    w, carrier = router.lane(r, u_route[i])
+                    w, carrier = router.lane(r, u_route[i], env.now)
                     groups = ((w, range(b - a)),)
                 elif router.mode == "nearest_with_stock":
                     groups = router.with_stock(r, env.now, skus, qtys, inv.on_hand, n_sku)
@@ -213,7 +213,8 @@ class ShopModel:
             table = pd.DataFrame({k: v for k, v in orders.items()})
             table["stage"] = [STAGES[c] for c in orders["stage"]]
         return SimulationResult(seed=self.seed, kpis=kpis, daily=daily, state=state, order_status=status,
-                                orders=table, info={"policy": self.policy, "shipments": shp})
+                                orders=table, info={"policy": self.policy, "shipments": shp,
+                                                    "order_arrival": orders["arrival"]})
 
 
 def simulate(scenario: Scenario, seed: int | None = None, record_orders: bool = False) -> SimulationResult:

@@ -171,6 +171,8 @@ class Warehouse(Model):
     down: list[DownPeriod] = Field(default_factory=list, description="periods in which it ships nothing")
     storage_units: int | None = Field(None, ge=1, description="storage capacity in units (reorder optimizer: "
                                       "sum of r + Q must fit)")
+    handling_cost_per_order: NonNeg = Field(0.0, description="variable cost per order shipped (logistics optimizer)")
+    fixed_cost_per_day: NonNeg = Field(0.0, description="cost of keeping the warehouse open (logistics optimizer)")
 
 
 class Lane(Model):
