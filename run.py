@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--verify", type=_positive_int, default=None, metavar="N",
                     help="simulate the plan and the scenario's own routing N times with common random numbers")
     lg.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pilot run and of --verify")
+    lg.add_argument("--sweep", default=None, metavar="T1,T2,...",
+                    help="solve for each on-time target, simulate each plan (--verify N replications, default 3) "
+                         "and plot cost vs on-time, predicted and simulated")
+    lg.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --sweep")
     lg.add_argument("--quiet", action="store_true")
     o.set_defaults(func=cmd_optimize)
 

@@ -141,6 +141,16 @@ def run_logistics(args) -> int:
     from optimize.solver import Infeasible
 
     scenario = load_scenario(args.file, args.set, args.plan)
+    if args.sweep:
+        try:
+            targets = [float(x) for x in args.sweep.split(",")]
+            if not all(0 < t < 1 for t in targets):
+                raise ValueError
+        except ValueError:
+            print(f"error: --sweep expects on-time targets between 0 and 1 separated by commas, got {args.sweep!r}",
+                  file=sys.stderr)
+            return 2
+        return run_logistics_sweep(args, scenario, targets)
     try:
         plan = solve(scenario, on_time_target=args.on_time_target, allow_close=args.allow_close,
                      scope=args.scope, seed=scenario.seed if args.seed is None else args.seed,
@@ -199,3 +209,51 @@ def _handling_per_order(scenario, kpis) -> float:
     known from KPIs; use the mean handling cost, exact when all warehouses charge the same)."""
     costs = [w.handling_cost_per_order for w in scenario.warehouses]
     return float(np.mean(costs)) if costs else 0.0
+
+
+def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
+    """Solve for each on-time target, simulate each plan through the batch runner, plot the trade-off."""
+    from experiments import plots as P
+    from experiments.output import RunFolder, atomic_write_csv, manifest
+    from experiments.runner import run_tasks, tasks_for
+    from experiments.spec import Point
+    from experiments.stats import summarize, summary_wide
+    from optimize.logistics import network_from, solve
+    from optimize.solver import Infeasible
+    from sim.scenario import scenario_hash
+
+    net = network_from(scenario, scenario.seed if args.seed is None else args.seed, args.max_utilization)
+    points, predicted = [], []
+    for t in targets:
+        try:
+            plan = solve(scenario, t, args.allow_close, args.scope, network=net)
+        except Infeasible as exc:
+            print(f"target {t:g}: infeasible ({exc}); skipped", file=sys.stderr)
+            continue
+        sc = load_scenario(args.file, args.set, args.plan, overlays=[plan.to_overlay()])
+        name = f"target={t:g}"
+        points.append(Point(name=name, scenario=sc, params={"on_time_target": t}, hash=scenario_hash(sc)))
+        predicted.append({"variant": name, "pred_cost_per_order": plan.cost_per_order, "pred_on_time_rate": plan.on_time})
+    if not points:
+        print("infeasible: no target of the sweep can be met; nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    reps = args.verify or 3
+    root = Path(args.results) / f"{scenario.name}_logistics_sweep"
+    runs, _ = run_tasks(tasks_for(points, reps, scenario.seed if args.seed is None else args.seed),
+                        root / "cache", "process", None, None, (), quiet=args.quiet)
+    metrics = ["shipping_cost_per_order", "on_time_rate", "click_to_door_p95"]
+    summary = summarize(runs, metrics)
+    wide = summary_wide(summary).merge(pd.DataFrame(predicted), on="variant")
+    wide = wide.rename(columns=lambda c: c.replace("shipping_cost_per_order", "cost_per_order"))
+    wide["label"] = wide["variant"]
+    with RunFolder(root, "", "sweep", None) as rf:
+        atomic_write_csv(rf.path / "runs.csv", runs)
+        atomic_write_csv(rf.path / "tradeoff.csv", wide)
+        P.predicted_vs_simulated(wide, "cost_per_order", "on_time_rate", rf.path / "tradeoff.png",
+                                 title="Lane plans: cost per order vs on-time rate",
+                                 xlabel="shipping cost per order (currency)", ylabel="on-time rate (fraction)")
+        rf.write_json("manifest.json", manifest(kind="logistics_sweep", targets=targets, replications=reps))
+    cols = ["variant", "pred_cost_per_order", "cost_per_order", "pred_on_time_rate", "on_time_rate"]
+    print(wide[cols].to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+    print(f"wrote {rf.final / 'tradeoff.png'}")
+    return 0

@@ -337,3 +337,27 @@ def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
         ax.set_title(title or f"{metric}: paired difference vs {base}")
         ax.legend(loc="best")
         return _save(fig, path)
+
+
+def predicted_vs_simulated(table: pd.DataFrame, x: str, y: str, path: str | Path, label_col: str = "label",
+                           title: str | None = None, xlabel: str | None = None,
+                           ylabel: str | None = None) -> Path:
+    """Optimizer predictions (hollow markers) against simulated means with 95% CI (filled).
+
+    ``table`` has, per plan, columns ``pred_{x}``, ``pred_{y}``, ``{x}``, ``{y}`` and the CI
+    columns ``{m}_ci_low``/``{m}_ci_high`` of the simulated metrics.
+    """
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        ax.plot(table[f"pred_{x}"], table[f"pred_{y}"], "o--", mfc="none", color="#555555", label="predicted")
+        xerr = _err(table[x], table[f"{x}_ci_low"], table[f"{x}_ci_high"])
+        yerr = _err(table[y], table[f"{y}_ci_low"], table[f"{y}_ci_high"])
+        ax.errorbar(table[x], table[y], xerr=xerr, yerr=yerr, fmt="o-", color="#d95f02", capsize=3,
+                    label="simulated (95% CI)")
+        for _, row in table.iterrows():
+            ax.annotate(str(row[label_col]), (row[x], row[y]), textcoords="offset points", xytext=(6, -10))
+        ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel or y)
+        ax.set_title(title or f"{y} vs {x}: predicted and simulated")
+        ax.legend(loc="best")
+        return _save(fig, path)
