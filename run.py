@@ -49,9 +49,9 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_optimize(args) -> int:
-    from experiments.optimize_cli import run_logistics, run_reorder
+    from experiments.optimize_cli import run_logistics, run_promotion, run_reorder
 
-    return {"reorder": run_reorder, "logistics": run_logistics}[args.decision](args)
+    return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
 
 
 def cmd_bench(args) -> int:
@@ -112,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
     r.add_argument("--time-limit", type=_positive_float, default=300.0, help="solver time limit (s)")
     r.add_argument("--quiet", action="store_true")
+    pr = osub.add_parser("promotion", help="marketing spend per channel and period within picking capacity")
+    scenario_args(pr)
+    money = pr.add_mutually_exclusive_group()
+    money.add_argument("--budget", type=_positive_float, default=None,
+                       help="total spend over the horizon (default: the scenario's current spend)")
+    money.add_argument("--target-roas", type=_positive_float, default=None, help="revenue per unit of spend to keep")
+    pr.add_argument("--period", choices=["day", "week"], default="day", help="spend decided per day or per week")
+    pr.add_argument("--capacity-blind", action="store_true", help="drop the picking-capacity constraints")
+    pr.add_argument("--max-utilization", type=_fraction, default=0.9, help="picking capacity used at most (0.9)")
+    pr.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
+    pr.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+                    help="simulate capacity-aware vs capacity-blind plans N times with common random numbers")
+    pr.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
+    pr.add_argument("--quiet", action="store_true")
+
     lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
     scenario_args(lg)
     lg.add_argument("--on-time-target", type=_fraction, default=0.95, help="on-time share to reach (default 0.95)")

@@ -257,3 +257,93 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
     print(wide[cols].to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
     print(f"wrote {rf.final / 'tradeoff.png'}")
     return 0
+
+
+def run_promotion(args) -> int:
+    from optimize.promotion import solve
+    from optimize.solver import Infeasible
+    from sim.demand import demand_plan
+
+    scenario = load_scenario(args.file, args.set, args.plan)
+    budget = args.budget
+    if budget is None and args.target_roas is None:
+        budget = float(demand_plan(scenario).spend.sum())
+        print(f"budget = the scenario's current marketing spend: {fmt_num(budget)}")
+    try:
+        aware = solve(scenario, budget=budget, target_roas=args.target_roas, period=args.period,
+                      capacity_aware=not args.capacity_blind, max_utilization=args.max_utilization)
+    except ValueError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    except Infeasible as exc:
+        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    kind = "capacity-blind" if args.capacity_blind else "capacity-aware"
+    print(f"{kind} promotion plan for {scenario.name}: status {aware.status}, solved in {aware.seconds:.2f} s; "
+          f"expected profit from marketing {fmt_num(aware.objective)} (after spend)")
+    print(aware.channels.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
+    if "budget_unit" in aware.duals and budget is not None:
+        print(f"  one more unit of budget is worth {aware.duals['budget_unit']:.4f} of profit")
+    cap = aware.capacity_days
+    if cap is not None and len(cap):
+        top = cap.sort_values("value_per_picker_shift", ascending=False).head(5)
+        for r in top.itertuples():
+            print(f"  picking capacity binds on {r.day}: one more picker-shift is worth {fmt_num(r.value_per_picker_shift)}"
+                  f" ({fmt_num(r.value_per_order)} per order)")
+    if args.out:
+        atomic_write_text(Path(args.out), yaml.safe_dump(aware.to_overlay(), sort_keys=False))
+        atomic_write_text(Path(args.out).with_suffix(".csv"), aware.spend.to_csv(index=False))
+        print(f"wrote {args.out} (overlay for --plan) and {Path(args.out).with_suffix('.csv')}")
+    if args.verify:
+        blind = solve(scenario, budget=budget, target_roas=args.target_roas, period=args.period,
+                      capacity_aware=False, max_utilization=args.max_utilization)
+        verify_promotion(args, scenario, aware, blind)
+    return 0
+
+
+def verify_promotion(args, scenario, aware, blind) -> None:
+    """Capacity-aware vs capacity-blind plan (and no marketing, for the extra orders), common random numbers."""
+    none = {"demand": {"channels": [dict(c.model_dump(mode="json", exclude_none=True), spend_per_day=0.0,
+                                         event_spend_per_day=0.0, schedule=[]) for c in scenario.demand.channels]}}
+    variants = {"aware": load_scenario(args.file, args.set, args.plan, overlays=[aware.to_overlay()]),
+                "blind": load_scenario(args.file, args.set, args.plan, overlays=[blind.to_overlay()]),
+                "none": load_scenario(args.file, args.set, args.plan, overlays=[none])}
+    master = scenario.seed if args.seed is None else args.seed
+    from sim.demand import demand_plan
+
+    event = demand_plan(scenario).event
+    window = np.convolve(event.astype(float), np.ones(15), mode="same") > 0  # events +- 7 days
+    rows = []
+    for r in range(args.verify):
+        seed = replication_seed(master, r)
+        for name, sc in variants.items():
+            res = simulate(sc, seed)
+            k, daily = res.kpis, res.daily
+            due = daily["orders"][window].sum()
+            rows.append({"variant": name, "replication": r, "orders": k["orders"], "revenue": k["revenue"],
+                         "profit": k["profit"], "on_time": k["on_time_rate"], "late": 1 - k["on_time_rate"],
+                         "late_event": float(daily["late_orders"][window].sum() / due) if due else np.nan,
+                         "backlog_max": float(daily["backlog_end"].max())})
+    t = pd.DataFrame(rows)
+    by = {name: t[t.variant == name].reset_index(drop=True) for name in variants}
+    warm = scenario.warmup_days
+    share = lambda plan: float(plan.spend.assign(post=[s_ >= scenario.start_date + pd.Timedelta(days=warm)
+                                                       for s_ in plan.spend.start])
+                               .query("post").extra_orders.sum())
+    print(f"verification: {args.verify} replications, common random numbers, mean ± 95% CI half-width")
+    print(f"  {'':<26}{'predicted aware':>16}{'simulated aware':>22}{'predicted blind':>16}{'simulated blind':>22}")
+    ex_a = by["aware"].orders - by["none"].orders
+    ex_b = by["blind"].orders - by["none"].orders
+    print(f"  {'extra orders':<26}{fmt_num(share(aware)):>16}{_ci_text(ex_a):>22}{fmt_num(share(blind)):>16}"
+          f"{_ci_text(ex_b):>22}")
+    pa, pb = by["aware"].profit - by["none"].profit, by["blind"].profit - by["none"].profit
+    print(f"  {'profit from marketing':<26}{fmt_num(aware.objective):>16}{_ci_text(pa):>22}"
+          f"{fmt_num(blind.objective):>16}{_ci_text(pb):>22}")
+    for key, label in (("revenue", "revenue"), ("profit", "profit (all)"), ("on_time", "on-time rate"),
+                       ("late", "late-delivery rate"), ("late_event", "late rate, events +-7 d"),
+                       ("backlog_max", "peak pick backlog")):
+        print(f"  {label:<26}{'':>16}{_ci_text(by['aware'][key]):>22}{'':>16}{_ci_text(by['blind'][key]):>22}")
+    dl, dp = mean_ci(by["aware"].late - by["blind"].late), mean_ci(by["aware"].profit - by["blind"].profit)
+    de = mean_ci(by["aware"].late_event - by["blind"].late_event)
+    print(f"  aware - blind: late-delivery rate {dl.mean:+.4f} ± {dl.half_width:.4f} (around the events "
+          f"{de.mean:+.4f} ± {de.half_width:.4f}), profit {fmt_num(dp.mean)} ± {fmt_num(dp.half_width, 2)}")

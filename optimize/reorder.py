@@ -225,14 +225,16 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
     fill_expr = pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)
                                          for v, f in zip(yi, c.fill_rate)])
     # a hair above the target so the MIP's feasibility tolerance (1e-6) cannot land the plan below it
-    prob += pulp.LpConstraint(fill_expr, pulp.LpConstraintGE, "fill_target:all", fill_target + TOL)
+    prob += pulp.LpConstraint(fill_expr, pulp.LpConstraintGE, "fill_target:all",
+                              _rhs(fill_target, _best_fill(cands, weights)))
     for cls, minimum in (class_min or {}).items():
         idx = np.flatnonzero(pairs.abc == cls)
         wc = pairs.mu[idx] / pairs.mu[idx].sum() if len(idx) and pairs.mu[idx].sum() > 0 else None
         if wc is None:
             continue
         expr = pulp.LpAffineExpression([(v, w * f) for i, w in zip(idx, wc) for v, f in zip(y[i], cands[i].fill_rate)])
-        prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"class_min:{cls}", minimum + TOL)
+        prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"class_min:{cls}",
+                                  _rhs(minimum, _best_fill([cands[i] for i in idx], wc)))
     if budget is not None:
         expr = pulp.LpAffineExpression([(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands))
                                         for v, oh in zip(yi, c.on_hand)])
@@ -255,7 +257,7 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
         raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
     for yi in y:
         for v in yi:
-            v.cat = pulp.LpBinary
+            v.cat = pulp.LpInteger  # not LpBinary: PuLP only treats cat == LpInteger as integer (bounds stay 0..1)
     sol: Solution = run_solver(prob, time_limit)
     if sol.status == "infeasible":
         raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
@@ -285,27 +287,48 @@ def _rows(pairs: Pairs, cands: list[Candidates], chosen: list[int]) -> pd.DataFr
                          "inventory_value": oh * pairs.unit_cost, "cost_per_year": cost})
 
 
+def _best_fill(cands, weights) -> float:
+    """The demand-weighted fill rate with every pair at its highest candidate reorder point."""
+    return float(sum(w * c.fill_rate[-1] for w, c in zip(weights, cands)))
+
+
+def _rhs(target: float, best: float) -> float:
+    """The constraint's right-hand side: target + TOL, but never above a reachable best (stays feasible)."""
+    return target + TOL if target > best else min(target + TOL, best)
+
+
+def _digits(a: float, b: float) -> tuple[str, str]:
+    """a and b with enough decimals to tell them apart (0.99999999 vs 0.99999997, not 1.0000 vs 1.0000)."""
+    d = 4
+    while d < 12 and f"{a:.{d}f}" == f"{b:.{d}f}":
+        d += 1
+    return f"{a:.{d}f}", f"{b:.{d}f}"
+
+
 def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
     """Which constraint group makes the model infeasible, in words a planner can act on."""
-    best = float(sum(w * c.fill_rate[-1] for w, c in zip(weights, cands)))
+    best = _best_fill(cands, weights)
     if best < target:
-        return f"fill-rate target {target:.4f} is above the best reachable {best:.4f} (every pair at its highest reorder point)"
+        t, b = _digits(target, best)
+        return f"fill-rate target {t} is above the best reachable {b} (every pair at its highest reorder point)"
     for cls, minimum in (class_min or {}).items():
         idx = np.flatnonzero(pairs.abc == cls)
         if len(idx) and pairs.mu[idx].sum() > 0:
             wc = pairs.mu[idx] / pairs.mu[idx].sum()
             top = float(sum(w * cands[i].fill_rate[-1] for i, w in zip(idx, wc)))
             if top < minimum:
-                return f"class {cls} minimum fill rate {minimum:.4f} is above the best reachable {top:.4f}"
+                m, t = _digits(minimum, top)
+                return f"class {cls} minimum fill rate {m} is above the best reachable {t}"
     if budget is not None:
-        need = _min_for_target(pairs, cands, weights, target, lambda i, c: pairs.unit_cost[i] * c.on_hand)
+        need = _min_for_target(pairs, cands, weights, _rhs(target, best),
+                               lambda i, c: pairs.unit_cost[i] * c.on_hand)
         if need > budget:
             return (f"fill-rate target {target:.4f} needs at least {need:,.0f} of average inventory value; "
                     f"budget is {budget:,.0f}")
     for wi, w in enumerate(scenario.warehouses):
         if w.storage_units is None:
             continue
-        need = _min_for_target(pairs, cands, weights, target,
+        need = _min_for_target(pairs, cands, weights, _rhs(target, best),
                                lambda i, c: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi))
         if need > w.storage_units:
             return (f"storage at {w.name}: fill-rate target {target:.4f} needs room for at least {need:,.0f} "
@@ -314,9 +337,11 @@ def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
 
 
 def _min_for_target(pairs, cands, weights, target, coef) -> float:
-    """Least total of ``coef(i, candidates)`` over plans reaching the target (LP relaxation)."""
+    """Least total of ``coef(i, candidates)`` over plans reaching the target (the discrete model, a MIP)."""
     prob = pulp.LpProblem("min_for_target", pulp.LpMinimize)
-    y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1) for j in range(len(c.r))] for i, c in enumerate(cands)]
+    # binaries: the least total of the discrete model (the LP bound can sit below it, then the message
+    # would not explain an infeasible plan)
+    y = [[pulp.LpVariable(f"y_{i}_{j}", cat=pulp.LpBinary) for j in range(len(c.r))] for i, c in enumerate(cands)]
     prob += pulp.LpAffineExpression([(v, float(a)) for i, (yi, c) in enumerate(zip(y, cands))
                                      for v, a in zip(yi, coef(i, c))])
     for i, yi in enumerate(y):

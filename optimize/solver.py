@@ -43,6 +43,7 @@ class Solution:
     solver: str
     duals: dict[str, float] = field(default_factory=dict)
     slacks: dict[str, float] = field(default_factory=dict)
+    # duals: change of the objective per unit increase of the constraint's right-hand side
 
     def binding(self, tol: float = 1e-7) -> list[str]:
         """Names of constraints with (almost) no slack."""
@@ -79,15 +80,18 @@ def solve(problem: pulp.LpProblem, time_limit: float | None = 120.0, solver: str
     problem.solve(_solver(name, time_limit, mip_gap, method))
     seconds = time.perf_counter() - start
     status = STATUS.get(problem.status, "undefined")
-    if status == "optimal" or (status == "not_solved" and problem.sol_status == pulp.LpSolutionIntegerFeasible):
-        status = "optimal" if problem.status == pulp.LpStatusOptimal else "time_limit"
-    obj = pulp.value(problem.objective)
+    # A stopped solve with a feasible but unproven solution: PuLP's HiGHS reports it as
+    # LpStatusOptimal (CBC as not solved); the solution status says it is only feasible.
+    if status in ("optimal", "not_solved") and problem.sol_status == pulp.LpSolutionIntegerFeasible:
+        status = "time_limit"
+    obj = pulp.value(problem.objective) if status in ("optimal", "time_limit") else None
     duals, slacks = {}, {}
     is_mip = any(v.cat == pulp.LpInteger for v in problem.variables())
+    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0  # always: objective change per unit of RHS
     for cname, c in problem.constraints.items():
         slacks[cname] = c.slack if c.slack is not None else float("nan")
         if not is_mip and c.pi is not None:
-            duals[cname] = c.pi
+            duals[cname] = sign * c.pi
     return Solution(status=status, objective=float(obj) if obj is not None else float("nan"), seconds=seconds,
                     solver=name, duals=duals, slacks=slacks)
 

@@ -2,10 +2,11 @@
 
 The order rate is piecewise constant per day:
 
-    rate(d) = base x weekday(d) x month(d) x promotion(d) + sum_channels hill(spend_c(d))
+    rate(d) = base x weekday(d) x month(d) x promotion(d) + sum_channels g_c(d) hill(spend_c(d))
 
 where ``promotion(d)`` is the event uplift (or the pre-event dip / post-event
-hangover factor) and ``hill`` is the saturating marketing response
+hangover factor), g_c(d) is the channel's ``event_multiplier`` on promotion-event days
+(1 otherwise) and ``hill`` is the saturating marketing response
 
     extra_orders(s) = max_extra * s^h / (k^h + s^h)      (Hill curve; concave for h <= 1)
 
@@ -31,6 +32,17 @@ def hill_response(spend, max_extra, half_saturation, shape=1.0):
     s = np.maximum(np.asarray(spend, dtype=float), 0.0)
     sh = s ** shape
     out = max_extra * sh / (half_saturation ** shape + sh)
+    return float(out) if out.ndim == 0 else out
+
+
+def hill_inverse(extra_orders, max_extra, half_saturation, shape=1.0):
+    """Spend per day that buys ``extra_orders`` per day: s = k (y / (max - y))^(1/h).
+
+    >>> round(hill_inverse(hill_response(250.0, 60, 4000, 0.9), 60, 4000, 0.9), 6)
+    250.0
+    """
+    y = np.clip(np.asarray(extra_orders, dtype=float), 0.0, max_extra * (1 - 1e-12))
+    out = half_saturation * (y / (max_extra - y)) ** (1.0 / shape)
     return float(out) if out.ndim == 0 else out
 
 
@@ -98,7 +110,8 @@ def demand_plan(scenario: Scenario) -> DemandPlan:
     spend = np.array([channel_spend(ch, scenario, event) for ch in d.channels]).reshape(len(d.channels), H)
     extra = np.zeros(H)
     for ch, s in zip(d.channels, spend):
-        extra += hill_response(s, ch.max_extra_orders_per_day, ch.half_saturation_spend, ch.hill_shape)
+        gain = np.where(event, ch.event_multiplier, 1.0)
+        extra += gain * hill_response(s, ch.max_extra_orders_per_day, ch.half_saturation_spend, ch.hill_shape)
     return DemandPlan(base_rate=d.base_orders_per_day * weekday * month * promo, marketing_orders=extra,
                       spend=spend, price_factor=price_factor, event=event)
 

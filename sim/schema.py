@@ -107,6 +107,12 @@ class Channel(Model):
     max_extra_orders_per_day: NonNeg = Field(description="saturation: extra orders/day at unlimited spend")
     half_saturation_spend: float = Field(gt=0, description="spend/day giving half the maximum (k)")
     hill_shape: float = Field(1.0, gt=0, le=1, description="Hill exponent h (<= 1 keeps the curve concave)")
+    event_multiplier: NonNeg = Field(1.0, description="response multiplier on promotion-event days "
+                                     "(shoppers convert better during the event)")
+    min_budget: NonNeg = Field(0.0, description="promotion optimizer: least total spend over the horizon")
+    max_budget: NonNeg | None = Field(None, description="promotion optimizer: most total spend over the horizon")
+    max_spend_per_day: NonNeg | None = Field(None, description="promotion optimizer: most spend on one day "
+                                             "(default 20 x half_saturation_spend)")
 
 
 class Demand(Model):

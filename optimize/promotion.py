@@ -1,0 +1,308 @@
+"""Marketing budget per channel and period that respects what the warehouses can ship.
+
+Each channel c buys extra orders per day with the simulator's own Hill curve
+(``sim.demand.hill_response``), concave for shapes h <= 1, times its
+``event_multiplier`` on promotion-event days. The LP replaces it by a
+concave piecewise-linear curve through ``segments`` breakpoints spaced evenly in
+orders (so the steep start is covered densely); the largest gap between curve and
+chords is reported as the approximation error. Spending x on a period of n days
+means x/n per day; a period's extra orders are n x curve(x/n).
+
+    maximize   sum_{c,p,k} seg[c,p,k] (slope_k x margin_p) - sum spend
+    subject to seg[c,p,k] <= width_k x n_p                 (segment sizes)
+               sum spend <= budget                          budget:all
+               revenue - target_roas x spend >= 0           roas:all (instead of, or with, a budget)
+               min_c <= sum_p spend[c,p] <= max_c           channel_min:c / channel_max:c
+               sum_c spend[c,p] <= period cap               period_cap:p
+               base orders_d + extra orders_d <= capacity_d capacity:DAY  (picking, per day)
+               extra units over the horizon <= stock        stock:all
+
+margin_p = expected gross margin of an order on those days (prices after the event
+discount, at unit cost) minus the variable fulfilment cost per order (the cheapest
+carrier on each region's own lane, plus handling). Picking capacity of a day is
+the scheduled picker-seconds / seconds per order x ``max_utilization``; each
+warehouse serves its regions' share of the orders, so the shop's capacity on a day
+is the order rate at which the first warehouse is full (min over w of cap_w / share_w). Duals: the value of one more unit of budget, and of one more order of
+picking capacity on a day (also per picker-shift).
+
+>>> from sim.scenario import load_scenario
+>>> plan = solve(load_scenario("scenarios/baseline.yaml", ["horizon_days=56"]), budget=50_000, period="week")
+>>> plan.status, round(plan.spend.spend.sum()) <= 50_000
+('optimal', True)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from optimize.solver import Infeasible, solve as run_solver
+from sim.catalog import catalog_for
+from sim.delivery import Carriers
+from sim.demand import demand_plan, hill_inverse, hill_response
+from sim.schema import Scenario
+from sim.warehouse import capacity_schedule, expected_aisles
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Concave piecewise-linear approximation of one channel's daily response."""
+
+    breakpoints: np.ndarray   # spend per day
+    orders: np.ndarray        # extra orders per day at the breakpoints
+    max_error: float          # largest gap (orders/day) between curve and chords
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.diff(self.breakpoints)
+
+    @property
+    def slopes(self) -> np.ndarray:
+        return np.diff(self.orders) / np.maximum(np.diff(self.breakpoints), 1e-12)
+
+
+def pwl_curve(channel, segments: int = 24) -> Curve:
+    top = channel.max_spend_per_day if channel.max_spend_per_day is not None else 20 * channel.half_saturation_spend
+    args = (channel.max_extra_orders_per_day, channel.half_saturation_spend, channel.hill_shape)
+    y_top = hill_response(top, *args)
+    ys = np.linspace(0.0, y_top, segments + 1)
+    xs = hill_inverse(ys, *args)
+    xs[-1] = top
+    ys = hill_response(xs, *args)
+    fine = np.linspace(0.0, top, 4001)
+    chords = np.interp(fine, xs, ys)
+    return Curve(breakpoints=xs, orders=ys, max_error=float(np.max(np.abs(hill_response(fine, *args) - chords))))
+
+
+@dataclass
+class Inputs:
+    days: int
+    dates: list[dt.date]
+    base_orders: np.ndarray     # expected orders/day without marketing
+    margin: np.ndarray          # profit per extra order, per day (before spend)
+    revenue_per_order: np.ndarray
+    units_per_order: float
+    capacity: np.ndarray        # orders/day the warehouses can pick (inf: no limit)
+    orders_per_picker_shift: float
+    event: np.ndarray           # bool per day: a promotion event runs (channel event multipliers apply)
+
+
+def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: float = 8.0) -> Inputs:
+    s = scenario
+    cat = catalog_for(s)
+    plan = demand_plan(s)
+    d = s.demand
+    lines = d.lines_per_order.mean
+    units = lines * d.units_per_line.mean
+    price = float(np.dot(cat.popularity, cat.price))
+    cost = float(np.dot(cat.popularity, cat.unit_cost))
+    weight = float(np.dot(cat.popularity, cat.weight_kg)) * units
+    shares = np.array([r.share for r in d.regions])
+    fulfil = 0.0
+    if s.carriers:
+        car = Carriers(s, np.random.default_rng(0))
+        from sim.policy import region_warehouse
+
+        rw = region_warehouse(s)
+        per_region = [car.cost(car.cheapest(rw[r.name], i, weight), rw[r.name], i, weight)
+                      + s.warehouses[rw[r.name]].handling_cost_per_order for i, r in enumerate(d.regions)]
+        fulfil = float(np.dot(shares, per_region))
+    revenue = units * price * plan.price_factor
+    margin = revenue - units * cost - fulfil
+    H = s.horizon_days
+    capacity = np.full(H, np.inf)
+    job_seconds = []
+    from sim.policy import warehouse_shares
+
+    share_w = warehouse_shares(s)
+    for wi, wh in enumerate(s.warehouses):
+        p = wh.picking
+        if p is None:
+            continue
+        t, caps = capacity_schedule(s, wh, plan.event)
+        edges = np.clip(np.append(t, H), 0, H)
+        cum = np.concatenate([[0.0], np.cumsum(caps * np.diff(edges))])
+        per_day = np.diff(np.interp(np.arange(H + 1), edges, cum))  # picker-days each day
+        job = (p.pick_time_seconds.mean if p.pick_time_seconds is not None else
+               p.setup_seconds.mean + lines * p.seconds_per_line.mean + p.travel_seconds_base
+               + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles)))
+        job_seconds.append(job)
+        day_cap = per_day * 86400.0 / job * max_utilization
+        if share_w[wi] > 0:  # total orders/day at which this warehouse (serving its share) is full
+            capacity = np.minimum(capacity, day_cap / share_w[wi])
+    per_shift = shift_hours * 3600.0 / float(np.mean(job_seconds)) if job_seconds else float("inf")
+    return Inputs(days=H, dates=[s.start_date + dt.timedelta(days=i) for i in range(H)], base_orders=plan.base_rate,
+                  margin=margin, revenue_per_order=revenue, units_per_order=units, capacity=capacity,
+                  orders_per_picker_shift=per_shift, event=plan.event)
+
+
+@dataclass
+class PromotionPlan:
+    spend: pd.DataFrame          # channel, period, start, end, days, spend, extra_orders, revenue, profit
+    channels: pd.DataFrame       # channel, spend, extra_orders, revenue, roas, marginal_return
+    objective: float             # expected profit from marketing (after spend)
+    status: str
+    seconds: float
+    capacity_aware: bool
+    approx_error: dict[str, float]
+    duals: dict[str, float] = field(default_factory=dict)
+    binding: list[str] = field(default_factory=list)
+    capacity_days: pd.DataFrame | None = None  # day, base, extra, capacity, dual per order, dual per picker-shift
+    channel_specs: list = field(default_factory=list)
+
+    def to_overlay(self) -> dict:
+        """The channels with a spend schedule per period (lists replace the scenario's channels)."""
+        out = []
+        for ch in self.channel_specs:
+            rows = self.spend[self.spend.channel == ch.name].sort_values("start")
+            schedule = []
+            for r in rows.itertuples():
+                per_day = round(float(r.spend) / r.days, 2)
+                if schedule and schedule[-1]["spend_per_day"] == per_day:
+                    schedule[-1]["end"] = r.end.isoformat()
+                else:
+                    schedule.append({"start": r.start.isoformat(), "end": r.end.isoformat(), "spend_per_day": per_day})
+            spec = ch.model_dump(mode="json", exclude_none=True)
+            spec.update({"spend_per_day": 0.0, "event_spend_per_day": 0.0, "schedule": schedule})
+            out.append(spec)
+        return {"plan_info": {"kind": "promotion", "status": self.status, "capacity_aware": self.capacity_aware,
+                              "expected_profit": round(self.objective, 2),
+                              "duals": {k: round(v, 6) for k, v in self.duals.items()}},
+                "demand": {"channels": out}}
+
+
+def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
+    if period == "day":
+        return [(d, d + 1) for d in range(inputs.days)]
+    return [(d, min(d + 7, inputs.days)) for d in range(0, inputs.days, 7)]
+
+
+def solve(scenario: Scenario, budget: float | None = None, target_roas: float | None = None,
+          period: str = "day", capacity_aware: bool = True, period_cap: float | None = None,
+          stock_units: float | None = None, segments: int = 24, max_utilization: float = 0.9,
+          time_limit: float = 120.0) -> PromotionPlan:
+    """Best spend plan; raises Infeasible (e.g. channel minimums above the budget)."""
+    channels = scenario.demand.channels
+    if not channels:
+        raise ValueError("the scenario has no marketing channels (demand.channels)")
+    if budget is None and target_roas is None:
+        raise ValueError("give a budget or a target ROAS")
+    mins = sum(c.min_budget for c in channels)
+    if budget is not None and mins > budget + 1e-9:
+        raise Infeasible(f"channel minimum spends add up to {mins:,.0f}, above the budget {budget:,.0f}", "budget")
+    inp = inputs_from(scenario, max_utilization)
+    curves = {c.name: pwl_curve(c, segments) for c in channels}
+    periods = _periods(inp, period)
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("promotion", pulp.LpMaximize)
+    seg, spend_terms, orders_terms = {}, {}, {}
+    for ci, ch in enumerate(channels):
+        cv = curves[ch.name]
+        for pi, (a, b) in enumerate(periods):
+            n = b - a
+            m = float(inp.margin[a:b].mean())
+            gain = float(np.where(inp.event[a:b], ch.event_multiplier, 1.0).mean())  # exact for daily periods
+            for k, (w, sl) in enumerate(zip(cv.widths, cv.slopes)):
+                v = pulp.LpVariable(f"s_{ci}_{pi}_{k}", 0, float(w * n))
+                seg[ci, pi, k] = (v, float(sl) * gain, m)
+            spend_terms[ci, pi] = [seg[ci, pi, k][0] for k in range(len(cv.widths))]
+            orders_terms[ci, pi] = [(seg[ci, pi, k][0], seg[ci, pi, k][1]) for k in range(len(cv.widths))]
+    prob += pulp.LpAffineExpression([(v, sl * m - 1.0) for v, sl, m in seg.values()])
+    all_spend = [v for v, _, _ in seg.values()]
+    if budget is not None:
+        prob += pulp.LpAffineExpression([(v, 1.0) for v in all_spend]) <= budget, "budget:all"
+    if target_roas is not None:
+        rev = [(v, sl * float(inp.revenue_per_order[periods[pi][0]:periods[pi][1]].mean()) - target_roas)
+               for (ci, pi, k), (v, sl, m) in seg.items()]
+        prob += pulp.LpAffineExpression(rev) >= 0, "roas:all"
+    for ci, ch in enumerate(channels):
+        total = pulp.LpAffineExpression([(v, 1.0) for pi in range(len(periods)) for v in spend_terms[ci, pi]])
+        if ch.min_budget > 0:
+            prob += total >= ch.min_budget, f"channel_min:{ch.name}"
+        if ch.max_budget is not None:
+            prob += total <= ch.max_budget, f"channel_max:{ch.name}"
+    if period_cap is not None:
+        for pi in range(len(periods)):
+            prob += (pulp.LpAffineExpression([(v, 1.0) for ci in range(len(channels)) for v in spend_terms[ci, pi]])
+                     <= period_cap), f"period_cap:{pi}"
+    if capacity_aware:
+        for pi, (a, b) in enumerate(periods):
+            n = b - a
+            for d in range(a, b):
+                room = inp.capacity[d] - inp.base_orders[d]
+                if not np.isfinite(room):
+                    continue
+                expr = pulp.LpAffineExpression([(v, sl / n) for ci in range(len(channels))
+                                                for v, sl in orders_terms[ci, pi]])
+                prob += expr <= max(room, 0.0), f"capacity:{d}"  # day index (PuLP rewrites '-' in names)
+    if stock_units is not None:
+        prob += (pulp.LpAffineExpression([(v, sl * inp.units_per_order) for v, sl, m in seg.values()])
+                 <= stock_units), "stock:all"
+    sol = run_solver(prob, time_limit)
+    if sol.status == "infeasible":
+        raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods))
+    return _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, time.perf_counter() - t0)
+
+
+def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> PromotionPlan:
+    channels = scenario.demand.channels
+    rows = []
+    for ci, ch in enumerate(channels):
+        cv = curves[ch.name]
+        for pi, (a, b) in enumerate(periods):
+            amounts = np.array([seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))])
+            spend = float(amounts.sum())
+            extra = float(np.dot(amounts, [seg[ci, pi, k][1] for k in range(len(cv.widths))]))
+            revenue = extra * float(inp.revenue_per_order[a:b].mean())
+            rows.append({"channel": ch.name, "period": pi, "start": inp.dates[a], "end": inp.dates[b - 1],
+                         "days": b - a, "spend": spend, "extra_orders": extra, "revenue": revenue,
+                         "profit": extra * float(inp.margin[a:b].mean()) - spend})
+    spend = pd.DataFrame(rows)
+    budget_dual = sol.duals.get("budget:all", 0.0)
+    per_channel = []
+    for ci, ch in enumerate(channels):
+        part = spend[spend.channel == ch.name]
+        cv = curves[ch.name]
+        # marginal return: profit of the next unit of spend where it is best used in this channel
+        best = 0.0
+        for pi, (a, b) in enumerate(periods):
+            if any(abs(sol.slacks.get(f"capacity:{d}", 1.0)) < 1e-7 for d in range(a, b)):
+                continue  # the warehouses are full on these days: no spend can be added there
+            used = [seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))]
+            free = [k for k in range(len(cv.widths)) if used[k] < cv.widths[k] * (b - a) - 1e-9]
+            if free:
+                best = max(best, seg[ci, pi, free[0]][1] * float(inp.margin[a:b].mean()) - 1.0)
+        per_channel.append({"channel": ch.name, "spend": part.spend.sum(), "extra_orders": part.extra_orders.sum(),
+                            "revenue": part.revenue.sum(),
+                            "roas": part.revenue.sum() / part.spend.sum() if part.spend.sum() > 0 else np.nan,
+                            "marginal_return": best, "approx_error_orders_per_day": cv.max_error})
+    cap_rows = []
+    for name, dual in sol.duals.items():
+        if name.startswith("capacity:") and abs(dual) > 1e-9:
+            day = inp.dates[int(name.split(":", 1)[1])]
+            cap_rows.append({"day": day, "value_per_order": dual,
+                             "value_per_picker_shift": dual * inp.orders_per_picker_shift})
+    duals = {"budget_unit": budget_dual}
+    if "roas:all" in sol.duals:
+        duals["roas"] = sol.duals["roas:all"]
+    return PromotionPlan(spend=spend, channels=pd.DataFrame(per_channel), objective=float(spend.profit.sum()),
+                         status=sol.status, seconds=seconds, capacity_aware=capacity_aware,
+                         approx_error={c: curves[c].max_error for c in curves}, duals=duals,
+                         binding=[n for n in sol.binding() if not n.startswith("capacity:")][:20],
+                         capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels))
+
+
+def _explain(scenario, budget, target_roas, inp, curves, periods) -> str:
+    channels = scenario.demand.channels
+    mins = sum(c.min_budget for c in channels)
+    if target_roas is not None:
+        return (f"target ROAS {target_roas:g} cannot be met together with the channel minimums "
+                f"(total {mins:,.0f}): the curves' average return is too low")
+    for ch in channels:
+        if ch.max_budget is not None and ch.min_budget > ch.max_budget:
+            return f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is above max_budget {ch.max_budget:,.0f}"
+    return "the channel minimums need more extra orders than the warehouses can pick on the days available"
