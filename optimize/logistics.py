@@ -136,6 +136,7 @@ class LogisticsPlan:
     seconds: float
     duals: dict[str, float] = field(default_factory=dict)
     on_time_target: float = 0.0
+    solve_seconds: float = 0.0   # of ``seconds``, the time inside the solver (the rest builds the model)
 
     def to_overlay(self) -> dict:
         rows = [{"region": r.region, "warehouse": r.warehouse, "carrier": r.carrier, "share": round(float(r.share), 9)}
@@ -158,6 +159,8 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
           seed: int = 1, max_utilization: float = 0.9, network: Network | None = None,
           time_limit: float = 120.0) -> LogisticsPlan:
     """Least-cost lane plan meeting the on-time target; raises Infeasible naming the regions at fault."""
+    if scope not in ("region", "overall"):
+        raise ValueError(f"scope must be 'region' or 'overall', got {scope!r}")
     net = network or network_from(scenario, seed, max_utilization)
     R, W, C = net.ship_cost.shape
     t0 = time.perf_counter()
@@ -203,7 +206,12 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
         raise Infeasible(_explain(net, on_time_target, scope))
     duals = {}
     if not allow_close:
-        for name, value in sol.duals.items():
+        # PuLP files constraints under names with "-+[] " replaced by "_"; report ours
+        ours = ([f"pick_capacity:{w}" for w in net.warehouses] + [f"on_time:{r}" for r in net.regions]
+                + [f"carrier_capacity:{c}@{w}" for w in net.warehouses for c in net.carriers])
+        label = {_pulp_name(n): n for n in ours}
+        for pulp_name, value in sol.duals.items():
+            name = label.get(pulp_name, pulp_name)
             if name.startswith(("pick_capacity", "carrier_capacity")):
                 duals[name] = -value  # saving per day of one more order/day of capacity
             elif name.startswith("on_time"):
@@ -235,7 +243,13 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
     return LogisticsPlan(lanes=lanes, regions=regions, loads=loads, open_warehouses=open_names,
                          objective_per_day=daily + fixed, cost_per_order=daily / total,
                          on_time=float((regions.on_time * net.demand).sum() / total), status=sol.status,
-                         seconds=time.perf_counter() - t0, duals=duals, on_time_target=on_time_target)
+                         seconds=time.perf_counter() - t0, duals=duals, on_time_target=on_time_target,
+                         solve_seconds=sol.seconds)
+
+
+def _pulp_name(name: str) -> str:
+    """The name PuLP gives a constraint called ``name``."""
+    return pulp.LpConstraint(pulp.LpAffineExpression(), name=name).name
 
 
 def _explain(net: Network, target: float, scope: str) -> str:

@@ -151,8 +151,9 @@ class PromotionPlan:
     approx_error: dict[str, float]
     duals: dict[str, float] = field(default_factory=dict)
     binding: list[str] = field(default_factory=list)
-    capacity_days: pd.DataFrame | None = None  # day, base, extra, capacity, dual per order, dual per picker-shift
+    capacity_days: pd.DataFrame | None = None  # day, value per order, value per picker-shift
     channel_specs: list = field(default_factory=list)
+    solve_seconds: float = 0.0  # of ``seconds``, the time inside the solver (the rest builds the model)
 
     def to_overlay(self) -> dict:
         """The channels with a spend schedule per period (lists replace the scenario's channels)."""
@@ -293,7 +294,8 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
                          status=sol.status, seconds=seconds, capacity_aware=capacity_aware,
                          approx_error={c: curves[c].max_error for c in curves}, duals=duals,
                          binding=[n for n in sol.binding() if not n.startswith("capacity:")][:20],
-                         capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels))
+                         capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels),
+                         solve_seconds=sol.seconds)
 
 
 def _explain(scenario, budget, target_roas, inp, curves, periods) -> str:

@@ -5,12 +5,15 @@
 * ``own_region``: the region's own warehouse (the first listing the region); if it is
   down and ``on_warehouse_down: reroute``, the next warehouse in the region's
   preference order (own first, then by fastest mean transit);
-* ``nearest_with_stock``: the first warehouse in preference order that is up and has
-  every line in stock; with ``split_shipments`` lines that no single warehouse can
-  serve go to the first warehouse holding each line (one shipment per warehouse);
+* ``nearest_with_stock``: the first warehouse in preference order that has every line
+  in stock (and is up, with ``on_warehouse_down: reroute``; with ``wait`` a down
+  warehouse keeps its orders); with ``split_shipments`` lines that no single warehouse
+  can serve go to the first warehouse holding each line (one shipment per warehouse);
   otherwise the order waits (backorder) at its own warehouse;
 * ``lane_plan``: warehouse and carrier drawn from the plan's shares for the region
-  (the logistics optimizer writes such plans).
+  (the logistics optimizer writes such plans); if the drawn warehouse is down and
+  ``on_warehouse_down: reroute``, the first warehouse up in preference order serves
+  the order, with the carrier chosen by ``routing.carrier``.
 
 ``Fulfilment`` keeps one record per shipment (Python lists while running,
 numpy arrays at the end) and moves a shipment on when its stock is allocated:
@@ -64,13 +67,19 @@ class Router:
                 return w
         return pref[0]
 
-    def lane(self, r: int, u: float) -> tuple[int, int]:
+    def lane(self, r: int, u: float, t: float) -> tuple[int, int]:
+        """(warehouse, carrier) of the plan lane drawn by uniform ``u``; carrier -1 = by rule."""
         i = int(np.searchsorted(self.plan_cum[r], u, side="right"))
-        return self.plan_lanes[r][min(i, len(self.plan_lanes[r]) - 1)]
+        w, c = self.plan_lanes[r][min(i, len(self.plan_lanes[r]) - 1)]
+        if self.reroute and self.any_down and not self.is_up(w, t):
+            alt = next((x for x in self.pref[r] if self.is_up(x, t)), None)
+            if alt is not None:
+                return alt, -1
+        return w, c
 
     def with_stock(self, r: int, t: float, skus, qtys, on_hand, n_sku: int) -> list[tuple[int, list[int]]]:
         """Warehouse(s) for the lines of one order: [(warehouse, [line positions]), ...]."""
-        candidates = [w for w in self.pref[r] if self.is_up(w, t)] or self.pref[r][:1]
+        candidates = [w for w in self.pref[r] if not self.reroute or self.is_up(w, t)] or self.pref[r][:1]
         for w in candidates:
             base = w * n_sku
             if all(on_hand[base + k] >= q for k, q in zip(skus, qtys)):

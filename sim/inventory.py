@@ -238,6 +238,9 @@ class InventorySystem:
     def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
         """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""
         now = self.env.now
+        if len(ks) == 1:  # the common case (one purchase order): plain scalar updates
+            self._receive_one(int(ks[0]), float(qty[0]), now)
+            return
         uk = np.unique(ks)
         dt = now - self.last_t[uk]
         self.area_on_hand[uk] += self.on_hand[uk] * dt
@@ -255,6 +258,24 @@ class InventorySystem:
         if self.backorder_mode:
             for k in uk[self.backorders[uk] > 0]:
                 self._fill_backorders(int(k))
+
+    def _receive_one(self, k: int, q: float, now: float) -> None:
+        oh, bo = float(self.on_hand[k]), float(self.backorders[k])
+        dt = now - self.last_t[k]
+        self.area_on_hand[k] += oh * dt
+        self.area_backorders[k] += bo * dt
+        self.last_t[k] = now
+        day = self.day
+        day.cycles += 1
+        if self.stockout_flag[k] or oh - bo < 0:
+            day.stockout_cycles += 1
+        self.stockout_flag[k] = False
+        self.on_hand[k] = oh + q
+        self.on_order[k] -= q
+        self.received[k] += q
+        day.units_received += q
+        if self.backorder_mode and bo > 0:
+            self._fill_backorders(k)
 
     def _fill_backorders(self, k: int) -> None:
         q = self.queues[k]

@@ -1,0 +1,151 @@
+"""The picking warehouse against queueing theory (issue 3, "Done when": theory checks).
+
+``scenarios/classroom_queue.yaml`` is one warehouse set up as an M/M/c queue:
+Poisson single-line orders, exponential pick times (mean 300 s, so mu = 288
+picks a day per picker), c pickers around the clock, no waves, no cut-off and a
+start stock that never runs out. Each test changes c and the order rate so the
+utilization is rho = lambda / (c mu) = 0.8 and compares the simulated KPIs with
+the textbook answers of :mod:`sim.theory`:
+
+* M/M/c, c in {1, 3, 5}: ``prob_pick_wait`` vs Erlang C and
+  ``mean_pick_wait_minutes`` vs Wq = C / (c mu - lambda);
+* M/D/1 (constant pick time): ``mean_pick_wait_minutes`` vs Pollaczek-Khinchine
+  Wq = rho / (2 mu (1 - rho));
+* Little's law on the simulated records: time-average number in the warehouse
+  = arrival rate x mean time in the warehouse.
+
+The queue answers come from a 99% Student-t interval over independent
+replications (fixed seeds ``replication_seed(MASTER, r)``), never from seeded
+digits. Each replication carries about 20,000 customers after a 2-day warm-up
+(the M/M/c relaxation time is well under an hour at rho = 0.8).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments.stats import mean_ci
+from sim.model import simulate
+from sim.scenario import load_scenario
+from sim.streams import replication_seed
+from sim.theory import md1, mmc
+
+QUEUE = "scenarios/classroom_queue.yaml"
+MASTER = 2024
+REPLICATIONS = 20
+PICK_SECONDS = 300.0                      # mean pick time in classroom_queue.yaml
+MU = 86_400.0 / PICK_SECONDS              # picks per picker per day (288)
+RHO = 0.8
+WARMUP = 2
+
+
+def queue_scenario(pickers: int, horizon_days: int, *extra: str):
+    arrival_rate = RHO * pickers * MU     # orders per day
+    return load_scenario(QUEUE, [f"warehouses[0].picking.pickers={pickers}",
+                                 f"demand.base_orders_per_day={arrival_rate!r}",
+                                 f"horizon_days={horizon_days}", f"warmup_days={WARMUP}", *extra])
+
+
+def replicate(scenario, n: int = REPLICATIONS, **kwargs):
+    return [simulate(scenario, seed=replication_seed(MASTER, r), **kwargs) for r in range(n)]
+
+
+def ci99(results, kpi: str):
+    return mean_ci([res.kpis[kpi] for res in results], level=0.99)
+
+
+def test_classroom_queue_is_the_mm3_queue_its_comment_states():
+    """The shipped teaching scenario really is M/M/3 at rho = 0.8 with the stated answers."""
+    s = load_scenario(QUEUE)
+    p = s.warehouses[0].picking
+    arrival_rate = s.demand.base_orders_per_day
+    assert p.pickers == 3 and p.release == "discrete" and p.packing_stations is None
+    assert p.pick_time_seconds.mean == PICK_SECONDS and s.warehouses[0].cutoff_hours == []
+    assert arrival_rate / (p.pickers * MU) == pytest.approx(RHO)
+    exact = mmc(3, arrival_rate, MU)
+    assert exact.prob_wait == pytest.approx(0.6472, abs=1e-4)
+    assert exact.mean_wait * 1440 == pytest.approx(5.39, abs=0.01)
+
+
+# horizon (days) per c, so every replication holds about 20,000 customers
+MMC_HORIZON = {1: 110, 3: 37, 5: 23}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pickers", [1, 3, 5])
+def test_mmc_picking_matches_erlang_c(pickers):
+    scenario = queue_scenario(pickers, MMC_HORIZON[pickers])
+    results = replicate(scenario)
+    exact = mmc(pickers, scenario.demand.base_orders_per_day, MU)   # rates per day: Wq in days
+
+    assert min(res.kpis["orders"] for res in results) > 18_000     # enough customers to mean something
+    prob_wait = ci99(results, "prob_pick_wait")
+    assert prob_wait.contains(exact.prob_wait), f"P(wait) {prob_wait} vs Erlang C {exact.prob_wait:.4f}"
+    wait = ci99(results, "mean_pick_wait_minutes")
+    assert wait.contains(exact.mean_wait * 1440), f"Wq {wait} vs Erlang C {exact.mean_wait * 1440:.3f} min"
+    # Lq = lambda Wq, measured independently as the time-average pick queue
+    queue = ci99(results, "pick_queue_mean")
+    assert queue.contains(exact.mean_in_queue), f"Lq {queue} vs {exact.mean_in_queue:.3f}"
+    utilization = ci99(results, "picker_utilization")
+    assert utilization.contains(RHO), f"utilization {utilization} vs {RHO}"
+
+
+@pytest.mark.slow
+def test_deterministic_pick_times_match_md1_pollaczek_khinchine():
+    scenario = queue_scenario(1, 110, f"warehouses[0].picking.pick_time_seconds={PICK_SECONDS}")
+    assert scenario.warehouses[0].picking.pick_time_seconds.variance == 0
+    results = replicate(scenario)
+    exact = md1(scenario.demand.base_orders_per_day, 1.0 / MU)     # Wq in days
+
+    wait = ci99(results, "mean_pick_wait_minutes")
+    assert wait.contains(exact.mean_wait * 1440), f"Wq {wait} vs M/D/1 {exact.mean_wait * 1440:.3f} min"
+    # half the M/M/1 wait: the interval must exclude the exponential answer, so it can tell them apart
+    assert not wait.contains(mmc(1, scenario.demand.base_orders_per_day, MU).mean_wait * 1440)
+    # single server: P(wait) = rho whatever the service distribution (PASTA)
+    assert ci99(results, "prob_pick_wait").contains(RHO)
+
+
+def time_average_count(enter: np.ndarray, leave: np.ndarray, t0: float, t1: float) -> float:
+    """Time-average of N(t) = #{enter <= t < leave} over [t0, t1], integrating the step function."""
+    times = np.concatenate([enter, leave])
+    steps = np.concatenate([np.ones(len(enter)), -np.ones(len(leave))])
+    order = np.argsort(times, kind="stable")
+    times, steps = times[order], steps[order]
+    count = np.cumsum(steps)                          # N just after each event
+    n_at_t0 = np.count_nonzero(enter <= t0) - np.count_nonzero(leave <= t0)
+    inside = (times > t0) & (times < t1)
+    edges = np.concatenate([[t0], times[inside], [t1]])
+    levels = np.concatenate([[n_at_t0], count[inside]])
+    return float(np.sum(levels * np.diff(edges)) / (t1 - t0))
+
+
+def test_time_average_count_integrates_the_step_function():
+    # one job in [1, 3), one in [2, 5): over [0, 4] the area is 2 + 2 = 4 -> average 1
+    assert time_average_count(np.array([1.0, 2.0]), np.array([3.0, 5.0]), 0.0, 4.0) == pytest.approx(1.0)
+    # over [2.5, 4]: two jobs for 0.5 day, one for 1 day -> 2 / 1.5
+    assert time_average_count(np.array([1.0, 2.0]), np.array([3.0, 5.0]), 2.5, 4.0) == pytest.approx(2 / 1.5)
+
+
+@pytest.mark.parametrize("pickers", [1, 3])
+def test_littles_law_holds_on_the_simulated_warehouse(pickers):
+    """L = lambda W within 1% on the records of one run (M/M/c, no packing: in the warehouse = release to ready)."""
+    horizon = 60
+    result = simulate(queue_scenario(pickers, horizon), seed=replication_seed(MASTER, 99))
+    shp = result.info["shipments"]
+    release, ready = shp["release"], shp["ready"]
+    assert np.all(np.isfinite(release))
+    t0, t1 = 5.0, horizon - 5.0
+    done = np.where(np.isnan(ready), np.inf, ready)   # still in the warehouse at the end
+    L = time_average_count(release, done, t0, t1)
+    arrived = (release >= t0) & (release < t1)
+    lam = np.count_nonzero(arrived) / (t1 - t0)
+    W = float(np.mean(done[arrived] - release[arrived]))
+    assert np.isfinite(W) and lam * (t1 - t0) > 10_000
+    assert L == pytest.approx(lam * W, rel=0.01)
+    # and it is a real queue, not an empty warehouse: about L = lambda/mu + Lq of M/M/c
+    assert L > RHO * pickers
+
+    # the KPIs obey Little's law too: time-average pick queue = order rate x mean pick wait
+    days = horizon - WARMUP
+    k = result.kpis
+    assert k["pick_queue_mean"] == pytest.approx(k["orders"] / days * k["mean_pick_wait_minutes"] / 1440, rel=0.01)
