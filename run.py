@@ -12,6 +12,7 @@ This file only parses arguments, calls the packages and prints; no model logic l
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,42 @@ def cmd_optimize(args) -> int:
     from experiments.optimize_cli import run_logistics, run_promotion, run_reorder
 
     return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
+
+
+def cmd_list(args) -> int:
+    import yaml
+
+    for folder, kind in (("scenarios", "scenario"), ("experiments", "experiment")):
+        print(f"{kind}s ({folder}/):")
+        for path in sorted((ROOT / folder).glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError:
+                data = {}
+            text = " ".join(str(data.get("description", "")).split()) if isinstance(data, dict) else ""
+            print(f"  {folder}/{path.name:<28} {text}")
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from sim.explain import explain
+    from sim.scenario import load_scenario
+
+    print(explain(load_scenario(args.file, args.set, args.plan)))
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from sim.reference import markdown, plain
+
+    print(markdown() if args.markdown else plain(), end="\n" if not args.markdown else "")
+    return EXIT_OK
+
+
+def cmd_check_theory(args) -> int:
+    from experiments.theory_check import run_check_theory_cli
+
+    return run_check_theory_cli(args)
 
 
 def cmd_bench(args) -> int:
@@ -145,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--quiet", action="store_true")
     o.set_defaults(func=cmd_optimize)
 
+    ls = sub.add_parser("list", help="the shipped scenarios and experiments, one line each")
+    ls.set_defaults(func=cmd_list)
+    ex = sub.add_parser("explain", help="what a scenario sets up, in plain words")
+    scenario_args(ex)
+    ex.set_defaults(func=cmd_explain)
+    sc = sub.add_parser("schema", help="every scenario key with type, default, range and meaning")
+    sc.add_argument("--markdown", action="store_true", help="as the Markdown page docs/scenario-reference.md")
+    sc.set_defaults(func=cmd_schema)
+
+    ct = sub.add_parser("check-theory", help="simulate textbook cases and compare with their formulas")
+    ct.add_argument("--replications", "-n", type=_positive_int, default=30, help="replications per case (30)")
+    ct.add_argument("--case", action="append", choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
+                    help="run only these cases (repeatable)")
+    ct.set_defaults(func=cmd_check_theory)
+
     b = sub.add_parser("bench", help="measure speed as ratios to a bare-SimPy baseline run alongside")
     b.add_argument("--quick", action="store_true", help="a short run (under 2 minutes) for smoke tests")
     b.add_argument("--out", type=Path, default=None, help="output folder (default results/bench/<run-id>)")
@@ -207,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

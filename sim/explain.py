@@ -25,3 +25,70 @@ def summary_line(s: Scenario) -> str:
             f"{len(s.suppliers)} supplier(s), {s.horizon_days} days ({s.warmup_days} warm-up), "
             f"{plan.rate.mean():.1f} orders/day expected (peak {plan.rate.max():.1f}), "
             f"policy {p.type} {review}, unmet demand {s.inventory.unmet_demand}")
+
+
+def explain(s: Scenario) -> str:
+    """What a scenario sets up, in plain words (``run.py explain``).
+
+    >>> from sim.scenario import load_scenario
+    >>> "Poisson" in explain(load_scenario("scenarios/classroom_sq.yaml"))
+    True
+    """
+    from sim.demand import promotion_days
+
+    cat = catalog_for(s)
+    plan = demand_plan(s)
+    d, p = s.demand, s.inventory.policy
+    abc = Counter(cat.abc.tolist())
+    out = [f"{s.name}: {s.description}".rstrip(": "),
+           f"- Time: {s.horizon_days} days from {s.start_date} (the first {s.warmup_days} are warm-up, left out of "
+           f"the KPIs); master seed {s.seed}.",
+           f"- Catalogue: {cat.n} SKU(s), A/B/C {abc['A']}/{abc['B']}/{abc['C']} by revenue share; prices "
+           f"{cat.price.min():,.2f}-{cat.price.max():,.2f} (popularity-weighted mean "
+           f"{float(cat.popularity @ cat.price):,.2f}).",
+           f"- Demand: {'Poisson' if d.arrivals == 'poisson' else 'evenly spaced'} order arrivals, "
+           f"{d.base_orders_per_day:g} orders/day before factors; expected {plan.rate.mean():,.1f}/day on average, "
+           f"{plan.rate.min():,.1f} on the quietest day, {plan.rate.max():,.1f} on the busiest; "
+           f"{d.lines_per_order.mean:.2f} lines per order, {d.units_per_line.mean:.2f} units per line.",
+           f"- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + "."]
+    for first, end, promo in promotion_days(s):
+        date = s.start_date + __import__("datetime").timedelta(days=first)
+        out.append(f"- Promotion {promo.name} on {date} for {promo.days} day(s): orders x{promo.uplift:g}, "
+                   f"{promo.discount:.0%} off" + (f", {promo.pre_days} days of x{promo.pre_factor:g} before"
+                                                   if promo.pre_days else "")
+                   + (f", {promo.post_days} days of x{promo.post_factor:g} after" if promo.post_days else "") + ".")
+    for ch, spend in zip(d.channels, plan.spend):
+        out.append(f"- Marketing {ch.name}: {spend.sum():,.0f} spent over the horizon, up to "
+                   f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
+                   f"/day).")
+    review = f"reviewed every {p.review_period_days} days" if p.periodic else "reviewed after every demand"
+    out.append(f"- Inventory: policy {p.type}, {review}; omitted reorder points for a {p.service_level:.0%} cycle "
+               f"service level; unmet demand is {s.inventory.unmet_demand.replace('_', ' ')}"
+               + (f"; {len(s.inventory.per_sku)} per-SKU rows (a plan)" if s.inventory.per_sku else "") + ".")
+    for sp in s.suppliers:
+        out.append(f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
+                   f"{sp.lead_time_days.std:.2g})" + (f", {len(sp.disruptions)} planned disruption(s)"
+                                                      if sp.disruptions else "")
+                   + (", random disruptions" if sp.random_disruptions else "") + ".")
+    for w in s.warehouses:
+        pk = w.picking
+        text = f"- Warehouse {w.name}: serves {', '.join(w.regions) or 'the first region'}"
+        if pk is None:
+            text += "; picking is instant"
+        elif pk.shifts:
+            text += f"; {len(pk.shifts)} picking shift(s), up to {max(x.pickers for x in pk.shifts)} pickers"
+        else:
+            text += f"; {pk.pickers} picker(s) around the clock"
+        if w.cutoff_hours:
+            text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
+        out.append(text + ".")
+    for c in s.carriers:
+        out.append(f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
+                   f"{c.transit_days.mean:g} d" + (f", promise {c.promise_days} d" if c.promise_days is not None else "")
+                   + (f", {c.daily_capacity} parcels/day per warehouse" if c.daily_capacity is not None else "") + ".")
+    r = s.routing
+    if s.carriers or len(s.warehouses) > 1:
+        out.append(f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
+                   + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
+                   + (", split shipments allowed" if r.split_shipments else "") + ".")
+    return "\n".join(out)

@@ -1,0 +1,151 @@
+"""``run.py check-theory``: the simulator against textbook formulas, one row per check.
+
+Each case simulates a small built-in scenario with several replications and
+compares the mean with the closed-form value from :mod:`sim.theory`: it agrees
+when the formula lies inside the 99% Student-t confidence interval (or, for the
+deterministic EOQ and Little's law, within 1%). The same cases back the tests.
+
+>>> rows = run_cases(["eoq"], replications=1)
+>>> rows[0].agrees
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.stats import mean_ci
+from sim import theory
+from sim.model import simulate
+from sim.scenario import load_scenario
+from sim.streams import replication_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+SC = ROOT / "scenarios"
+LEVEL = 0.99
+
+
+@dataclass
+class Row:
+    case: str
+    measure: str
+    formula: float
+    mean: float
+    ci_low: float
+    ci_high: float
+    agrees: bool
+    rule: str
+
+
+def _reps(path, overrides, n, seed=99):
+    sc = load_scenario(path, overrides)
+    return [simulate(sc, replication_seed(seed, r)) for r in range(n)]
+
+
+def _ci_rows(case, results, pairs) -> list[Row]:
+    out = []
+    for measure, key, exact in pairs:
+        values = [r.kpis[key] if isinstance(key, str) else key(r) for r in results]
+        ci = mean_ci(values, LEVEL)
+        out.append(Row(case, measure, exact, ci.mean, ci.low, ci.high, bool(ci.contains(exact)), "99% CI"))
+    return out
+
+
+def case_eoq(n: int) -> list[Row]:
+    rows = []
+    for q in (1000, 500):
+        res = _reps(SC / "classroom_eoq.yaml", [f"inventory.policy.order_quantity={q}"], 1)[0]
+        exact = theory.eoq_cost_per_day(q, 100, 100, 0.02)
+        got = res.kpis["holding_cost"] + res.kpis["ordering_cost"]
+        per_day = got / (res.daily.shape[0] - 30)
+        rows.append(Row("EOQ, deterministic demand", f"cost per day at Q={q}", exact, per_day, per_day, per_day,
+                        abs(per_day / exact - 1) <= 0.01, "within 1%"))
+    return rows
+
+
+def case_sq(n: int) -> list[Row]:
+    exact = theory.rq_poisson(3, 5, 1.0, 3.0)
+    res = _reps(SC / "classroom_sq.yaml", [], n)
+    return _ci_rows("(r,Q) Poisson, Hadley-Whitin", res, [
+        ("fill rate", "unit_fill_rate", exact.fill_rate),
+        ("average on hand", "avg_on_hand_units", exact.expected_on_hand),
+        ("average backorders", "avg_backorder_units", exact.expected_backorders)])
+
+
+def case_rs(n: int) -> list[Row]:
+    sc = load_scenario(SC / "classroom_rs.yaml")
+    d = sc.demand.units_per_line
+    exact = theory.rs_normal(2200, 7, 3, d.mean, d.std)
+    res = _reps(SC / "classroom_rs.yaml", [], n)
+    return _ci_rows("(R,S) normal demand", res, [
+        ("fill rate", "unit_fill_rate", exact.fill_rate),
+        ("cycle service level", "cycle_service_level", exact.cycle_service_level)])
+
+
+def case_mmc(n: int) -> list[Row]:
+    rows = []
+    for c in (1, 3):
+        lam = 0.8 * c * 12.0  # per hour; mu = 12 per hour per picker
+        exact = theory.mmc(c, lam, 12.0)
+        res = _reps(SC / "classroom_queue.yaml", [f"warehouses[0].picking.pickers={c}",
+                                                  f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
+        rows += _ci_rows(f"M/M/{c} picking, Erlang C", res, [
+            ("P(wait)", "prob_pick_wait", exact.prob_wait),
+            ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 60)])
+    return rows
+
+
+def case_md1(n: int) -> list[Row]:
+    lam = 0.7 * 12.0
+    exact = theory.md1(lam, 1 / 12.0)
+    res = _reps(SC / "classroom_queue.yaml", ["warehouses[0].picking.pickers=1",
+                                              "warehouses[0].picking.pick_time_seconds=300",
+                                              f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
+    return _ci_rows("M/D/1 picking, Pollaczek-Khinchine", res, [("mean wait (minutes)", "mean_pick_wait_minutes",
+                                                                  exact.mean_wait * 60)])
+
+
+def case_little(n: int) -> list[Row]:
+    """L = lambda W on the simulated data: time-average number in the warehouse vs arrivals x mean time."""
+    res = _reps(SC / "classroom_queue.yaml", ["horizon_days=60"], 1)[0]
+    shp = res.info["shipments"]
+    a, b = 5.0, 55.0
+    start, end = shp["release"], shp["ready"]
+    inside = (start >= a) & (end <= b)
+    # time-average number in system over [a, b] from the step function of starts and ends
+    t0, t1 = np.clip(start, a, b), np.clip(np.where(np.isnan(end), b, end), a, b)
+    L = float(np.sum(np.maximum(t1 - t0, 0.0)) / (b - a))
+    lam = float(np.sum((start >= a) & (start < b)) / (b - a))
+    W = float(np.mean(end[inside] - start[inside]))
+    return [Row("Little's law (warehouse)", "L vs lambda x W", lam * W, L, L, L, abs(L / (lam * W) - 1) <= 0.01,
+                "within 1%")]
+
+
+CASES = {"eoq": case_eoq, "sq": case_sq, "rs": case_rs, "mmc": case_mmc, "md1": case_md1, "little": case_little}
+
+
+def run_cases(names=None, replications: int = 30) -> list[Row]:
+    rows = []
+    for name in names or CASES:
+        rows += CASES[name](replications)
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    head = f"{'case':<36} {'measure':<24} {'formula':>10} {'simulated':>10} {'99% CI / tolerance':>22}  agrees"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ci = f"[{r.ci_low:.4g}, {r.ci_high:.4g}]" if r.rule == "99% CI" else r.rule
+        lines.append(f"{r.case:<36} {r.measure:<24} {r.formula:>10.4g} {r.mean:>10.4g} {ci:>22}  "
+                     f"{'yes' if r.agrees else 'NO'}")
+    return "\n".join(lines)
+
+
+def run_check_theory_cli(args) -> int:
+    rows = run_cases(args.case or None, args.replications)
+    print(format_rows(rows))
+    bad = [r for r in rows if not r.agrees]
+    print(f"{len(rows) - len(bad)} of {len(rows)} checks agree with the formulas")
+    return 1 if bad else 0

@@ -1,0 +1,164 @@
+"""The scenario reference, generated from the pydantic schema: every key, type, default, range, meaning.
+
+``python run.py schema --markdown > docs/scenario-reference.md`` regenerates the committed
+page; a test fails when it is stale.
+
+>>> rows = reference_rows()
+>>> next(r for r in rows if r.key == "warehouses[].picking.pickers").allowed
+'>= 0'
+"""
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+
+import annotated_types
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from sim.distributions import DIST_NAMES
+from sim.schema import Scenario
+
+
+@dataclass(frozen=True)
+class RefRow:
+    key: str
+    type: str
+    default: str
+    allowed: str
+    meaning: str
+
+
+def _is_model(tp) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _unwrap(tp):
+    """(type without Annotated/Optional, constraint metadata, is_list, model or None)."""
+    meta = []
+    is_list = False
+    while True:
+        if _is_dist(tp):
+            break
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            args = typing.get_args(tp)
+            tp, meta = args[0], meta + list(args[1:])
+        elif origin in (list, tuple) and not _is_dist(tp):
+            is_list = True
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if _is_model(a) and not _is_dist(a)]
+            if len(args) == 1 or (models and len(models) == len(args)):
+                tp = args[0]
+            else:
+                break
+        else:
+            break
+    return tp, meta, is_list
+
+
+def _is_dist(tp) -> bool:
+    """The distribution union (written {dist: ..., ...} in YAML)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _is_dist(typing.get_args(tp)[0])
+    names = {getattr(a, "__name__", "") for a in typing.get_args(tp)}
+    return {"Constant", "LogNormal"} <= names
+
+
+def _type_name(tp) -> str:
+    if _is_dist(tp):
+        return "distribution"
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [_type_name(_unwrap(a)[0]) for a in typing.get_args(tp) if a is not type(None)]
+        return " or ".join(dict.fromkeys(parts))
+    if origin is dict:
+        k, v = typing.get_args(tp)
+        return f"mapping {_type_name(k)} -> {_type_name(v)}"
+    if isinstance(tp, type):
+        return {"float": "number", "int": "integer", "str": "text", "bool": "true/false",
+                "date": "date (YYYY-MM-DD)"}.get(tp.__name__, tp.__name__)
+    return str(tp).replace("typing.", "")
+
+
+def _range(meta) -> str:
+    parts = []
+    for m in meta:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            value = getattr(m, attr, None)
+            if value is not None and isinstance(m, (annotated_types.Ge, annotated_types.Gt, annotated_types.Le,
+                                                    annotated_types.Lt, annotated_types.Interval)):
+                parts.append(f"{sym} {value:g}" if isinstance(value, (int, float)) else f"{sym} {value}")
+        if isinstance(m, annotated_types.MinLen) and m.min_length:
+            parts.append(f"at least {m.min_length} item(s)")
+        if isinstance(m, annotated_types.MaxLen):
+            parts.append(f"at most {m.max_length} item(s)")
+    return ", ".join(dict.fromkeys(parts))
+
+
+def _default(field) -> str:
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        try:
+            value = field.default_factory()
+        except TypeError:
+            return "(derived)"
+    else:
+        value = field.default
+    if value is PydanticUndefined or value is None:
+        return "none"
+    if isinstance(value, (list, tuple)) and len(value) > 4:
+        return f"[{', '.join(map(str, value[:3]))}, ...]"
+    if isinstance(value, BaseModel):
+        return "(defaults below)"
+    return str(value)
+
+
+def reference_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[RefRow]:
+    rows = []
+    for name, field in model.model_fields.items():
+        key_name = field.alias or name
+        tp, meta, is_list = _unwrap(field.annotation)
+        meta = meta + list(field.metadata)
+        key = f"{prefix}{key_name}{'[]' if is_list else ''}"
+        if _is_model(tp) and not _is_dist(tp):
+            rows.append(RefRow(key, "list of mappings" if is_list else "mapping", _default(field),
+                               _range(meta), field.description or (tp.__doc__ or "").strip().split("\n")[0]))
+            rows += reference_rows(tp, key + ".")
+        else:
+            type_text = ("list of " if is_list else "") + _type_name(tp)
+            allowed = _range(meta)
+            if type_text == "text":
+                allowed = allowed.replace("at least 1 item(s)", "non-empty")
+            rows.append(RefRow(key, type_text, _default(field), allowed, field.description or ""))
+    return rows
+
+
+def markdown() -> str:
+    lines = ["# Scenario reference", "",
+             "Generated from the schema in `sim/schema.py` by `python run.py schema --markdown`; "
+             "a test fails when this page is stale. Key paths use `[]` for list items "
+             "(`warehouses[].picking.pickers` is written `warehouses[0].picking.pickers` in `--set`).", "",
+             "A **distribution** is a number (a constant) or a mapping with `dist:` one of "
+             + ", ".join(f"`{d}`" for d in DIST_NAMES)
+             + " and its parameters: `constant {value}`, `uniform {low, high}`, `normal {mean, sd}` (truncated at 0), "
+               "`lognormal {mean, cv}`, `gamma {mean, cv}`, `exponential {mean}`, `poisson {mean, shift}`, "
+               "`negative_binomial {mean, dispersion, shift}`, `empirical {values, probs}`.", "",
+             "| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for r in reference_rows():
+        cells = [f"`{r.key}`", r.type, r.default, r.allowed, r.meaning]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plain() -> str:
+    width = max(len(r.key) for r in reference_rows())
+    return "\n".join(f"{r.key:<{width}}  {r.type}; default {r.default}"
+                     + (f"; {r.allowed}" if r.allowed else "") + (f" — {r.meaning}" if r.meaning else "")
+                     for r in reference_rows())
