@@ -187,8 +187,9 @@ def verify_logistics(args, scenario, plan) -> None:
     for r in range(args.verify):
         seed = replication_seed(master, r)
         for name, sc in (("default", scenario), ("plan", planned)):
-            k = simulate(sc, seed).kpis
-            handling = _handling_per_order(sc, k)
+            res = simulate(sc, seed)
+            k = res.kpis
+            handling = _handling_per_order(sc, res)
             rows.append({"variant": name, "replication": r, "on_time": k["on_time_rate"],
                          "cost": k["shipping_cost_per_order"] + handling,
                          "c2d_p95": k["click_to_door_p95"]})
@@ -204,11 +205,17 @@ def verify_logistics(args, scenario, plan) -> None:
           f"on-time {do.mean:+.4f} ± {do.half_width:.4f}")
 
 
-def _handling_per_order(scenario, kpis) -> float:
-    """Handling cost per order as the optimizer counts it (orders weighted by warehouse is not
-    known from KPIs; use the mean handling cost, exact when all warehouses charge the same)."""
-    costs = [w.handling_cost_per_order for w in scenario.warehouses]
-    return float(np.mean(costs)) if costs else 0.0
+def _handling_per_order(scenario, result) -> float:
+    """Handling cost per order as the optimizer counts it: every shipment that left after the
+    warm-up pays its warehouse's handling cost, per order placed (as shipping_cost_per_order)."""
+    costs = np.array([w.handling_cost_per_order for w in scenario.warehouses], dtype=float)
+    orders = result.kpis["orders"]
+    if not costs.any() or not orders:
+        return 0.0
+    shp = result.info["shipments"]
+    ship = shp["ship"]
+    left = np.isfinite(ship) & (ship >= scenario.warmup_days) & (ship < scenario.horizon_days)
+    return float(costs[shp["wh"][left].astype(int)].sum() / orders)
 
 
 def run_logistics_sweep(args, scenario, targets: list[float]) -> int:

@@ -7,7 +7,7 @@ C for the rest.
 
 >>> from sim.schema import Catalog
 >>> c = build_catalog(Catalog(generate={"count": 200, "seed": 3}), ["main"])
->>> len(c.ids), round(float(c.popularity.sum()), 6), sorted(set(c.abc))
+>>> len(c.ids), round(float(c.popularity.sum()), 6), sorted(set(c.abc.tolist()))
 (200, 1.0, ['A', 'B', 'C'])
 """
 from __future__ import annotations

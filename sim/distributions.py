@@ -61,7 +61,7 @@ class Constant(_Dist):
 class Uniform(_Dist):
     """Continuous uniform on [low, high]: mean (a+b)/2, variance (b-a)^2/12."""
 
-    dist: Literal["uniform"]
+    dist: Literal["uniform"] = "uniform"
     low: float
     high: float
 
@@ -100,7 +100,7 @@ class Normal(_Dist):
     (Johnson, Kotz & Balakrishnan, Continuous Univariate Distributions).
     """
 
-    dist: Literal["normal"]
+    dist: Literal["normal"] = "normal"
     mean_: float = Field(alias="mean")
     sd: float = Field(ge=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -142,7 +142,7 @@ class Normal(_Dist):
 class LogNormal(_Dist):
     """Lognormal given by its mean and coefficient of variation (sd/mean)."""
 
-    dist: Literal["lognormal"]
+    dist: Literal["lognormal"] = "lognormal"
     mean_: float = Field(alias="mean", gt=0)
     cv: float = Field(ge=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -163,7 +163,7 @@ class LogNormal(_Dist):
 class Gamma(_Dist):
     """Gamma given by mean and cv: shape k = 1/cv^2, scale = mean*cv^2."""
 
-    dist: Literal["gamma"]
+    dist: Literal["gamma"] = "gamma"
     mean_: float = Field(alias="mean", gt=0)
     cv: float = Field(gt=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -184,7 +184,7 @@ class Gamma(_Dist):
 class Exponential(_Dist):
     """Exponential with the given mean: variance mean^2."""
 
-    dist: Literal["exponential"]
+    dist: Literal["exponential"] = "exponential"
     mean_: float = Field(alias="mean", gt=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -206,7 +206,7 @@ class Poisson(_Dist):
     ``shift: 1`` gives a count that is at least one (lines per order).
     """
 
-    dist: Literal["poisson"]
+    dist: Literal["poisson"] = "poisson"
     mean_: float = Field(alias="mean", ge=0)
     shift: int = Field(0, ge=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -239,7 +239,7 @@ class NegativeBinomial(_Dist):
     Over-dispersed counts (Poisson as dispersion -> infinity); optional ``shift``.
     """
 
-    dist: Literal["negative_binomial"]
+    dist: Literal["negative_binomial"] = "negative_binomial"
     mean_: float = Field(alias="mean", gt=0)
     dispersion: float = Field(gt=0)
     shift: int = Field(0, ge=0)
@@ -273,7 +273,7 @@ class NegativeBinomial(_Dist):
 class Empirical(_Dist):
     """Discrete distribution on ``values`` with probabilities ``probs`` (default equal)."""
 
-    dist: Literal["empirical"]
+    dist: Literal["empirical"] = "empirical"
     values: list[float] = Field(min_length=1)
     probs: list[float] | None = None
 

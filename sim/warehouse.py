@@ -18,7 +18,7 @@ most M orders, picked in batches of ``batch_size``). Each job uses one picker;
 jobs are served first-come first-served. No SimPy process per job: a job is one
 timeout event whose callback frees the picker and starts the next job.
 
->>> round(expected_aisles(1, 20), 3), round(expected_aisles(200, 20), 2)
+>>> round(float(expected_aisles(1, 20)), 3), round(float(expected_aisles(200, 20)), 2)
 (1.0, 20.0)
 """
 from __future__ import annotations
