@@ -86,6 +86,10 @@ class RunFolder:
             os.replace(self.path, self.final)
         else:
             shutil.rmtree(self.path, ignore_errors=True)
+            try:  # leave no empty results/<name>/ behind a run that crashed
+                self.path.parent.rmdir()
+            except OSError:
+                pass
         return False
 
     def write_json(self, name: str, data: dict) -> None:

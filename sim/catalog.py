@@ -85,9 +85,10 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
     g = spec.generate
     rng = np.random.default_rng(g.seed)
     n = g.count
-    # Pareto(alpha) popularity at the quantiles (i - 0.5)/n of the upper tail, so the
-    # top share p of SKUs holds p^(1 - 1/alpha) of the demand (alpha 1.16: 20% -> 80%)
-    # without one random draw dominating; SKU00001 is the best seller.
+    # Pareto(alpha) popularity at the quantiles (i - 0.5)/n of the upper tail: a deterministic,
+    # smooth long tail without one random draw dominating; SKU00001 is the best seller. (The
+    # infinite Pareto law puts p^(1 - 1/alpha) of demand on the top share p — 80% on 20% for
+    # alpha 1.16; a finite catalogue is flatter: about 70% on the top 20% of 300 SKUs.)
     weights = ((np.arange(n) + 0.5) / n) ** (-1.0 / g.pareto_alpha)
     price = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
     ratio = np.clip(g.cost_ratio.sample(rng, n), 0.0, 1.0)

@@ -233,7 +233,7 @@ class InventorySystem:
         for t in np.unique(arrive):
             m = arrive == t
             batch_k, batch_q = ks[m], qty[m]
-            call_at(self.env, float(t - now), 0, lambda bk=batch_k, bq=batch_q: self.receive(bk, bq))
+            call_at(self.env, float(t - now), RECEIPT_PRIORITY, lambda bk=batch_k, bq=batch_q: self.receive(bk, bq))
 
     def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
         """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""

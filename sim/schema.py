@@ -41,7 +41,8 @@ class CatalogGenerator(Model):
     """A synthetic catalogue: popularity is Pareto distributed (a few SKUs sell most)."""
 
     count: int = Field(ge=1, le=200_000, description="number of SKUs")
-    pareto_alpha: float = Field(1.16, gt=0, description="Pareto shape of popularity (1.16 gives roughly 80/20)")
+    pareto_alpha: float = Field(1.16, gt=0, description="Pareto shape of popularity (smaller = more "
+                                "concentrated; 1.16: the top 20% of 300 SKUs take ~70% of demand)")
     price: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 80, "cv": 0.8},
                         description="price per unit (currency)")
     cost_ratio: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0.4, "high": 0.7},

@@ -69,17 +69,23 @@ class Source:
         return default_file, None
 
 
-def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict) -> None:
+def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict, dups: list | None = None) -> None:
     out[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: dict = {}
         for k, v in node.value:
             key = k.value
+            if dups is not None and key in seen and key != "<<":
+                dups.append(Problem(file, k.start_mark.line + 1, format_path(path + (key,)),
+                                    f"duplicate key (first given on line {seen[key]}); YAML would silently "
+                                    f"keep only the last one"))
+            seen.setdefault(key, k.start_mark.line + 1)
             out[path + (key,)] = (file, k.start_mark.line + 1)
-            _walk_lines(v, path + (key,), file, out)
+            _walk_lines(v, path + (key,), file, out, dups)
             out[path + (key,)] = (file, k.start_mark.line + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _walk_lines(v, path + (i,), file, out)
+            _walk_lines(v, path + (i,), file, out, dups)
 
 
 def read_yaml(path: str | Path) -> Source:
@@ -105,8 +111,11 @@ def read_yaml(path: str | Path) -> Source:
     if data is None:
         data = {}
     origin: dict = {}
+    dups: list[Problem] = []
     if node is not None:
-        _walk_lines(node, (), name, origin)
+        _walk_lines(node, (), name, origin, dups)
+    if dups:
+        raise InputError(dups)
     return Source(data=data, origin=origin, files=[name])
 
 
