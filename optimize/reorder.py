@@ -22,7 +22,7 @@ cost of one more point of fill rate and the value of one more unit of budget.
 
 >>> from sim.scenario import load_scenario
 >>> plan = solve(load_scenario("scenarios/classroom_sq.yaml"), fill_target=0.95)
->>> plan.status, int(plan.rows.reorder_point.iloc[0]), plan.rows.fill_rate.iloc[0] >= 0.95
+>>> plan.status, int(plan.rows.reorder_point.iloc[0]), bool(plan.rows.fill_rate.iloc[0] >= 0.95)
 ('optimal', 5, True)
 """
 from __future__ import annotations
@@ -48,6 +48,10 @@ def ltd_pmf(mean: float, var: float, tail_sd: float = 12.0) -> np.ndarray:
     """pmf of lead-time demand on 0..kmax: Poisson if var <= mean, else negative binomial."""
     mean = max(mean, 1e-12)
     kmax = int(np.ceil(mean + tail_sd * np.sqrt(max(var, mean)) + 10))
+    if var > mean * (1 + 1e-9):
+        # an overdispersed NB (size < 1) has a geometric tail ~ (1 - p)^k far beyond mean + 12 sd:
+        # reach e^-40 of it, or the cut-off tail biases mean and variance (0.05, 0.5: mean -14%)
+        kmax = max(kmax, int(np.ceil(mean + 40.0 / -np.log1p(-mean / var))))
     k = np.arange(kmax + 1)
     if var <= mean * (1 + 1e-9):
         logp = -mean + np.concatenate([[0.0], np.cumsum(np.log(mean / k[1:]))])
@@ -288,8 +292,9 @@ def _rows(pairs: Pairs, cands: list[Candidates], chosen: list[int]) -> pd.DataFr
 
 
 def _best_fill(cands, weights) -> float:
-    """The demand-weighted fill rate with every pair at its highest candidate reorder point."""
-    return float(sum(w * c.fill_rate[-1] for w, c in zip(weights, cands)))
+    """The best reachable demand-weighted fill rate: every pair at its highest candidate reorder point,
+    less a hair of room (HiGHS's MIP presolve declares a right-hand side within ~3e-8 of it infeasible)."""
+    return float(sum(w * c.fill_rate[-1] for w, c in zip(weights, cands))) - 1e-7
 
 
 def _rhs(target: float, best: float) -> float:
@@ -298,9 +303,10 @@ def _rhs(target: float, best: float) -> float:
 
 
 def _digits(a: float, b: float) -> tuple[str, str]:
-    """a and b with enough decimals to tell them apart (0.99999999 vs 0.99999997, not 1.0000 vs 1.0000)."""
+    """a (as the user gave it) and b with enough decimals to tell them apart (0.99999999 vs 0.99999987,
+    not 1.0000 vs 1.0000)."""
     d = 4
-    while d < 12 and f"{a:.{d}f}" == f"{b:.{d}f}":
+    while d < 12 and (round(a, d) != a or f"{a:.{d}f}" == f"{b:.{d}f}"):
         d += 1
     return f"{a:.{d}f}", f"{b:.{d}f}"
 
@@ -315,7 +321,7 @@ def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
         idx = np.flatnonzero(pairs.abc == cls)
         if len(idx) and pairs.mu[idx].sum() > 0:
             wc = pairs.mu[idx] / pairs.mu[idx].sum()
-            top = float(sum(w * cands[i].fill_rate[-1] for i, w in zip(idx, wc)))
+            top = _best_fill([cands[i] for i in idx], wc)
             if top < minimum:
                 m, t = _digits(minimum, top)
                 return f"class {cls} minimum fill rate {m} is above the best reachable {t}"
