@@ -90,6 +90,8 @@ def run_reorder(args) -> int:
             print(f"  one more point of the class {key[6]} minimum costs {fmt_num(value)} per year")
     print(f"  binding constraints: {', '.join(plan.binding) or 'none'}")
     print(plan.by_class().to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+    if len(rows) <= 3:
+        print(teaching_view(scenario, plan))
     if args.out:
         atomic_write_text(Path(args.out), yaml.safe_dump(plan.to_overlay(), sort_keys=False))
         atomic_write_text(Path(args.out).with_suffix(".csv"), rows.to_csv(index=False))
@@ -97,6 +99,34 @@ def run_reorder(args) -> int:
     if args.verify:
         verify_reorder(args, scenario, plan)
     return 0
+
+
+def teaching_view(scenario, plan) -> str:
+    """For one or a few pairs: the optimizer's answer next to the textbook formulas."""
+    from optimize.reorder import pairs_from
+    from sim import theory
+
+    pairs = pairs_from(scenario)
+    lines = ["textbook view (per pair):"]
+    for i, r in enumerate(plan.rows.itertuples()):
+        mu, L = pairs.mu[i], pairs.ltd_mean[i] / max(pairs.mu[i], 1e-12)
+        sd_L = float(np.sqrt(pairs.ltd_var[i]))
+        K, h_day = pairs.K[i], pairs.h[i] / 365.0
+        eoq = theory.eoq(mu, K, h_day)
+        ss = r.reorder_point - pairs.ltd_mean[i]
+        z = ss / sd_L if sd_L > 0 else float("nan")
+        lines += [f"  {r.sku} @ {r.warehouse}: demand {mu:.4g} units/day, lead time {L:.4g} days, "
+                  f"lead-time demand mean {pairs.ltd_mean[i]:.4g}, sd sigma_L {sd_L:.4g}",
+                  f"    EOQ = sqrt(2 K D / h) = sqrt(2 x {K:g} x {mu:.4g} / {h_day:.4g}) = {eoq:.4g}; "
+                  f"Q used = {r.order_quantity:g}",
+                  f"    reorder point r = {r.reorder_point:g} = mean {pairs.ltd_mean[i]:.4g} + safety stock {ss:.4g} "
+                  f"(= z sigma_L with z = {z:.3f}; normal cycle service Phi(z) = {theory.normal_cdf(z):.4f})"]
+        if abs(pairs.ltd_var[i] - pairs.ltd_mean[i]) < 1e-9 * max(1.0, pairs.ltd_mean[i]):
+            hw = theory.rq_poisson(int(r.reorder_point), int(r.order_quantity), mu, L)
+            lines.append(f"    Hadley-Whitin (Poisson): fill rate {hw.fill_rate:.4f}, on hand {hw.expected_on_hand:.4f}, "
+                         f"backorders {hw.expected_backorders:.4f} (the optimizer's model: fill {r.fill_rate:.4f}, "
+                         f"on hand {r.expected_on_hand:.4f})")
+    return "\n".join(lines)
 
 
 def verify_reorder(args, scenario, plan) -> None:

@@ -265,6 +265,9 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
     sol: Solution = run_solver(prob, time_limit)
     if sol.status == "infeasible":
         raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
+    if sol.status not in ("optimal", "time_limit"):
+        raise RuntimeError(f"the solver stopped without a plan (status {sol.status}); raise --time-limit "
+                           f"(now {time_limit:g} s)")
     chosen = [int(np.argmax([v.value() or 0.0 for v in yi])) for yi in y]
     rows = _rows(pairs, cands, chosen)
     duals = {"fill_rate_point": relax.duals.get("fill_target:all", 0.0) * 0.01}
