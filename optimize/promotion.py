@@ -6,7 +6,7 @@ Each channel c buys extra orders per day with the simulator's own Hill curve
 concave piecewise-linear curve through ``segments`` breakpoints spaced evenly in
 orders (so the steep start is covered densely); the largest gap between curve and
 chords is reported as the approximation error. Spending x on a period of n days
-means x/n per day; a period's extra orders are n x curve(x/n).
+means x/n per day; a period's extra orders are sum_d g_d x curve(x/n), g_d the day's multiplier.
 
     maximize   sum_{c,p,k} seg[c,p,k] (slope_k x margin_p) - sum spend
     subject to seg[c,p,k] <= width_k x n_p                 (segment sizes)
@@ -73,8 +73,11 @@ def pwl_curve(channel, segments: int = 24) -> Curve:
     xs = hill_inverse(ys, *args)
     xs[-1] = top
     ys = hill_response(xs, *args)
-    fine = np.linspace(0.0, top, 4001)
-    chords = np.interp(fine, xs, ys)
+    # the error is measured inside every segment: a grid over [0, top] misses the first
+    # segment, which is short in spend but carries the largest gap for shapes h < 1
+    t = np.linspace(0.0, 1.0, 257)
+    fine = xs[:-1, None] + np.diff(xs)[:, None] * t
+    chords = ys[:-1, None] + np.diff(ys)[:, None] * t
     return Curve(breakpoints=xs, orders=ys, max_error=float(np.max(np.abs(hill_response(fine, *args) - chords))))
 
 
@@ -176,6 +179,20 @@ class PromotionPlan:
                 "demand": {"channels": out}}
 
 
+def _period_values(inp: Inputs, channel, a: int, b: int) -> tuple[float, float, float, np.ndarray]:
+    """Mean response gain of days a..b-1 and the margin and revenue of one of the channel's extra orders there.
+
+    Spend is spread evenly over the period, so day d gets the share g_d / sum(g) of the
+    period's extra orders (g_d: the channel's event multiplier on event days, else 1);
+    margin and revenue per order are averaged with those shares. Returns (mean gain,
+    margin, revenue, shares).
+    """
+    g = np.where(inp.event[a:b], channel.event_multiplier, 1.0)
+    share = g / g.sum() if g.sum() > 0 else np.full(b - a, 1.0 / (b - a))
+    return (float(g.mean()), float(np.dot(share, inp.margin[a:b])), float(np.dot(share, inp.revenue_per_order[a:b])),
+            share)
+
+
 def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
     if period == "day":
         return [(d, d + 1) for d in range(inputs.days)]
@@ -200,13 +217,13 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
     periods = _periods(inp, period)
     t0 = time.perf_counter()
     prob = pulp.LpProblem("promotion", pulp.LpMaximize)
-    seg, spend_terms, orders_terms = {}, {}, {}
+    seg, spend_terms, orders_terms, rev_order, day_share = {}, {}, {}, {}, {}
     for ci, ch in enumerate(channels):
         cv = curves[ch.name]
         for pi, (a, b) in enumerate(periods):
             n = b - a
-            m = float(inp.margin[a:b].mean())
-            gain = float(np.where(inp.event[a:b], ch.event_multiplier, 1.0).mean())  # exact for daily periods
+            gain, m, r, share = _period_values(inp, ch, a, b)
+            rev_order[ci, pi], day_share[ci, pi] = r, share
             for k, (w, sl) in enumerate(zip(cv.widths, cv.slopes)):
                 v = pulp.LpVariable(f"s_{ci}_{pi}_{k}", 0, float(w * n))
                 seg[ci, pi, k] = (v, float(sl) * gain, m)
@@ -217,8 +234,7 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
     if budget is not None:
         prob += pulp.LpAffineExpression([(v, 1.0) for v in all_spend]) <= budget, "budget:all"
     if target_roas is not None:
-        rev = [(v, sl * float(inp.revenue_per_order[periods[pi][0]:periods[pi][1]].mean()) - target_roas)
-               for (ci, pi, k), (v, sl, m) in seg.items()]
+        rev = [(v, sl * rev_order[ci, pi] - target_roas) for (ci, pi, k), (v, sl, m) in seg.items()]
         prob += pulp.LpAffineExpression(rev) >= 0, "roas:all"
     for ci, ch in enumerate(channels):
         total = pulp.LpAffineExpression([(v, 1.0) for pi in range(len(periods)) for v in spend_terms[ci, pi]])
@@ -232,12 +248,11 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
                      <= period_cap), f"period_cap:{pi}"
     if capacity_aware:
         for pi, (a, b) in enumerate(periods):
-            n = b - a
             for d in range(a, b):
                 room = inp.capacity[d] - inp.base_orders[d]
                 if not np.isfinite(room):
                     continue
-                expr = pulp.LpAffineExpression([(v, sl / n) for ci in range(len(channels))
+                expr = pulp.LpAffineExpression([(v, sl * day_share[ci, pi][d - a]) for ci in range(len(channels))
                                                 for v, sl in orders_terms[ci, pi]])
                 prob += expr <= max(room, 0.0), f"capacity:{d}"  # day index (PuLP rewrites '-' in names)
     if stock_units is not None:
@@ -245,8 +260,45 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
                  <= stock_units), "stock:all"
     sol = run_solver(prob, time_limit)
     if sol.status == "infeasible":
-        raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods))
+        raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
+    # A channel minimum can force spend where capacity or stock binds: the LP then buys flat
+    # segments and skips steep ones, which no real spend level does (the simulator would see
+    # curve(spend), many more orders). Where that happens, segments are made to fill in order
+    # (binary z = 1 when segment k is full; only then may segment k+1 be used) and the model
+    # is solved again, until every (channel, period) fills in order: the answer is then
+    # optimal for the exact piecewise-linear curves.
+    ordered = set()
+    while bad := [cp for cp in _out_of_order(seg, curves, channels, periods) if cp not in ordered]:
+        for ci, pi in bad:
+            ordered.add((ci, pi))
+            w, n = curves[channels[ci].name].widths, periods[pi][1] - periods[pi][0]
+            for k in range(len(w) - 1):
+                z = pulp.LpVariable(f"z_{ci}_{pi}_{k}", cat=pulp.LpBinary)
+                prob += seg[ci, pi, k][0] >= float(w[k] * n) * z, f"order:full_{ci}_{pi}_{k}"
+                prob += seg[ci, pi, k + 1][0] <= float(w[k + 1] * n) * z, f"order:next_{ci}_{pi}_{k}"
+        sol = run_solver(prob, max(time_limit - (time.perf_counter() - t0), 1.0))
+        if sol.status == "infeasible":
+            raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
+        if sol.status not in ("optimal", "time_limit"):
+            raise Infeasible(f"channel minimums force spend where the warehouses or the stock are full, and the "
+                             f"exact model was not solved within {time_limit:g} s ({sol.status}); lower the "
+                             f"channel minimums or shorten the horizon", "time_limit")
     return _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, time.perf_counter() - t0)
+
+
+def _out_of_order(seg, curves, channels, periods) -> list[tuple[int, int]]:
+    """(channel, period) pairs that use a segment while an earlier, steeper one is not full."""
+    out = []
+    for ci, ch in enumerate(channels):
+        w = curves[ch.name].widths
+        for pi, (a, b) in enumerate(periods):
+            used = np.array([seg[ci, pi, k][0].value() or 0.0 for k in range(len(w))])
+            cap = w * (b - a)
+            short = used < cap - 1e-6 * np.maximum(cap, 1.0)
+            first = int(np.argmax(short))
+            if short.any() and np.any(used[first + 1:] > 1e-6 * np.maximum(cap[first + 1:], 1.0)):
+                out.append((ci, pi))
+    return out
 
 
 def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> PromotionPlan:
@@ -258,10 +310,10 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
             amounts = np.array([seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))])
             spend = float(amounts.sum())
             extra = float(np.dot(amounts, [seg[ci, pi, k][1] for k in range(len(cv.widths))]))
-            revenue = extra * float(inp.revenue_per_order[a:b].mean())
+            _, margin, rev_order, _ = _period_values(inp, ch, a, b)
             rows.append({"channel": ch.name, "period": pi, "start": inp.dates[a], "end": inp.dates[b - 1],
-                         "days": b - a, "spend": spend, "extra_orders": extra, "revenue": revenue,
-                         "profit": extra * float(inp.margin[a:b].mean()) - spend})
+                         "days": b - a, "spend": spend, "extra_orders": extra, "revenue": extra * rev_order,
+                         "profit": extra * margin - spend})
     spend = pd.DataFrame(rows)
     budget_dual = sol.duals.get("budget:all", 0.0)
     per_channel = []
@@ -276,7 +328,7 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
             used = [seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))]
             free = [k for k in range(len(cv.widths)) if used[k] < cv.widths[k] * (b - a) - 1e-9]
             if free:
-                best = max(best, seg[ci, pi, free[0]][1] * float(inp.margin[a:b].mean()) - 1.0)
+                best = max(best, seg[ci, pi, free[0]][1] * seg[ci, pi, free[0]][2] - 1.0)
         per_channel.append({"channel": ch.name, "spend": part.spend.sum(), "extra_orders": part.extra_orders.sum(),
                             "revenue": part.revenue.sum(),
                             "roas": part.revenue.sum() / part.spend.sum() if part.spend.sum() > 0 else np.nan,
@@ -293,18 +345,25 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
     return PromotionPlan(spend=spend, channels=pd.DataFrame(per_channel), objective=float(spend.profit.sum()),
                          status=sol.status, seconds=seconds, capacity_aware=capacity_aware,
                          approx_error={c: curves[c].max_error for c in curves}, duals=duals,
-                         binding=[n for n in sol.binding() if not n.startswith("capacity:")][:20],
+                         binding=[n for n in sol.binding() if not n.startswith(("capacity:", "order:"))][:20],
                          capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels),
                          solve_seconds=sol.seconds)
 
 
-def _explain(scenario, budget, target_roas, inp, curves, periods) -> str:
+def _explain(scenario, budget, target_roas, inp, curves, periods, period_cap=None) -> str:
     channels = scenario.demand.channels
     mins = sum(c.min_budget for c in channels)
-    if target_roas is not None:
-        return (f"target ROAS {target_roas:g} cannot be met together with the channel minimums "
-                f"(total {mins:,.0f}): the curves' average return is too low")
     for ch in channels:
         if ch.max_budget is not None and ch.min_budget > ch.max_budget:
             return f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is above max_budget {ch.max_budget:,.0f}"
+        top = float(curves[ch.name].breakpoints[-1])
+        if ch.min_budget > top * inp.days + 1e-9:
+            return (f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is more than it can spend in "
+                    f"{inp.days} days at {top:,.0f} a day (max_spend_per_day, default 20 x half_saturation_spend)")
+    if period_cap is not None and mins > period_cap * len(periods) + 1e-9:
+        return (f"the channel minimums (total {mins:,.0f}) are above what the period caps allow "
+                f"({len(periods)} periods x {period_cap:,.0f})")
+    if target_roas is not None:
+        return (f"target ROAS {target_roas:g} cannot be met together with the channel minimums "
+                f"(total {mins:,.0f}): the curves' average return is too low")
     return "the channel minimums need more extra orders than the warehouses can pick on the days available"
