@@ -325,8 +325,10 @@ def run_promotion(args) -> int:
     if cap is not None and len(cap):
         top = cap.sort_values("value_per_picker_shift", ascending=False).head(5)
         for r in top.itertuples():
+            extra = (f"; base orders already exceed capacity by {fmt_num(r.base_over_capacity)}, which the first "
+                     f"added capacity serves" if r.base_over_capacity > 0 else "")
             print(f"  picking capacity binds on {r.day}: one more picker-shift is worth {fmt_num(r.value_per_picker_shift)}"
-                  f" ({fmt_num(r.value_per_order)} per order)")
+                  f" ({fmt_num(r.value_per_order)} per order){extra}")
     if args.out:
         atomic_write_text(Path(args.out), yaml.safe_dump(aware.to_overlay(), sort_keys=False))
         atomic_write_text(Path(args.out).with_suffix(".csv"), aware.spend.to_csv(index=False))

@@ -137,7 +137,9 @@ def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: f
         day_cap = per_day * 86400.0 / job * max_utilization
         if share_w[wi] > 0:  # total orders/day at which this warehouse (serving its share) is full
             capacity = np.minimum(capacity, day_cap / share_w[wi])
-    per_shift = shift_hours * 3600.0 / float(np.mean(job_seconds)) if job_seconds else float("inf")
+    # a picker-shift adds orders at the same utilization the capacity assumes
+    per_shift = (shift_hours * 3600.0 / float(np.mean(job_seconds)) * max_utilization if job_seconds
+                 else float("inf"))
     return Inputs(days=H, dates=[s.start_date + dt.timedelta(days=i) for i in range(H)], base_orders=plan.base_rate,
                   margin=margin, revenue_per_order=revenue, units_per_order=units, capacity=capacity,
                   orders_per_picker_shift=per_shift, event=plan.event)
@@ -337,8 +339,11 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
     for name, dual in sol.duals.items():
         if name.startswith("capacity:") and abs(dual) > 1e-9:
             day = inp.dates[int(name.split(":", 1)[1])]
+            d = int(name.split(":", 1)[1])
             cap_rows.append({"day": day, "value_per_order": dual,
-                             "value_per_picker_shift": dual * inp.orders_per_picker_shift})
+                             "value_per_picker_shift": dual * inp.orders_per_picker_shift,
+                             # base orders alone already over capacity: that much capacity serves them first
+                             "base_over_capacity": max(float(inp.base_orders[d] - inp.capacity[d]), 0.0)})
     duals = {"budget_unit": budget_dual}
     if "roas:all" in sol.duals:
         duals["roas"] = sol.duals["roas:all"]
