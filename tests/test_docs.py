@@ -1,0 +1,97 @@
+"""Every command in README.md and docs/*.md runs and exits as the docs say.
+
+The commands of one document run in order (a later command may use a file an earlier
+one wrote, e.g. ``--out plan.yaml`` then ``--plan plan.yaml``) in a fresh copy of the
+repository under tmp_path, with the current interpreter, so nothing is written into the
+working tree. A command exits 0 unless its line ends with ``# exits N``; no command may
+print a traceback. Documents run two at a time (``ECOMLAB_DOC_JOBS`` changes that), which
+keeps the whole module at a few minutes on 2 cores.
+
+Extraction rules: tests/doc_commands.py. To see which commands run:
+``python -c "import sys; sys.path.insert(0, 'tests'); import doc_commands as d; print(*[c.text for cs in d.all_commands().values() for c in cs], sep='\\n')"``
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from doc_commands import ROOT, DocCommand, all_commands
+
+pytestmark = pytest.mark.slow
+
+COMMANDS = all_commands()
+TIMEOUT_SECONDS = 600
+# what a copy of the repository leaves out: VCS data, environments, caches and old results
+IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "results", "__pycache__", "*.egg-info", ".pytest_cache",
+                                ".hypothesis", "build", "dist", "dask-worker-space")
+
+
+def _copy_repo(dest: Path) -> Path:
+    shutil.copytree(ROOT, dest, ignore=IGNORE)
+    (dest / "results").mkdir()
+    shutil.copy2(ROOT / "results" / "README.md", dest / "results" / "README.md")
+    return dest
+
+
+def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.CompletedProcess | str, float]]:
+    """Run one document's commands in order in its own copy; (command, result or error, seconds)."""
+    repo = _copy_repo(workdir / "repo")
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    out = []
+    for cmd in COMMANDS[doc]:
+        start = time.perf_counter()
+        try:
+            res = subprocess.run([sys.executable, "run.py", *cmd.args], cwd=repo, env=env, capture_output=True,
+                                 text=True, timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            res = f"timed out after {TIMEOUT_SECONDS} s"
+        out.append((cmd, res, time.perf_counter() - start))
+    return out
+
+
+@pytest.fixture(scope="module")
+def doc_runs(tmp_path_factory, request):
+    """Start every selected document at once on a small pool; each test waits for its own."""
+    selected = {item.callspec.params["doc"] for item in request.session.items
+                if item.module.__name__ == __name__ and hasattr(item, "callspec") and "doc" in item.callspec.params}
+    jobs = max(1, int(os.environ.get("ECOMLAB_DOC_JOBS", "2")))
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    # longest documents first, so the pool ends together
+    order = sorted(selected, key=lambda d: -len(COMMANDS[d]) if d != "README.md" else -10**6)
+    futures = {doc: pool.submit(_run_doc, doc, tmp_path_factory.mktemp(Path(doc).stem)) for doc in order}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+@pytest.mark.parametrize("doc", sorted(COMMANDS))
+def test_doc_commands_run(doc, doc_runs):
+    problems, timing = [], []
+    for cmd, res, seconds in doc_runs[doc].result():
+        timing.append(f"{seconds:6.1f} s  {cmd.where}  {cmd.text}")
+        if isinstance(res, str):
+            problems.append(f"{cmd.where}: {cmd.text}\n  {res}")
+            continue
+        if res.returncode != cmd.exit_code:
+            problems.append(f"{cmd.where}: {cmd.text}\n  exit code {res.returncode}, the doc says {cmd.exit_code}\n"
+                            f"  stdout:\n{_tail(res.stdout)}\n  stderr:\n{_tail(res.stderr)}")
+        elif "Traceback (most recent call last)" in res.stderr:
+            problems.append(f"{cmd.where}: {cmd.text}\n  printed a traceback:\n{_tail(res.stderr)}")
+    print("\n".join(timing))
+    assert not problems, f"{len(problems)} documented command(s) misbehave:\n\n" + "\n\n".join(problems)
+
+
+def test_every_doc_page_is_covered():
+    """The tutorial, exercises, output analysis and formulas pages all show runnable commands."""
+    for page in ("docs/tutorial.md", "docs/exercises.md", "docs/output-analysis.md", "docs/formulas.md"):
+        assert page in COMMANDS, f"{page} shows no ```bash block with a python run.py command"
