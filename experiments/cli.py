@@ -35,6 +35,13 @@ def _label(metric: str) -> str:
     return f"{metric} ({unit})" if unit else metric
 
 
+def _key_label(key: str) -> str:
+    """A readable axis label for a grid key; linked keys 'a.x,b.x' become 'x (2 keys)'."""
+    paths = [k.strip() for k in key.split(",")]
+    last = paths[0].split(".")[-1]
+    return f"{last} ({len(paths)} keys)" if len(paths) > 1 else paths[0]
+
+
 def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols) -> list[tuple[str, Path]]:
     plot_dir = out / "plots"
     plots = list(spec.plots)
@@ -60,9 +67,11 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
             caption = f"{p.metric}: paired difference to {baseline} (common random numbers) with 95% CI"
         elif p.type == "sweep":
             series = p.series or ("variant" if many_variants else None)
+            x_label = _key_label(p.x)
             path = P.sweep_lines(summary, p.x, p.metric, stem, series=series,
-                                 title=p.title or f"{p.metric} over {p.x}", xlabel=p.x, ylabel=_label(p.metric))
-            caption = f"{p.metric} over {p.x}, mean with 95% CI band"
+                                 title=p.title or f"{p.metric} over {x_label}", xlabel=x_label,
+                                 ylabel=_label(p.metric))
+            caption = f"{p.metric} over {x_label}, mean with 95% CI band"
         elif p.type == "tradeoff":
             wide = summary_wide(summary, group_cols)
             path = P.tradeoff_scatter(wide, p.x, p.y, stem, minimize_x=p.minimize_x, minimize_y=p.minimize_y,

@@ -89,7 +89,11 @@ def run_reorder(args) -> int:
         if key.startswith("class_"):
             print(f"  one more point of the class {key[6]} minimum costs {fmt_num(value)} per year")
     print(f"  binding constraints: {', '.join(plan.binding) or 'none'}")
-    print(plan.by_class().to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+    classes = plan.by_class()
+    classes["pairs"] = classes["pairs"].astype(int)
+    print(classes.to_string(index=False, formatters={"predicted_fill_rate": "{:.4f}".format,
+                                                     "inventory_value": "{:,.0f}".format,
+                                                     "cost_per_year": "{:,.0f}".format}))
     if len(rows) <= 3:
         print(teaching_view(scenario, plan))
     if args.out:

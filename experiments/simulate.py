@@ -89,8 +89,9 @@ def run_simulate(args) -> int:
         print("interrupted before any replication finished", file=sys.stderr)
         return 130
     n = len(rows)
+    what = "mean ± 95% CI half-width" if n > 1 else "one replication (use -n for confidence intervals)"
     print(f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {master}"
-          f"{' (interrupted)' if interrupted else ''}; mean ± 95% CI half-width over days "
+          f"{' (interrupted)' if interrupted else ''}; {what}, over days "
           f"{scenario.warmup_days}..{scenario.horizon_days - 1}")
     print(format_kpi_table(summary))
     print(f"wrote {rf.final}")

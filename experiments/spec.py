@@ -132,7 +132,7 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
     names = [v.name for v in spec.variants] or ["base"]
     if len(set(names)) != len(names):
         at(("variants",), "variant names must be unique")
-    if spec.baseline is not None and spec.baseline not in names:
+    if spec.baseline is not None and not spec.grid and spec.baseline not in names:
         at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, names)}")
     for key, values in spec.grid.items():
         if not values:
@@ -145,6 +145,8 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
         raise InputError(problems)
     points = _expand(spec, src, path, base_path)
     known = [v.name for v in spec.variants] + [p.name for p in points]
+    if spec.baseline is not None and spec.grid and spec.baseline not in known:  # a variant or a grid point
+        at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, known)}")
     for i, plot in enumerate(spec.plots):
         for j, v in enumerate(plot.variants or []):
             if v not in known:

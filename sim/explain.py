@@ -62,8 +62,14 @@ def explain(s: Scenario) -> str:
                    f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
                    f"/day).")
     review = f"reviewed every {p.review_period_days} days" if p.periodic else "reviewed after every demand"
-    out.append(f"- Inventory: policy {p.type}, {review}; omitted reorder points for a {p.service_level:.0%} cycle "
-               f"service level; unmet demand is {s.inventory.unmet_demand.replace('_', ' ')}"
+    given = [f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}" for k, v in (("reorder_point", p.reorder_point),
+                                                     ("order_quantity", p.order_quantity),
+                                                     ("order_up_to", p.order_up_to)) if v is not None]
+    levels = "order-up-to levels" if p.type in ("RS", "base_stock") else "reorder points"
+    if len(given) < (2 if p.type in ("sQ", "sS", "RsS") else 1):
+        given.append(f"omitted {levels} set for a {p.service_level:.0%} cycle service level")
+    out.append(f"- Inventory: policy {p.type}, {review}; {', '.join(given)}; unmet demand is "
+               f"{s.inventory.unmet_demand.replace('_', ' ')}"
                + (f"; {len(s.inventory.per_sku)} per-SKU rows (a plan)" if s.inventory.per_sku else "") + ".")
     for sp in s.suppliers:
         out.append(f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
@@ -79,6 +85,10 @@ def explain(s: Scenario) -> str:
             text += f"; {len(pk.shifts)} picking shift(s), up to {max(x.pickers for x in pk.shifts)} pickers"
         else:
             text += f"; {pk.pickers} picker(s) around the clock"
+        if pk is not None and pk.promo_extra_pickers:
+            text += f" (+{pk.promo_extra_pickers} per shift on event days)"
+        if pk is not None and pk.packing_stations:
+            text += f"; {pk.packing_stations} packing station(s)"
         if w.cutoff_hours:
             text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
         out.append(text + ".")
