@@ -60,7 +60,8 @@ def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.Compl
 def doc_runs(tmp_path_factory, request):
     """Start every selected document at once on a small pool; each test waits for its own."""
     selected = {item.callspec.params["doc"] for item in request.session.items
-                if item.module.__name__ == __name__ and hasattr(item, "callspec") and "doc" in item.callspec.params}
+                if getattr(getattr(item, "module", None), "__name__", None) == __name__
+                and hasattr(item, "callspec") and "doc" in item.callspec.params}
     jobs = max(1, int(os.environ.get("ECOMLAB_DOC_JOBS", "2")))
     pool = ThreadPoolExecutor(max_workers=jobs)
     # longest documents first, so the pool ends together
