@@ -145,7 +145,9 @@ def run_experiment_cli(args) -> int:
                  f"{spec.seed}; baseline variant: {baseline}.",
                  "Replication r uses the same random streams in every variant (common random numbers), so "
                  "the paired differences isolate the effect of the variant.",
-                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor."]
+                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
+                 + (f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
+                    if runs.attrs.get("from_cache") else ".")]
         extra = {"Replications needed for the target CI half-width": needed} if needed is not None else None
         write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
                      failures=failures if len(failures) else None,

@@ -124,6 +124,15 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
             ax.set_xticks(pos, labels)
             ax.set_ylabel(value_label)
             ax.grid(axis="x", visible=False)
+        # when the variants differ by a few percent of their level (fill rates near 1), bars from
+        # zero look identical: zoom the value axis onto the whiskers and say so on the axis
+        lo = float(np.nanmin(rows["ci_low"].fillna(rows["mean"])))
+        hi = float(np.nanmax(rows["ci_high"].fillna(rows["mean"])))
+        if lo > 0 and (hi - lo) < 0.25 * hi:
+            pad = max(hi - lo, 1e-12) * 0.6
+            limits = (max(lo - pad, 0.0), hi + pad)
+            (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+            (ax.set_xlabel if horizontal else ax.set_ylabel)(f"{value_label} (axis does not start at 0)")
         if baseline is not None and str(baseline) in labels:
             text = "baseline" if str(baseline) == "baseline" else f"baseline ({baseline})"
             ax.legend(handles=[Patch(color=_HIGHLIGHT, label=text)],

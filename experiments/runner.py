@@ -200,7 +200,9 @@ def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", wor
         progress.step(f"{task.point.name} #{task.replication}")
 
     _execute(todo, executor, workers, scheduler, daily_columns, on_done)
-    return _tables(tasks, results, daily_columns)
+    runs, daily = _tables(tasks, results, daily_columns)
+    runs.attrs["from_cache"] = len(tasks) - len(todo)
+    return runs, daily
 
 
 def _tables(tasks, results, daily_columns) -> tuple[pd.DataFrame, pd.DataFrame]:
