@@ -203,9 +203,15 @@ def uninterrupted_runs(kill_spec):
     return latest(out) / "runs.csv"
 
 
+def _default_sigint() -> None:
+    # A shell that starts the test run in the background ignores SIGINT, and the child would
+    # inherit that (Python then never raises KeyboardInterrupt): give it the default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(spec: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "run.py", "experiment", str(spec), "--out", str(out),
-                             "--executor", "serial"],
+                             "--executor", "serial"], preexec_fn=_default_sigint,
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
