@@ -29,6 +29,26 @@ def _ci_text(values, digits: int = 4) -> str:
     return f"{fmt_num(ci.mean, digits)}{hw}"
 
 
+def simulate_paired(args, scenario, variants: dict, measure) -> dict[str, pd.DataFrame]:
+    """Replication r of every variant with the same seed (common random numbers).
+
+    ``measure(result, scenario)`` turns one simulation into a dict of numbers; returns one
+    table per variant, row r = replication r, so ``a.x - b.x`` are paired differences.
+    """
+    master = scenario.seed if args.seed is None else args.seed
+    rows = []
+    for r in range(args.verify):
+        seed = replication_seed(master, r)
+        for name, sc in variants.items():
+            rows.append({"variant": name, "replication": r, **measure(simulate(sc, seed), sc)})
+        if not getattr(args, "quiet", False) and sys.stderr.isatty():
+            print(f"\rverifying: replication {r + 1}/{args.verify}", end="", file=sys.stderr)
+    if not getattr(args, "quiet", False) and sys.stderr.isatty():
+        print(file=sys.stderr)
+    t = pd.DataFrame(rows)
+    return {name: t[t.variant == name].reset_index(drop=True) for name in variants}
+
+
 def _class_fill(result, scenario) -> dict[str, float]:
     from sim.catalog import catalog_for
 
@@ -136,26 +156,18 @@ def teaching_view(scenario, plan) -> str:
 def verify_reorder(args, scenario, plan) -> None:
     """Simulate the uniform plan and the optimized plan with common random numbers."""
     planned = load_scenario(args.file, args.set, args.plan, overlays=[plan.to_overlay()])
-    master = scenario.seed if args.seed is None else args.seed
-    seeds = [replication_seed(master, r) for r in range(args.verify)]
-    rows = []
-    for r, seed in enumerate(seeds):
-        for name, sc in (("uniform", scenario), ("plan", planned)):
-            res = simulate(sc, seed)
-            k = res.kpis
-            years = (sc.horizon_days - sc.warmup_days) / 365.0
-            rows.append({"variant": name, "replication": r, "fill": k["unit_fill_rate"],
-                         "value": k["avg_inventory_value"],
-                         "cost": (k["holding_cost"] + k["ordering_cost"] + k["shortage_cost"]) / years,
-                         **{f"fill_{c}": v for c, v in _class_fill(res, sc).items()}})
-            if not args.quiet and sys.stderr.isatty():
-                print(f"\rverifying: replication {r + 1}/{len(seeds)}", end="", file=sys.stderr)
-    if sys.stderr.isatty() and not args.quiet:
-        print(file=sys.stderr)
-    t = pd.DataFrame(rows)
-    u, p = t[t.variant == "uniform"].reset_index(), t[t.variant == "plan"].reset_index()
+
+    def measure(res, sc):
+        k = res.kpis
+        years = (sc.horizon_days - sc.warmup_days) / 365.0
+        return {"fill": k["unit_fill_rate"], "value": k["avg_inventory_value"],
+                "cost": (k["holding_cost"] + k["ordering_cost"] + k["shortage_cost"]) / years,
+                **{f"fill_{c}": v for c, v in _class_fill(res, sc).items()}}
+
+    by = simulate_paired(args, scenario, {"uniform": scenario, "plan": planned}, measure)
+    u, p = by["uniform"], by["plan"]
     pred_class = plan.by_class().set_index("abc")["predicted_fill_rate"]
-    print(f"verification: {len(seeds)} replications, common random numbers, mean ± 95% CI half-width")
+    print(f"verification: {args.verify} replications, common random numbers, mean ± 95% CI half-width")
     print(f"  {'':<26}{'predicted':>12}{'simulated plan':>22}{'simulated uniform':>22}")
     print(f"  {'unit fill rate':<26}{plan.predicted_fill_rate:>12.4f}{_ci_text(p.fill):>22}{_ci_text(u.fill):>22}")
     for c in ("A", "B", "C"):
@@ -216,19 +228,14 @@ def run_logistics(args) -> int:
 def verify_logistics(args, scenario, plan) -> None:
     """Simulate the lane plan and the scenario's own routing with common random numbers."""
     planned = load_scenario(args.file, args.set, args.plan, overlays=[plan.to_overlay()])
-    master = scenario.seed if args.seed is None else args.seed
-    rows = []
-    for r in range(args.verify):
-        seed = replication_seed(master, r)
-        for name, sc in (("default", scenario), ("plan", planned)):
-            res = simulate(sc, seed)
-            k = res.kpis
-            handling = _handling_per_order(sc, res)
-            rows.append({"variant": name, "replication": r, "on_time": k["on_time_rate"],
-                         "cost": k["shipping_cost_per_order"] + handling,
-                         "c2d_p95": k["click_to_door_p95"]})
-    t = pd.DataFrame(rows)
-    u, p = t[t.variant == "default"].reset_index(), t[t.variant == "plan"].reset_index()
+
+    def measure(res, sc):
+        k = res.kpis
+        return {"on_time": k["on_time_rate"], "cost": k["shipping_cost_per_order"] + _handling_per_order(sc, res),
+                "c2d_p95": k["click_to_door_p95"]}
+
+    by = simulate_paired(args, scenario, {"default": scenario, "plan": planned}, measure)
+    u, p = by["default"], by["plan"]
     print(f"verification: {args.verify} replications, common random numbers, mean ± 95% CI half-width")
     print(f"  {'':<28}{'predicted':>12}{'simulated plan':>22}{'simulated default':>22}")
     print(f"  {'on-time rate':<28}{plan.on_time:>12.4f}{_ci_text(p.on_time):>22}{_ci_text(u.on_time):>22}")
@@ -351,24 +358,20 @@ def verify_promotion(args, scenario, aware, blind) -> None:
     variants = {"aware": load_scenario(args.file, args.set, args.plan, overlays=[aware.to_overlay()]),
                 "blind": load_scenario(args.file, args.set, args.plan, overlays=[blind.to_overlay()]),
                 "none": load_scenario(args.file, args.set, args.plan, overlays=[none])}
-    master = scenario.seed if args.seed is None else args.seed
     from sim.demand import demand_plan
 
     event = demand_plan(scenario).event
     window = np.convolve(event.astype(float), np.ones(15), mode="same") > 0  # events +- 7 days
-    rows = []
-    for r in range(args.verify):
-        seed = replication_seed(master, r)
-        for name, sc in variants.items():
-            res = simulate(sc, seed)
-            k, daily = res.kpis, res.daily
-            due = daily["orders"][window].sum()
-            rows.append({"variant": name, "replication": r, "orders": k["orders"], "revenue": k["revenue"],
-                         "profit": k["profit"], "on_time": k["on_time_rate"], "late": 1 - k["on_time_rate"],
-                         "late_event": float(daily["late_orders"][window].sum() / due) if due else np.nan,
-                         "backlog_max": float(daily["backlog_end"].max())})
-    t = pd.DataFrame(rows)
-    by = {name: t[t.variant == name].reset_index(drop=True) for name in variants}
+
+    def measure(res, sc):
+        k, daily = res.kpis, res.daily
+        due = daily["orders"][window].sum()
+        return {"orders": k["orders"], "revenue": k["revenue"], "profit": k["profit"], "on_time": k["on_time_rate"],
+                "late": 1 - k["on_time_rate"],
+                "late_event": float(daily["late_orders"][window].sum() / due) if due else np.nan,
+                "backlog_max": float(daily["backlog_end"].max())}
+
+    by = simulate_paired(args, scenario, variants, measure)
     warm = scenario.warmup_days
     share = lambda plan: float(plan.spend.assign(post=[s_ >= scenario.start_date + pd.Timedelta(days=warm)
                                                        for s_ in plan.spend.start])
