@@ -49,6 +49,20 @@ def simulate_paired(args, scenario, variants: dict, measure) -> dict[str, pd.Dat
     return {name: t[t.variant == name].reset_index(drop=True) for name in variants}
 
 
+def _solve_or_explain(args, solve_fn):
+    """(plan, 0), or (None, exit code) after one clear line: 2 for unusable input, 3 for infeasible."""
+    from optimize.solver import Infeasible
+
+    try:
+        return solve_fn(), 0
+    except ValueError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return None, 2
+    except Infeasible as exc:
+        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
+        return None, EXIT_INFEASIBLE
+
+
 def _class_fill(result, scenario) -> dict[str, float]:
     from sim.catalog import catalog_for
 
@@ -76,7 +90,6 @@ def _parse_class_min(items: list[str]) -> dict[str, float]:
 
 def run_reorder(args) -> int:
     from optimize.reorder import solve
-    from optimize.solver import Infeasible
 
     scenario = load_scenario(args.file, args.set, args.plan)
     try:
@@ -84,15 +97,10 @@ def run_reorder(args) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        plan = solve(scenario, fill_target=args.fill_target, budget=args.budget, class_min=class_min,
-                     time_limit=args.time_limit)
-    except ValueError as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except Infeasible as exc:
-        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
-        return EXIT_INFEASIBLE
+    plan, code = _solve_or_explain(args, lambda: solve(scenario, fill_target=args.fill_target, budget=args.budget,
+                                                        class_min=class_min, time_limit=args.time_limit))
+    if plan is None:
+        return code
     rows = plan.rows
     print(f"reorder plan for {scenario.name}: {len(rows)} (SKU, warehouse) pairs, status {plan.status}, "
           f"built in {plan.build_seconds:.2f} s, solved in {plan.solve_seconds:.2f} s")
@@ -184,7 +192,6 @@ def verify_reorder(args, scenario, plan) -> None:
 
 def run_logistics(args) -> int:
     from optimize.logistics import solve
-    from optimize.solver import Infeasible
 
     scenario = load_scenario(args.file, args.set, args.plan)
     if args.sweep:
@@ -197,16 +204,11 @@ def run_logistics(args) -> int:
                   file=sys.stderr)
             return 2
         return run_logistics_sweep(args, scenario, targets)
-    try:
-        plan = solve(scenario, on_time_target=args.on_time_target, allow_close=args.allow_close,
-                     scope=args.scope, seed=scenario.seed if args.seed is None else args.seed,
-                     max_utilization=args.max_utilization)
-    except ValueError as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except Infeasible as exc:
-        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
-        return EXIT_INFEASIBLE
+    plan, code = _solve_or_explain(args, lambda: solve(
+        scenario, on_time_target=args.on_time_target, allow_close=args.allow_close, scope=args.scope,
+        seed=scenario.seed if args.seed is None else args.seed, max_utilization=args.max_utilization))
+    if plan is None:
+        return code
     print(f"lane plan for {scenario.name}: status {plan.status}, solved in {plan.seconds:.2f} s; on-time target "
           f"{plan.on_time_target:.3f} per {args.scope}")
     print(f"  predicted cost per order {fmt_num(plan.cost_per_order)} (shipping + handling), on-time "
@@ -309,7 +311,6 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
 
 def run_promotion(args) -> int:
     from optimize.promotion import solve
-    from optimize.solver import Infeasible
     from sim.demand import demand_plan
 
     scenario = load_scenario(args.file, args.set, args.plan)
@@ -317,15 +318,11 @@ def run_promotion(args) -> int:
     if budget is None and args.target_roas is None:
         budget = float(demand_plan(scenario).spend.sum())
         print(f"budget = the scenario's current marketing spend: {fmt_num(budget)}")
-    try:
-        aware = solve(scenario, budget=budget, target_roas=args.target_roas, period=args.period,
-                      capacity_aware=not args.capacity_blind, max_utilization=args.max_utilization)
-    except ValueError as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except Infeasible as exc:
-        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
-        return EXIT_INFEASIBLE
+    aware, code = _solve_or_explain(args, lambda: solve(
+        scenario, budget=budget, target_roas=args.target_roas, period=args.period,
+        capacity_aware=not args.capacity_blind, max_utilization=args.max_utilization))
+    if aware is None:
+        return code
     kind = "capacity-blind" if args.capacity_blind else "capacity-aware"
     print(f"{kind} promotion plan for {scenario.name}: status {aware.status}, solved in {aware.seconds:.2f} s; "
           f"expected profit from marketing {fmt_num(aware.objective)} (after spend)")

@@ -126,8 +126,11 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
             ax.grid(axis="x", visible=False)
         # when the variants differ by a few percent of their level (fill rates near 1), bars from
         # zero look identical: zoom the value axis onto the whiskers and say so on the axis
-        lo = float(np.nanmin(rows["ci_low"].fillna(rows["mean"])))
-        hi = float(np.nanmax(rows["ci_high"].fillna(rows["mean"])))
+        low_vals = rows["ci_low"].fillna(rows["mean"]).to_numpy(float)
+        high_vals = rows["ci_high"].fillna(rows["mean"]).to_numpy(float)
+        finite = np.isfinite(low_vals) & np.isfinite(high_vals)
+        lo = float(low_vals[finite].min()) if finite.any() else 0.0
+        hi = float(high_vals[finite].max()) if finite.any() else 0.0
         if lo > 0 and (hi - lo) < 0.25 * hi:
             pad = max(hi - lo, 1e-12) * 0.6
             limits = (max(lo - pad, 0.0), hi + pad)

@@ -50,7 +50,7 @@ def explain(s: Scenario) -> str:
            f"{d.base_orders_per_day:g} orders/day before factors; expected {plan.rate.mean():,.1f}/day on average, "
            f"{plan.rate.min():,.1f} on the quietest day, {plan.rate.max():,.1f} on the busiest; "
            f"{d.lines_per_order.mean:.2f} lines per order, {d.units_per_line.mean:.2f} units per line.",
-           f"- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + "."]
+           "- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + "."]
     for first, end, promo in promotion_days(s):
         date = s.start_date + __import__("datetime").timedelta(days=first)
         out.append(f"- Promotion {promo.name} on {date} for {promo.days} day(s): orders x{promo.uplift:g}, "

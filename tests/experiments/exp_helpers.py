@@ -68,3 +68,20 @@ def run_folders(out: Path) -> list[Path]:
         return []
     return sorted(p for p in out.iterdir()
                   if p.is_dir() and not p.is_symlink() and p.name != "cache" and not p.name.startswith("."))
+
+
+def patch_simulate(monkeypatch, fail=lambda scenario, seed: False) -> list[int]:
+    """Replace the runner's simulate by the real one that records each seed and raises where ``fail``."""
+    import experiments.runner as runner
+    from sim.model import simulate as real
+
+    calls: list[int] = []
+
+    def fake(scenario, seed):
+        calls.append(seed)
+        if fail(scenario, seed):
+            raise RuntimeError(f"injected failure at seed {seed}")
+        return real(scenario, seed)
+
+    monkeypatch.setattr(runner, "simulate", fake)
+    return calls

@@ -18,29 +18,12 @@ import pandas as pd
 import pytest
 
 import experiments.cli as cli
-import experiments.runner as runner
-from exp_helpers import ROOT, cache_files, latest, read_csv, run_cli, run_folders, write_spec
+from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
 from sim.streams import replication_seed
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FILES = ["runs.csv", "summary.csv", "paired.csv", "daily.csv", "report.md", "report.html",
              "spec.yaml", "manifest.json"]
-
-
-def _patch_simulate(monkeypatch, fail=lambda scenario, seed: False):
-    """Replace the runner's simulate by the real one that counts calls and raises where ``fail``."""
-    from sim.model import simulate as real
-
-    calls = []
-
-    def fake(scenario, seed):
-        calls.append(seed)
-        if fail(scenario, seed):
-            raise RuntimeError(f"injected failure at seed {seed}")
-        return real(scenario, seed)
-
-    monkeypatch.setattr(runner, "simulate", fake)
-    return calls
 
 
 def _assert_same_runs(a: Path, b: Path) -> None:
@@ -276,7 +259,7 @@ def test_failed_replication_is_reported_and_the_rest_finish(tmp_path, monkeypatc
     spec = write_spec(tmp_path, replications=4)
     master = 11
     bad_seed = replication_seed(master, 1)
-    _patch_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed and s.inventory.policy.reorder_point == 4)
+    patch_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed and s.inventory.policy.reorder_point == 4)
     out = tmp_path / "out"
     assert run_cli(spec, out, "--executor", "serial") == 1
     err = capsys.readouterr().err
@@ -304,7 +287,7 @@ def test_failed_replication_is_reported_and_the_rest_finish(tmp_path, monkeypatc
 
     # not cached: a rerun retries exactly the failed replication, and now everything is ok
     assert len(cache_files(out)) == 7
-    calls = _patch_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     assert run_cli(spec, out, "--executor", "serial") == 0
     assert calls == [bad_seed]
     assert "resuming: 7 of 8 replications cached" in capsys.readouterr().err
@@ -313,7 +296,7 @@ def test_failed_replication_is_reported_and_the_rest_finish(tmp_path, monkeypatc
 
 def test_every_replication_failing_still_gives_a_report(tmp_path, monkeypatch, capsys):
     spec = write_spec(tmp_path, replications=2)
-    _patch_simulate(monkeypatch, fail=lambda s, seed: True)
+    patch_simulate(monkeypatch, fail=lambda s, seed: True)
     out = tmp_path / "out"
     assert run_cli(spec, out, "--executor", "serial") == 1
     err = capsys.readouterr().err
@@ -335,7 +318,7 @@ def test_rerun_uses_the_cache_and_fresh_recomputes(tmp_path, monkeypatch, capsys
     capsys.readouterr()
 
     # without --fresh nothing is simulated again: a simulate that always raises is never called
-    calls = _patch_simulate(monkeypatch, fail=lambda s, seed: True)
+    calls = patch_simulate(monkeypatch, fail=lambda s, seed: True)
     assert run_cli(spec, out, "--executor", "serial") == 0
     assert calls == []
     assert "resuming: 6 of 6 replications cached" in capsys.readouterr().err
@@ -348,7 +331,7 @@ def test_rerun_uses_the_cache_and_fresh_recomputes(tmp_path, monkeypatch, capsys
     assert len(calls) == 6 and cache_files(out) == []
 
     # --fresh with the real simulate recomputes everything and gets the same numbers
-    calls = _patch_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     assert run_cli(spec, out, "--executor", "serial", "--fresh") == 0
     assert len(calls) == 6
     assert "resuming" not in capsys.readouterr().err
@@ -364,7 +347,7 @@ def test_replications_option_reuses_the_common_prefix(tmp_path, monkeypatch, cap
     out = tmp_path / "out"
     assert run_cli(spec, out, "--executor", "serial", "--quiet") == 0
     small = read_csv(latest(out) / "runs.csv")
-    calls = _patch_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     assert run_cli(spec, out, "--executor", "serial", "--replications", "5") == 0
     assert sorted(calls) == sorted([replication_seed(11, 3), replication_seed(11, 4)] * 2)
     assert "resuming: 6 of 10 replications cached" in capsys.readouterr().err

@@ -5,13 +5,12 @@ import io
 import json
 
 import pandas as pd
-import pytest
 
 import experiments.runner as runner
 from experiments.runner import Cache, run_tasks, tasks_for
 from experiments.spec import baseline_name, load_spec
 from experiments.stats import paired_differences
-from exp_helpers import BASELINE, write_spec
+from exp_helpers import BASELINE, patch_simulate, write_spec
 from sim.streams import replication_seed
 
 
@@ -21,22 +20,6 @@ def _run(spec_path, cache_dir, **kw):
     kw.setdefault("daily_columns", tuple(spec.daily_metrics))
     runs, daily = run_tasks(tasks, cache_dir, executor="serial", quiet=True, **kw)
     return spec, points, tasks, runs, daily
-
-
-def _counting_simulate(monkeypatch, fail=lambda scenario, seed: False):
-    """Wrap the real simulate: count calls, raise where ``fail(scenario, seed)``."""
-    from sim.model import simulate as real
-
-    calls = []
-
-    def fake(scenario, seed):
-        calls.append(seed)
-        if fail(scenario, seed):
-            raise RuntimeError(f"boom at seed {seed}")
-        return real(scenario, seed)
-
-    monkeypatch.setattr(runner, "simulate", fake)
-    return calls
 
 
 # --------------------------------------------------------------------------- tasks
@@ -110,7 +93,7 @@ def test_cache_reuse_does_not_simulate_again(tmp_path, monkeypatch):
     spec_path = write_spec(tmp_path, replications=3, daily_metrics=["orders"])
     *_, runs1, daily1 = _run(spec_path, tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("*.json"))) == 6
-    calls = _counting_simulate(monkeypatch, fail=lambda s, seed: True)
+    calls = patch_simulate(monkeypatch, fail=lambda s, seed: True)
     *_, runs2, daily2 = _run(spec_path, tmp_path / "cache")
     assert calls == []
     pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
@@ -120,7 +103,7 @@ def test_cache_reuse_does_not_simulate_again(tmp_path, monkeypatch):
 def test_cache_without_a_needed_daily_column_is_recomputed(tmp_path, monkeypatch):
     spec_path = write_spec(tmp_path, replications=2)
     _run(spec_path, tmp_path / "cache", daily_columns=())
-    calls = _counting_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     *_, daily = _run(spec_path, tmp_path / "cache", daily_columns=("orders",))
     assert len(calls) == 4
     assert "orders" in daily.columns
@@ -129,7 +112,7 @@ def test_cache_without_a_needed_daily_column_is_recomputed(tmp_path, monkeypatch
 def test_fresh_empties_the_cache_first(tmp_path, monkeypatch):
     spec_path = write_spec(tmp_path, replications=2)
     *_, runs1, _ = _run(spec_path, tmp_path / "cache")
-    calls = _counting_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     *_, runs2, _ = _run(spec_path, tmp_path / "cache", fresh=True)
     assert len(calls) == 4
     pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
@@ -143,7 +126,7 @@ def test_damaged_cache_entries_are_recomputed_not_fatal(tmp_path, monkeypatch):
     files[0].write_text(files[0].read_text()[:40])
     files[1].write_text("")
     (tmp_path / "cache" / f".{files[2].name}.12345.tmp").write_text('{"status": "o')
-    calls = _counting_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     *_, runs2, _ = _run(spec_path, tmp_path / "cache")
     assert len(calls) == 2
     pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
@@ -168,7 +151,7 @@ def test_a_failing_replication_is_recorded_and_the_others_finish(tmp_path, monke
     spec_path = write_spec(tmp_path, replications=4)
     spec, points = load_spec(spec_path)
     bad_seed = replication_seed(spec.seed, 2)
-    _counting_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed
+    patch_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed
                        and s.inventory.policy.reorder_point == 4)
     *_, runs, _ = _run(spec_path, tmp_path / "cache")
     assert len(runs) == 8
@@ -176,12 +159,12 @@ def test_a_failing_replication_is_recorded_and_the_others_finish(tmp_path, monke
     assert len(failed) == 1
     row = failed.iloc[0]
     assert (row["variant"], row["replication"], row["seed"]) == ("r4", 2, bad_seed)
-    assert row["error"] == f"RuntimeError: boom at seed {bad_seed}"
+    assert row["error"] == f"RuntimeError: injected failure at seed {bad_seed}"
     ok = runs[runs["status"] == "ok"]
     assert len(ok) == 7 and (ok["error"] == "").all() and ok["unit_fill_rate"].notna().all()
     # the failure is not cached: 7 files, and a rerun retries exactly that replication
     assert len(list((tmp_path / "cache").glob("*.json"))) == 7
-    calls = _counting_simulate(monkeypatch)
+    calls = patch_simulate(monkeypatch)
     *_, runs2, _ = _run(spec_path, tmp_path / "cache")
     assert calls == [bad_seed]
     assert (runs2["status"] == "ok").all()
