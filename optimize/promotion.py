@@ -18,8 +18,9 @@ means x/n per day; a period's extra orders are sum_d g_d x curve(x/n), g_d the d
                extra units over the horizon <= stock        stock:all
 
 margin_p = expected gross margin of an order on those days (prices after the event
-discount, at unit cost) minus the variable fulfilment cost per order (the cheapest
-carrier on each region's own lane, plus handling). Picking capacity of a day is
+discount, at unit cost) minus the variable fulfilment cost per order under the
+scenario's own routing rules (``fulfilment_cost_per_order``: carrier by rule, lane
+price by weight, plus handling). Picking capacity of a day is
 the scheduled picker-seconds / seconds per order x ``max_utilization``; each
 warehouse serves its regions' share of the orders, so the shop's capacity on a day
 is the order rate at which the first warehouse is full (min over w of cap_w / share_w). Duals: the value of one more unit of budget, and of one more order of
@@ -81,6 +82,48 @@ def pwl_curve(channel, segments: int = 24) -> Curve:
     return Curve(breakpoints=xs, orders=ys, max_error=float(np.max(np.abs(hill_response(fine, *args) - chords))))
 
 
+def fulfilment_cost_per_order(scenario: Scenario, orders: int = 20_000, seed: int = 0) -> float:
+    """Expected carrier + handling cost of one order under the scenario's own routing rules.
+
+    A Monte Carlo of ``orders`` orders drawn like the simulator draws them (lines, SKUs by
+    popularity, units, region); each goes to its region's warehouse and to the carrier the
+    routing rule picks (cheapest, fastest, or express from ``express_min_order_value``),
+    priced on its lane by weight. Carrier capacity and disruptions are ignored.
+    """
+    from sim.demand import _counts
+    from sim.policy import region_warehouse
+
+    s = scenario
+    d = s.demand
+    cat = catalog_for(s)
+    rng = np.random.default_rng(seed)
+    car = Carriers(s, rng)
+    lines = _counts(d.lines_per_order, rng, orders)
+    starts = np.concatenate([[0], np.cumsum(lines)[:-1]])
+    cum = np.cumsum(cat.popularity)
+    cum[-1] = 1.0
+    sku = np.searchsorted(cum, rng.random(int(lines.sum())), side="right")
+    qty = _counts(d.units_per_line, rng, len(sku))
+    value = np.add.reduceat(qty * cat.price[sku], starts)
+    weight = np.add.reduceat(qty * cat.weight_kg[sku], starts)
+    region = rng.choice(len(d.regions), size=orders, p=[r.share for r in d.regions])
+    rw = region_warehouse(s)
+    wh = np.array([rw[r.name] for r in d.regions])[region]
+    rule = s.routing.carrier
+    express = car.names.index(s.routing.express_carrier) if s.routing.express_carrier in car.names else -1
+    total = 0.0
+    for i in range(orders):
+        w, r, kg = int(wh[i]), int(region[i]), float(weight[i])
+        if rule == "fastest":
+            c = int(car.fastest[w, r])
+        elif rule == "rule" and express >= 0 and value[i] >= s.routing.express_min_order_value:
+            c = express
+        else:
+            c = car.cheapest(w, r, kg)
+        total += car.cost(c, w, r, kg) + s.warehouses[w].handling_cost_per_order
+    return total / orders
+
+
 @dataclass
 class Inputs:
     days: int
@@ -104,16 +147,7 @@ def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: f
     price = float(np.dot(cat.popularity, cat.price))
     cost = float(np.dot(cat.popularity, cat.unit_cost))
     weight = float(np.dot(cat.popularity, cat.weight_kg)) * units
-    shares = np.array([r.share for r in d.regions])
-    fulfil = 0.0
-    if s.carriers:
-        car = Carriers(s, np.random.default_rng(0))
-        from sim.policy import region_warehouse
-
-        rw = region_warehouse(s)
-        per_region = [car.cost(car.cheapest(rw[r.name], i, weight), rw[r.name], i, weight)
-                      + s.warehouses[rw[r.name]].handling_cost_per_order for i, r in enumerate(d.regions)]
-        fulfil = float(np.dot(shares, per_region))
+    fulfil = fulfilment_cost_per_order(s) if s.carriers else 0.0
     revenue = units * price * plan.price_factor
     margin = revenue - units * cost - fulfil
     H = s.horizon_days
