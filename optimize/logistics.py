@@ -37,7 +37,7 @@ from sim.delivery import Carriers
 from sim.demand import demand_plan
 from sim.model import simulate
 from sim.schema import Scenario
-from sim.warehouse import capacity_schedule, expected_aisles
+from sim.warehouse import capacity_schedule, mean_job_seconds
 
 
 TIE_BREAK = 1e-3
@@ -101,11 +101,7 @@ def network_from(scenario: Scenario, seed: int = 1, max_utilization: float = 0.9
             continue
         t, caps = capacity_schedule(s, wh, plan.event)
         seconds_per_day = float(np.sum(caps * np.diff(np.append(t, s.horizon_days)))) / s.horizon_days * 86400
-        if p.pick_time_seconds is not None:
-            job = p.pick_time_seconds.mean
-        else:
-            job = (p.setup_seconds.mean + lines * p.seconds_per_line.mean + p.travel_seconds_base
-                   + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles)))
+        job = mean_job_seconds(p, lines)
         pick[w] = seconds_per_day / max(job, 1e-9) * max_utilization
     cap = np.array([c.daily_capacity if c.daily_capacity is not None else np.inf for c in s.carriers], dtype=float)
     slack = _pilot_slack(s, seed)

@@ -46,7 +46,7 @@ from sim.catalog import catalog_for
 from sim.delivery import Carriers
 from sim.demand import demand_plan, hill_inverse, hill_response
 from sim.schema import Scenario
-from sim.warehouse import capacity_schedule, expected_aisles
+from sim.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,6 @@ def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: f
     units = lines * d.units_per_line.mean
     price = float(np.dot(cat.popularity, cat.price))
     cost = float(np.dot(cat.popularity, cat.unit_cost))
-    weight = float(np.dot(cat.popularity, cat.weight_kg)) * units
     fulfil = fulfilment_cost_per_order(s) if s.carriers else 0.0
     revenue = units * price * plan.price_factor
     margin = revenue - units * cost - fulfil
@@ -161,12 +160,8 @@ def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: f
         if p is None:
             continue
         t, caps = capacity_schedule(s, wh, plan.event)
-        edges = np.clip(np.append(t, H), 0, H)
-        cum = np.concatenate([[0.0], np.cumsum(caps * np.diff(edges))])
-        per_day = np.diff(np.interp(np.arange(H + 1), edges, cum))  # picker-days each day
-        job = (p.pick_time_seconds.mean if p.pick_time_seconds is not None else
-               p.setup_seconds.mean + lines * p.seconds_per_line.mean + p.travel_seconds_base
-               + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles)))
+        per_day = picker_days_per_day(t, caps, H)
+        job = mean_job_seconds(p, lines)
         job_seconds.append(job)
         day_cap = per_day * 86400.0 / job * max_utilization
         if share_w[wi] > 0:  # total orders/day at which this warehouse (serving its share) is full

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.schema import Scenario
+from sim.warehouse import picker_days_per_day
 
 KPI_INFO: dict[str, tuple[str, str]] = {
     "orders": ("orders", "customer orders placed"),
@@ -110,14 +111,6 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
             "deliver": latest(deliver), "deadline": np.floor(arrival) + promise + 1, "stage": o_stage}
 
 
-def _cumulative_schedule(times: np.ndarray, caps: np.ndarray, H: int) -> np.ndarray:
-    """Integral of a piecewise-constant capacity at t = 0, 1, ..., H."""
-    t = np.append(times, H)
-    seg = caps * np.diff(np.clip(t, 0, H))
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    return np.interp(np.arange(H + 1), np.clip(t, 0, H), cum)
-
-
 def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     H = model.scenario.horizon_days
     days = np.arange(H)
@@ -131,7 +124,7 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     for st in model.fulfilment.stations:
         if st is None:
             continue
-        per_day = np.diff(_cumulative_schedule(st.times, st.caps, H))
+        per_day = picker_days_per_day(st.times, st.caps, H)
         picker_days += per_day
         labour += per_day * 24.0 * st.p.labour_cost_per_picker_hour
     release = np.sort(shp["release"][~np.isnan(shp["release"])])

@@ -144,6 +144,21 @@ def capacity_schedule(scenario: Scenario, wh: Warehouse, event_days: np.ndarray)
     return t, c
 
 
+def picker_days_per_day(times: np.ndarray, caps: np.ndarray, horizon: int) -> np.ndarray:
+    """Scheduled picker-days on each day 0..horizon-1 of a piecewise-constant capacity schedule."""
+    edges = np.clip(np.append(times, horizon), 0, horizon)
+    cum = np.concatenate([[0.0], np.cumsum(caps * np.diff(edges))])
+    return np.diff(np.interp(np.arange(horizon + 1), edges, cum))
+
+
+def mean_job_seconds(p: Picking, lines: float) -> float:
+    """Expected seconds of a one-order pick job with ``lines`` lines (the mean of ``job_days``)."""
+    if p.pick_time_seconds is not None:
+        return p.pick_time_seconds.mean
+    return (p.setup_seconds.mean + lines * p.seconds_per_line.mean + p.travel_seconds_base
+            + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles)))
+
+
 class PickingStation:
     """One warehouse's pickers (and optional packing stations)."""
 
@@ -228,14 +243,5 @@ class PickingStation:
                 self.packers.submit(sid, self._draw("pack", self.p.packing_seconds) / SECONDS_PER_DAY)
 
     # ------------------------------------------------------------ statistics
-    @property
-    def waiting(self) -> int:
-        return len(self.pickers.queue)
-
     def flush(self) -> None:
         self.pickers.flush()
-
-    def picker_days(self, until: float) -> float:
-        """Scheduled picker-days from time 0 to ``until`` (for labour cost and utilization)."""
-        t = np.clip(np.append(self.times, until), 0, until)
-        return float(np.sum(self.caps * np.diff(t)))
