@@ -84,7 +84,7 @@ def network_from(scenario: Scenario, seed: int = 1, max_utilization: float = 0.9
     d = s.demand
     mean_weight = float(np.dot(cat.popularity, cat.weight_kg)) * d.lines_per_order.mean * d.units_per_line.mean
     rng = np.random.default_rng(12345)
-    car = Carriers(s, rng)
+    car = Carriers(s)
     C = car.n
     if C == 0:
         raise ValueError("the logistics optimizer needs at least one carrier (carriers: [...])")

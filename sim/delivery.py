@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from sim.schema import Scenario
+from sim.streams import keyed_draws
 
 
 def next_cutoff(t: float, cutoffs_day_fraction) -> float:
@@ -55,9 +56,9 @@ def _after_down(t: float, spans) -> float:
 class Carriers:
     """Lane costs, transit draws and the ship-time rules for all carriers."""
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator):
+    def __init__(self, scenario: Scenario, seed: int = 0):
         self.s = scenario
-        self.rng = rng
+        self.seed = int(seed)
         self.names = [c.name for c in scenario.carriers]
         W, R = len(scenario.warehouses), len(scenario.demand.regions)
         wi = {w.name: i for i, w in enumerate(scenario.warehouses)}
@@ -82,7 +83,7 @@ class Carriers:
         self.promise_region = [r.promise_days for r in scenario.demand.regions]
         self.promise_carrier = [c.promise_days for c in scenario.carriers]
         self.used: dict[tuple[int, int, int], int] = {}   # (carrier, warehouse, day) -> shipments
-        self._buf: dict[tuple[int, int, int], tuple[np.ndarray, int]] = {}
+        self._draws: dict[tuple[int, int, int], object] = {}  # lane -> keyed_draws
         self.spill = scenario.routing.capacity_overflow == "spill"
         self.fastest = np.argmin(self.mean_transit, axis=0) if C else None
         # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
@@ -109,13 +110,17 @@ class Carriers:
         p = self.promise_carrier[c] if c >= 0 else None
         return self.promise_region[r] if p is None else p
 
-    def draw_transit(self, c: int, w: int, r: int) -> float:
-        key = (c, w, r)
-        buf, i = self._buf.get(key, (None, 0))
-        if buf is None or i >= len(buf):
-            buf, i = np.maximum(self.transit[c][w][r].sample(self.rng, 1024), 0.0), 0
-        self._buf[key] = (buf, i + 1)
-        return float(buf[i])
+    def draw_transit(self, c: int, w: int, r: int, day: int, pos: int) -> float:
+        """Transit time on lane (c, w, r) of a parcel of order ``pos`` of day ``day``.
+
+        Each lane has its own stream per order day and the parcel takes element ``pos``
+        of it, so an order's transit time does not depend on the other orders (common
+        random numbers across variants).
+        """
+        draws = self._draws.get((c, w, r))
+        if draws is None:
+            draws = self._draws[c, w, r] = keyed_draws(self.seed, "transit", self.transit[c][w][r], (c, w, r), low=0.0)
+        return draws(day, pos)
 
     def ship(self, c: int, w: int, r: int, ready: float, weight: float) -> tuple[int, float]:
         """Carrier and departure time of a shipment packed at ``ready``; books capacity."""

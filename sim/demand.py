@@ -13,6 +13,13 @@ hangover factor), g_c(d) is the channel's ``event_multiplier`` on promotion-even
 The promotion optimizer uses these very functions. A day's orders are drawn in
 one numpy batch: count, arrival times, region, lines, SKUs by popularity, units.
 
+Arrivals are the points of a unit-rate Poisson process below the day's rate Lambda
+(cumulative sums of Exp(1) gaps), scaled onto the day: their number is Poisson(Lambda)
+and, given the number, they are uniform over the day, as for any Poisson day. Each
+attribute has its own stream for the day (``sim.streams.day_rng``), so order i keeps
+its region, lines, SKUs and units when the rate changes: a variant with more marketing
+has the same orders plus some, which is what common random numbers need.
+
 >>> round(hill_response(100.0, max_extra=50, half_saturation=100), 3)
 25.0
 """
@@ -25,6 +32,7 @@ import numpy as np
 
 from sim.catalog import CatalogArrays
 from sim.schema import Channel, Scenario
+from sim.streams import day_rng
 
 
 def hill_response(spend, max_extra, half_saturation, shape=1.0):
@@ -135,34 +143,59 @@ def _counts(dist, rng, size) -> np.ndarray:
     return np.maximum(np.rint(dist.sample(rng, size)), 1).astype(np.int64)
 
 
-class DemandGenerator:
-    """Draws each day's orders in one batch from the demand stream."""
+def unit_rate_points(rng: np.random.Generator, rate: float) -> np.ndarray:
+    """Points of a unit-rate Poisson process in [0, rate), divided by rate (sorted, in (0, 1)).
 
-    def __init__(self, scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan):
+    Their number is Poisson(rate); a larger rate keeps every point of a smaller one
+    (the gaps come from the same stream).
+
+    >>> a = unit_rate_points(np.random.default_rng(3), 50.0) * 50.0
+    >>> b = unit_rate_points(np.random.default_rng(3), 80.0) * 80.0
+    >>> len(b) >= len(a) and bool(np.allclose(a, b[:len(a)]))
+    True
+    """
+    if rate <= 0:
+        return np.zeros(0)
+    chunk = int(rate + 5.0 * np.sqrt(rate) + 16)
+    cum = np.cumsum(rng.standard_exponential(chunk))
+    while cum[-1] < rate:
+        cum = np.concatenate([cum, cum[-1] + np.cumsum(rng.standard_exponential(chunk))])
+    n = int(np.searchsorted(cum, rate, side="left"))
+    u = cum[:n] / rate
+    u[u <= 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model)
+    return u
+
+
+class DemandGenerator:
+    """Draws each day's orders in one batch, from streams of that day (one per attribute)."""
+
+    def __init__(self, scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan, seed: int):
         self.d = scenario.demand
         self.plan = plan
-        self.region_p = np.array([r.share for r in self.d.regions])
+        self.seed = int(seed)
+        self.cum_region = np.cumsum([r.share for r in self.d.regions])
+        self.cum_region[-1] = 1.0
         self.cum_pop = np.cumsum(catalog.popularity)
         self.cum_pop[-1] = 1.0
         self._carry = 0.0  # fractional orders carried over (deterministic arrivals)
 
-    def draw_day(self, day: int, rng: np.random.Generator) -> DayOrders:
-        rate = self.plan.rate[day]
+    def draw_day(self, day: int) -> DayOrders:
+        rate = float(self.plan.rate[day])
+        seed = self.seed
         if self.d.arrivals == "poisson":
-            n = int(rng.poisson(rate))
-            u = np.sort(rng.random(n))
-            u[u == 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model)
+            u = unit_rate_points(day_rng(seed, "demand", day, 0), rate)
+            n = len(u)
         else:
             total = rate + self._carry
             n = int(total)
             self._carry = total - n
             u = (np.arange(n) + 0.5) / max(n, 1)
-        region = (rng.choice(len(self.region_p), size=n, p=self.region_p)
-                  if len(self.region_p) > 1 else np.zeros(n, dtype=np.int64))
-        lines = _counts(self.d.lines_per_order, rng, n)
+        region = (np.searchsorted(self.cum_region, day_rng(seed, "demand", day, 1).random(n), side="right")
+                  if len(self.cum_region) > 1 else np.zeros(n, dtype=np.int64))
+        lines = _counts(self.d.lines_per_order, day_rng(seed, "demand", day, 2), n)
         line_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lines, out=line_start[1:])
         m = int(line_start[-1])
-        sku = np.searchsorted(self.cum_pop, rng.random(m), side="right")
-        qty = _counts(self.d.units_per_line, rng, m)
+        sku = np.searchsorted(self.cum_pop, day_rng(seed, "demand", day, 3).random(m), side="right")
+        qty = _counts(self.d.units_per_line, day_rng(seed, "demand", day, 4), m)
         return DayOrders(times=day + u, region=region, line_start=line_start, line_sku=sku, line_qty=qty)

@@ -102,7 +102,7 @@ class Fulfilment:
     def __init__(self, env, scenario: Scenario, streams, event_days: np.ndarray):
         self.env = env
         self.s = scenario
-        self.carriers = Carriers(scenario, streams.transit)
+        self.carriers = Carriers(scenario, streams.seed)
         self.router = Router(scenario, self.carriers)
         self.rule = scenario.routing.carrier
         names = self.carriers.names
@@ -110,21 +110,36 @@ class Fulfilment:
             else -1
         self.express_min = scenario.routing.express_min_order_value
         self.rec = {f: [] for f in self.FIELDS}
+        self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
+        self.key: list[tuple[int, int]] = []  # (order day, position in the day) per shipment: its random numbers
         self.stations = [
-            PickingStation(env, scenario, i, streams.pick, event_days, self.ready, self._pick_started)
+            PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.key)
             if w.picking is not None else None
             for i, w in enumerate(scenario.warehouses)]
 
     # ------------------------------------------------------------ records
     def new_shipment(self, order: int, wh: int, region: int, lines: int, units: float, weight: float,
-                     value: float, carrier: int = -1) -> int:
-        rec = self.rec
-        sid = len(rec["order"])
+                     value: float, carrier: int = -1, day: int = 0, pos: int = 0) -> int:
+        """Record a shipment of order ``order`` (order ``pos`` of day ``day``); returns its id."""
+        sid = len(self.key)
+        self.key.append((day, pos))
         nan = float("nan")
-        for f, v in (("order", order), ("wh", wh), ("region", region), ("lines", lines), ("units", units),
-                     ("weight", weight), ("value", value), ("carrier", carrier), ("release", nan),
-                     ("pick_start", nan), ("ready", nan), ("ship", nan), ("deliver", nan), ("cost", 0.0)):
-            rec[f].append(v)
+        (a_order, a_wh, a_region, a_lines, a_units, a_weight, a_value, a_carrier, a_release, a_pick_start,
+         a_ready, a_ship, a_deliver, a_cost) = self._append
+        a_order(order)
+        a_wh(wh)
+        a_region(region)
+        a_lines(lines)
+        a_units(units)
+        a_weight(weight)
+        a_value(value)
+        a_carrier(carrier)
+        a_release(nan)
+        a_pick_start(nan)
+        a_ready(nan)
+        a_ship(nan)
+        a_deliver(nan)
+        a_cost(0.0)
         return sid
 
     def _pick_started(self, sid: int) -> None:
@@ -162,7 +177,7 @@ class Fulfilment:
         c, t = car.ship(c, w, r, now, weight)
         rec["carrier"][sid] = c
         rec["ship"][sid] = t
-        rec["deliver"][sid] = t + car.draw_transit(c, w, r)
+        rec["deliver"][sid] = t + car.draw_transit(c, w, r, *self.key[sid])
         rec["cost"][sid] = car.cost(c, w, r, weight)
 
     def _leave_without_carrier(self, w: int, now: float) -> float:

@@ -26,7 +26,7 @@ from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, ord
 from sim.policy import resolve_policy
 from sim.scenario import day_date
 from sim.schema import Scenario
-from sim.streams import Streams
+from sim.streams import Streams, day_rng
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ShopModel:
         self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
         self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers,
                                    self.fulfilment.release)
-        self.generator = DemandGenerator(scenario, self.catalog, self.plan)
+        self.generator = DemandGenerator(scenario, self.catalog, self.plan, seed)
         H = scenario.horizon_days
         self.daily = {f: np.zeros(H) for f in DayCounters.FIELDS}
         for f in DAILY_EXTRA:
@@ -76,24 +76,30 @@ class ShopModel:
 
     # ------------------------------------------------------------------ processes
     def days(self):
-        env, inv, rng = self.env, self.inv, self.streams.demand
+        env, inv = self.env, self.inv
         policy, ful = self.policy, self.fulfilment
         router = ful.router
         n_sku = self.catalog.n
-        price, weight = self.catalog.price, self.catalog.weight_kg
+        price_a, weight_a = self.catalog.price, self.catalog.weight_kg
+        price, weight = price_a.tolist(), weight_a.tolist()  # Python floats: fast scalar access
         simple = router.mode == "own_region" and not router.any_down
         own = [pref[0] for pref in router.pref]
-        routing_rng = self.streams.routing
         for d in range(self.scenario.horizon_days):
             call_at(env, 1.0, DAY_CLOSE_PRIORITY, lambda d=d: self.close_day(d))
             if policy.periodic and d % policy.review_period_days == 0:
                 inv.review_all()  # after this instant's receipts, before the day's demand
-            batch = self.generator.draw_day(d, rng)
+            batch = self.generator.draw_day(d)
             pf = self.plan.price_factor[d]
-            u_route = routing_rng.random(batch.n) if router.mode == "lane_plan" else None
+            u_route = day_rng(self.seed, "routing", d).random(batch.n) if router.mode == "lane_plan" else None
             times = batch.times.tolist()
             regions = batch.region.tolist()
             starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
+            # per-order totals in one numpy pass (an order sent whole uses these)
+            if batch.n:
+                heads = batch.line_start[:-1]
+                o_units = np.add.reduceat(batch.line_qty, heads).tolist()
+                o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
+                o_value = (pf * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
             for i in range(batch.n):
                 yield env.timeout(times[i] - env.now)
                 oid = len(self.o_arrival)
@@ -110,14 +116,18 @@ class ShopModel:
                     groups = router.with_stock(r, env.now, skus, qtys, inv.on_hand, n_sku)
                 else:
                     groups = ((router.primary(r, env.now), range(b - a)),)
-                value = pf * sum(q * price[k] for k, q in zip(skus, qtys))
+                value = o_value[i]
                 all_now = True
                 any_kept = False
+                whole = len(groups) == 1
                 for w, positions in groups:
                     base = w * n_sku
-                    units = sum(qtys[j] for j in positions)
-                    wt = sum(qtys[j] * weight[skus[j]] for j in positions)
-                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier)
+                    if whole:
+                        units, wt = o_units[i], o_weight[i]
+                    else:
+                        units = sum(qtys[j] for j in positions)
+                        wt = sum(qtys[j] * weight[skus[j]] for j in positions)
+                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
                     took = backordered = 0.0
                     for j in positions:
                         k, q = skus[j], qtys[j]
@@ -132,7 +142,7 @@ class ShopModel:
                     elif took > 0:
                         any_kept = True
                         ful.release(sid)  # all allocated (any rest was lost): into the warehouse
-                self.o_arrival.append(times[i])
+                self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
                 self.o_region.append(r)
                 self.o_value.append(value)
                 self.o_lost.append(not any_kept)

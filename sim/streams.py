@@ -6,11 +6,21 @@ changing the inventory policy or the number of pickers never changes the
 demand a replication sees. New concerns are appended to ``CONCERNS`` (never
 inserted) so existing streams keep their numbers.
 
+Per-order quantities go further (``day_rng``, ``KeyedDraws``): the orders of day d,
+their attributes, pick times and transit times come from streams spawned for that
+day, and the value of order i of day d is element i of its stream. A variant that
+adds orders on one day (more marketing) then leaves every other day's orders, and
+the first orders of that day, exactly as they were: the variants differ only where
+they really differ, which is what makes paired comparisons sharp.
+
 >>> a, b = Streams(7), Streams(7)
 >>> float(a.demand.random()) == float(b.demand.random())
 True
 >>> float(Streams(7).demand.random()) == float(Streams(7).lead_time.random())
 False
+>>> d = KeyedDraws(7, "transit", lambda rng, n: rng.random(n))
+>>> d(3, 5) == KeyedDraws(7, "transit", lambda rng, n: rng.random(n))(3, 5) != d(3, 6)
+True
 """
 from __future__ import annotations
 
@@ -25,6 +35,57 @@ class Streams:
         for i, name in enumerate(CONCERNS):
             seq = np.random.SeedSequence(entropy=self.seed, spawn_key=(i,))
             setattr(self, name, np.random.default_rng(seq))
+
+
+def day_rng(seed: int, concern: str, day: int, *sub: int) -> np.random.Generator:
+    """The generator of one concern on one simulated day (``sub`` tells apart its quantities)."""
+    key = (CONCERNS.index(concern), int(day), *map(int, sub))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=key)))
+
+
+class KeyedDraws:
+    """Values of one random quantity indexed by (day, position): value i of day d is the
+    i-th draw of ``day_rng(seed, concern, d, *sub)``.
+
+    ``sample(rng, n)`` must draw element by element (numpy's samplers do), so a longer
+    draw extends a shorter one: the value of (d, i) never depends on how many positions
+    were asked for. Recently used days are cached; an evicted day is drawn again, with
+    the same values.
+    """
+
+    CACHE_DAYS = 64
+
+    def __init__(self, seed: int, concern: str, sample, sub: tuple = ()):
+        self.seed, self.concern, self.sample, self.sub = int(seed), concern, sample, tuple(sub)
+        self._days: dict[int, list] = {}  # day -> [generator, values (list)]
+        self._day, self._values = None, []  # the last day asked for (fast path)
+        self._size = 32  # values drawn for a new day: the most any day has needed so far
+
+    def __call__(self, day: int, pos: int) -> float:
+        if day == self._day and pos < len(self._values):
+            return self._values[pos]
+        entry = self._days.get(day)
+        if entry is None:
+            if len(self._days) >= self.CACHE_DAYS:
+                del self._days[next(iter(self._days))]
+            entry = self._days[day] = [day_rng(self.seed, self.concern, day, *self.sub), []]
+        values = entry[1]
+        if pos >= len(values):
+            values.extend(self.sample(entry[0], max(pos + 1 - len(values), self._size - len(values),
+                                                    len(values))).tolist())
+            self._size = max(self._size, len(values))
+        self._day, self._values = day, values
+        return values[pos]
+
+
+def keyed_draws(seed: int, concern: str, dist, sub: tuple = (), low: float | None = None):
+    """``KeyedDraws`` of a distribution (clipped below at ``low``); a constant needs no stream."""
+    if getattr(dist, "dist", None) == "constant":
+        value = float(dist.value) if low is None else max(float(dist.value), low)
+        return lambda day, pos: value
+    if low is None:
+        return KeyedDraws(seed, concern, dist.sample, sub)
+    return KeyedDraws(seed, concern, lambda rng, n: np.maximum(dist.sample(rng, n), low), sub)
 
 
 def replication_seed(master_seed: int, replication: int) -> int:

@@ -30,6 +30,7 @@ import numpy as np
 import simpy
 
 from sim.schema import Picking, Scenario, Warehouse
+from sim.streams import keyed_draws
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -162,42 +163,51 @@ def mean_job_seconds(p: Picking, lines: float) -> float:
 class PickingStation:
     """One warehouse's pickers (and optional packing stations)."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, index: int, rng: np.random.Generator,
-                 event_days: np.ndarray, on_ready, on_start=None):
+    def __init__(self, env: simpy.Environment, scenario: Scenario, index: int, seed: int,
+                 event_days: np.ndarray, on_ready, on_start, keys: list[tuple[int, int]]):
         self.env = env
         self.index = index
         self.p: Picking = scenario.warehouses[index].picking
-        self.rng = rng
+        self.seed = int(seed)
+        self.keys = keys  # shipment id -> (order day, position): whose random numbers a job uses
         self.on_ready = on_ready          # callback(shipment_id) when packed
-        self.on_start = on_start or (lambda sid: None)
+        self.on_start = on_start
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
         self.pickers = ServerPool(env, int(self.caps[0]), self._picked, self._started)
         self.packers = (ServerPool(env, self.p.packing_stations, on_ready) if self.p.packing_stations else None)
         self.lines_picked = 0
         self.pending: list[tuple[int, int]] = []   # waves: (shipment id, lines) not yet released
-        self._buffers: dict[str, tuple[list, int]] = {}
         self._formula = self.p.pick_time_seconds is None
+        p = self.p
+        self._job = self._draws_of("job", p.pick_time_seconds)
+        self._setup = self._draws_of("setup", p.setup_seconds)
+        self._line = self._draws_of("line", p.seconds_per_line)
+        self._pack = self._draws_of("pack", p.packing_seconds if p.packing_stations else None)
+        self._travel: list[float] = []  # travel seconds of a job by its number of lines
         env.process(self._shift_changes())
         if self.p.release == "waves":
             env.process(self._waves())
 
-    # ------------------------------------------------------------ random times (buffered batches)
-    def _draw(self, name: str, dist) -> float:
-        buf, i = self._buffers.get(name, (None, 0))
-        if buf is None or i >= len(buf):
-            buf, i = dist.sample(self.rng, 4096).tolist(), 0
-        self._buffers[name] = (buf, i + 1)
-        return buf[i]
+    # ------------------------------------------------------------ random times (per order, common random numbers)
+    def _draws_of(self, name: str, dist):
+        if dist is None:
+            return None
+        return keyed_draws(self.seed, "pick", dist, (self.index, ("job", "setup", "line", "pack").index(name)))
 
-    def job_days(self, lines: int) -> float:
-        p = self.p
+    def job_days(self, lines: int, key: tuple[int, int]) -> float:
+        """Duration of a pick job of ``lines`` lines whose first shipment has ``key`` (days).
+
+        ``key`` = (order day, position in the day): every order has its own pick-time
+        draws at each warehouse (common random numbers across variants).
+        """
         if not self._formula:
-            seconds = self._draw("job", p.pick_time_seconds)
-        else:
-            seconds = (self._draw("setup", p.setup_seconds) + lines * self._draw("line", p.seconds_per_line)
-                       + p.travel_seconds_base
-                       + p.travel_seconds_per_aisle * p.aisles * (1.0 - (1.0 - 1.0 / p.aisles) ** lines))
-        return max(seconds, 0.0) / SECONDS_PER_DAY
+            return max(self._job(*key), 0.0) / SECONDS_PER_DAY
+        travel = self._travel
+        if lines >= len(travel):
+            p = self.p
+            travel.extend(p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles
+                          * (1.0 - (1.0 - 1.0 / p.aisles) ** n) for n in range(len(travel), lines + 1))
+        return max(self._setup(*key) + lines * self._line(*key) + travel[lines], 0.0) / SECONDS_PER_DAY
 
     # ------------------------------------------------------------ processes
     def _shift_changes(self):
@@ -227,7 +237,7 @@ class PickingStation:
             self._submit((sid,), lines)
 
     def _submit(self, sids: tuple, lines: int) -> None:
-        self.pickers.submit((sids, lines), self.job_days(lines))
+        self.pickers.submit((sids, lines), self.job_days(lines, self.keys[sids[0]]))
 
     def _started(self, job) -> None:
         for sid in job[0]:
@@ -240,7 +250,7 @@ class PickingStation:
             if self.packers is None:
                 self.on_ready(sid)
             else:
-                self.packers.submit(sid, self._draw("pack", self.p.packing_seconds) / SECONDS_PER_DAY)
+                self.packers.submit(sid, self._pack(*self.keys[sid]) / SECONDS_PER_DAY)
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:
