@@ -4,7 +4,7 @@ Every KPI is defined once here, with its unit and meaning (``KPI_INFO``), and
 the accounting identities hold by construction and are asserted in tests:
 
     total_cost   = holding_cost + ordering_cost + shortage_cost + marketing_cost
-                   + shipping_cost + labour_cost
+                   + shipping_cost + labour_cost + late_delivery_cost
     gross_margin = revenue - cost_of_goods_sold
     profit       = gross_margin - total_cost
 
@@ -46,7 +46,8 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "marketing_cost": ("currency", "marketing spend"),
     "shipping_cost": ("currency", "carrier charges of the shipments that left"),
     "labour_cost": ("currency", "scheduled picker-hours x wage"),
-    "total_cost": ("currency", "holding + ordering + shortage + marketing + shipping + labour"),
+    "late_delivery_cost": ("currency", "late orders x inventory.costs.late_delivery_cost_per_order"),
+    "total_cost": ("currency", "holding + ordering + shortage + marketing + shipping + labour + late delivery"),
     "cost_per_day": ("currency/day", "total cost per day"),
     "profit": ("currency", "gross margin - total cost"),
     "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
@@ -159,7 +160,6 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     holding = S["inventory_value"] * costs.holding_rate_per_year / 365.0
     shortage = (S["backorder_unit_days"] * costs.backorder_cost_per_unit_day
                 + S["units_lost"] * costs.lost_sale_cost_per_unit)
-    total = holding + S["ordering_cost"] + shortage + S["marketing_spend"] + S["shipping_cost"] + S["labour_cost"]
     gross = S["revenue"] - S["cogs"]
     avg_value = S["inventory_value"] / days
 
@@ -171,6 +171,10 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     c2d = orders["deliver"][delivered] - orders["arrival"][delivered]
     due = kept & (orders["deadline"] <= H)
     on_time = due & (orders["deliver"] <= orders["deadline"])
+    late = float(due.sum() - on_time.sum())
+    late_cost = late * costs.late_delivery_cost_per_order
+    total = (holding + S["ordering_cost"] + shortage + S["marketing_spend"] + S["shipping_cost"] + S["labour_cost"]
+             + late_cost)
     s_post = (shp["release"] >= warm) & (shp["pick_start"] <= H)
     wait = shp["pick_start"][s_post] - shp["release"][s_post]
     busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]
@@ -200,6 +204,7 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
         "marketing_cost": S["marketing_spend"],
         "shipping_cost": S["shipping_cost"],
         "labour_cost": S["labour_cost"],
+        "late_delivery_cost": late_cost,
         "total_cost": total,
         "cost_per_day": total / days,
         "profit": gross - total,
@@ -216,7 +221,7 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
         "click_to_door_p90": _pct(c2d, 90),
         "click_to_door_p95": _pct(c2d, 95),
         "on_time_rate": _ratio(float(on_time.sum()), float(due.sum())),
-        "late_orders": float(due.sum() - on_time.sum()),
+        "late_orders": late,
         "split_shipment_rate": _ratio(float((orders["shipments"][kept] > 1).sum()), float(kept.sum())),
         "shipping_cost_per_order": _ratio(S["shipping_cost"], S["orders"]),
         "total_cost_per_order": _ratio(total, S["orders"]),

@@ -274,6 +274,8 @@ class Costs(Model):
     order_cost: NonNeg = Field(50.0, description="fixed cost per replenishment order (currency)")
     backorder_cost_per_unit_day: NonNeg = Field(0.0, description="penalty per unit backordered per day")
     lost_sale_cost_per_unit: NonNeg = Field(0.0, description="penalty per lost unit (on top of the lost margin)")
+    late_delivery_cost_per_order: NonNeg = Field(
+        0.0, description="compensation per order delivered after its promised day (voucher, refund of shipping)")
 
 
 class Inventory(Model):

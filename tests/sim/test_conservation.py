@@ -20,7 +20,8 @@ from sim.catalog import catalog_for
 from sim.model import simulate
 from sim.scenario import load_scenario
 
-COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "marketing_cost", "shipping_cost", "labour_cost")
+COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "marketing_cost", "shipping_cost", "labour_cost",
+              "late_delivery_cost")
 BASELINE_SHORT = ["horizon_days=120", "warmup_days=0"]
 PERIODIC = ["inventory.policy.review=null", "inventory.policy.order_quantity=null"]
 
