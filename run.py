@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     money.add_argument("--target-roas", type=_positive_float, default=None, help="revenue per unit of spend to keep")
     pr.add_argument("--period", choices=["day", "week"], default="day", help="spend decided per day or per week")
     pr.add_argument("--capacity-blind", action="store_true", help="drop the picking-capacity constraints")
-    pr.add_argument("--max-utilization", type=_fraction, default=0.9, help="picking capacity used at most (0.9)")
+    pr.add_argument("--max-utilization", type=_share, default=1.0,
+                    help="share of a day's picking capacity its expected orders may use (default 1: all of it)")
     pr.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
     pr.add_argument("--verify", type=_positive_int, default=None, metavar="N",
                     help="simulate capacity-aware vs capacity-blind plans N times with common random numbers")
@@ -170,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--scope", choices=["region", "overall"], default="region",
                     help="the target holds in every region (default) or demand-weighted overall")
     lg.add_argument("--allow-close", action="store_true", help="open/close warehouses (fixed costs), single sourcing")
-    lg.add_argument("--max-utilization", type=_fraction, default=0.9, help="picking capacity used at most (0.9)")
+    lg.add_argument("--max-utilization", type=_share, default=0.9,
+                    help="share of the picking capacity the lanes may use (0.9; 1 = all of it)")
     lg.add_argument("--out", type=Path, default=None, help="write the lane plan overlay (YAML)")
     lg.add_argument("--verify", type=_positive_int, default=None, metavar="N",
                     help="simulate the plan and the scenario's own routing N times with common random numbers")
@@ -222,6 +224,7 @@ def _number(cast, ok, requirement: str):
 _positive_int = _number(int, lambda v: v >= 1, "must be at least 1")
 _nonneg_int = _number(int, lambda v: v >= 0, "must be >= 0")
 _fraction = _number(float, lambda v: 0 < v < 1, "must lie strictly between 0 and 1")
+_share = _number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
 _positive_float = _number(float, lambda v: v > 0, "must be > 0")
 
 

@@ -6,6 +6,8 @@ prints predicted against simulated figures and the paired differences.
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import sys
 from pathlib import Path
 
@@ -29,22 +31,48 @@ def _ci_text(values, digits: int = 4) -> str:
     return f"{fmt_num(ci.mean, digits)}{hw}"
 
 
+_PAIRED: dict = {}  # variants and measure of the running simulate_paired (inherited by forked workers)
+
+
+def _paired_job(name: str, seed: int) -> dict:
+    sc = _PAIRED["variants"][name]
+    return _PAIRED["measure"](simulate(sc, seed), sc)
+
+
 def simulate_paired(args, scenario, variants: dict, measure) -> dict[str, pd.DataFrame]:
     """Replication r of every variant with the same seed (common random numbers).
 
     ``measure(result, scenario)`` turns one simulation into a dict of numbers; returns one
     table per variant, row r = replication r, so ``a.x - b.x`` are paired differences.
+    The runs go to one process per core (forked, so ``measure`` may be a closure);
+    the numbers do not depend on the number of processes.
     """
     master = scenario.seed if args.seed is None else args.seed
-    rows = []
-    for r in range(args.verify):
-        seed = replication_seed(master, r)
-        for name, sc in variants.items():
-            rows.append({"variant": name, "replication": r, **measure(simulate(sc, seed), sc)})
-        if not getattr(args, "quiet", False) and sys.stderr.isatty():
-            print(f"\rverifying: replication {r + 1}/{args.verify}", end="", file=sys.stderr)
-    if not getattr(args, "quiet", False) and sys.stderr.isatty():
+    jobs = [(name, r, replication_seed(master, r)) for r in range(args.verify) for name in variants]
+    show = not getattr(args, "quiet", False) and sys.stderr.isatty()
+    _PAIRED.update(variants=variants, measure=measure)
+    results: dict[tuple[str, int], dict] = {}
+    workers = min(os.cpu_count() or 1, len(jobs))
+    try:
+        if workers > 1 and "fork" in mp.get_all_start_methods():
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+                futures = {(name, r): pool.submit(_paired_job, name, seed) for name, r, seed in jobs}
+                for i, (key, f) in enumerate(futures.items()):
+                    results[key] = f.result()
+                    if show:
+                        print(f"\rverifying: run {i + 1}/{len(jobs)}", end="", file=sys.stderr)
+        else:
+            for i, (name, r, seed) in enumerate(jobs):
+                results[name, r] = _paired_job(name, seed)
+                if show:
+                    print(f"\rverifying: run {i + 1}/{len(jobs)}", end="", file=sys.stderr)
+    finally:
+        _PAIRED.clear()
+    if show:
         print(file=sys.stderr)
+    rows = [{"variant": name, "replication": r, **results[name, r]} for name, r, _ in jobs]
     t = pd.DataFrame(rows)
     return {name: t[t.variant == name].reset_index(drop=True) for name in variants}
 
@@ -364,7 +392,7 @@ def verify_promotion(args, scenario, aware, blind) -> None:
         k, daily = res.kpis, res.daily
         due = daily["orders"][window].sum()
         return {"orders": k["orders"], "revenue": k["revenue"], "profit": k["profit"], "on_time": k["on_time_rate"],
-                "late": 1 - k["on_time_rate"],
+                "late": 1 - k["on_time_rate"], "late_orders": k["late_orders"], "late_cost": k["late_delivery_cost"],
                 "late_event": float(daily["late_orders"][window].sum() / due) if due else np.nan,
                 "backlog_max": float(daily["backlog_end"].max())}
 
@@ -384,9 +412,20 @@ def verify_promotion(args, scenario, aware, blind) -> None:
           f"{fmt_num(blind.objective):>16}{_ci_text(pb):>22}")
     for key, label in (("revenue", "revenue"), ("profit", "profit (all)"), ("on_time", "on-time rate"),
                        ("late", "late-delivery rate"), ("late_event", "late rate, events +-7 d"),
+                       ("late_orders", "late orders"), ("late_cost", "late-delivery cost"),
                        ("backlog_max", "peak pick backlog")):
         print(f"  {label:<26}{'':>16}{_ci_text(by['aware'][key]):>22}{'':>16}{_ci_text(by['blind'][key]):>22}")
-    dl, dp = mean_ci(by["aware"].late - by["blind"].late), mean_ci(by["aware"].profit - by["blind"].profit)
-    de = mean_ci(by["aware"].late_event - by["blind"].late_event)
+    a, b = by["aware"], by["blind"]
+    dl, dp = mean_ci(a.late - b.late), mean_ci(a.profit - b.profit)
+    de = mean_ci(a.late_event - b.late_event)
+    dn = mean_ci(a.late_orders - b.late_orders)
     print(f"  aware - blind: late-delivery rate {dl.mean:+.4f} ± {dl.half_width:.4f} (around the events "
-          f"{de.mean:+.4f} ± {de.half_width:.4f}), profit {fmt_num(dp.mean)} ± {fmt_num(dp.half_width, 2)}")
+          f"{de.mean:+.4f} ± {de.half_width:.4f}), late orders {dn.mean:+,.0f} ± {dn.half_width:,.0f}, "
+          f"profit {fmt_num(dp.mean)} ± {fmt_num(dp.half_width, 2)}")
+    # what a late order must cost for the two plans to make the same profit
+    before_late = (a.profit + a.late_cost) - (b.profit + b.late_cost)
+    if dn.mean < 0 < -before_late.mean():
+        print(f"  break-even: the capacity-aware plan makes at least as much profit when a late order costs more "
+              f"than {fmt_num(-before_late.mean() / -dn.mean)} (scenario: "
+              f"{fmt_num(scenario.inventory.costs.late_delivery_cost_per_order)}, "
+              f"inventory.costs.late_delivery_cost_per_order)")

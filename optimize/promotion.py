@@ -21,7 +21,9 @@ margin_p = expected gross margin of an order on those days (prices after the eve
 discount, at unit cost) minus the variable fulfilment cost per order under the
 scenario's own routing rules (``fulfilment_cost_per_order``: carrier by rule, lane
 price by weight, plus handling). Picking capacity of a day is
-the scheduled picker-seconds / seconds per order x ``max_utilization``; each
+the scheduled picker-seconds / seconds per order x ``max_utilization`` (default 1: a
+day's expected orders within what that day's pickers can pick; a lower value keeps
+headroom for the queueing within the day); each
 warehouse serves its regions' share of the orders, so the shop's capacity on a day
 is the order rate at which the first warehouse is full (min over w of cap_w / share_w). Duals: the value of one more unit of budget, and of one more order of
 picking capacity on a day (also per picker-shift).
@@ -137,7 +139,7 @@ class Inputs:
     event: np.ndarray           # bool per day: a promotion event runs (channel event multipliers apply)
 
 
-def inputs_from(scenario: Scenario, max_utilization: float = 0.9, shift_hours: float = 8.0) -> Inputs:
+def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0) -> Inputs:
     s = scenario
     cat = catalog_for(s)
     plan = demand_plan(s)
@@ -232,7 +234,7 @@ def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
 
 def solve(scenario: Scenario, budget: float | None = None, target_roas: float | None = None,
           period: str = "day", capacity_aware: bool = True, period_cap: float | None = None,
-          stock_units: float | None = None, segments: int = 24, max_utilization: float = 0.9,
+          stock_units: float | None = None, segments: int = 24, max_utilization: float = 1.0,
           time_limit: float = 120.0) -> PromotionPlan:
     """Best spend plan; raises Infeasible (e.g. channel minimums above the budget)."""
     channels = scenario.demand.channels

@@ -250,6 +250,19 @@ def test_promise_and_on_time_flag(tmp_path):
     assert run(s2)[0].kpis["on_time_rate"] == 1.0
 
 
+def test_late_orders_cost_their_voucher_and_nothing_else(tmp_path):
+    """late_delivery_cost_per_order: late orders x the cost, in total cost and profit; the run is otherwise unchanged."""
+    over = ("routing.carrier=fastest", "demand.regions=[{name: south, share: 1, promise_days: 0}]",
+            "warehouses[0].regions=[]")
+    free = run(network(tmp_path, *over))[0].kpis
+    paid = run(network(tmp_path, *over, "inventory.costs.late_delivery_cost_per_order=7.5"))[0].kpis
+    assert free["late_orders"] > 100 and free["late_delivery_cost"] == 0
+    assert paid["late_delivery_cost"] == pytest.approx(7.5 * paid["late_orders"])
+    assert paid["late_orders"] == free["late_orders"] and paid["orders"] == free["orders"]
+    assert paid["total_cost"] - free["total_cost"] == pytest.approx(paid["late_delivery_cost"])
+    assert free["profit"] - paid["profit"] == pytest.approx(paid["late_delivery_cost"])
+
+
 CAPACITY = ["catalog.skus[1].popularity=0", "catalog.skus[2].popularity=0",   # only A: economy is cheapest
             "carriers[0].daily_capacity=30", "carriers[1].daily_capacity=20"]
 
