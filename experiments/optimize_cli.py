@@ -346,15 +346,25 @@ def run_promotion(args) -> int:
     if budget is None and args.target_roas is None:
         budget = float(demand_plan(scenario).spend.sum())
         print(f"budget = the scenario's current marketing spend: {fmt_num(budget)}")
+    late_share = None
+    if scenario.inventory.costs.late_delivery_cost_per_order > 0 and scenario.carriers:
+        from optimize.promotion import pilot_late_share
+
+        late_share = pilot_late_share(scenario)
     aware, code = _solve_or_explain(args, lambda: solve(
         scenario, budget=budget, target_roas=args.target_roas, period=args.period,
-        capacity_aware=not args.capacity_blind, max_utilization=args.max_utilization))
+        capacity_aware=not args.capacity_blind, max_utilization=args.max_utilization, late_share=late_share))
     if aware is None:
         return code
     kind = "capacity-blind" if args.capacity_blind else "capacity-aware"
     print(f"{kind} promotion plan for {scenario.name}: status {aware.status}, solved in {aware.seconds:.2f} s; "
           f"expected profit from marketing {fmt_num(aware.objective)} (after spend)")
     print(aware.channels.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
+    c = aware.costs_per_order
+    late_text = (f", late delivery {c['late_delivery']:.2f} ({late_share:.1%} of orders late in a pilot run)"
+                 if late_share is not None else "")
+    print(f"  variable cost of an extra order in the margin: fulfilment {c['fulfilment']:.2f}, "
+          f"replenishment {c['replenishment']:.2f}{late_text}")
     if "budget_unit" in aware.duals and budget is not None:
         print(f"  one more unit of budget is worth {aware.duals['budget_unit']:.4f} of profit")
     cap = aware.capacity_days
@@ -371,7 +381,7 @@ def run_promotion(args) -> int:
         print(f"wrote {args.out} (overlay for --plan) and {Path(args.out).with_suffix('.csv')}")
     if args.verify:
         blind = solve(scenario, budget=budget, target_roas=args.target_roas, period=args.period,
-                      capacity_aware=False, max_utilization=args.max_utilization)
+                      capacity_aware=False, max_utilization=args.max_utilization, late_share=late_share)
         verify_promotion(args, scenario, aware, blind)
     return 0
 
@@ -398,22 +408,32 @@ def verify_promotion(args, scenario, aware, blind) -> None:
 
     by = simulate_paired(args, scenario, variants, measure)
     warm = scenario.warmup_days
-    share = lambda plan: float(plan.spend.assign(post=[s_ >= scenario.start_date + pd.Timedelta(days=warm)
-                                                       for s_ in plan.spend.start])
-                               .query("post").extra_orders.sum())
-    print(f"verification: {args.verify} replications, common random numbers, mean ± 95% CI half-width")
+
+    def after_warmup(plan, column: str) -> float:
+        """A plan's predicted total over the periods after the warm-up (the KPIs exclude the warm-up)."""
+        post = [s_ >= scenario.start_date + pd.Timedelta(days=warm) for s_ in plan.spend.start]
+        return float(plan.spend[column][post].sum())
+
+    share = lambda plan: after_warmup(plan, "extra_orders")  # noqa: E731
+    print(f"verification: {args.verify} replications, common random numbers, mean ± 95% CI half-width; "
+          f"predicted = the plan's figures after the {warm}-day warm-up, as the KPIs count them")
     print(f"  {'':<26}{'predicted aware':>16}{'simulated aware':>22}{'predicted blind':>16}{'simulated blind':>22}")
     ex_a = by["aware"].orders - by["none"].orders
     ex_b = by["blind"].orders - by["none"].orders
     print(f"  {'extra orders':<26}{fmt_num(share(aware)):>16}{_ci_text(ex_a):>22}{fmt_num(share(blind)):>16}"
           f"{_ci_text(ex_b):>22}")
     pa, pb = by["aware"].profit - by["none"].profit, by["blind"].profit - by["none"].profit
-    print(f"  {'profit from marketing':<26}{fmt_num(aware.objective):>16}{_ci_text(pa):>22}"
-          f"{fmt_num(blind.objective):>16}{_ci_text(pb):>22}")
+    ra, rb = by["aware"].revenue - by["none"].revenue, by["blind"].revenue - by["none"].revenue
+    print(f"  {'revenue from marketing':<26}{fmt_num(after_warmup(aware, 'revenue')):>16}{_ci_text(ra):>22}"
+          f"{fmt_num(after_warmup(blind, 'revenue')):>16}{_ci_text(rb):>22}")
+    print(f"  {'profit from marketing':<26}{fmt_num(after_warmup(aware, 'profit')):>16}{_ci_text(pa):>22}"
+          f"{fmt_num(after_warmup(blind, 'profit')):>16}{_ci_text(pb):>22}")
     for key, label in (("revenue", "revenue"), ("profit", "profit (all)"), ("on_time", "on-time rate"),
                        ("late", "late-delivery rate"), ("late_event", "late rate, events +-7 d"),
                        ("late_orders", "late orders"), ("late_cost", "late-delivery cost"),
                        ("backlog_max", "peak pick backlog")):
+        if key == "on_time":
+            print(f"  {'on-time, no marketing':<26}{'':>16}{_ci_text(by['none'][key]):>22}")
         print(f"  {label:<26}{'':>16}{_ci_text(by['aware'][key]):>22}{'':>16}{_ci_text(by['blind'][key]):>22}")
     a, b = by["aware"], by["blind"]
     dl, dp = mean_ci(a.late - b.late), mean_ci(a.profit - b.profit)

@@ -18,9 +18,11 @@ means x/n per day; a period's extra orders are sum_d g_d x curve(x/n), g_d the d
                extra units over the horizon <= stock        stock:all
 
 margin_p = expected gross margin of an order on those days (prices after the event
-discount, at unit cost) minus the variable fulfilment cost per order under the
-scenario's own routing rules (``fulfilment_cost_per_order``: carrier by rule, lane
-price by weight, plus handling). Picking capacity of a day is
+discount, at unit cost) minus the variable costs an extra order brings: fulfilment under
+the scenario's own routing rules (``fulfilment_cost_per_order``: carrier by rule, lane
+price by weight, plus handling), replenishment (``replenishment_cost_per_unit``: more
+orders to suppliers and more stock under the scenario's reorder rules) and late
+delivery (``late_delivery_cost_per_order`` x the share of orders late in a pilot run). Picking capacity of a day is
 the scheduled picker-seconds / seconds per order x ``max_utilization`` (default 1: a
 day's expected orders within what that day's pickers can pick; a lower value keeps
 headroom for the queueing within the day); each
@@ -126,12 +128,63 @@ def fulfilment_cost_per_order(scenario: Scenario, orders: int = 20_000, seed: in
     return total / orders
 
 
+def replenishment_cost_per_unit(scenario: Scenario, step: float = 0.01) -> float:
+    """Holding + ordering cost of one more unit sold, under the scenario's own replenishment rules.
+
+    The yearly cost of every (warehouse, SKU) is approximated the textbook way: orders per
+    year x order cost + holding cost x (half an order quantity of cycle stock + safety stock
+    above the lead-time demand). Reorder points and EOQ quantities that the scenario derives
+    from demand (``service_level``, ``order_quantity: eoq``) grow with it, so the cost of one
+    more unit is the derivative of that total: a finite difference with all demand scaled
+    by 1 + ``step``. For EOQ alone it is sqrt(K h / 2D) per unit, the slope of sqrt(2 K D h).
+    """
+    import dataclasses
+
+    from sim.policy import resolve_policy
+
+    s = scenario
+    cat = catalog_for(s)
+    plan = demand_plan(s)
+    W = len(s.warehouses)
+    sup = [s.suppliers[j] for j in cat.supplier]
+    K = np.tile([x.order_cost if x.order_cost is not None else s.inventory.costs.order_cost for x in sup], W)
+    h = s.inventory.costs.holding_rate_per_year * np.tile(cat.unit_cost, W)
+    T = np.tile([x.lead_time_days.mean for x in sup], W)
+
+    def yearly(scale: float) -> tuple[float, float]:
+        pl = dataclasses.replace(plan, base_rate=plan.base_rate * scale, marketing_orders=plan.marketing_orders * scale)
+        pol = resolve_policy(s, cat, pl)
+        mu = pol.mean_daily_demand
+        R = pol.review_period_days if pol.periodic else 0
+        if pol.kind == "sQ":
+            q, level = pol.order_quantity, pol.reorder_point
+        elif pol.kind in ("sS", "RsS"):
+            q, level = np.maximum(pol.order_up_to - pol.reorder_point, 1.0), pol.reorder_point
+        else:  # RS / base stock: an order each review (or each unit), up to S
+            q, level = np.maximum(mu * max(R, 1), 1.0), pol.order_up_to - mu * R
+        orders = mu * 365.0 / q
+        safety = np.maximum(level - mu * (T + R), 0.0)
+        return float(np.sum(orders * K + h * (q / 2.0 + safety))), float(mu.sum() * 365.0)
+
+    (c0, u0), (c1, u1) = yearly(1.0), yearly(1.0 + step)
+    return (c1 - c0) / (u1 - u0) if u1 > u0 else 0.0
+
+
+def pilot_late_share(scenario: Scenario, seed: int | None = None) -> float:
+    """Share of orders delivered late in one simulated run of the scenario as it is."""
+    from sim.model import simulate
+
+    rate = simulate(scenario, seed).kpis["on_time_rate"]
+    return 0.0 if not np.isfinite(rate) else 1.0 - float(rate)
+
+
 @dataclass
 class Inputs:
     days: int
     dates: list[dt.date]
     base_orders: np.ndarray     # expected orders/day without marketing
     margin: np.ndarray          # profit per extra order, per day (before spend)
+    costs_per_order: dict       # the variable costs in the margin: fulfilment, replenishment, late delivery
     revenue_per_order: np.ndarray
     units_per_order: float
     capacity: np.ndarray        # orders/day the warehouses can pick (inf: no limit)
@@ -139,7 +192,10 @@ class Inputs:
     event: np.ndarray           # bool per day: a promotion event runs (channel event multipliers apply)
 
 
-def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0) -> Inputs:
+def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0,
+                late_share: float | None = None) -> Inputs:
+    """Per-day inputs of the LP; ``late_share`` = share of orders delivered late (a pilot run if
+    omitted and late deliveries cost something)."""
     s = scenario
     cat = catalog_for(s)
     plan = demand_plan(s)
@@ -149,8 +205,12 @@ def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: f
     price = float(np.dot(cat.popularity, cat.price))
     cost = float(np.dot(cat.popularity, cat.unit_cost))
     fulfil = fulfilment_cost_per_order(s) if s.carriers else 0.0
+    replenish = units * replenishment_cost_per_unit(s)
+    late_cost = s.inventory.costs.late_delivery_cost_per_order
+    if late_share is None:
+        late_share = pilot_late_share(s) if late_cost > 0 and s.carriers else 0.0
     revenue = units * price * plan.price_factor
-    margin = revenue - units * cost - fulfil
+    margin = revenue - units * cost - fulfil - replenish - late_share * late_cost
     H = s.horizon_days
     capacity = np.full(H, np.inf)
     job_seconds = []
@@ -172,7 +232,8 @@ def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: f
     per_shift = (shift_hours * 3600.0 / float(np.mean(job_seconds)) * max_utilization if job_seconds
                  else float("inf"))
     return Inputs(days=H, dates=[s.start_date + dt.timedelta(days=i) for i in range(H)], base_orders=plan.base_rate,
-                  margin=margin, revenue_per_order=revenue, units_per_order=units, capacity=capacity,
+                  margin=margin, costs_per_order={"fulfilment": fulfil, "replenishment": replenish,
+                                                  "late_delivery": late_share * late_cost}, revenue_per_order=revenue, units_per_order=units, capacity=capacity,
                   orders_per_picker_shift=per_shift, event=plan.event)
 
 
@@ -190,6 +251,7 @@ class PromotionPlan:
     capacity_days: pd.DataFrame | None = None  # day, value per order, value per picker-shift
     channel_specs: list = field(default_factory=list)
     solve_seconds: float = 0.0  # of ``seconds``, the time inside the solver (the rest builds the model)
+    costs_per_order: dict = field(default_factory=dict)  # variable costs of an extra order in the margin
 
     def to_overlay(self) -> dict:
         """The channels with a spend schedule per period (lists replace the scenario's channels)."""
@@ -235,7 +297,7 @@ def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
 def solve(scenario: Scenario, budget: float | None = None, target_roas: float | None = None,
           period: str = "day", capacity_aware: bool = True, period_cap: float | None = None,
           stock_units: float | None = None, segments: int = 24, max_utilization: float = 1.0,
-          time_limit: float = 120.0) -> PromotionPlan:
+          time_limit: float = 120.0, late_share: float | None = None) -> PromotionPlan:
     """Best spend plan; raises Infeasible (e.g. channel minimums above the budget)."""
     channels = scenario.demand.channels
     if not channels:
@@ -245,7 +307,7 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
     mins = sum(c.min_budget for c in channels)
     if budget is not None and mins > budget + 1e-9:
         raise Infeasible(f"channel minimum spends add up to {mins:,.0f}, above the budget {budget:,.0f}", "budget")
-    inp = inputs_from(scenario, max_utilization)
+    inp = inputs_from(scenario, max_utilization, late_share=late_share)
     curves = {c.name: pwl_curve(c, segments) for c in channels}
     periods = _periods(inp, period)
     t0 = time.perf_counter()
@@ -383,7 +445,7 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
                          approx_error={c: curves[c].max_error for c in curves}, duals=duals,
                          binding=[n for n in sol.binding() if not n.startswith(("capacity:", "order:"))][:20],
                          capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels),
-                         solve_seconds=sol.seconds)
+                         solve_seconds=sol.seconds, costs_per_order=dict(inp.costs_per_order))
 
 
 def _explain(scenario, budget, target_roas, inp, curves, periods, period_cap=None) -> str:

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from experiments.stats import mean_ci
-from optimize.promotion import inputs_from, pwl_curve, solve
+from optimize.promotion import inputs_from, pwl_curve, replenishment_cost_per_unit, solve
 from optimize.solver import Infeasible
 from sim.demand import demand_plan, hill_response
 from sim.model import simulate
@@ -580,3 +580,38 @@ def test_cli_verify_prints_predicted_and_simulated(tmp_path):
     for label in ("extra orders", "profit from marketing", "late-delivery rate", "late orders",
                   "late-delivery cost", "peak pick backlog", "aware - blind"):
         assert label in r.stdout
+
+
+# ---------------------------------------------------------------- the variable costs of an extra order
+def test_replenishment_cost_of_one_more_unit_is_the_eoq_slope():
+    """classroom_eoq: D = 36,500 a year, K = 100, h = 7.3: EOQ cost sqrt(2 K D h) has slope sqrt(K h / 2D) = 0.1."""
+    sc = load_scenario("scenarios/classroom_eoq.yaml")
+    assert replenishment_cost_per_unit(sc) == pytest.approx(np.sqrt(100 * 7.3 / (2 * 36_500)), rel=0.02)
+    # a fixed order quantity: one more unit costs its share of an order, K / Q, and no more stock
+    fixed = load_scenario("scenarios/classroom_eoq.yaml", ["inventory.policy.order_quantity=500"])
+    assert replenishment_cost_per_unit(fixed) == pytest.approx(100 / 500, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_predicted_profit_from_marketing_matches_the_simulation():
+    """multi_warehouse with carriers, stock and a price on late orders, no capacity binding: the LP's
+    profit from marketing (gross margin - fulfilment - replenishment - late deliveries - spend)
+    agrees with the simulated difference to a run without marketing, within 10%."""
+    ov = ["horizon_days=150", "inventory.costs.late_delivery_cost_per_order=10",
+          "demand.channels[0].max_extra_orders_per_day=200"]
+    sc = load_scenario("scenarios/multi_warehouse.yaml", ov)
+    plan = solve(sc, budget=450_000)
+    assert set(plan.costs_per_order) == {"fulfilment", "replenishment", "late_delivery"}
+    assert plan.costs_per_order["replenishment"] > 0 and plan.costs_per_order["late_delivery"] > 0
+    none = {"demand": {"channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True),
+                                         spend_per_day=0.0)]}}
+    planned = load_scenario("scenarios/multi_warehouse.yaml", ov, overlays=[plan.to_overlay()])
+    zero = load_scenario("scenarios/multi_warehouse.yaml", ov, overlays=[none])
+    diffs = [simulate(planned, replication_seed(sc.seed, r)).kpis["profit"]
+             - simulate(zero, replication_seed(sc.seed, r)).kpis["profit"] for r in range(6)]
+    first = sc.start_date + pd.Timedelta(days=sc.warmup_days)
+    predicted = float(plan.spend[plan.spend.start >= first].profit.sum())
+    ci = mean_ci(diffs)
+    assert predicted > 20_000
+    assert ci.half_width < 0.1 * predicted                   # sharp enough to see a 10% error
+    assert abs(ci.mean - predicted) <= 0.1 * predicted, (predicted, ci)
