@@ -21,15 +21,47 @@ A plain number in YAML means a constant. Examples::
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+def _allows_bool(annotation) -> bool:
+    """Whether a field's type takes true/false (pydantic would otherwise read true as 1)."""
+    if annotation is bool or annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _allows_bool(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_allows_bool(a) for a in get_args(annotation))
+    if origin is Literal:
+        return any(isinstance(a, bool) for a in get_args(annotation))
+    return False
+
+
+def reject_bool_for_numbers(model_cls, value, field_name: str):
+    """A before-validator body: YAML true/false where a number (or a name) is expected is an error."""
+    if isinstance(value, bool) and not _allows_bool(model_cls.model_fields[field_name].annotation):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
 class _Dist(BaseModel):
     # NaN or infinite parameters would poison every sample: reject them (subclasses inherit this).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data):
+        if isinstance(data, dict):  # field validators cannot run on the discriminator 'dist'
+            for name, field in cls.model_fields.items():
+                for key in {name, field.alias} - {None}:
+                    if isinstance(data.get(key), bool) and not _allows_bool(field.annotation):
+                        raise ValueError(f"{key}: expected a number, not true/false (got {data[key]})")
+        return data
 
     @property
     def std(self) -> float:

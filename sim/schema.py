@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
-from sim.distributions import AnyDist, coerce_dist
+from sim.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
 Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -22,6 +22,12 @@ NonNeg = Annotated[float, Field(ge=0)]
 class Model(BaseModel):
     # allow_inf_nan=False: a YAML .inf or .nan is a typo, never a quantity the simulator can use.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value, info):
+        """``true`` where a number is expected is a typo (pydantic would read it as 1)."""
+        return reject_bool_for_numbers(cls, value, info.field_name)
 
 
 # ---------------------------------------------------------------- catalogue

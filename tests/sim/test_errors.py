@@ -119,6 +119,12 @@ CASES = {
     "not a finite number": (
         variant("  base_orders_per_day: 20", "  base_orders_per_day: .inf   # <-"), "demand.base_orders_per_day",
         ["finite number"]),
+    "a boolean where a number belongs": (
+        variant("  base_orders_per_day: 20", "  base_orders_per_day: yes   # <-"), "demand.base_orders_per_day",
+        ["expected a number, not true/false"]),
+    "a boolean as a distribution parameter": (
+        variant("    lead_time_days: 3", "    lead_time_days: {dist: gamma, mean: true, cv: 0.2}   # <-"),
+        "suppliers[0].lead_time_days", ["mean: expected a number, not true/false"]),
     "missing extends file": (
         "extends: no_such_base.yaml   # <-\nname: child\n", "extends", ["no_such_base.yaml", "not found"]),
     "YAML syntax error (bad indentation)": (

@@ -102,7 +102,11 @@ def test_double11_extends_baseline_and_replaces_the_promotion_list():
     base = load_scenario("scenarios/baseline.yaml")
     d11 = load_scenario("scenarios/double11.yaml")
     assert d11.name == "double11"
-    assert d11.catalog == base.catalog and d11.suppliers == base.suppliers and d11.inventory == base.inventory
+    assert d11.catalog == base.catalog and d11.suppliers == base.suppliers
+    # double11 sets one cost (a late order's voucher); the deep merge keeps every other inventory key
+    assert d11.inventory.costs.late_delivery_cost_per_order == 10 and base.inventory.costs.late_delivery_cost_per_order == 0
+    assert d11.inventory.model_copy(update={"costs": base.inventory.costs}) == base.inventory
+    assert d11.inventory.costs.model_copy(update={"late_delivery_cost_per_order": 0.0}) == base.inventory.costs
     assert [p.name for p in d11.demand.promotions] == ["618", "double11"]
     assert d11.demand.monthly_factors == base.demand.monthly_factors
 
