@@ -25,6 +25,7 @@ import simpy
 from sim.catalog import CatalogArrays
 from sim.policy import PolicyArrays
 from sim.schema import Scenario
+from sim.streams import DayArrayDraws
 
 RECEIPT_PRIORITY = 0
 DAY_CLOSE_PRIORITY = -1
@@ -54,11 +55,24 @@ class DayCounters:
 
 
 class SupplierModel:
-    """Lead times (buffered batch draws) and down periods of each supplier."""
+    """Lead times and down periods of each supplier.
 
-    def __init__(self, scenario: Scenario, rng_lead: np.random.Generator, rng_disrupt: np.random.Generator):
+    The lead time of a purchase order for pair k = (warehouse, SKU) placed on day d is
+    element k of that day's lead-time stream of its supplier (element k + P x m for the
+    pair's m-th further order that day, P pairs): a variant that orders differently leaves
+    the lead times of every other order as they were (common random numbers).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, rng_disrupt: np.random.Generator, n_pairs: int):
         self.suppliers = scenario.suppliers
-        self.rng = rng_lead
+        self.n_pairs = int(n_pairs)
+        self._draws = [
+            None if getattr(sp.lead_time_days, "dist", "") == "constant"
+            else DayArrayDraws(seed, "lead_time", lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
+                               self.n_pairs, (j,))
+            for j, sp in enumerate(scenario.suppliers)]
+        self._day_of = np.full(self.n_pairs, -1, dtype=np.int64)   # last day each pair ordered
+        self._again = np.zeros(self.n_pairs, dtype=np.int64)        # its further orders that day
         self.down: list[np.ndarray] = []
         H = scenario.horizon_days
         for sp in scenario.suppliers:
@@ -91,8 +105,16 @@ class SupplierModel:
         inside = (i >= 0) & (t < spans[np.maximum(i, 0), 1])
         return np.where(inside, spans[np.maximum(i, 0), 1], t)
 
-    def lead_times(self, j: int, size: int) -> np.ndarray:
-        return np.maximum(self.suppliers[j].lead_time_days.sample(self.rng, size), 0.0)
+    def lead_times(self, j: int, ks: np.ndarray, now: float) -> np.ndarray:
+        """Lead times of purchase orders for pairs ``ks`` (distinct) placed at ``now`` with supplier j."""
+        draws = self._draws[j]
+        if draws is None:
+            return np.full(len(ks), max(float(self.suppliers[j].lead_time_days.mean), 0.0))
+        day = int(now)
+        again = np.where(self._day_of[ks] == day, self._again[ks] + 1, 0)
+        self._day_of[ks] = day
+        self._again[ks] = again
+        return draws.take(day, ks + self.n_pairs * again)
 
 
 class InventorySystem:
@@ -226,7 +248,7 @@ class InventorySystem:
         for j in np.unique(sup):
             m = sup == j
             ship = self.suppliers.ship_times(int(j), np.full(int(m.sum()), now))
-            arrive[m] = ship + self.suppliers.lead_times(int(j), int(m.sum()))
+            arrive[m] = ship + self.suppliers.lead_times(int(j), ks[m], now)
         day = self.day
         day.replenishment_orders += len(ks)
         day.ordering_cost += float(self.order_cost[sup].sum())

@@ -58,7 +58,7 @@ class ShopModel:
         self.catalog = catalog_for(scenario)
         self.plan = demand_plan(scenario)
         self.policy = resolve_policy(scenario, self.catalog, self.plan)
-        suppliers = SupplierModel(scenario, self.streams.lead_time, self.streams.disruption)
+        suppliers = SupplierModel(scenario, seed, self.streams.disruption, len(scenario.warehouses) * self.catalog.n)
         self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
         self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers,
                                    self.fulfilment.release)

@@ -78,6 +78,32 @@ class KeyedDraws:
         return values[pos]
 
 
+class DayArrayDraws:
+    """Vectorized ``KeyedDraws``: ``take(day, positions)`` returns values (day, i) for an array of i.
+
+    Value (day, i) is element i of ``day_rng(seed, concern, day, *sub)``; a day is drawn
+    at least ``size`` long at once (numpy, no per-value Python work). Used where many
+    positions are asked for together (the purchase orders of one review).
+    """
+
+    CACHE_DAYS = 8
+
+    def __init__(self, seed: int, concern: str, sample, size: int, sub: tuple = ()):
+        self.seed, self.concern, self.sample, self.size, self.sub = int(seed), concern, sample, int(size), tuple(sub)
+        self._days: dict[int, np.ndarray] = {}
+
+    def take(self, day: int, positions: np.ndarray) -> np.ndarray:
+        values = self._days.get(day)
+        need = int(positions.max()) + 1 if len(positions) else 0
+        if values is None or need > len(values):
+            n = max(need, self.size, 2 * len(values) if values is not None else 0)
+            values = self.sample(day_rng(self.seed, self.concern, day, *self.sub), n)  # prefix-consistent
+            if day not in self._days and len(self._days) >= self.CACHE_DAYS:
+                del self._days[next(iter(self._days))]
+            self._days[day] = values
+        return values[positions]
+
+
 def keyed_draws(seed: int, concern: str, dist, sub: tuple = (), low: float | None = None):
     """``KeyedDraws`` of a distribution (clipped below at ``low``); a constant needs no stream."""
     if getattr(dist, "dist", None) == "constant":

@@ -82,8 +82,15 @@ def test_keyed_draws_do_not_depend_on_the_order_of_the_questions():
 # ---------------------------------------------------------------- variants share their orders
 @pytest.fixture(scope="module")
 def boosted():
-    """multi_warehouse for 40 days, without and with 4,000 of ads spend on day 20."""
-    base = ["horizon_days=40", "warmup_days=0"]
+    """multi_warehouse for 40 days, without and with 4,000 of ads spend on day 20.
+
+    Reorder points and quantities are fixed numbers: derived from the expected demand
+    (service level, EOQ) they would change with the boost from day 0 on, and the runs
+    would differ before day 20 for that reason, not for their random numbers. The start
+    stock lasts the 40 days, so no order waits for stock (lead times have their own test).
+    """
+    base = ["horizon_days=40", "warmup_days=0", "inventory.policy.reorder_point=12",
+            "inventory.policy.order_quantity=40", "inventory.initial_on_hand=5000"]
     runs = [simulate(load_scenario(MULTI, base + [CHANNEL % spend]), seed=77, record_orders=True)
             for spend in (0, 4000)]
     return runs
@@ -101,8 +108,14 @@ def test_orders_before_the_change_are_identical_to_the_last_digit(boosted):
     a, b = base.orders, more.orders
     before = a["arrival"] < BOOST_DAY
     n = int(before.sum())
-    for col in ("arrival", "region", "value", "ship", "deliver", "deadline"):
+    for col in ("arrival", "region", "value"):
         np.testing.assert_array_equal(a[col][:n].to_numpy(), b[col][:n].to_numpy(), err_msg=col)
+    # what happened to them before the boost is identical too (a parcel still waiting for stock
+    # on day 20 may then be served in another order, since the boosted day competes for stock)
+    done = (a["ship"][:n] < BOOST_DAY).to_numpy()
+    assert done.mean() > 0.95
+    for col in ("ship", "deliver", "deadline"):
+        np.testing.assert_array_equal(a[col][:n].to_numpy()[done], b[col][:n].to_numpy()[done], err_msg=col)
 
 
 def test_the_boosted_day_starts_with_the_same_customers(boosted):
@@ -144,3 +157,28 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
     transit_a = (sa["deliver"] - sa["ship"])[ia][same_lane]
     transit_b = (sb["deliver"] - sb["ship"])[ib][same_lane]
     np.testing.assert_array_equal(transit_a, transit_b)
+
+
+# ---------------------------------------------------------------- supplier lead times
+def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
+    from sim.inventory import SupplierModel
+
+    sc = load_scenario(MULTI)                          # gamma lead times (mean 5 and 18 days)
+    pairs = 3 * 300
+
+    def model():
+        return SupplierModel(sc, 77, np.random.default_rng(0), pairs)
+
+    a, b = model(), model()
+    many = a.lead_times(0, np.array([1, 5, 9, 400]), 3.2)
+    one = b.lead_times(0, np.array([5]), 3.7)         # another variant orders only pair 5 that day
+    assert one[0] == many[1]
+    # the pair's second order the same day gets a fresh draw; the next day, the day's own draw
+    again = a.lead_times(0, np.array([5]), 3.9)
+    assert again[0] != many[1]
+    assert model().lead_times(0, np.array([5]), 4.0)[0] not in (many[1], again[0])
+    # and over many pairs they are draws of the supplier's distribution
+    draws = model().lead_times(0, np.arange(pairs), 10.0)
+    dist = sc.suppliers[0].lead_time_days
+    assert abs(draws.mean() - dist.mean) < 3 * dist.std / np.sqrt(pairs)
+    assert len(np.unique(draws)) == pairs
