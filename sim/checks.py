@@ -34,6 +34,15 @@ def _check_demand(s: Scenario, out: list) -> None:
             if period.end < period.start:
                 out.append((("demand", "channels", i, "schedule", j, "end"),
                             f"end {period.end} is before start {period.start}"))
+    if not out:
+        from sim.demand import demand_plan
+        from sim.streams import POS_MASK
+
+        peak = float(demand_plan(s).rate.max())
+        if peak > POS_MASK / 2:  # every order of a day gets a position in its day's random streams
+            out.append((("demand", "base_orders_per_day"),
+                        f"the expected orders peak at {peak:,.0f} a day; the simulator handles at most "
+                        f"{POS_MASK // 2:,} a day"))
 
 
 def _check_network(s: Scenario, out: list) -> None:

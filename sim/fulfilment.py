@@ -28,6 +28,7 @@ import numpy as np
 
 from sim.delivery import Carriers, _after_down, _spans, next_cutoff
 from sim.schema import Scenario
+from sim.streams import POS_BITS, POS_MASK
 from sim.warehouse import PickingStation
 
 
@@ -111,7 +112,7 @@ class Fulfilment:
         self.express_min = scenario.routing.express_min_order_value
         self.rec = {f: [] for f in self.FIELDS}
         self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
-        self.key: list[tuple[int, int]] = []  # (order day, position in the day) per shipment: its random numbers
+        self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
         self.stations = [
             PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.key)
             if w.picking is not None else None
@@ -122,7 +123,7 @@ class Fulfilment:
                      value: float, carrier: int = -1, day: int = 0, pos: int = 0) -> int:
         """Record a shipment of order ``order`` (order ``pos`` of day ``day``); returns its id."""
         sid = len(self.key)
-        self.key.append((day, pos))
+        self.key.append((day << POS_BITS) | pos)  # sim.streams.order_key
         nan = float("nan")
         (a_order, a_wh, a_region, a_lines, a_units, a_weight, a_value, a_carrier, a_release, a_pick_start,
          a_ready, a_ship, a_deliver, a_cost) = self._append
@@ -177,7 +178,8 @@ class Fulfilment:
         c, t = car.ship(c, w, r, now, weight)
         rec["carrier"][sid] = c
         rec["ship"][sid] = t
-        rec["deliver"][sid] = t + car.draw_transit(c, w, r, *self.key[sid])
+        k = self.key[sid]
+        rec["deliver"][sid] = t + car.draw_transit(c, w, r, k >> POS_BITS, k & POS_MASK)
         rec["cost"][sid] = car.cost(c, w, r, weight)
 
     def _leave_without_carrier(self, w: int, now: float) -> float:

@@ -37,6 +37,15 @@ class Streams:
             setattr(self, name, np.random.default_rng(seq))
 
 
+POS_BITS = 20  # an order's key packs (day, position) into one int: day << POS_BITS | position
+POS_MASK = (1 << POS_BITS) - 1
+
+
+def order_key(day: int, pos: int) -> int:
+    """One int for order ``pos`` of day ``day`` (kept per shipment: a tuple costs three objects)."""
+    return (day << POS_BITS) | pos
+
+
 def day_rng(seed: int, concern: str, day: int, *sub: int) -> np.random.Generator:
     """The generator of one concern on one simulated day (``sub`` tells apart its quantities)."""
     key = (CONCERNS.index(concern), int(day), *map(int, sub))
@@ -53,7 +62,7 @@ class KeyedDraws:
     the same values.
     """
 
-    CACHE_DAYS = 64
+    CACHE_DAYS = 8
 
     def __init__(self, seed: int, concern: str, sample, sub: tuple = ()):
         self.seed, self.concern, self.sample, self.sub = int(seed), concern, sample, tuple(sub)

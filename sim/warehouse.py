@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.schema import Picking, Scenario, Warehouse
-from sim.streams import keyed_draws
+from sim.streams import POS_BITS, POS_MASK, keyed_draws
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -164,12 +164,12 @@ class PickingStation:
     """One warehouse's pickers (and optional packing stations)."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, index: int, seed: int,
-                 event_days: np.ndarray, on_ready, on_start, keys: list[tuple[int, int]]):
+                 event_days: np.ndarray, on_ready, on_start, keys: list[int]):
         self.env = env
         self.index = index
         self.p: Picking = scenario.warehouses[index].picking
         self.seed = int(seed)
-        self.keys = keys  # shipment id -> (order day, position): whose random numbers a job uses
+        self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
         self.on_ready = on_ready          # callback(shipment_id) when packed
         self.on_start = on_start
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
@@ -194,12 +194,13 @@ class PickingStation:
             return None
         return keyed_draws(self.seed, "pick", dist, (self.index, ("job", "setup", "line", "pack").index(name)))
 
-    def job_days(self, lines: int, key: tuple[int, int]) -> float:
+    def job_days(self, lines: int, key: int) -> float:
         """Duration of a pick job of ``lines`` lines whose first shipment has ``key`` (days).
 
-        ``key`` = (order day, position in the day): every order has its own pick-time
-        draws at each warehouse (common random numbers across variants).
+        ``key`` = ``sim.streams.order_key(order day, position in the day)``: every order has
+        its own pick-time draws at each warehouse (common random numbers across variants).
         """
+        key = (key >> POS_BITS, key & POS_MASK)
         if not self._formula:
             return max(self._job(*key), 0.0) / SECONDS_PER_DAY
         travel = self._travel
@@ -250,7 +251,7 @@ class PickingStation:
             if self.packers is None:
                 self.on_ready(sid)
             else:
-                self.packers.submit(sid, self._pack(*self.keys[sid]) / SECONDS_PER_DAY)
+                self.packers.submit(sid, self._pack(self.keys[sid] >> POS_BITS, self.keys[sid] & POS_MASK) / SECONDS_PER_DAY)
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:
