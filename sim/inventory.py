@@ -57,10 +57,11 @@ class DayCounters:
 class SupplierModel:
     """Lead times and down periods of each supplier.
 
-    The lead time of a purchase order for pair k = (warehouse, SKU) placed on day d is
-    element k of that day's lead-time stream of its supplier (element k + P x m for the
-    pair's m-th further order that day, P pairs): a variant that orders differently leaves
-    the lead times of every other order as they were (common random numbers).
+    The lead time of the n-th purchase order of pair k = (warehouse, SKU) is element k of
+    its supplier's n-th lead-time array (``DayArrayDraws`` with the order count in place
+    of the day; each array covers all P pairs and is drawn when first needed). A variant
+    that orders earlier or later keeps the pair's lead times, and a variant that orders
+    one more time shifts only that pair's later ones (common random numbers).
     """
 
     def __init__(self, scenario: Scenario, seed: int, rng_disrupt: np.random.Generator, n_pairs: int):
@@ -69,10 +70,9 @@ class SupplierModel:
         self._draws = [
             None if getattr(sp.lead_time_days, "dist", "") == "constant"
             else DayArrayDraws(seed, "lead_time", lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
-                               self.n_pairs, (j,))
+                               self.n_pairs, (j,), cache=None)
             for j, sp in enumerate(scenario.suppliers)]
-        self._day_of = np.full(self.n_pairs, -1, dtype=np.int64)   # last day each pair ordered
-        self._again = np.zeros(self.n_pairs, dtype=np.int64)        # its further orders that day
+        self._count = np.zeros(self.n_pairs, dtype=np.int64)   # purchase orders each pair has placed
         self.down: list[np.ndarray] = []
         H = scenario.horizon_days
         for sp in scenario.suppliers:
@@ -110,11 +110,15 @@ class SupplierModel:
         draws = self._draws[j]
         if draws is None:
             return np.full(len(ks), max(float(self.suppliers[j].lead_time_days.mean), 0.0))
-        day = int(now)
-        again = np.where(self._day_of[ks] == day, self._again[ks] + 1, 0)
-        self._day_of[ks] = day
-        self._again[ks] = again
-        return draws.take(day, ks + self.n_pairs * again)
+        n = self._count[ks]
+        self._count[ks] = n + 1
+        if len(ks) == 1:
+            return draws.take(int(n[0]), ks)
+        out = np.empty(len(ks))
+        for level in np.unique(n):
+            m = n == level
+            out[m] = draws.take(int(level), ks[m])
+        return out
 
 
 class InventorySystem:

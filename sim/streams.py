@@ -95,10 +95,9 @@ class DayArrayDraws:
     positions are asked for together (the purchase orders of one review).
     """
 
-    CACHE_DAYS = 8
-
-    def __init__(self, seed: int, concern: str, sample, size: int, sub: tuple = ()):
+    def __init__(self, seed: int, concern: str, sample, size: int, sub: tuple = (), cache: int | None = 8):
         self.seed, self.concern, self.sample, self.size, self.sub = int(seed), concern, sample, int(size), tuple(sub)
+        self.cache = cache  # days kept (None: all)
         self._days: dict[int, np.ndarray] = {}
 
     def take(self, day: int, positions: np.ndarray) -> np.ndarray:
@@ -107,7 +106,7 @@ class DayArrayDraws:
         if values is None or need > len(values):
             n = max(need, self.size, 2 * len(values) if values is not None else 0)
             values = self.sample(day_rng(self.seed, self.concern, day, *self.sub), n)  # prefix-consistent
-            if day not in self._days and len(self._days) >= self.CACHE_DAYS:
+            if day not in self._days and self.cache is not None and len(self._days) >= self.cache:
                 del self._days[next(iter(self._days))]
             self._days[day] = values
         return values[positions]

@@ -161,6 +161,7 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
 
 # ---------------------------------------------------------------- supplier lead times
 def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
+    """The n-th purchase order of a (warehouse, SKU) pair has the same lead time in every variant."""
     from sim.inventory import SupplierModel
 
     sc = load_scenario(MULTI)                          # gamma lead times (mean 5 and 18 days)
@@ -170,15 +171,17 @@ def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
         return SupplierModel(sc, 77, np.random.default_rng(0), pairs)
 
     a, b = model(), model()
-    many = a.lead_times(0, np.array([1, 5, 9, 400]), 3.2)
-    one = b.lead_times(0, np.array([5]), 3.7)         # another variant orders only pair 5 that day
-    assert one[0] == many[1]
-    # the pair's second order the same day gets a fresh draw; the next day, the day's own draw
-    again = a.lead_times(0, np.array([5]), 3.9)
-    assert again[0] != many[1]
-    assert model().lead_times(0, np.array([5]), 4.0)[0] not in (many[1], again[0])
-    # and over many pairs they are draws of the supplier's distribution
-    draws = model().lead_times(0, np.arange(pairs), 10.0)
+    first = a.lead_times(0, np.array([1, 5, 9, 400]), 3.2)
+    alone = b.lead_times(0, np.array([5]), 11.7)        # another variant orders pair 5 later, alone
+    assert alone[0] == first[1]
+    second_a = a.lead_times(0, np.array([5, 9]), 20.0)  # second orders: their own draws, again shared
+    second_b = b.lead_times(0, np.array([5]), 26.5)
+    assert second_b[0] == second_a[0] != first[1]
+    assert second_a[1] != first[2]
+    # over many pairs and orders they are independent draws of the supplier's distribution
+    c = model()
+    draws = np.concatenate([c.lead_times(0, np.arange(pairs), t) for t in range(5)])
     dist = sc.suppliers[0].lead_time_days
-    assert abs(draws.mean() - dist.mean) < 3 * dist.std / np.sqrt(pairs)
-    assert len(np.unique(draws)) == pairs
+    assert abs(draws.mean() - dist.mean) < 3 * dist.std / np.sqrt(len(draws))
+    assert abs(draws.std() - dist.std) < 0.05 * dist.std
+    assert len(np.unique(draws)) == len(draws)
