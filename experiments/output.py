@@ -57,8 +57,11 @@ def atomic_write_csv(path: Path, frame) -> None:
 
 
 def manifest(**fields) -> dict:
+    from sim.streams import simulator_fingerprint
+
     return {"created": dt.datetime.now().isoformat(timespec="seconds"), "command": sys.argv,
-            "git_commit": git_commit(), "versions": versions(), **fields}
+            "git_commit": git_commit(), "simulator_fingerprint": simulator_fingerprint(), "versions": versions(),
+            **fields}
 
 
 class RunFolder:

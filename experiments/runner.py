@@ -3,7 +3,8 @@
 Replication r uses the seed ``replication_seed(master, r)`` in every variant, so
 variants see the same demand (common random numbers) and paired differences are
 tight. Every finished replication is written at once to ``cache/`` keyed by
-(scenario hash, seed); running the same spec again only does what is missing.
+(scenario hash, simulator fingerprint, seed); running the same spec again only does
+what is missing, and a change to the simulator's code (``sim/``) invalidates the cache.
 A replication that raises is recorded (status ``failed``, its error and seed)
 and the others go on. Results are identical whatever the executor and worker count.
 
@@ -27,7 +28,9 @@ import pandas as pd
 
 from experiments.spec import Point
 from sim.model import simulate
-from sim.streams import replication_seed
+from sim.streams import replication_seed, simulator_fingerprint
+
+SIM_FINGERPRINT = simulator_fingerprint()  # cached results of other simulator code are not reused
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Task:
 
     @property
     def key(self) -> str:
-        return f"{self.point.hash}-{self.seed}"
+        return f"{self.point.hash}-{SIM_FINGERPRINT}-{self.seed}"
 
 
 def tasks_for(points: list[Point], replications: int, master_seed: int) -> list[Task]:

@@ -122,6 +122,19 @@ def keyed_draws(seed: int, concern: str, dist, sub: tuple = (), low: float | Non
     return KeyedDraws(seed, concern, lambda rng, n: np.maximum(dist.sample(rng, n), low), sub)
 
 
+def simulator_fingerprint() -> str:
+    """A short hash of the simulator's source (sim/*.py): results cached under another
+    fingerprint came from other code and are not reused."""
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def replication_seed(master_seed: int, replication: int) -> int:
     """The seed of replication r: the same in every variant (common random numbers).
 

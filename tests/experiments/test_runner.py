@@ -109,6 +109,25 @@ def test_cache_without_a_needed_daily_column_is_recomputed(tmp_path, monkeypatch
     assert "orders" in daily.columns
 
 
+def test_results_of_other_simulator_code_are_not_reused(tmp_path, monkeypatch):
+    """A cache entry made by another version of sim/ (another fingerprint) is recomputed."""
+    import experiments.runner as runner
+
+    spec_path = write_spec(tmp_path, replications=2)
+    _run(spec_path, tmp_path / "cache")
+    monkeypatch.setattr(runner, "SIM_FINGERPRINT", "0123456789ab")   # as if sim/ had changed
+    calls = patch_simulate(monkeypatch)
+    _run(spec_path, tmp_path / "cache")
+    assert len(calls) == 4
+    assert len(list((tmp_path / "cache").glob("*-0123456789ab-*.json"))) == 4
+
+
+def test_simulator_fingerprint_is_stable_and_short():
+    from sim.streams import simulator_fingerprint
+
+    assert simulator_fingerprint() == simulator_fingerprint() and len(simulator_fingerprint()) == 12
+
+
 def test_fresh_empties_the_cache_first(tmp_path, monkeypatch):
     spec_path = write_spec(tmp_path, replications=2)
     *_, runs1, _ = _run(spec_path, tmp_path / "cache")
