@@ -59,7 +59,7 @@ class SupplierModel:
 
     The lead time of the n-th purchase order of pair k = (warehouse, SKU) is element k of
     its supplier's n-th lead-time array (``DayArrayDraws`` with the order count in place
-    of the day; each array covers all P pairs and is drawn when first needed). A variant
+    of the day; an array is drawn when first needed, as long as the highest pair asking). A variant
     that orders earlier or later keeps the pair's lead times, and a variant that orders
     one more time shifts only that pair's later ones (common random numbers).
     """
@@ -70,7 +70,7 @@ class SupplierModel:
         self._draws = [
             None if getattr(sp.lead_time_days, "dist", "") == "constant"
             else DayArrayDraws(seed, "lead_time", lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
-                               self.n_pairs, (j,), cache=None)
+                               64, (j,), cache=None)  # an array grows to the highest pair that needs it
             for j, sp in enumerate(scenario.suppliers)]
         self._count = np.zeros(self.n_pairs, dtype=np.int64)   # purchase orders each pair has placed
         self.down: list[np.ndarray] = []
