@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.metrics import KPI_INFO
 from sim.scenario import _pydantic_problems, load_source, scenario_hash, validate_data
 from sim.schema import Scenario
-from sim.yamlio import InputError, Problem, Source, format_path, parse_key_path, read_yaml, set_path, suggest
+from sim.yamlio import (InputError, Problem, Source, format_path, parse_key_path, read_yaml, resolve_path, set_path,
+                        short_label, suggest)
 
 
 class _M(BaseModel):
@@ -190,20 +191,21 @@ def _apply(src: Source, overrides: dict, spec_src: Source, spec_file: str, where
     problems = []
     for key_text, value in overrides.items():
         try:
-            key = parse_key_path(key_text)
-            data = set_path(data, key, value)
+            targets = resolve_path(data, parse_key_path(key_text))  # [name] and [*] -> positions
+            data = set_path(data, parse_key_path(key_text), value)
         except ValueError as exc:
             file, line = spec_src.locate(where + (key_text,), spec_file)
             problems.append(Problem(file, line, format_path(where + (key_text,)), str(exc)))
             continue
         hit = spec_src.locate(where + (key_text,), spec_file)
-        for k in list(origin):
-            if k[: len(key)] == key:
-                origin[k] = hit
-        origin[key] = hit
-        for n in range(1, len(key)):  # a scalar the override turned into a mapping is now the spec's
-            if not isinstance(_get(src.data, key[:n]), (dict, list)):
-                origin[key[:n]] = hit
+        for key in targets:
+            for k in list(origin):
+                if k[: len(key)] == key:
+                    origin[k] = hit
+            origin[key] = hit
+            for n in range(1, len(key)):  # a scalar the override turned into a mapping is now the spec's
+                if not isinstance(_get(src.data, key[:n]), (dict, list)):
+                    origin[key[:n]] = hit
     if problems:
         raise InputError(problems)
     return Source(data=data, origin=origin, files=src.files)
@@ -229,7 +231,7 @@ def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[P
     for vi, variant in enumerate(variants):
         for combo in combos:
             params = dict(zip(keys, combo))
-            label = ",".join(f"{k.split(',')[0].split('.')[-1]}={_label(v)}" for k, v in params.items())
+            label = ",".join(f"{short_label(k)}={_label(v)}" for k, v in params.items())
             name = variant.name if not label else (label if len(variants) == 1 and not spec.variants
                                                    else f"{variant.name}[{label}]")
             try:

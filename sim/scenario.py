@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from sim.distributions import DIST_NAMES
 from sim.schema import Scenario
 from sim.yamlio import (InputError, Problem, Source, format_path, merge_sources, parse_assignment,
-                        read_yaml, set_path, suggest)
+                        read_yaml, resolve_path, set_path, suggest)
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -146,19 +146,82 @@ def _pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=
     return problems
 
 
+MAX_REPAIR_ROUNDS = 4
+
+
+def _without(data, path: tuple):
+    """A copy of ``data`` without the key at ``path`` (so its default applies), or None when
+    that would leave a required key missing or move list items (then cross-field rules wait)."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    out = _copy(data)
+    parent = _lookup(out, path[:-1])
+    if not isinstance(parent, dict) or path[-1] not in parent:
+        return None
+    del parent[path[-1]]
+    return out
+
+
+def _copy(data):
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
+def _repaired(data, exc: ValidationError):
+    """The data with every key pydantic refused removed, if it then validates; else None.
+
+    Lets the cross-field rules run on the rest of the file, so field and cross-field
+    problems are reported in one pass."""
+    for _round in range(MAX_REPAIR_ROUNDS):
+        for err in exc.errors():
+            path = _clean_loc(tuple(err["loc"]), data)
+            if err["type"] == "missing":
+                path = path[:-1]  # a required key is missing: drop its (optional) parent block
+            fixed = _without(data, path)
+            if fixed is None:
+                return None
+            data = fixed
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as again:
+            exc = again
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def _cross_field(scenario: Scenario, src: Source, main_file: str) -> list[Problem]:
+    from sim.checks import semantic_problems  # cross-field rules
+
+    problems = []
+    for path, msg in semantic_problems(scenario):
+        file, line = src.locate(path, main_file)
+        problems.append(Problem(file, line, format_path(path), msg))
+    return problems
+
+
 def validate_data(src: Source, main_file: str) -> Scenario:
+    """Validate merged data: every field problem and, where they can still be evaluated on
+    the rest of the data, every cross-field problem, all in one InputError."""
     try:
         scenario = Scenario.model_validate(src.data)
     except ValidationError as exc:
-        raise InputError(_pydantic_problems(exc, src, main_file)) from None
-    from sim.checks import semantic_problems  # cross-field rules
-
-    issues = semantic_problems(scenario)
-    if issues:
-        problems = []
-        for path, msg in issues:
-            file, line = src.locate(path, main_file)
-            problems.append(Problem(file, line, format_path(path), msg))
+        problems = _pydantic_problems(exc, src, main_file)
+        partial = _repaired(src.data, exc)
+        if partial is not None:
+            shown = {p.path for p in problems}
+            for p in _cross_field(partial, src, main_file):
+                # a rule about a key whose value was refused would judge its default: skip it
+                if not any(p.path == s or p.path.startswith(s + ".") or p.path.startswith(s + "[")
+                           or s.startswith(p.path + ".") or s.startswith(p.path + "[")
+                           or s.rsplit(".", 1)[-1] in p.message for s in shown):
+                    problems.append(p)
+        raise InputError(problems) from None
+    problems = _cross_field(scenario, src, main_file)
+    if problems:
         raise InputError(problems)
     return scenario
 
@@ -171,6 +234,15 @@ def _lookup(data, path: tuple):
         except (KeyError, IndexError, TypeError):
             return None
     return data
+
+
+def blame_override(origin: dict, old_data, key: tuple, where: tuple) -> None:
+    """From the first level an override creates or replaces, key paths come from the override."""
+    n = next(n for n in range(1, len(key) + 1)
+             if n == len(key) or not isinstance(_lookup(old_data, key[:n]), (dict, list)))
+    for p in [p for p in origin if p[:n] == key[:n]]:
+        del origin[p]
+    origin[key[:n]] = where
 
 
 def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
@@ -192,12 +264,10 @@ def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable
         try:
             key, value = parse_assignment(text)
             old = src.data
+            targets = resolve_path(old, key)  # [east_dc] and [*] name concrete list positions
             src.data = set_path(old, key, value)
-            # From the first level that --set creates or replaces, the keys come from --set, not the file.
-            n = next(n for n in range(1, len(key) + 1)
-                     if n == len(key) or not isinstance(_lookup(old, key[:n]), (dict, list)))
-            src.origin = {p: o for p, o in src.origin.items() if p[:n] != key[:n]}
-            src.origin[key[:n]] = ("--set", None)
+            for target in targets:
+                blame_override(src.origin, old, target, ("--set", None))
         except ValueError as exc:
             problems.append(Problem("--set", None, text.split("=", 1)[0], str(exc)))
     if problems:
