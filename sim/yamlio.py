@@ -328,7 +328,8 @@ def parse_key_path(text: str) -> Key:
     parts: list = []
     pos = 0
     for m in _TOKEN.finditer(text):
-        if m.start() != pos and text[pos:m.start()] != ".":
+        gap = text[pos:m.start()]
+        if m.start() != pos and (gap != "." or m.group(1) is None):  # 'a.[0]' and 'a b' are typos
             raise ValueError(f"bad key path {text!r}")
         if m.group(1) is not None:
             parts.append(m.group(1))
