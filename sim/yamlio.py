@@ -290,6 +290,7 @@ def read_yaml(path: str | Path) -> Source:
     data, origin, dups = parse_text(text, name)
     if data is None:
         data = {}
+    origin.setdefault((), (name, 1))  # a key missing at the top level is reported at line 1
     if dups:
         raise InputError(dups)
     return Source(data=data, origin=origin, files=[name])
