@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from sim.distributions import DIST_NAMES
 from sim.schema import Scenario
 from sim.yamlio import (InputError, Problem, Source, format_path, merge_sources, parse_assignment,
-                        read_yaml, resolve_path, set_path, suggest)
+                        parse_key_path, read_yaml, resolve_path, set_path, suggest)
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -245,21 +245,46 @@ def blame_override(origin: dict, old_data, key: tuple, where: tuple) -> None:
     origin[key[:n]] = where
 
 
+def _is_key_path(key) -> bool:
+    return isinstance(key, str) and any(c in key for c in ".[")
+
+
+def _overlay(src: Source, overlay: Source, name: str, problems: list) -> Source:
+    """Merge a plan overlay: plain keys merge as mappings; keys written as key paths
+    (``"warehouses[east_dc].picking.pickers": 4``) set exactly the node they name."""
+    plain = {k: v for k, v in overlay.data.items() if not _is_key_path(k)}
+    src = merge_sources(src, Source(data=plain, origin=overlay.origin, files=overlay.files))
+    for key_text, value in overlay.data.items():
+        if not _is_key_path(key_text):
+            continue
+        where = overlay.origin.get((key_text,), (name, None))
+        try:
+            key = parse_key_path(key_text)
+            targets = resolve_path(src.data, key)
+            old = src.data
+            src.data = set_path(old, key, value)
+            for target in targets:
+                blame_override(src.origin, old, target, where)
+        except ValueError as exc:
+            problems.append(Problem(where[0], where[1], key_text, str(exc)))
+    return src
+
+
 def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
                 overlays: Iterable[dict] = ()) -> Source:
     """Merged raw data (extends, plans, overlay dicts, overrides applied) with line origins."""
     path = Path(path)
     src = _read_with_extends(path)
+    problems: list[Problem] = []
     for overlay in overlays:
         data = {k: v for k, v in overlay.items() if k != "plan_info"}
-        src = merge_sources(src, Source(data=data, origin={}, files=["(plan)"]))
+        src = _overlay(src, Source(data=data, origin={}, files=["(plan)"]), "(plan)", problems)
     for plan in plans:
         overlay = read_yaml(plan)
         if not isinstance(overlay.data, dict):
             raise InputError([Problem(str(plan), 1, "", "a plan must be a mapping of scenario keys")])
         overlay.data.pop("plan_info", None)
-        src = merge_sources(src, overlay)
-    problems = []
+        src = _overlay(src, overlay, str(plan), problems)
     for text in overrides:
         try:
             key, value = parse_assignment(text)

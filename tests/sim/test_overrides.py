@@ -137,6 +137,26 @@ def test_a_plan_overlay_is_applied_to_copies(tmp_path):
     assert load_source(file).data == before
 
 
+def test_a_plan_overlay_may_name_list_items_by_key_path(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text('plan_info: {optimizer: by hand}\n"warehouses[south_dc].picking.promo_extra_pickers": 5\n'
+                    '"carriers[*].lanes[0].transit_days.mean": 1.9\n')
+    file = ROOT / "scenarios" / "double11.yaml"
+    base, s = load_scenario(file), load_scenario(file, plans=[plan])
+    assert [w.picking.promo_extra_pickers for w in s.warehouses] == [
+        w.picking.promo_extra_pickers if w.name != "south_dc" else 5 for w in base.warehouses]
+    a, b = dict(leaves(scenario_to_dict(base))), dict(leaves(scenario_to_dict(s)))
+    changed = {p for p in a if a[p] != b.get(p)}
+    assert ("warehouses", 1, "picking", "promo_extra_pickers") in changed
+    assert all(p[0] in ("warehouses", "carriers") for p in changed)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('"warehouses[west_dc].picking.pickers": 5\n')
+    with pytest.raises(InputError) as exc:
+        load_scenario(file, plans=[bad])
+    (p,) = exc.value.problems
+    assert (p.file, p.line) == (str(bad), 1) and "east_dc, south_dc, southwest_dc" in p.message
+
+
 def test_variants_and_grid_address_by_name_with_short_labels(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(f"""\
