@@ -24,6 +24,7 @@ from experiments.spec import Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, replications_needed, summarize, summary_wide
 from sim.metrics import KPI_INFO
 from sim.scenario import dump_scenario
+from sim.yamlio import ALL, Select, parse_key_path
 
 
 def _slug(text: str) -> str:
@@ -36,10 +37,16 @@ def _label(metric: str) -> str:
 
 
 def _key_label(key: str) -> str:
-    """A readable axis label for a grid key; linked keys 'a.x,b.x' become 'x (2 keys)'."""
+    """A readable axis label for a grid key: linked keys 'a.x,b.x' become 'x (2 keys)',
+    'warehouses[*].picking.pickers' 'pickers (all warehouses)', 'warehouses[east_dc]...'
+    'pickers (east_dc)'."""
     paths = [k.strip() for k in key.split(",")]
     last = paths[0].split(".")[-1]
-    return f"{last} ({len(paths)} keys)" if len(paths) > 1 else paths[0]
+    if len(paths) > 1:
+        return f"{last} ({len(paths)} keys)"
+    parts = parse_key_path(paths[0])
+    where = [f"all {parts[i - 1]}" if p == ALL else p.name for i, p in enumerate(parts) if isinstance(p, Select)]
+    return f"{last} ({', '.join(where)})" if where else paths[0]
 
 
 def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols) -> list[tuple[str, Path]]:
