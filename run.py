@@ -56,15 +56,15 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_list(args) -> int:
-    import yaml
+    from sim.yamlio import InputError, read_yaml
 
     for folder, kind in (("scenarios", "scenario"), ("experiments", "experiment")):
         print(f"{kind}s ({folder}/):")
         for path in sorted((ROOT / folder).glob("*.yaml")):
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError:
-                data = {}
+                data = read_yaml(path).data
+            except InputError as exc:  # a broken file is listed with its first problem
+                data = {"description": f"(cannot be read: {exc.problems[0]})"}
             text = " ".join(str(data.get("description", "")).split()) if isinstance(data, dict) else ""
             print(f"  {folder}/{path.name:<28} {text}")
     return EXIT_OK
