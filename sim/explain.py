@@ -91,6 +91,13 @@ def explain(s: Scenario) -> str:
             text += f"; {pk.packing_stations} packing station(s)"
         if w.cutoff_hours:
             text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
+        if w.storage_units is not None:
+            text += (f"; storage for {w.storage_units:,} units, more sits in overflow space at "
+                     f"{w.overflow_cost_per_unit_day:g} per unit-day")
+        if w.handling_cost_per_order:
+            text += f"; handling {w.handling_cost_per_order:g} per shipment"
+        if w.fixed_cost_per_day:
+            text += f"; fixed cost {w.fixed_cost_per_day:g} per day while open"
         out.append(text + ".")
     for c in s.carriers:
         out.append(f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
@@ -101,4 +108,37 @@ def explain(s: Scenario) -> str:
         out.append(f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
                    + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
                    + (", split shipments allowed" if r.split_shipments else "") + ".")
+    ignored = optimizer_only_settings(s)
+    if ignored:
+        out.append("- Optimizer-only keys (the simulation ignores them): "
+                   + ", ".join(f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
+                               for path, value, who in ignored) + ".")
     return "\n".join(out)
+
+
+def optimizer_only_settings(s: Scenario) -> list[tuple[str, object, str]]:
+    """(key path, value, optimizer) of every key of ``OPTIMIZER_ONLY`` the scenario sets explicitly.
+
+    >>> from sim.scenario import load_scenario
+    >>> optimizer_only_settings(load_scenario("scenarios/classroom_sq.yaml"))
+    []
+    """
+    from sim.reference import OPTIMIZER_ONLY
+
+    found = []
+    for key, who in OPTIMIZER_ONLY.items():
+        nodes = [("", s)]
+        *parents, leaf = key.split(".")
+        for part in parents:
+            name, is_list = part.removesuffix("[]"), part.endswith("[]")
+            step = []
+            for path, node in nodes:
+                child = getattr(node, name)
+                if is_list:
+                    step += [(f"{path}{name}[{getattr(item, 'name', None) or i}].", item)
+                             for i, item in enumerate(child)]
+                elif child is not None:
+                    step.append((f"{path}{name}.", child))
+            nodes = step
+        found += [(f"{path}{leaf}", getattr(node, leaf), who) for path, node in nodes if leaf in node.model_fields_set]
+    return found

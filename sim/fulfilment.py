@@ -32,6 +32,21 @@ from sim.streams import POS_BITS, POS_MASK
 from sim.warehouse import PickingStation
 
 
+def open_warehouses(scenario: Scenario) -> list[bool]:
+    """Which warehouses are open (and pay ``fixed_cost_per_day``): all of them, except that under
+    ``lane_plan`` routing a warehouse that no lane with a positive share names is closed (the
+    logistics optimizer closes a warehouse by giving it no lanes).
+
+    >>> from sim.scenario import load_scenario
+    >>> open_warehouses(load_scenario("scenarios/multi_warehouse.yaml"))
+    [True, True, True]
+    """
+    if scenario.routing.warehouse != "lane_plan":
+        return [True] * len(scenario.warehouses)
+    used = {row.warehouse for row in scenario.routing.lane_plan if row.share > 0}
+    return [w.name in used for w in scenario.warehouses]
+
+
 class Router:
     def __init__(self, scenario: Scenario, carriers: Carriers):
         s = scenario

@@ -14,6 +14,10 @@ a day boundary, and the review runs at the day boundary after all receipts.
 Unmet demand is backordered (filled first-come first-served from the next
 receipts) or lost. Suppliers ship nothing while disrupted: an order placed
 during a disruption leaves when it ends, then takes its lead time.
+
+Storage capacity follows ``STORAGE_RULE`` (below; the scenario reference quotes it):
+per-warehouse on-hand totals are tracked only where ``storage_units`` is set, updated
+at each change, so the overflow unit-days are exact.
 """
 from __future__ import annotations
 
@@ -26,6 +30,14 @@ from sim.catalog import CatalogArrays
 from sim.policy import PolicyArrays
 from sim.schema import Scenario
 from sim.streams import DayArrayDraws
+
+STORAGE_RULE = (
+    "A warehouse's regular space holds at most `storage_units` units (all SKUs together; none = unlimited). "
+    "Units on hand above it, from a receipt that does not fit or from the initial stock, sit in overflow space: "
+    "they are still on hand and ship like any other unit (nothing is refused or lost), and the warehouse ships "
+    "from overflow first, so at every instant overflow = max(0, units on hand at the warehouse - storage_units). "
+    "Overflow costs `overflow_cost_per_unit_day` per unit per day (KPIs `overflow_cost`, `avg_overflow_units`, "
+    "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space.")
 
 RECEIPT_PRIORITY = 0
 DAY_CLOSE_PRIORITY = -1
@@ -158,6 +170,41 @@ class InventorySystem:
         self.Q = policy.order_quantity
         self.S = policy.order_up_to
         self.continuous = not policy.periodic
+        # storage capacity: per-warehouse on-hand totals, tracked only where a capacity is set
+        W = len(scenario.warehouses)
+        self.capacity = [float(w.storage_units) if w.storage_units is not None else float("inf")
+                         for w in scenario.warehouses]
+        self.capped = any(w.storage_units is not None for w in scenario.warehouses)
+        self.wh_units = self.on_hand.reshape(W, self.n_sku).sum(axis=1).tolist()
+        self.wh_last_t = [0.0] * W
+        self.overflow_area = np.zeros(W)     # overflow unit-days per warehouse
+        self.overflow_peak = [max(u - c, 0.0) for u, c in zip(self.wh_units, self.capacity)]  # since the last reset
+        self.overflow_max = list(self.overflow_peak)  # whole run
+
+    # ------------------------------------------------------------ storage capacity
+    def _wh_move(self, w: int, delta: float, now: float) -> None:
+        """Warehouse w's on-hand total changes by ``delta`` at ``now``: accrue its overflow first."""
+        units, cap = self.wh_units[w], self.capacity[w]
+        if units > cap:
+            self.overflow_area[w] += (units - cap) * (now - self.wh_last_t[w])
+        self.wh_last_t[w] = now
+        units += delta
+        self.wh_units[w] = units
+        if units - cap > self.overflow_peak[w]:
+            self.overflow_peak[w] = units - cap
+            if units - cap > self.overflow_max[w]:
+                self.overflow_max[w] = units - cap
+
+    def flush_overflow(self) -> None:
+        """Accrue every warehouse's overflow up to now (at day close)."""
+        if self.capped:
+            now = self.env.now
+            for w in range(len(self.capacity)):
+                self._wh_move(w, 0.0, now)
+
+    def overflow_units(self) -> np.ndarray:
+        """Units in overflow space per warehouse now."""
+        return np.maximum(np.array(self.wh_units) - np.array(self.capacity), 0.0)
 
     # ------------------------------------------------------------ time-weighted areas
     def flush_areas(self) -> None:
@@ -186,6 +233,8 @@ class InventorySystem:
         self.filled_now[k] += take
         if take > 0:
             on_hand[k] = oh - take
+            if self.capped:
+                self._wh_move(k // self.n_sku, -take, now)
             self.shipped[k] += take
             day.units_shipped += take
             day.revenue += take * unit_price
@@ -281,9 +330,15 @@ class InventorySystem:
         np.add.at(self.on_order, ks, -qty)
         np.add.at(self.received, ks, qty)
         day.units_received += float(qty.sum())
+        into = np.bincount(ks // self.n_sku, weights=qty, minlength=len(self.capacity)) if self.capped else None
         if self.backorder_mode:
             for k in uk[self.backorders[uk] > 0]:
-                self._fill_backorders(int(k))
+                filled = self._fill_backorders(int(k))
+                if into is not None:
+                    into[int(k) // self.n_sku] -= filled
+        if into is not None:
+            for w in np.flatnonzero(into):
+                self._wh_move(int(w), float(into[w]), now)
 
     def _receive_one(self, k: int, q: float, now: float) -> None:
         oh, bo = float(self.on_hand[k]), float(self.backorders[k])
@@ -300,12 +355,15 @@ class InventorySystem:
         self.on_order[k] -= q
         self.received[k] += q
         day.units_received += q
-        if self.backorder_mode and bo > 0:
-            self._fill_backorders(k)
+        filled = self._fill_backorders(k) if self.backorder_mode and bo > 0 else 0.0
+        if self.capped and q > filled:
+            self._wh_move(k // self.n_sku, q - filled, now)
 
-    def _fill_backorders(self, k: int) -> None:
+    def _fill_backorders(self, k: int) -> float:
+        """Ship pair k's backorders first-come first-served from its stock; returns the units shipped."""
         q = self.queues[k]
         day = self.day
+        before = self.on_hand[k]
         while q and self.on_hand[k] > 0:
             entry = q[0]
             take = min(entry[1], self.on_hand[k])
@@ -324,6 +382,7 @@ class InventorySystem:
                 self.on_complete(entry[0])
             else:
                 self.outstanding[entry[0]] = left
+        return float(before - self.on_hand[k])
 
     @property
     def inventory_position(self) -> np.ndarray:

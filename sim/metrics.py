@@ -3,8 +3,9 @@
 Every KPI is defined once here, with its unit and meaning (``KPI_INFO``), and
 the accounting identities hold by construction and are asserted in tests:
 
-    total_cost   = holding_cost + ordering_cost + shortage_cost + marketing_cost
-                   + shipping_cost + labour_cost + late_delivery_cost
+    total_cost   = holding_cost + ordering_cost + shortage_cost + overflow_cost + marketing_cost
+                   + shipping_cost + handling_cost + labour_cost + warehouse_fixed_cost
+                   + late_delivery_cost
     gross_margin = revenue - cost_of_goods_sold
     profit       = gross_margin - total_cost
 
@@ -17,8 +18,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.fulfilment import open_warehouses
 from sim.schema import Scenario
 from sim.warehouse import picker_days_per_day
+
+WAREHOUSE_COST_RULE = (
+    "Every shipment that leaves a warehouse pays its `handling_cost_per_order` on the day it leaves "
+    "(an order split over two warehouses pays both; KPI `handling_cost`). Every open warehouse pays "
+    "`fixed_cost_per_day` for every day after the warm-up (KPI `warehouse_fixed_cost`); all warehouses are "
+    "open, except that under `routing.warehouse: lane_plan` a warehouse that no lane with a positive share "
+    "names is closed (that is how the logistics optimizer closes one). Both are part of `total_cost` and "
+    "`profit`, and they are the costs the logistics optimizer minimizes.")
 
 KPI_INFO: dict[str, tuple[str, str]] = {
     "orders": ("orders", "customer orders placed"),
@@ -38,16 +48,23 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "mean_order_delay_days": ("days", "mean time from order to allocation of its last unit"),
     "avg_on_hand_units": ("units", "time-average units on hand"),
     "avg_inventory_value": ("currency", "time-average value of stock on hand at unit cost"),
+    "avg_overflow_units": ("units", "time-average units on hand above the warehouses' storage_units "
+                           "(in overflow space; 0 without capacities)"),
+    "max_overflow_units": ("units", "most units in one warehouse's overflow space at once"),
     "inventory_turnover": ("1/year", "cost of goods sold per year / average inventory value"),
     "days_of_supply": ("days", "average units on hand / units shipped per day"),
     "holding_cost": ("currency", "holding rate x inventory value x time"),
     "ordering_cost": ("currency", "fixed cost of the replenishment orders"),
     "shortage_cost": ("currency", "backorder penalty per unit-day + lost-sale penalty per unit"),
+    "overflow_cost": ("currency", "overflow unit-days x warehouses[].overflow_cost_per_unit_day"),
     "marketing_cost": ("currency", "marketing spend"),
     "shipping_cost": ("currency", "carrier charges of the shipments that left"),
+    "handling_cost": ("currency", "shipments that left x their warehouse's handling_cost_per_order"),
     "labour_cost": ("currency", "scheduled picker-hours x wage"),
+    "warehouse_fixed_cost": ("currency", "days x fixed_cost_per_day of the open warehouses"),
     "late_delivery_cost": ("currency", "late orders x inventory.costs.late_delivery_cost_per_order"),
-    "total_cost": ("currency", "holding + ordering + shortage + marketing + shipping + labour + late delivery"),
+    "total_cost": ("currency", "holding + ordering + shortage + overflow + marketing + shipping + handling "
+                   "+ labour + warehouse fixed + late delivery"),
     "cost_per_day": ("currency/day", "total cost per day"),
     "profit": ("currency", "gross margin - total cost"),
     "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
@@ -72,7 +89,8 @@ KPI_INFO: dict[str, tuple[str, str]] = {
 STAGES = ("backordered", "in_warehouse", "in_transit", "delivered", "lost")
 
 DAILY_EXTRA = ("on_hand_units", "inventory_value", "backorder_unit_days", "backorder_units_end",
-               "on_order_units_end", "pick_queue_mean", "pick_queue_max", "picks", "picker_busy_days")
+               "on_order_units_end", "overflow_unit_days", "overflow_cost", "overflow_units_max",
+               "pick_queue_mean", "pick_queue_max", "picks", "picker_busy_days")
 
 
 def order_table(model, shp: dict) -> dict[str, np.ndarray]:
@@ -117,9 +135,15 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     days = np.arange(H)
     ends = days + 1.0
     shipping = np.zeros(H)
+    handling = np.zeros(H)
     ship = shp["ship"]
     ok = ship < H
-    np.add.at(shipping, np.floor(ship[ok]).astype(int), shp["cost"][ok])
+    ship_day = np.floor(ship[ok]).astype(int)
+    np.add.at(shipping, ship_day, shp["cost"][ok])
+    s = model.scenario
+    per_shipment = np.array([w.handling_cost_per_order for w in s.warehouses], dtype=float)
+    np.add.at(handling, ship_day, per_shipment[shp["wh"][ok].astype(int)])
+    fixed = sum(w.fixed_cost_per_day for w, is_open in zip(s.warehouses, open_warehouses(s)) if is_open)
     picker_days = np.zeros(H)
     labour = np.zeros(H)
     for st in model.fulfilment.stations:
@@ -134,7 +158,8 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     shipped_day = np.bincount(np.floor(ship[ok]).astype(int), minlength=H)[:H]
     late = (orders["stage"] != 4) & (orders["deadline"] <= H) & ~(orders["deliver"] <= orders["deadline"])
     late_by_day = np.bincount((orders["deadline"][late] - 1).astype(int), minlength=H)[:H]
-    return {"shipping_cost": shipping, "labour_cost": labour, "scheduled_picker_days": picker_days,
+    return {"shipping_cost": shipping, "handling_cost": handling, "labour_cost": labour,
+            "warehouse_fixed_cost": np.full(H, float(fixed)), "scheduled_picker_days": picker_days,
             "backlog_end": backlog.astype(float), "shipments_shipped": shipped_day.astype(float),
             "late_orders": late_by_day.astype(float)}
 
@@ -173,8 +198,8 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     on_time = due & (orders["deliver"] <= orders["deadline"])
     late = float(due.sum() - on_time.sum())
     late_cost = late * costs.late_delivery_cost_per_order
-    total = (holding + S["ordering_cost"] + shortage + S["marketing_spend"] + S["shipping_cost"] + S["labour_cost"]
-             + late_cost)
+    total = (holding + S["ordering_cost"] + shortage + S["overflow_cost"] + S["marketing_spend"] + S["shipping_cost"]
+             + S["handling_cost"] + S["labour_cost"] + S["warehouse_fixed_cost"] + late_cost)
     s_post = (shp["release"] >= warm) & (shp["pick_start"] <= H)
     wait = shp["pick_start"][s_post] - shp["release"][s_post]
     busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]
@@ -196,14 +221,19 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
         "mean_order_delay_days": _mean(delay[np.isfinite(delay)]),
         "avg_on_hand_units": S["on_hand_units"] / days,
         "avg_inventory_value": avg_value,
+        "avg_overflow_units": S["overflow_unit_days"] / days,
+        "max_overflow_units": float(d["overflow_units_max"].max()),
         "inventory_turnover": _ratio(S["cogs"] / days * 365.0, avg_value),
         "days_of_supply": _ratio(S["on_hand_units"] / days, S["units_shipped"] / days),
         "holding_cost": holding,
         "ordering_cost": S["ordering_cost"],
         "shortage_cost": shortage,
+        "overflow_cost": S["overflow_cost"],
         "marketing_cost": S["marketing_spend"],
         "shipping_cost": S["shipping_cost"],
+        "handling_cost": S["handling_cost"],
         "labour_cost": S["labour_cost"],
+        "warehouse_fixed_cost": S["warehouse_fixed_cost"],
         "late_delivery_cost": late_cost,
         "total_cost": total,
         "cost_per_day": total / days,

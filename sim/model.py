@@ -68,6 +68,8 @@ class ShopModel:
         for f in DAILY_EXTRA:
             self.daily[f] = np.zeros(H)
         self._area_prev = (0.0, 0.0, 0.0)
+        self._overflow_prev = np.zeros(len(scenario.warehouses))
+        self._overflow_rate = np.array([w.overflow_cost_per_unit_day for w in scenario.warehouses])
         self._station_prev = [(0.0, 0, 0.0) for _ in scenario.warehouses]
         self.o_arrival: list[float] = []
         self.o_region: list[int] = []
@@ -170,6 +172,14 @@ class ShopModel:
         daily["backorder_unit_days"][d] = bo - p_bo
         daily["backorder_units_end"][d] = float(inv.backorders.sum())
         daily["on_order_units_end"][d] = float(inv.on_order.sum())
+        if inv.capped:
+            inv.flush_overflow()
+            area = inv.overflow_area - self._overflow_prev
+            self._overflow_prev = inv.overflow_area.copy()
+            daily["overflow_unit_days"][d] = float(area.sum())
+            daily["overflow_cost"][d] = float(area @ self._overflow_rate)
+            daily["overflow_units_max"][d] = max(inv.overflow_peak)
+            inv.overflow_peak = inv.overflow_units().tolist()
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
@@ -214,6 +224,8 @@ class ShopModel:
         state = {"initial": inv.initial, "received": inv.received, "shipped": inv.shipped,
                  "on_hand": inv.on_hand, "lost": inv.lost, "demanded": inv.demanded,
                  "backorders": inv.backorders, "on_order": inv.on_order,
+                 "overflow_units": inv.overflow_units(), "overflow_units_max": np.array(inv.overflow_max),
+                 "overflow_unit_days": inv.overflow_area.copy(),
                  "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
                  "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
                  "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations])}

@@ -3,6 +3,10 @@
 ``python run.py schema --markdown > docs/scenario-reference.md`` regenerates the committed
 page; a test fails when it is stale.
 
+Every key changes the simulation, except the ones listed in ``OPTIMIZER_ONLY`` (read by an
+optimizer only; the reference and ``explain`` say so) and ``LABEL_ONLY`` (text shown in
+outputs); tests/sim/test_storage_and_costs.py checks that the simulator reads every other key.
+
 >>> rows = reference_rows()
 >>> next(r for r in rows if r.key == "warehouses[].picking.pickers").allowed
 '>= 0'
@@ -17,7 +21,22 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from sim.distributions import DIST_NAMES
+from sim.inventory import STORAGE_RULE
+from sim.metrics import WAREHOUSE_COST_RULE
 from sim.schema import Scenario
+
+# Keys the simulator never reads: key path -> the optimizer that reads it.
+OPTIMIZER_ONLY: dict[str, str] = {
+    "demand.channels[].min_budget": "promotion optimizer",
+    "demand.channels[].max_budget": "promotion optimizer",
+    "demand.channels[].max_spend_per_day": "promotion optimizer",
+}
+# Keys that are text for people (shown by explain, reports and manifests), not model inputs.
+LABEL_ONLY: dict[str, str] = {
+    "description": "shown by explain and in reports",
+}
+
+OPTIMIZER_ONLY_NOTE = "optimizer only: the simulation ignores it"
 
 
 @dataclass(frozen=True)
@@ -136,8 +155,14 @@ def reference_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
             allowed = _range(meta)
             if type_text == "text":
                 allowed = allowed.replace("at least 1 item(s)", "non-empty")
-            rows.append(RefRow(key, type_text, _default(field), allowed, field.description or ""))
+            meaning = field.description or ""
+            if key in OPTIMIZER_ONLY:
+                meaning = f"{meaning} ({OPTIMIZER_ONLY_NOTE})"
+            rows.append(RefRow(key, type_text, _default(field), allowed, meaning))
     return rows
+
+
+RULES = {"Storage capacity": STORAGE_RULE, "Warehouse handling and fixed costs": WAREHOUSE_COST_RULE}
 
 
 def markdown() -> str:
@@ -154,6 +179,11 @@ def markdown() -> str:
     for r in reference_rows():
         cells = [f"`{r.key}`", r.type, r.default, r.allowed, r.meaning]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", "## Rules the simulator applies", ""]
+    for title, text in RULES.items():
+        lines += [f"**{title}.** {text}", ""]
+    lines += ["**Optimizer-only keys.** " + ", ".join(f"`{k}` ({v})" for k, v in OPTIMIZER_ONLY.items())
+              + ": the simulation ignores them; `run.py explain` lists those a scenario sets."]
     return "\n".join(lines) + "\n"
 
 

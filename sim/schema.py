@@ -182,10 +182,16 @@ class Warehouse(Model):
     cutoff_hours: list[Annotated[float, Field(ge=0, le=24)]] = Field(
         default_factory=list, description="carrier pick-up times each day; none = ships when packed")
     down: list[DownPeriod] = Field(default_factory=list, description="periods in which it ships nothing")
-    storage_units: int | None = Field(None, ge=1, description="storage capacity in units (reorder optimizer: "
-                                      "sum of r + Q must fit)")
-    handling_cost_per_order: NonNeg = Field(0.0, description="variable cost per order shipped (logistics optimizer)")
-    fixed_cost_per_day: NonNeg = Field(0.0, description="cost of keeping the warehouse open (logistics optimizer)")
+    storage_units: int | None = Field(None, ge=1, description="storage capacity in units (none: unlimited); units "
+                                      "on hand above it sit in overflow space, still available to ship, at "
+                                      "overflow_cost_per_unit_day; the reorder optimizer makes sum of r + Q fit")
+    overflow_cost_per_unit_day: NonNeg = Field(0.10, description="cost per unit per day on hand above storage_units "
+                                               "(rented overflow space; currency)")
+    handling_cost_per_order: NonNeg = Field(0.0, description="cost per shipment that leaves this warehouse "
+                                            "(currency; in total_cost and the logistics optimizer)")
+    fixed_cost_per_day: NonNeg = Field(0.0, description="cost per day of keeping the warehouse open (currency; "
+                                       "in total_cost and the logistics optimizer; under lane_plan routing a "
+                                       "warehouse no lane names is closed)")
 
 
 class Lane(Model):

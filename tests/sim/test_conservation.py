@@ -4,7 +4,8 @@ Units are conserved per (warehouse, SKU): what was there at the start plus what
 arrived equals what left plus what is still there; every unit a customer asked
 for was shipped, lost or is still on backorder; every order ended in exactly one
 state; the cost and margin KPIs add up (total cost = holding + ordering +
-shortage + marketing + shipping + labour; gross margin = revenue - COGS). A planner trusts a KPI table only if
+shortage + overflow + marketing + shipping + handling + labour + warehouse fixed +
+late delivery; gross margin = revenue - COGS). A planner trusts a KPI table only if
 these hold for every scenario, so they are checked on the shipped scenarios,
 on variants of them, and on random small scenarios (hypothesis).
 """
@@ -20,8 +21,8 @@ from sim.catalog import catalog_for
 from sim.model import simulate
 from sim.scenario import load_scenario
 
-COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "marketing_cost", "shipping_cost", "labour_cost",
-              "late_delivery_cost")
+COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "overflow_cost", "marketing_cost", "shipping_cost",
+              "handling_cost", "labour_cost", "warehouse_fixed_cost", "late_delivery_cost")
 BASELINE_SHORT = ["horizon_days=120", "warmup_days=0"]
 PERIODIC = ["inventory.policy.review=null", "inventory.policy.order_quantity=null"]
 
@@ -45,6 +46,9 @@ CASES = {
     "rich_lost_sales_sQ": ("tests/data/rich.yaml", [
         "inventory.unmet_demand=lost_sales", "inventory.policy.type=sQ", "inventory.per_sku=[]",
         "inventory.policy.service_level=0.5"]),
+    "rich_storage_and_warehouse_costs": ("tests/data/rich.yaml", [  # overflow space, handling, fixed cost
+        "warehouses[0].storage_units=60", "warehouses[1].storage_units=25", "warehouses[0].fixed_cost_per_day=40",
+        "warehouses[1].handling_cost_per_order=1.5"]),
     "starved": ("scenarios/classroom_sq.yaml", [  # stock runs out for a long time: a deep backlog
         "horizon_days=200", "warmup_days=0", "suppliers[0].lead_time_days=30", "inventory.initial_on_hand=0"]),
 }
@@ -58,6 +62,11 @@ def check_identities(scenario, result) -> None:
         assert np.all(np.isfinite(st_[key]))
     # units in = units out, per (warehouse, SKU); lost units never were in stock
     np.testing.assert_allclose(st_["initial"] + st_["received"], st_["shipped"] + st_["on_hand"], rtol=0, atol=1e-9)
+    # overflow space is part of on hand: per warehouse, on hand = regular space (<= capacity) + overflow
+    W = len(scenario.warehouses)
+    by_wh = st_["on_hand"].reshape(W, -1).sum(axis=1)
+    cap = np.array([w.storage_units if w.storage_units is not None else np.inf for w in scenario.warehouses])
+    np.testing.assert_allclose(st_["overflow_units"], np.maximum(by_wh - cap, 0.0), rtol=0, atol=1e-6)
     # every unit demanded was shipped, lost, or is still on backorder
     np.testing.assert_allclose(st_["demanded"], st_["shipped"] + st_["lost"] + st_["backorders"], rtol=0, atol=1e-9)
     # a pair never holds stock and a backlog at once (receipts fill backorders first)
@@ -164,6 +173,7 @@ def small_scenarios(draw):
         policy = {k: v for k, v in policy.items() if k in ("type", "review", "review_period_days")}
         policy["service_level"] = draw(st.floats(0.05, 0.99))
     lead = DISTS[draw(st.sampled_from(list(DISTS)))](draw)
+    storage = st.sampled_from([None, 3, 30])  # storage_units: none, tight, roomy
     horizon = draw(st.integers(30, 120))
     two_wh = draw(st.booleans())
     supplier = {"name": "sup", "lead_time_days": lead}
@@ -184,8 +194,9 @@ def small_scenarios(draw):
             "regions": ([{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}] if two_wh
                         else [{"name": "a", "share": 1.0}]),
         },
-        "warehouses": ([{"name": "wa", "regions": ["a"]}, {"name": "wb", "regions": ["b"]}] if two_wh
-                       else [{"name": "wa"}]),
+        "warehouses": ([{"name": "wa", "regions": ["a"], "storage_units": draw(storage)},
+                        {"name": "wb", "regions": ["b"], "storage_units": draw(storage)}] if two_wh
+                       else [{"name": "wa", "storage_units": draw(storage)}]),
         "suppliers": [supplier],
         "inventory": {
             "policy": policy,
