@@ -12,6 +12,7 @@ This file only parses arguments, calls the packages and prints; no model logic l
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -114,20 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="simulate a scenario and write a run folder under results/")
     scenario_args(s)
-    s.add_argument("--replications", "-n", type=_positive_int, default=1, help="independent replications (default 1)")
-    s.add_argument("--seed", type=_nonneg_int, default=None, help="master seed (default: the scenario's seed)")
+    s.add_argument("--replications", "-n", type=_replications, default=1, help="independent replications (default 1)")
+    s.add_argument("--seed", type=_seed, default=None, help="master seed (default: the scenario's seed)")
     s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
-    s.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (default 1)")
+    s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
     e.add_argument("spec", help="experiment spec YAML (e.g. experiments/demo.yaml)")
     e.add_argument("--executor", choices=["serial", "process", "dask"], default=None,
                    help="override the spec's executor")
-    e.add_argument("--workers", type=_positive_int, default=None, help="worker count (process/dask)")
+    e.add_argument("--workers", type=_workers, default=None, help="worker count (process/dask)")
     e.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster)")
-    e.add_argument("--replications", "-n", type=_positive_int, default=None, help="override the spec's replications")
+    e.add_argument("--replications", "-n", type=_replications, default=None, help="override the spec's replications")
     e.add_argument("--fresh", action="store_true", help="discard cached replications and start over")
     e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
@@ -140,29 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(r)
     r.add_argument("--fill-target", type=_fraction, default=None,
                    help="demand-weighted fill rate to reach (default: that of the scenario's own reorder points)")
-    r.add_argument("--budget", type=_positive_float, default=None, help="cap on average inventory value")
+    r.add_argument("--budget", type=_money, default=None, help="cap on average inventory value")
     r.add_argument("--class-min", action="append", default=[], metavar="CLASS=FILL",
                    help="minimum fill rate of an ABC class, e.g. A=0.99 (repeatable)")
     r.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
-    r.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+    r.add_argument("--verify", type=_verify, default=None, metavar="N",
                    help="simulate the plan and the uniform plan N times with common random numbers")
-    r.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
-    r.add_argument("--time-limit", type=_positive_float, default=300.0, help="solver time limit (s)")
+    r.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
+    r.add_argument("--time-limit", type=_time_limit, default=300.0, help="solver time limit (s)")
     r.add_argument("--quiet", action="store_true")
     pr = osub.add_parser("promotion", help="marketing spend per channel and period within picking capacity")
     scenario_args(pr)
     money = pr.add_mutually_exclusive_group()
-    money.add_argument("--budget", type=_positive_float, default=None,
+    money.add_argument("--budget", type=_money, default=None,
                        help="total spend over the horizon (default: the scenario's current spend)")
-    money.add_argument("--target-roas", type=_positive_float, default=None, help="revenue per unit of spend to keep")
+    money.add_argument("--target-roas", type=_roas, default=None, help="revenue per unit of spend to keep")
     pr.add_argument("--period", choices=["day", "week"], default="day", help="spend decided per day or per week")
     pr.add_argument("--capacity-blind", action="store_true", help="drop the picking-capacity constraints")
     pr.add_argument("--max-utilization", type=_share, default=1.0,
                     help="share of a day's picking capacity its expected orders may use (default 1: all of it)")
     pr.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
-    pr.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+    pr.add_argument("--verify", type=_verify, default=None, metavar="N",
                     help="simulate capacity-aware vs capacity-blind plans N times with common random numbers")
-    pr.add_argument("--seed", type=_nonneg_int, default=None, help="master seed for --verify")
+    pr.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
     pr.add_argument("--quiet", action="store_true")
 
     lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
@@ -174,10 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--max-utilization", type=_share, default=0.9,
                     help="share of the picking capacity the lanes may use (0.9; 1 = all of it)")
     lg.add_argument("--out", type=Path, default=None, help="write the lane plan overlay (YAML)")
-    lg.add_argument("--verify", type=_positive_int, default=None, metavar="N",
+    lg.add_argument("--verify", type=_verify, default=None, metavar="N",
                     help="simulate the plan and the scenario's own routing N times with common random numbers")
-    lg.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pilot run and of --verify")
-    lg.add_argument("--sweep", default=None, metavar="T1,T2,...",
+    lg.add_argument("--seed", type=_seed, default=None, help="seed of the pilot run and of --verify")
+    lg.add_argument("--sweep", type=_targets, default=None, metavar="T1,T2,...",
                     help="solve for each on-time target, simulate each plan (--verify N replications, default 3) "
                          "and plot cost vs on-time, predicted and simulated")
     lg.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --sweep")
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=cmd_schema)
 
     ct = sub.add_parser("check-theory", help="simulate textbook cases and compare with their formulas")
-    ct.add_argument("--replications", "-n", type=_positive_int, default=30, help="replications per case (30)")
+    ct.add_argument("--replications", "-n", type=_replications, default=30, help="replications per case (30)")
     ct.add_argument("--case", action="append", choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
                     help="run only these cases (repeatable)")
     ct.set_defaults(func=cmd_check_theory)
@@ -208,34 +209,100 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _number(cast, ok, requirement: str):
-    """An argparse type: ``cast`` the text, then check ``ok(value)``; one clear message otherwise."""
+    """An argparse type: ``cast`` the text, then check ``ok(value)``; one clear message otherwise.
+
+    Whole numbers only for ``int`` (``1e3`` is refused); ``inf`` and ``nan`` never pass.
+    """
     def parse(text: str):
         try:
             value = cast(text)
-        except ValueError:
+        except ValueError:  # also int("9" * 5000): Python's digit limit
             kind = "a whole number" if cast is int else "a number"
             raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if cast is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if not ok(value):
-            raise argparse.ArgumentTypeError(f"{requirement}, got {value}")
+            raise argparse.ArgumentTypeError(f"{requirement}, got {text.strip()}")
         return value
     return parse
 
 
-_positive_int = _number(int, lambda v: v >= 1, "must be at least 1")
-_nonneg_int = _number(int, lambda v: v >= 0, "must be >= 0")
+# Upper bounds: far beyond any sensible run, low enough that nothing hangs or overflows before
+# the work estimate speaks. Seeds go to numpy's SeedSequence, which takes any integer >= 0.
+MAX_REPLICATIONS, MAX_WORKERS, MAX_VERIFY, MAX_SEED = 100_000, 256, 10_000, 2**63 - 1
+MAX_MONEY, MAX_ROAS, MAX_TIME_LIMIT_S, MAX_SWEEP = 1e12, 1e3, 86_400, 50
+
+_replications = _number(int, lambda v: 1 <= v <= MAX_REPLICATIONS, f"must be between 1 and {MAX_REPLICATIONS:,}")
+_workers = _number(int, lambda v: 1 <= v <= MAX_WORKERS, f"must be between 1 and {MAX_WORKERS}")
+_verify = _number(int, lambda v: 1 <= v <= MAX_VERIFY, f"must be between 1 and {MAX_VERIFY:,}")
+_seed = _number(int, lambda v: 0 <= v <= MAX_SEED, "must be between 0 and 2**63 - 1")
 _fraction = _number(float, lambda v: 0 < v < 1, "must lie strictly between 0 and 1")
 _share = _number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
-_positive_float = _number(float, lambda v: v > 0, "must be > 0")
+_money = _number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
+_roas = _number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
+_time_limit = _number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
+# generic ones (finite, bounded) for arguments without a domain bound of their own
+_positive_int = _number(int, lambda v: 1 <= v <= 10**9, "must be between 1 and 1,000,000,000")
+_nonneg_int = _number(int, lambda v: 0 <= v <= 10**9, "must be between 0 and 1,000,000,000")
+_positive_float = _number(float, lambda v: 0 < v <= 1e12, "must be > 0 and at most 1e12")
+
+
+def _targets(text: str) -> list[float]:
+    """``--sweep 0.9,0.95``: at most MAX_SWEEP distinct on-time targets, each strictly between 0 and 1."""
+    parts = text.split(",")
+    if len(parts) > MAX_SWEEP:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SWEEP} targets, got {len(parts)}")
+    try:
+        values = [_fraction(part) for part in parts]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected on-time targets strictly between 0 and 1 separated by "
+                                         f"commas, got {text!r}") from None
+    if len({f"{v:g}" for v in values}) != len(values):
+        raise argparse.ArgumentTypeError(f"each target once, got {text!r}")
+    return values
+
+
+def _check_output_locations(args) -> None:
+    """The folder or file each command will write is usable: checked before any work starts.
+
+    Raises ``OutputPathError`` (one line naming the argument): a file where a folder goes,
+    a path under a file, a folder that refuses a probe file, a plan ``--out`` that is a folder.
+    """
+    from experiments.output import OutputPathError, writable_file, writable_folder
+
+    out = getattr(args, "out", None)
+    if args.command in ("simulate", "experiment", "bench"):
+        if out is not None:
+            writable_folder(out, "--out")
+        else:
+            writable_folder(args.results, "--results")
+    elif args.command == "optimize":
+        if getattr(args, "sweep", None):
+            writable_folder(args.results, "--results")
+        elif out is not None:
+            writable_file(out, "--out")
+            if args.decision in ("reorder", "promotion"):  # the table goes beside the overlay
+                csv = Path(out).with_suffix(".csv")
+                if csv == Path(out):
+                    raise OutputPathError(f"--out: {out} would be overwritten by the plan's CSV table; "
+                                          f"give the overlay a .yaml name")
+                writable_file(csv, "--out (its CSV table)")
 
 
 def main(argv: list[str] | None = None) -> int:
     from sim.yamlio import InputError
 
+    from experiments.output import OutputPathError
+
     args = build_parser().parse_args(argv)
     try:
+        _check_output_locations(args)
         return args.func(args)
     except InputError as exc:
         return _print_problems(exc)
+    except OutputPathError as exc:
+        print(f"error: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INPUT
     except FileExistsError as exc:
         print(f"error: {exc}; nothing was written.", file=sys.stderr)
         return EXIT_INPUT

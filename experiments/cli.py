@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import plots as P
-from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, manifest
+from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
 from experiments.report import fmt_num, write_report
 from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
@@ -106,7 +106,9 @@ def run_experiment_cli(args) -> int:
     workers = args.workers or spec.executor.workers
     scheduler = args.scheduler or spec.executor.scheduler
     reps = args.replications or spec.replications
-    root = Path(args.out) if args.out else Path(args.results) / spec.name
+    root = Path(args.out) if args.out else inside(args.results, Path(args.results) / spec.name)
+    cache = inside(root, root / "cache")
+    inside(root, root / "latest")
     baseline = baseline_name(spec, points)
     tasks = tasks_for(points, reps, spec.seed)
     group_cols = ["variant", *spec.grid]
@@ -115,10 +117,10 @@ def run_experiment_cli(args) -> int:
         print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
               f"executor {executor}", file=sys.stderr)
     try:
-        runs, daily = run_tasks(tasks, root / "cache", executor, workers, scheduler, tuple(spec.daily_metrics),
+        runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
                                 quiet=args.quiet, fresh=args.fresh)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished replications are kept in {root / 'cache'}; "
+        print(f"\ninterrupted: finished replications are kept in {cache}; "
               f"run the same command again to resume", file=sys.stderr)
         return 130
     wall = time.perf_counter() - started

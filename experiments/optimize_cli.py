@@ -119,12 +119,12 @@ def _parse_class_min(items: list[str]) -> dict[str, float]:
 def run_reorder(args) -> int:
     from optimize.reorder import solve
 
-    scenario = load_scenario(args.file, args.set, args.plan)
-    try:
+    try:  # a bad argument is reported before the scenario is even read
         class_min = _parse_class_min(args.class_min)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}; nothing was written.", file=sys.stderr)
         return 2
+    scenario = load_scenario(args.file, args.set, args.plan)
     plan, code = _solve_or_explain(args, lambda: solve(scenario, fill_target=args.fill_target, budget=args.budget,
                                                         class_min=class_min, time_limit=args.time_limit))
     if plan is None:
@@ -222,16 +222,8 @@ def run_logistics(args) -> int:
     from optimize.logistics import solve
 
     scenario = load_scenario(args.file, args.set, args.plan)
-    if args.sweep:
-        try:
-            targets = [float(x) for x in args.sweep.split(",")]
-            if not all(0 < t < 1 for t in targets):
-                raise ValueError
-        except ValueError:
-            print(f"error: --sweep expects on-time targets between 0 and 1 separated by commas, got {args.sweep!r}",
-                  file=sys.stderr)
-            return 2
-        return run_logistics_sweep(args, scenario, targets)
+    if args.sweep:  # run.py's argument type checked the targets: each in (0, 1), at most 50
+        return run_logistics_sweep(args, scenario, list(args.sweep))
     plan, code = _solve_or_explain(args, lambda: solve(
         scenario, on_time_target=args.on_time_target, allow_close=args.allow_close, scope=args.scope,
         seed=scenario.seed if args.seed is None else args.seed, max_utilization=args.max_utilization))
@@ -293,7 +285,7 @@ def _ratio(a: float, b: float) -> float:
 def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
     """Solve for each on-time target, simulate each plan through the batch runner, plot the trade-off."""
     from experiments import plots as P
-    from experiments.output import RunFolder, atomic_write_csv, manifest
+    from experiments.output import RunFolder, atomic_write_csv, inside, manifest
     from experiments.runner import run_tasks, tasks_for
     from experiments.spec import Point
     from experiments.stats import summarize, summary_wide
@@ -301,6 +293,8 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
     from optimize.solver import Infeasible
     from sim.scenario import scenario_hash
 
+    root = inside(args.results, Path(args.results) / f"{scenario.name}_logistics_sweep")  # before any work
+    cache = inside(root, root / "cache")
     net = network_from(scenario, scenario.seed if args.seed is None else args.seed, args.max_utilization)
     points, predicted = [], []
     for t in targets:
@@ -317,9 +311,8 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
         print("infeasible: no target of the sweep can be met; nothing was written.", file=sys.stderr)
         return EXIT_INFEASIBLE
     reps = args.verify or 3
-    root = Path(args.results) / f"{scenario.name}_logistics_sweep"
     runs, _ = run_tasks(tasks_for(points, reps, scenario.seed if args.seed is None else args.seed),
-                        root / "cache", "process", None, None, (), quiet=args.quiet)
+                        cache, "process", None, None, (), quiet=args.quiet)
     # the plan's cost per order is shipping + handling: compare it with the same simulated total
     runs = runs.assign(cost_per_order=(runs["shipping_cost"] + runs["handling_cost"]) / runs["orders"])
     metrics = ["cost_per_order", "on_time_rate", "click_to_door_p95"]

@@ -14,6 +14,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -38,6 +39,84 @@ def git_commit() -> str | None:
         return res.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+class OutputPathError(ValueError):
+    """An output location that cannot be used: outside its root, a file where a folder goes, not writable.
+
+    ``str()`` is one line naming the argument or path; ``run.py`` prints it and exits 2.
+    """
+
+
+def inside(root: Path, path: Path) -> Path:
+    """``path`` itself if it stays inside ``root``, else :class:`OutputPathError`.
+
+    ``..`` and symlinks in the folders above ``path`` are resolved (its last part is
+    not followed, so a ``latest`` symlink is judged by where it lives, not where it points).
+
+    >>> inside(Path("results"), Path("results/demo/cache")).as_posix()
+    'results/demo/cache'
+    >>> try:
+    ...     inside(Path("results"), Path("results/../x"))
+    ... except OutputPathError as exc:
+    ...     print(exc)
+    results/../x is outside results/
+    """
+    base = Path(root).resolve()
+    p = Path(path)
+    where = p.resolve() if p.name in ("", ".", "..") else p.parent.resolve() / p.name
+    if where != base and base not in where.parents:
+        raise OutputPathError(f"{path} is outside {root}/")
+    return p
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = Path(os.path.abspath(path))
+    while not (p.exists() or p.is_symlink()) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _probe(folder: Path, flag: str, path: Path) -> None:
+    """Create and remove a file in ``folder``: the one sure test that it is writable (root included)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".ecomlab-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: cannot write {path}: {folder} is not writable "
+                              f"({exc.strerror or exc})") from None
+
+
+def writable_folder(path: Path, flag: str) -> Path:
+    """``path`` if a folder can be created (or written) there, else one clear :class:`OutputPathError`.
+
+    Checked before any work starts: an existing file (or FIFO, device) in the way, a
+    file among the folders above it, or a folder that refuses a probe file.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        kind = "a file" if p.is_file() else "not a folder"
+        raise OutputPathError(f"{flag}: {p} is {kind}, not a folder to write into")
+    ancestor = _nearest_existing(p)
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{flag}: {p} is under {ancestor}, which is a file, not a folder")
+    _probe(ancestor, flag, p)
+    return p
+
+
+def writable_file(path: Path, flag: str) -> Path:
+    """``path`` if a regular file can be written there (replacing a regular file is fine)."""
+    p = Path(path)
+    if p.is_dir():
+        raise OutputPathError(f"{flag}: {p} is a folder, not a file name")
+    if (p.exists() or p.is_symlink()) and not p.is_file():
+        raise OutputPathError(f"{flag}: {p} exists and is not a regular file")
+    ancestor = _nearest_existing(p.parent if str(p.parent) else Path("."))
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{flag}: {p} is under {ancestor}, which is a file, not a folder")
+    _probe(ancestor, flag, p)
+    return p
 
 
 def atomic_write_text(path: Path, text: str) -> None:

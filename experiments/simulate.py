@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 
-from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, manifest
+from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
 from experiments.stats import summarize
 from sim.metrics import KPI_INFO
 from sim.model import simulate
@@ -50,6 +51,8 @@ def run_simulate(args) -> int:
     master = scenario.seed if args.seed is None else args.seed
     seeds = [replication_seed(master, r) for r in range(args.replications)]
     digest = scenario_hash(scenario)
+    if args.out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
+        inside(args.results, Path(args.results) / scenario.name)
     rows, dailies = [], []
     interrupted = False
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:

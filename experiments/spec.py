@@ -27,13 +27,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.metrics import KPI_INFO
 from sim.scenario import _pydantic_problems, load_source, scenario_hash, validate_data
-from sim.schema import Scenario
+from sim.schema import SafeName, Scenario
 from sim.yamlio import (InputError, Problem, Source, format_path, parse_key_path, read_yaml, resolve_path, set_path,
                         short_label, suggest)
 
@@ -67,8 +67,11 @@ class Executor(_M):
     scheduler: str | None = Field(None, description="dask scheduler address; default a LocalCluster")
 
 
+HalfWidth = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]  # a finite CI half-width > 0
+
+
 class Spec(_M):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: SafeName = Field(description="experiment name, also its folder results/NAME/")
     description: str = ""
     base: str = Field(description="base scenario file, relative to the spec file")
     set: dict[str, Any] = Field(default_factory=dict, description="overrides applied to every variant")
@@ -82,8 +85,8 @@ class Spec(_M):
     daily_metrics: list[str] = Field(default_factory=list, description="daily columns kept for daily plots")
     plots: list[PlotSpec] = Field(default_factory=list)
     executor: Executor = Field(default_factory=Executor)
-    target_half_width: dict[str, float] = Field(default_factory=dict,
-                                                description="metric -> CI half-width wanted (reports n needed)")
+    target_half_width: dict[str, HalfWidth] = Field(default_factory=dict,
+                                                    description="metric -> CI half-width wanted (reports n needed)")
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
     for i, m in enumerate(spec.metrics):
         if m not in KPI_INFO:
             at(("metrics", i), f"unknown metric {m!r}{suggest(m, kpis)}")
+    for m in spec.target_half_width:
+        if m not in KPI_INFO:
+            at(("target_half_width", m), f"unknown metric {m!r}{suggest(m, kpis)}")
     for i, m in enumerate(spec.daily_metrics):
         if m not in DAILY_COLUMNS:
             at(("daily_metrics", i), f"unknown daily column {m!r}{suggest(m, DAILY_COLUMNS)}")

@@ -8,9 +8,10 @@ checked in :mod:`sim.scenario` so each problem gets its own precise key path.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from sim.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
@@ -299,10 +300,31 @@ class Inventory(Model):
     costs: Costs = Field(default_factory=Costs)
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+def safe_name(value: str) -> str:
+    """A name that becomes a folder (``results/<name>/``): a slug that cannot leave its root.
+
+    Letters, digits, ``_``, ``.`` and ``-``; not starting with ``.`` or ``-``; no ``..``;
+    at most 100 characters (so no ``/``, ``\\``, NUL, control characters or absolute paths).
+
+    >>> safe_name("double11_v2.1")
+    'double11_v2.1'
+    """
+    if not _SAFE_NAME.fullmatch(value) or ".." in value:
+        raise ValueError("must be a safe folder name: letters, digits, '_', '.' and '-', not starting with "
+                         "'.' or '-', no '..', at most 100 characters")
+    return value
+
+
+SafeName = Annotated[str, Field(min_length=1), AfterValidator(safe_name)]
+
+
 class Scenario(Model):
     """A whole shop: catalogue, demand, warehouses, suppliers and inventory policy."""
 
-    name: str = Field(min_length=1)
+    name: SafeName = Field(description="run name, also its folder results/NAME/ (letters, digits, _ . -)")
     description: str = ""
     start_date: dt.date = Field(dt.date(2026, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days")
