@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.fulfilment import open_warehouses
+from sim.kpis import KPI_INFO
 from sim.schema import Scenario
 from sim.warehouse import picker_days_per_day
 
@@ -30,61 +31,6 @@ WAREHOUSE_COST_RULE = (
     "names is closed (that is how the logistics optimizer closes one). Both are part of `total_cost` and "
     "`profit`, and they are the costs the logistics optimizer minimizes.")
 
-KPI_INFO: dict[str, tuple[str, str]] = {
-    "orders": ("orders", "customer orders placed"),
-    "units_demanded": ("units", "units ordered by customers"),
-    "units_shipped": ("units", "units shipped to customers (backorders included when filled)"),
-    "revenue": ("currency", "sales value of the units shipped (after promotion discounts)"),
-    "cost_of_goods_sold": ("currency", "purchase cost of the units shipped"),
-    "gross_margin": ("currency", "revenue - cost of goods sold"),
-    "unit_fill_rate": ("fraction", "share of units met from stock on hand at once"),
-    "line_fill_rate": ("fraction", "share of order lines met completely from stock at once"),
-    "order_fill_rate": ("fraction", "share of orders met completely from stock at once"),
-    "cycle_service_level": ("fraction", "share of replenishment cycles without a stock-out"),
-    "lost_units": ("units", "units not sold because stock was out (lost-sales mode)"),
-    "lost_sales_value": ("currency", "sales value of the lost units"),
-    "backordered_units": ("units", "units that had to wait for stock (backorder mode)"),
-    "avg_backorder_units": ("units", "time-average units on backorder"),
-    "mean_order_delay_days": ("days", "mean time from order to allocation of its last unit"),
-    "avg_on_hand_units": ("units", "time-average units on hand"),
-    "avg_inventory_value": ("currency", "time-average value of stock on hand at unit cost"),
-    "avg_overflow_units": ("units", "time-average units on hand above the warehouses' storage_units "
-                           "(in overflow space; 0 without capacities)"),
-    "max_overflow_units": ("units", "most units in one warehouse's overflow space at once"),
-    "inventory_turnover": ("1/year", "cost of goods sold per year / average inventory value"),
-    "days_of_supply": ("days", "average units on hand / units shipped per day"),
-    "holding_cost": ("currency", "holding rate x inventory value x time"),
-    "ordering_cost": ("currency", "fixed cost of the replenishment orders"),
-    "shortage_cost": ("currency", "backorder penalty per unit-day + lost-sale penalty per unit"),
-    "overflow_cost": ("currency", "overflow unit-days x warehouses[].overflow_cost_per_unit_day"),
-    "marketing_cost": ("currency", "marketing spend"),
-    "shipping_cost": ("currency", "carrier charges of the shipments that left"),
-    "handling_cost": ("currency", "shipments that left x their warehouse's handling_cost_per_order"),
-    "labour_cost": ("currency", "scheduled picker-hours x wage"),
-    "warehouse_fixed_cost": ("currency", "days x fixed_cost_per_day of the open warehouses"),
-    "late_delivery_cost": ("currency", "late orders x inventory.costs.late_delivery_cost_per_order"),
-    "total_cost": ("currency", "holding + ordering + shortage + overflow + marketing + shipping + handling "
-                   "+ labour + warehouse fixed + late delivery"),
-    "cost_per_day": ("currency/day", "total cost per day"),
-    "profit": ("currency", "gross margin - total cost"),
-    "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
-    "picks": ("lines", "order lines picked"),
-    "picker_utilization": ("fraction", "picker time spent on pick jobs / scheduled picker time"),
-    "pick_queue_mean": ("jobs", "time-average pick jobs waiting for a picker"),
-    "pick_queue_max": ("jobs", "most pick jobs waiting at once"),
-    "mean_pick_wait_minutes": ("minutes", "mean time from release to the warehouse until picking starts"),
-    "prob_pick_wait": ("fraction", "share of shipments that waited for a picker"),
-    "order_cycle_time_days": ("days", "mean time from order to departure of its last parcel"),
-    "click_to_door_days": ("days", "mean time from order to delivery (delivered orders)"),
-    "click_to_door_p50": ("days", "median click-to-door time"),
-    "click_to_door_p90": ("days", "90th percentile of click-to-door time"),
-    "click_to_door_p95": ("days", "95th percentile of click-to-door time"),
-    "on_time_rate": ("fraction", "orders delivered by their promised day / orders whose promised day has passed"),
-    "late_orders": ("orders", "orders not delivered by their promised day (promised day within the horizon)"),
-    "split_shipment_rate": ("fraction", "orders sent in more than one parcel"),
-    "shipping_cost_per_order": ("currency/order", "shipping cost / orders"),
-    "total_cost_per_order": ("currency/order", "total cost / orders"),
-}
 
 STAGES = ("backordered", "in_warehouse", "in_transit", "delivered", "lost")
 
