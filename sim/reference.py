@@ -5,7 +5,7 @@ page; a test fails when it is stale.
 
 >>> rows = reference_rows()
 >>> next(r for r in rows if r.key == "warehouses[].picking.pickers").allowed
-'>= 0'
+'>= 0, <= 100000'
 """
 from __future__ import annotations
 
