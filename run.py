@@ -33,8 +33,15 @@ def cmd_validate(args) -> int:
     from sim.scenario import load_scenario
     from sim.explain import summary_line
 
+    from sim.estimate import check_work, estimate_work
+
     scenario = load_scenario(args.file, args.set, args.plan)
+    work, refused = check_work(args.file, [estimate_work(scenario)], allow_large=args.allow_large)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return EXIT_INPUT
     print(f"{args.file}: OK — {summary_line(scenario)}")
+    print(work)
     return EXIT_OK
 
 
@@ -102,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run.py", description="ecomlab: e-commerce operations simulation lab")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def allow_large(sp):
+        sp.add_argument("--allow-large", action="store_true",
+                        help="run even if the work estimate says it would take over an hour or not fit in memory")
+
     def scenario_args(sp):
         sp.add_argument("file", help="scenario YAML file")
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -111,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a scenario file and print a summary")
     scenario_args(v)
+    allow_large(v)
     v.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("simulate", help="simulate a scenario and write a run folder under results/")
@@ -120,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
+    allow_large(s)
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
@@ -133,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
     e.add_argument("--quiet", action="store_true", help="no progress output")
+    allow_large(e)
     e.set_defaults(func=cmd_experiment)
 
     o = sub.add_parser("optimize", help="optimize a decision; write a plan overlay; verify it by simulation")
@@ -150,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
     r.add_argument("--time-limit", type=_time_limit, default=300.0, help="solver time limit (s)")
     r.add_argument("--quiet", action="store_true")
+    allow_large(r)
     pr = osub.add_parser("promotion", help="marketing spend per channel and period within picking capacity")
     scenario_args(pr)
     money = pr.add_mutually_exclusive_group()
@@ -165,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="simulate capacity-aware vs capacity-blind plans N times with common random numbers")
     pr.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
     pr.add_argument("--quiet", action="store_true")
+    allow_large(pr)
 
     lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
     scenario_args(lg)
@@ -183,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "and plot cost vs on-time, predicted and simulated")
     lg.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --sweep")
     lg.add_argument("--quiet", action="store_true")
+    allow_large(lg)
     o.set_defaults(func=cmd_optimize)
 
     ls = sub.add_parser("list", help="the shipped scenarios and experiments, one line each")

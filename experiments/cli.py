@@ -22,6 +22,7 @@ from experiments.report import fmt_num, write_report
 from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, replications_needed, summarize, summary_wide
+from sim.estimate import check_work, estimate_work
 from sim.metrics import KPI_INFO
 from sim.scenario import dump_scenario
 from sim.yamlio import ALL, Select, parse_key_path
@@ -112,6 +113,14 @@ def run_experiment_cli(args) -> int:
     baseline = baseline_name(spec, points)
     tasks = tasks_for(points, reps, spec.seed)
     group_cols = ["variant", *spec.grid]
+    n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+    work, refused = check_work(str(args.spec), [estimate_work(p.scenario) for p in points], reps, n_workers,
+                               getattr(args, "allow_large", False))
+    if refused:  # before the output folder exists: nothing is written
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(work, file=sys.stderr)
     started = time.perf_counter()
     if not args.quiet:
         print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "

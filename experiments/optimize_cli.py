@@ -77,6 +77,25 @@ def simulate_paired(args, scenario, variants: dict, measure) -> dict[str, pd.Dat
     return {name: t[t.variant == name].reset_index(drop=True) for name in variants}
 
 
+def _too_large(args, scenario, variants: int, replications: int) -> bool:
+    """Estimate the verification runs (printed to stderr); True after one error line if they are too large.
+
+    Checked before solving, so a refused run writes nothing. The variants are counted with the
+    scenario's own work (a plan changes stock and routing, not the number of orders, much).
+    """
+    from sim.estimate import check_work, estimate_work
+
+    workers = min(os.cpu_count() or 1, variants * replications)
+    work, refused = check_work(str(args.file), [estimate_work(scenario)] * variants, replications, workers,
+                               getattr(args, "allow_large", False))
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return True
+    if not getattr(args, "quiet", False):
+        print(work, file=sys.stderr)
+    return False
+
+
 def _solve_or_explain(args, solve_fn):
     """(plan, 0), or (None, exit code) after one clear line: 2 for unusable input, 3 for infeasible."""
     from optimize.solver import Infeasible
@@ -125,6 +144,8 @@ def run_reorder(args) -> int:
         print(f"error: {exc}; nothing was written.", file=sys.stderr)
         return 2
     scenario = load_scenario(args.file, args.set, args.plan)
+    if args.verify and _too_large(args, scenario, 2, args.verify):
+        return 2
     plan, code = _solve_or_explain(args, lambda: solve(scenario, fill_target=args.fill_target, budget=args.budget,
                                                         class_min=class_min, time_limit=args.time_limit))
     if plan is None:
@@ -223,7 +244,12 @@ def run_logistics(args) -> int:
 
     scenario = load_scenario(args.file, args.set, args.plan)
     if args.sweep:  # run.py's argument type checked the targets: each in (0, 1), at most 50
-        return run_logistics_sweep(args, scenario, list(args.sweep))
+        targets = list(args.sweep)
+        if _too_large(args, scenario, len(targets), args.verify or 3):
+            return 2
+        return run_logistics_sweep(args, scenario, targets)
+    if args.verify and _too_large(args, scenario, 2, args.verify):
+        return 2
     plan, code = _solve_or_explain(args, lambda: solve(
         scenario, on_time_target=args.on_time_target, allow_close=args.allow_close, scope=args.scope,
         seed=scenario.seed if args.seed is None else args.seed, max_utilization=args.max_utilization))
@@ -338,6 +364,8 @@ def run_promotion(args) -> int:
     from sim.demand import demand_plan
 
     scenario = load_scenario(args.file, args.set, args.plan)
+    if args.verify and _too_large(args, scenario, 3, args.verify):
+        return 2
     budget = args.budget
     if budget is None and args.target_roas is None:
         budget = float(demand_plan(scenario).spend.sum())

@@ -9,6 +9,7 @@ import pandas as pd
 
 from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
 from experiments.stats import summarize
+from sim.estimate import check_work, estimate_work
 from sim.metrics import KPI_INFO
 from sim.model import simulate
 from sim.scenario import dump_scenario, load_scenario, scenario_hash
@@ -48,6 +49,13 @@ def _fmt(x: float) -> str:
 
 def run_simulate(args) -> int:
     scenario = load_scenario(args.file, args.set, args.plan)
+    workers = args.workers if args.replications > 1 else 1
+    work, refused = check_work(args.file, [estimate_work(scenario)], args.replications, workers,
+                               getattr(args, "allow_large", False))
+    if refused:  # before the run folder exists: nothing is written
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    print(work, file=sys.stderr)
     master = scenario.seed if args.seed is None else args.seed
     seeds = [replication_seed(master, r) for r in range(args.replications)]
     digest = scenario_hash(scenario)

@@ -25,6 +25,7 @@ so a typo in a variant is reported before anything runs or is written.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -105,6 +106,18 @@ DAILY_COLUMNS = ("orders", "expected_orders", "units_demanded", "units_shipped",
                  "pick_queue_max", "shipping_cost", "labour_cost", "shipments_shipped")
 
 
+MAX_POINTS = 10_000  # variants x grid points of one spec; each is validated (about 2 ms) and simulated
+
+
+def count_points(spec: Spec) -> int:
+    """Variants x grid points: the product of the list lengths, counted before anything is expanded.
+
+    >>> count_points(Spec(name="g", base="b.yaml", grid={"a": [1, 2, 3], "b": list(range(10**5))}))
+    300000
+    """
+    return max(len(spec.variants), 1) * math.prod(len(values) for values in spec.grid.values())
+
+
 def _label(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -144,6 +157,12 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
     for key, values in spec.grid.items():
         if not values:
             at(("grid", key), "needs at least one value")
+    n_points = count_points(spec)  # counted, never expanded, before the limit is checked
+    if n_points > MAX_POINTS:
+        sizes = " x ".join(f"{len(v):,}" for v in ([spec.variants] if spec.variants else []) + list(spec.grid.values()))
+        at(("grid",) if spec.grid else ("variants",),
+           f"{n_points:,} points ({sizes}) is more than the {MAX_POINTS:,} one spec may run, even with "
+           f"--allow-large; split the sweep into several specs or use fewer values")
     _check_plots(spec, at)
     base_path = (path.parent / spec.base)
     if not base_path.is_file():

@@ -27,6 +27,12 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# Parameters are bounded so that every sample, and every KPI built from samples, stays finite:
+# no count, time or amount in a shop comes near 1e9 of its unit.
+MAX_PARAM = 1e9     # |mean|, |value|, sd, low/high, empirical values
+MAX_CV = 100.0      # coefficient of variation of lognormal and gamma
+MAX_SHIFT = 10**6   # shift of the discrete counts
+
 
 def _allows_bool(annotation) -> bool:
     """Whether a field's type takes true/false (pydantic would otherwise read true as 1)."""
@@ -76,7 +82,7 @@ class Constant(_Dist):
     """Always ``value``."""
 
     dist: Literal["constant"] = "constant"
-    value: float
+    value: float = Field(ge=-MAX_PARAM, le=MAX_PARAM)
 
     @property
     def mean(self) -> float:
@@ -94,8 +100,8 @@ class Uniform(_Dist):
     """Continuous uniform on [low, high]: mean (a+b)/2, variance (b-a)^2/12."""
 
     dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
+    low: float = Field(ge=-MAX_PARAM, le=MAX_PARAM)
+    high: float = Field(ge=-MAX_PARAM, le=MAX_PARAM)
 
     @model_validator(mode="after")
     def _order(self):
@@ -133,8 +139,8 @@ class Normal(_Dist):
     """
 
     dist: Literal["normal"] = "normal"
-    mean_: float = Field(alias="mean")
-    sd: float = Field(ge=0)
+    mean_: float = Field(alias="mean", ge=-MAX_PARAM, le=MAX_PARAM)
+    sd: float = Field(ge=0, le=MAX_PARAM)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
@@ -175,8 +181,8 @@ class LogNormal(_Dist):
     """Lognormal given by its mean and coefficient of variation (sd/mean)."""
 
     dist: Literal["lognormal"] = "lognormal"
-    mean_: float = Field(alias="mean", gt=0)
-    cv: float = Field(ge=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_PARAM)
+    cv: float = Field(ge=0, le=MAX_CV)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -196,8 +202,8 @@ class Gamma(_Dist):
     """Gamma given by mean and cv: shape k = 1/cv^2, scale = mean*cv^2."""
 
     dist: Literal["gamma"] = "gamma"
-    mean_: float = Field(alias="mean", gt=0)
-    cv: float = Field(gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_PARAM)
+    cv: float = Field(gt=0, le=MAX_CV)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -217,7 +223,7 @@ class Exponential(_Dist):
     """Exponential with the given mean: variance mean^2."""
 
     dist: Literal["exponential"] = "exponential"
-    mean_: float = Field(alias="mean", gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_PARAM)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -239,8 +245,8 @@ class Poisson(_Dist):
     """
 
     dist: Literal["poisson"] = "poisson"
-    mean_: float = Field(alias="mean", ge=0)
-    shift: int = Field(0, ge=0)
+    mean_: float = Field(alias="mean", ge=0, le=MAX_PARAM)
+    shift: int = Field(0, ge=0, le=MAX_SHIFT)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
@@ -272,9 +278,9 @@ class NegativeBinomial(_Dist):
     """
 
     dist: Literal["negative_binomial"] = "negative_binomial"
-    mean_: float = Field(alias="mean", gt=0)
-    dispersion: float = Field(gt=0)
-    shift: int = Field(0, ge=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_PARAM)
+    dispersion: float = Field(gt=0, le=MAX_PARAM)
+    shift: int = Field(0, ge=0, le=MAX_SHIFT)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
@@ -306,7 +312,7 @@ class Empirical(_Dist):
     """Discrete distribution on ``values`` with probabilities ``probs`` (default equal)."""
 
     dist: Literal["empirical"] = "empirical"
-    values: list[float] = Field(min_length=1)
+    values: list[Annotated[float, Field(ge=-MAX_PARAM, le=MAX_PARAM)]] = Field(min_length=1)
     probs: list[float] | None = None
 
     @field_validator("probs")

@@ -9,7 +9,7 @@ outputs); tests/sim/test_storage_and_costs.py checks that the simulator reads ev
 
 >>> rows = reference_rows()
 >>> next(r for r in rows if r.key == "warehouses[].picking.pickers").allowed
-'>= 0'
+'>= 0, <= 100000'
 """
 from __future__ import annotations
 

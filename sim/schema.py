@@ -19,6 +19,20 @@ Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
 Prob = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
 
+# Upper bounds: generous for any real shop, small enough that every product of them in a KPI
+# (orders x lines x units x price x days, on-hand x unit cost x holding rate x days) stays finite.
+MAX_MONEY = 1e9             # a price, cost or spend per unit, order, shipment, hour or day (currency)
+MAX_BUDGET = 1e12           # a total over the horizon (currency)
+MAX_ORDERS_PER_DAY = 1e7    # orders per day (base rate, marketing saturation)
+MAX_UNITS = 1e12            # stock levels and order quantities (units)
+MAX_DAYS = 36_500           # any span or day number (100 years)
+MAX_COUNT = 100_000         # pickers, stations, aisles, batch sizes
+MAX_FACTOR = 1e3            # rate multipliers (weekday, month, uplift, response, zone)
+MAX_SECONDS = 1e6           # a work step (s)
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+Factor = Annotated[float, Field(ge=0, le=MAX_FACTOR)]
+Units = Annotated[float, Field(ge=0, le=MAX_UNITS)]
+
 
 class Model(BaseModel):
     # allow_inf_nan=False: a YAML .inf or .nan is a typo, never a quantity the simulator can use.
@@ -36,10 +50,10 @@ class Sku(Model):
     """One stock-keeping unit written out by hand."""
 
     id: str = Field(min_length=1, description="unique SKU name")
-    price: float = Field(gt=0, description="selling price per unit (currency)")
-    unit_cost: NonNeg = Field(description="purchase cost per unit (currency)")
-    weight_kg: NonNeg = Field(1.0, description="shipping weight per unit (kg)")
-    popularity: NonNeg = Field(1.0, description="relative chance that an order line picks this SKU")
+    price: float = Field(gt=0, le=MAX_MONEY, description="selling price per unit (currency)")
+    unit_cost: Money = Field(description="purchase cost per unit (currency)")
+    weight_kg: float = Field(1.0, ge=0, le=1e6, description="shipping weight per unit (kg)")
+    popularity: float = Field(1.0, ge=0, le=1e12, description="relative chance that an order line picks this SKU")
     abc: Literal["A", "B", "C"] | None = Field(None, description="ABC class; derived from revenue share when omitted")
     supplier: str | None = Field(None, description="supplier name; default: assigned by supplier shares")
 
@@ -48,7 +62,7 @@ class CatalogGenerator(Model):
     """A synthetic catalogue: popularity is Pareto distributed (a few SKUs sell most)."""
 
     count: int = Field(ge=1, le=200_000, description="number of SKUs")
-    pareto_alpha: float = Field(1.16, gt=0, description="Pareto shape of popularity (smaller = more "
+    pareto_alpha: float = Field(1.16, gt=0, le=100, description="Pareto shape of popularity (smaller = more "
                                 "concentrated; 1.16: the top 20% of 300 SKUs take ~70% of demand)")
     price: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 80, "cv": 0.8},
                         description="price per unit (currency)")
@@ -70,7 +84,7 @@ class Catalog(Model):
 class Region(Model):
     name: str = Field(min_length=1)
     share: Prob = Field(description="share of orders from this region (shares sum to 1)")
-    promise_days: int = Field(3, ge=0, description="delivery promise: delivered by the end of order day + N")
+    promise_days: int = Field(3, ge=0, le=MAX_DAYS, description="delivery promise: delivered by the end of order day + N")
 
 
 class Promotion(Model):
@@ -78,13 +92,13 @@ class Promotion(Model):
 
     name: str = Field(min_length=1)
     date: Union[dt.date, str] = Field(description="first day, YYYY-MM-DD, or MM-DD to repeat every year")
-    days: int = Field(1, ge=1, description="length of the event (days)")
-    uplift: NonNeg = Field(1.0, description="order-rate multiplier during the event (3 = triple)")
+    days: int = Field(1, ge=1, le=MAX_DAYS, description="length of the event (days)")
+    uplift: Factor = Field(1.0, description="order-rate multiplier during the event (3 = triple)")
     discount: float = Field(0.0, ge=0, lt=1, description="price discount during the event (fraction)")
-    pre_days: int = Field(0, ge=0, description="days before the event with a dip (customers wait)")
-    pre_factor: NonNeg = Field(1.0, description="order-rate multiplier before the event (e.g. 0.8)")
-    post_days: int = Field(0, ge=0, description="days after the event with a hangover")
-    post_factor: NonNeg = Field(1.0, description="order-rate multiplier after the event")
+    pre_days: int = Field(0, ge=0, le=MAX_DAYS, description="days before the event with a dip (customers wait)")
+    pre_factor: Factor = Field(1.0, description="order-rate multiplier before the event (e.g. 0.8)")
+    post_days: int = Field(0, ge=0, le=MAX_DAYS, description="days after the event with a hangover")
+    post_factor: Factor = Field(1.0, description="order-rate multiplier after the event")
 
     @field_validator("date")
     @classmethod
@@ -102,33 +116,33 @@ class Promotion(Model):
 class SpendPeriod(Model):
     start: dt.date = Field(description="first day (YYYY-MM-DD)")
     end: dt.date = Field(description="last day, inclusive (YYYY-MM-DD)")
-    spend_per_day: NonNeg = Field(description="spend per day in this period (currency)")
+    spend_per_day: Money = Field(description="spend per day in this period (currency)")
 
 
 class Channel(Model):
     """A marketing channel: extra orders per day = max * s^h / (k^h + s^h) (Hill curve)."""
 
     name: str = Field(min_length=1)
-    spend_per_day: NonNeg = Field(0.0, description="everyday spend (currency/day)")
-    event_spend_per_day: NonNeg = Field(0.0, description="extra spend on promotion-event days (currency/day)")
+    spend_per_day: Money = Field(0.0, description="everyday spend (currency/day)")
+    event_spend_per_day: Money = Field(0.0, description="extra spend on promotion-event days (currency/day)")
     schedule: list[SpendPeriod] = Field(default_factory=list, description="periods that set the spend (override the above)")
-    max_extra_orders_per_day: NonNeg = Field(description="saturation: extra orders/day at unlimited spend")
-    half_saturation_spend: float = Field(gt=0, description="spend/day giving half the maximum (k)")
+    max_extra_orders_per_day: float = Field(ge=0, le=MAX_ORDERS_PER_DAY, description="saturation: extra orders/day at unlimited spend")
+    half_saturation_spend: float = Field(gt=0, le=MAX_MONEY, description="spend/day giving half the maximum (k)")
     hill_shape: float = Field(1.0, gt=0, le=1, description="Hill exponent h (<= 1 keeps the curve concave)")
-    event_multiplier: NonNeg = Field(1.0, description="response multiplier on promotion-event days "
+    event_multiplier: Factor = Field(1.0, description="response multiplier on promotion-event days "
                                      "(shoppers convert better during the event)")
-    min_budget: NonNeg = Field(0.0, description="promotion optimizer: least total spend over the horizon")
-    max_budget: NonNeg | None = Field(None, description="promotion optimizer: most total spend over the horizon")
-    max_spend_per_day: NonNeg | None = Field(None, description="promotion optimizer: most spend on one day "
+    min_budget: float = Field(0.0, ge=0, le=MAX_BUDGET, description="promotion optimizer: least total spend over the horizon")
+    max_budget: Annotated[float, Field(ge=0, le=MAX_BUDGET)] | None = Field(None, description="promotion optimizer: most total spend over the horizon")
+    max_spend_per_day: Money | None = Field(None, description="promotion optimizer: most spend on one day "
                                              "(default 20 x half_saturation_spend)")
 
 
 class Demand(Model):
-    base_orders_per_day: NonNeg = Field(description="orders/day before weekday, season and promotion factors")
+    base_orders_per_day: float = Field(ge=0, le=MAX_ORDERS_PER_DAY, description="orders/day before weekday, season and promotion factors")
     arrivals: Literal["poisson", "deterministic"] = Field(
         "poisson", description="poisson: random order count and times; deterministic: evenly spaced orders")
-    weekday_factors: list[NonNeg] = Field([1.0] * 7, min_length=7, max_length=7, description="Mon..Sun multipliers")
-    monthly_factors: list[NonNeg] = Field([1.0] * 12, min_length=12, max_length=12, description="Jan..Dec multipliers")
+    weekday_factors: list[Factor] = Field([1.0] * 7, min_length=7, max_length=7, description="Mon..Sun multipliers")
+    monthly_factors: list[Factor] = Field([1.0] * 12, min_length=12, max_length=12, description="Jan..Dec multipliers")
     lines_per_order: Dist = Field(1, description="order lines per order (rounded, at least 1)")
     units_per_line: Dist = Field(1, description="units per line (rounded, at least 1)")
     regions: list[Region] = Field(default_factory=lambda: [{"name": "all", "share": 1.0}], min_length=1)
@@ -138,14 +152,14 @@ class Demand(Model):
 
 # ---------------------------------------------------------------- network and supply
 class DownPeriod(Model):
-    start_day: int = Field(ge=0, description="first day it is down (0 = start_date)")
-    days: int = Field(ge=1, description="length (days)")
+    start_day: int = Field(ge=0, le=MAX_DAYS, description="first day it is down (0 = start_date)")
+    days: int = Field(ge=1, le=MAX_DAYS, description="length (days)")
 
 
 class Shift(Model):
     start_hour: float = Field(ge=0, lt=24, description="shift start, hours after midnight")
     end_hour: float = Field(gt=0, le=24, description="shift end, hours after midnight (after start)")
-    pickers: int = Field(ge=0, description="pickers working in this shift")
+    pickers: int = Field(ge=0, le=MAX_COUNT, description="pickers working in this shift")
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
         default_factory=lambda: list(range(7)), description="days it runs, 0 = Monday")
 
@@ -158,22 +172,22 @@ class Picking(Model):
     ``pick_time_seconds`` replaces the whole formula (e.g. exponential for an M/M/c queue).
     """
 
-    pickers: int | None = Field(None, ge=0, description="pickers all day, every day (or give shifts)")
+    pickers: int | None = Field(None, ge=0, le=MAX_COUNT, description="pickers all day, every day (or give shifts)")
     shifts: list[Shift] = Field(default_factory=list, description="shift schedule (sums where shifts overlap)")
-    promo_extra_pickers: int = Field(0, ge=0, description="extra pickers in every shift on promotion-event days")
+    promo_extra_pickers: int = Field(0, ge=0, le=MAX_COUNT, description="extra pickers in every shift on promotion-event days")
     setup_seconds: Dist = Field(30, description="per job: fetch a cart, print lists (s)")
     seconds_per_line: Dist = Field(15, description="per order line: find, pick, scan (s)")
-    aisles: int = Field(20, ge=1, description="aisles in the pick area")
-    travel_seconds_base: NonNeg = Field(30.0, description="per job: walk to and from the depot (s)")
-    travel_seconds_per_aisle: NonNeg = Field(12.0, description="per aisle visited (s)")
+    aisles: int = Field(20, ge=1, le=MAX_COUNT, description="aisles in the pick area")
+    travel_seconds_base: float = Field(30.0, ge=0, le=MAX_SECONDS, description="per job: walk to and from the depot (s)")
+    travel_seconds_per_aisle: float = Field(12.0, ge=0, le=MAX_SECONDS, description="per aisle visited (s)")
     pick_time_seconds: Dist | None = Field(None, description="whole job time; replaces setup + lines + travel")
     release: Literal["discrete", "waves"] = Field("discrete", description="orders released one by one or in waves")
-    wave_interval_minutes: float = Field(60.0, gt=0, description="waves: minutes between releases")
-    wave_max_orders: int = Field(200, ge=1, description="waves: most orders released per wave")
-    batch_size: int = Field(1, ge=1, description="waves: orders picked together in one job")
-    packing_stations: int | None = Field(None, ge=1, description="packing stations (none: no packing step)")
+    wave_interval_minutes: float = Field(60.0, gt=0, le=MAX_DAYS * 1440, description="waves: minutes between releases")
+    wave_max_orders: int = Field(200, ge=1, le=int(MAX_ORDERS_PER_DAY), description="waves: most orders released per wave")
+    batch_size: int = Field(1, ge=1, le=MAX_COUNT, description="waves: orders picked together in one job")
+    packing_stations: int | None = Field(None, ge=1, le=MAX_COUNT, description="packing stations (none: no packing step)")
     packing_seconds: Dist = Field(45, description="packing time per shipment (s)")
-    labour_cost_per_picker_hour: NonNeg = Field(25.0, description="paid per scheduled picker-hour")
+    labour_cost_per_picker_hour: Money = Field(25.0, description="paid per scheduled picker-hour")
 
 
 class Warehouse(Model):
@@ -199,19 +213,19 @@ class Lane(Model):
     warehouse: str
     region: str
     transit_days: Dist | None = Field(None, description="transit time on this lane (days)")
-    cost_multiplier: NonNeg = Field(1.0, description="zone multiplier on the carrier's price")
+    cost_multiplier: Factor = Field(1.0, description="zone multiplier on the carrier's price")
 
 
 class Carrier(Model):
     """A parcel carrier: cost = (base + per kg x weight) x lane multiplier; transit per lane."""
 
     name: str = Field(min_length=1)
-    base_cost: NonNeg = Field(description="per shipment (currency)")
-    cost_per_kg: NonNeg = Field(0.0, description="per kg (currency)")
+    base_cost: Money = Field(description="per shipment (currency)")
+    cost_per_kg: Money = Field(0.0, description="per kg (currency)")
     transit_days: Dist = Field(2, description="default transit time (days)")
     lanes: list[Lane] = Field(default_factory=list, description="per warehouse-region transit and zone price")
-    promise_days: int | None = Field(None, ge=0, description="delivery promise with this carrier (overrides region's)")
-    daily_capacity: int | None = Field(None, ge=0, description="shipments per warehouse per day")
+    promise_days: int | None = Field(None, ge=0, le=MAX_DAYS, description="delivery promise with this carrier (overrides region's)")
+    daily_capacity: int | None = Field(None, ge=0, le=int(MAX_ORDERS_PER_DAY), description="shipments per warehouse per day")
     down: list[DownPeriod] = Field(default_factory=list)
 
 
@@ -228,26 +242,26 @@ class Routing(Model):
     split_shipments: bool = Field(False, description="nearest_with_stock: lines may ship from several warehouses")
     carrier: Literal["cheapest", "fastest", "rule"] = Field("cheapest", description="carrier choice")
     express_carrier: str | None = Field(None, description="rule: carrier for valuable orders")
-    express_min_order_value: NonNeg = Field(300.0, description="rule: orders worth at least this go express")
+    express_min_order_value: float = Field(300.0, ge=0, le=MAX_BUDGET, description="rule: orders worth at least this go express")
     capacity_overflow: Literal["wait", "spill"] = Field("wait", description="carrier full: next day or another carrier")
     on_warehouse_down: Literal["reroute", "wait"] = Field("reroute")
     lane_plan: list[LaneShare] = Field(default_factory=list, description="lane_plan: shares per region")
 
 
 class Disruption(Model):
-    start_day: int = Field(ge=0, description="first day the supplier ships nothing (0 = start_date)")
-    days: int = Field(ge=1, description="length (days)")
+    start_day: int = Field(ge=0, le=MAX_DAYS, description="first day the supplier ships nothing (0 = start_date)")
+    days: int = Field(ge=1, le=MAX_DAYS, description="length (days)")
 
 
 class RandomDisruptions(Model):
-    mean_days_between: float = Field(gt=0, description="mean up time between disruptions (days, exponential)")
-    mean_duration_days: float = Field(gt=0, description="mean length of a disruption (days, exponential)")
+    mean_days_between: float = Field(gt=0, le=1e6, description="mean up time between disruptions (days, exponential)")
+    mean_duration_days: float = Field(gt=0, le=MAX_DAYS, description="mean length of a disruption (days, exponential)")
 
 
 class Supplier(Model):
     name: str = Field(min_length=1)
     lead_time_days: Dist = Field(7, description="time from shipping to receipt (days)")
-    order_cost: NonNeg | None = Field(None, description="cost per replenishment order; default inventory.costs.order_cost")
+    order_cost: Money | None = Field(None, description="cost per replenishment order; default inventory.costs.order_cost")
     share: Prob | None = Field(None, description="share of generated SKUs bought here (default equal)")
     disruptions: list[Disruption] = Field(default_factory=list, description="periods in which nothing ships")
     random_disruptions: RandomDisruptions | None = None
@@ -260,11 +274,11 @@ class Policy(Model):
     type: Literal["sQ", "sS", "RS", "RsS", "base_stock"] = Field("sQ", description="policy family")
     review: Literal["continuous", "periodic"] | None = Field(
         None, description="continuous (after every demand) or periodic; RS and RsS are periodic")
-    review_period_days: int = Field(7, ge=1, description="R, days between reviews (periodic)")
-    reorder_point: NonNeg | None = Field(None, description="s: order when inventory position <= s")
-    order_quantity: Union[Annotated[float, Field(gt=0)], Literal["eoq"], None] = Field(
+    review_period_days: int = Field(7, ge=1, le=MAX_DAYS, description="R, days between reviews (periodic)")
+    reorder_point: Units | None = Field(None, description="s: order when inventory position <= s")
+    order_quantity: Union[Annotated[float, Field(gt=0, le=MAX_UNITS)], Literal["eoq"], None] = Field(
         None, description="Q (units) or 'eoq'")
-    order_up_to: NonNeg | None = Field(None, description="S: order up to this inventory position")
+    order_up_to: Units | None = Field(None, description="S: order up to this inventory position")
     service_level: float = Field(0.95, gt=0, lt=1, description="cycle service level used for omitted s/S (normal approx.)")
 
     @property
@@ -277,17 +291,17 @@ class SkuPolicy(Model):
 
     sku: str
     warehouse: str | None = None
-    reorder_point: NonNeg | None = None
-    order_quantity: Annotated[float, Field(gt=0)] | None = None
-    order_up_to: NonNeg | None = None
+    reorder_point: Units | None = None
+    order_quantity: Annotated[float, Field(gt=0, le=MAX_UNITS)] | None = None
+    order_up_to: Units | None = None
 
 
 class Costs(Model):
-    holding_rate_per_year: NonNeg = Field(0.25, description="holding cost per year as a fraction of unit cost")
-    order_cost: NonNeg = Field(50.0, description="fixed cost per replenishment order (currency)")
-    backorder_cost_per_unit_day: NonNeg = Field(0.0, description="penalty per unit backordered per day")
-    lost_sale_cost_per_unit: NonNeg = Field(0.0, description="penalty per lost unit (on top of the lost margin)")
-    late_delivery_cost_per_order: NonNeg = Field(
+    holding_rate_per_year: float = Field(0.25, ge=0, le=100, description="holding cost per year as a fraction of unit cost")
+    order_cost: Money = Field(50.0, description="fixed cost per replenishment order (currency)")
+    backorder_cost_per_unit_day: Money = Field(0.0, description="penalty per unit backordered per day")
+    lost_sale_cost_per_unit: Money = Field(0.0, description="penalty per lost unit (on top of the lost margin)")
+    late_delivery_cost_per_order: Money = Field(
         0.0, description="compensation per order delivered after its promised day (voucher, refund of shipping)")
 
 
@@ -295,7 +309,7 @@ class Inventory(Model):
     policy: Policy = Field(default_factory=Policy)
     per_sku: list[SkuPolicy] = Field(default_factory=list, description="per-SKU parameters (plans write these)")
     unmet_demand: Literal["backorder", "lost_sales"] = Field("backorder")
-    initial_on_hand: Union[Literal["order_up_to", "reorder_point"], NonNeg] = Field(
+    initial_on_hand: Union[Literal["order_up_to", "reorder_point"], Units] = Field(
         "order_up_to", description="start stock: S (or s+Q), s, or a number of units per SKU")
     costs: Costs = Field(default_factory=Costs)
 
@@ -328,7 +342,7 @@ class Scenario(Model):
     description: str = ""
     start_date: dt.date = Field(dt.date(2026, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days")
-    warmup_days: int = Field(0, ge=0, description="days excluded from the KPIs")
+    warmup_days: int = Field(0, ge=0, le=MAX_DAYS, description="days excluded from the KPIs")
     seed: int = Field(1, ge=0, description="default master seed")
     catalog: Catalog
     demand: Demand
