@@ -5,8 +5,12 @@ variants see the same demand (common random numbers) and paired differences are
 tight. Every finished replication is written at once to ``cache/`` keyed by
 (scenario hash, simulator fingerprint, seed); running the same spec again only does
 what is missing, and a change to the simulator's code (``sim/``) invalidates the cache.
-A replication that raises is recorded (status ``failed``, its error and seed)
-and the others go on. Results are identical whatever the executor and worker count.
+Each entry carries its key and a sha256 checksum; one that is damaged, edited by hand
+or written for another key is recomputed with a warning, and temporary files left by
+a killed run are removed by the next one. A replication that raises is recorded
+(status ``failed``, its error and seed) and the others go on. Ctrl-C ends the workers
+at once (queued replications never start, running ones are dropped) and keeps what
+finished. Results are identical whatever the executor and worker count.
 
 >>> from experiments.spec import load_spec
 >>> spec, points = load_spec("experiments/demo.yaml")
@@ -279,7 +283,7 @@ def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
                     out = conn.recv()
                 except (EOFError, OSError):
                     conn.close()
-                    proc.join()
+                    _end_processes([proc])  # normally gone already
                     out = {"status": "failed", "kpis": {}, "daily": {}, "seconds": 0.0,
                            "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}"}
                     if pending:

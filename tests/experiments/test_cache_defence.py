@@ -209,6 +209,34 @@ def test_partial_folders_without_an_owner_file_are_removed_only_when_old(tmp_pat
     assert young.is_dir() and foreign.is_dir()  # may be a run that is still writing (older code, elsewhere)
 
 
+# --------------------------------------------------------------------------- a worker that dies
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="the patched simulate reaches the workers by fork")
+def test_a_worker_that_dies_fails_only_its_replication(tmp_path, monkeypatch):
+    import experiments.runner as runner
+    from sim.model import simulate as real
+
+    spec_path = write_spec(tmp_path, replications=3)
+    spec, points = load_spec(spec_path)
+    tasks = tasks_for(points, 3, spec.seed)
+    reference, _ = run_tasks(tasks, tmp_path / "serial", executor="serial", quiet=True)
+    doomed = tasks[4]
+
+    def dies(scenario, seed):  # as if the kernel's OOM killer took the worker
+        if seed == doomed.seed and scenario.inventory.policy.reorder_point == 4:
+            os._exit(9)
+        return real(scenario, seed)
+
+    monkeypatch.setattr(runner, "simulate", dies)
+    runs, _ = run_tasks(tasks, tmp_path / "process", executor="process", workers=2, quiet=True)
+    assert runs.loc[4, "status"] == "failed" and runs.loc[4, "error"].startswith("WorkerDied")
+    assert "exit code 9" in runs.loc[4, "error"]
+    ok = runs.drop(index=4)
+    assert (ok["status"] == "ok").all()
+    pd.testing.assert_frame_equal(ok.drop(columns=["error"]), reference.drop(index=4).drop(columns=["error"]),
+                                  check_exact=True)
+
+
 # --------------------------------------------------------------------------- Ctrl-C
 def _ctrl_c_child() -> None:
     # A background CI shell ignores SIGINT and the child would inherit that: give it the default
