@@ -3,7 +3,8 @@
 A run folder holds the resolved scenario, a manifest (versions, seeds,
 scenario hash, command line) and the results. Nothing appears under its final
 name until it is complete; an interrupted ``simulate`` still keeps the
-replications that finished (the manifest says ``"interrupted": true``).
+replications that finished (the manifest says ``"interrupted": true``). The
+partial folder a killed run leaves behind is removed by the next run beside it.
 """
 from __future__ import annotations
 
@@ -143,22 +144,83 @@ def manifest(**fields) -> dict:
             **fields}
 
 
+STALE_SECONDS = 600  # a leftover whose owner cannot be told is removed once it is this old
+
+
+def owner_alive(pid: int | None, host: str | None = None) -> bool:
+    """Is process ``pid`` (on ``host``, default this machine) still running? Unknown -> True (keep)."""
+    if host not in (None, platform.node()):
+        return True  # another machine's process: it cannot be checked from here
+    if pid is None or pid <= 0:
+        return False
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would terminate it on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def older_than(path: Path, seconds: float) -> bool:
+    try:
+        return dt.datetime.now().timestamp() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
 class RunFolder:
-    """``with RunFolder(root, name, tag) as rf: rf.path / 'x.csv'`` -> renamed to its final name on exit."""
+    """``with RunFolder(root, name, tag) as rf: rf.path / 'x.csv'`` -> renamed to its final name on exit.
+
+    While it is written the folder is ``.NAME.partial`` with an ``.owner`` file naming the
+    process. A run killed outright (SIGKILL, power cut) leaves its partial folder behind;
+    the next RunFolder created beside it removes it once its owner is gone (or, with no
+    owner file, once it is older than ``STALE_SECONDS``). A live run's folder is never touched.
+    """
+
+    OWNER = ".owner"
 
     def __init__(self, root: Path, name: str, tag: str, out: Path | None = None):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.final = Path(out) if out else Path(root) / name / f"{stamp}-{tag[:8]}"
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.remove_stale_partials(self.final.parent)
         base, i = self.final, 1
-        while self.final.exists() and not out:
-            i += 1
+        while not out and (self.final.exists() or self._partial(self.final).exists()):
+            i += 1  # finished, or being written by a concurrent run started in the same second
             self.final = base.with_name(f"{base.name}-{i}")
         if out and self.final.exists() and any(self.final.iterdir()):
             raise FileExistsError(f"{self.final} already exists and is not empty")
-        self.path = self.final.with_name(f".{self.final.name}.partial")
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        self.path.mkdir(parents=True)
+        self.path = self._partial(self.final)
+        if self.path.exists():  # only a live owner is left after remove_stale_partials
+            raise FileExistsError(f"{self.final} is being written by another run ({self.path})")
+        self.path.mkdir()
+        (self.path / self.OWNER).write_text(json.dumps({"pid": os.getpid(), "host": platform.node()}))
+
+    @staticmethod
+    def _partial(final: Path) -> Path:
+        return final.with_name(f".{final.name}.partial")
+
+    @classmethod
+    def is_stale(cls, partial: Path) -> bool:
+        """A partial folder whose writer is gone (see the class docstring)."""
+        try:
+            owner = json.loads((partial / cls.OWNER).read_text())
+            return not owner_alive(int(owner["pid"]), owner.get("host"))
+        except (OSError, ValueError, TypeError, KeyError):  # no owner file (older code) or a damaged one
+            return older_than(partial, STALE_SECONDS)
+
+    @classmethod
+    def remove_stale_partials(cls, folder: Path) -> list[Path]:
+        """Delete the ``.*.partial`` folders in ``folder`` left by runs that were killed; return them."""
+        removed = []
+        for p in sorted(Path(folder).glob(".*.partial")):
+            if p.is_dir() and not p.is_symlink() and cls.is_stale(p):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        return removed
 
     def __enter__(self) -> "RunFolder":
         return self
@@ -167,6 +229,7 @@ class RunFolder:
         if exc_type is None or exc_type is KeyboardInterrupt:
             if self.final.exists():
                 self.final.rmdir()
+            (self.path / self.OWNER).unlink(missing_ok=True)
             os.replace(self.path, self.final)
         else:
             shutil.rmtree(self.path, ignore_errors=True)

@@ -5,8 +5,12 @@ variants see the same demand (common random numbers) and paired differences are
 tight. Every finished replication is written at once to ``cache/`` keyed by
 (scenario hash, simulator fingerprint, seed); running the same spec again only does
 what is missing, and a change to the simulator's code (``sim/``) invalidates the cache.
-A replication that raises is recorded (status ``failed``, its error and seed)
-and the others go on. Results are identical whatever the executor and worker count.
+Each entry carries its key and a sha256 checksum; one that is damaged, edited by hand
+or written for another key is recomputed with a warning, and temporary files left by
+a killed run are removed by the next one. A replication that raises is recorded
+(status ``failed``, its error and seed) and the others go on. Ctrl-C ends the workers
+at once (queued replications never start, running ones are dropped) and keeps what
+finished. Results are identical whatever the executor and worker count.
 
 >>> from experiments.spec import load_spec
 >>> spec, points = load_spec("experiments/demo.yaml")
@@ -15,17 +19,21 @@ and the others go on. Results are identical whatever the executor and worker cou
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
 
+from experiments.output import STALE_SECONDS, older_than, owner_alive
 from experiments.spec import Point
 from sim.model import simulate
 from sim.streams import replication_seed, simulator_fingerprint
@@ -62,35 +70,105 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...]) -> dict:
                 "error": f"{exc.__class__.__name__}: {exc}", "traceback": traceback.format_exc()}
 
 
-class Cache:
-    """One JSON file per finished replication, written atomically."""
+def _checksum(entry: dict) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of an entry without its checksum."""
+    body = {k: v for k, v in entry.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def __init__(self, folder: Path):
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _shape_problem(entry, days: int) -> str | None:
+    """What is wrong with the shape of a parsed cache entry, or None."""
+    if not isinstance(entry, dict):
+        return f"has the wrong shape (a JSON {type(entry).__name__ if entry is not None else 'null'}, not an object)"
+    if entry.get("status") != "ok":
+        return "has the wrong shape (its status is not 'ok')"
+    kpis = entry.get("kpis")
+    if not isinstance(kpis, dict) or not kpis:
+        return "has the wrong shape (no kpis)"
+    if not all(isinstance(k, str) and _is_number(v) for k, v in kpis.items()):
+        return "has the wrong shape (kpis that are not numbers)"
+    daily = entry.get("daily")
+    if not isinstance(daily, dict):
+        return "has the wrong shape (no daily columns)"
+    for name, column in daily.items():
+        if not isinstance(column, list) or len(column) != days or not all(_is_number(v) for v in column):
+            return f"has the wrong shape (daily column {name!r} is not {days} numbers)"
+    return None
+
+
+class Cache:
+    """One JSON file per finished replication, written atomically and checked when read.
+
+    An entry is the replication's output plus ``seed``, ``key`` (the task key it was
+    written for) and ``checksum`` (sha256 of the canonical JSON of all the rest, see
+    ``_checksum``). On read, an entry that does not parse, has the wrong shape, was
+    written for another key or fails its checksum (an entry edited by hand, or an older
+    format without one) is not used: ``get`` returns None, so it is recomputed, and
+    ``warn`` gets one line naming the file and what is wrong. An entry that lacks a
+    daily column asked for now is valid but incomplete: recomputed without a warning.
+    """
+
+    def __init__(self, folder: Path, warn: Callable[[str], None] | None = None):
         self.folder = Path(folder)
+        self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
 
     def path(self, task: Task) -> Path:
         return self.folder / f"{task.key}.json"
 
     def get(self, task: Task, daily_columns) -> dict | None:
         p = self.path(task)
-        if not p.exists():
-            return None
         try:
-            out = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None  # a damaged entry is simply recomputed
-        if out.get("status") != "ok" or any(c not in out.get("daily", {}) for c in daily_columns):
+            entry = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
-        return out
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
+            return self._reject(p, "could not be read" if isinstance(exc, OSError) else "is not valid JSON")
+        problem = _shape_problem(entry, task.point.scenario.horizon_days)
+        if problem is None and "checksum" not in entry:
+            problem = "has no checksum (an older cache format)"
+        if problem is None and entry.get("key") != task.key:
+            problem = f"was written for another key ({entry.get('key')})"
+        if problem is None and entry["checksum"] != _checksum(entry):
+            problem = "failed its checksum"
+        if problem is not None:
+            return self._reject(p, problem)
+        if any(c not in entry["daily"] for c in daily_columns):
+            return None
+        return entry
+
+    def _reject(self, p: Path, problem: str) -> None:
+        self.warn(f"warning: cache entry {p} {problem}; recomputing it")
+        return None
 
     def put(self, task: Task, out: dict) -> None:
         if out["status"] != "ok":
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        entry = {**out, "seed": task.seed, "key": task.key}
+        entry["checksum"] = _checksum(entry)
         p = self.path(task)
         tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({**out, "seed": task.seed}))
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
         os.replace(tmp, p)
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the ``.KEY.json.PID.tmp`` files of writers killed mid-write; return them.
+
+        A temporary file lives for milliseconds, so one whose process is gone, or that is
+        older than ``STALE_SECONDS``, is a leftover; a live writer's file is left alone.
+        """
+        removed = []
+        for p in sorted(self.folder.glob(".*.tmp")) if self.folder.is_dir() else []:
+            pid = p.name.rsplit(".", 2)[-2]
+            if (pid.isdigit() and not owner_alive(int(pid))) or older_than(p, STALE_SECONDS):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+        return removed
 
 
 class Progress:
@@ -133,46 +211,154 @@ def _execute(todo: list[Task], executor: str, workers: int | None, scheduler: st
             on_done(t, run_task(t.point.scenario, t.seed, daily_columns))
         return
     if executor == "process":
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=ctx) as pool:
-            futures = {pool.submit(run_task, t.point.scenario, t.seed, daily_columns): t for t in todo}
-            try:
-                for f in as_completed(futures):
-                    on_done(futures[f], f.result())
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                raise
+        _execute_processes(todo, workers or os.cpu_count() or 1, daily_columns, on_done)
         return
     _execute_dask(todo, workers, scheduler, daily_columns, on_done)
 
 
+def _worker(conn, jobs: list, daily_columns: tuple) -> None:
+    """A worker process: run the job indices sent over ``conn`` until told to stop (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
+    parent = os.getppid()
+    try:
+        while True:
+            if not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return  # the parent was killed outright: do not linger
+                continue
+            i = conn.recv()
+            if i is None:
+                return
+            scenario, seed = jobs[i]
+            conn.send(run_task(scenario, seed, daily_columns))
+    except (EOFError, OSError):
+        return  # the parent went away
+
+
+def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
+                       on_done: Callable[[Task, dict], None]) -> None:
+    """Run ``todo`` on worker processes that this function owns from start to end.
+
+    Each worker has its own pipe and one replication in flight at a time. Workers ignore
+    SIGINT; on Ctrl-C (or any error here) the parent terminates them at once (SIGTERM,
+    then SIGKILL after a second), so queued replications never start, the running ones
+    are dropped, and the exception propagates: finished ones are already in the cache.
+    A worker that dies (killed, out of memory) fails only its replication and is replaced.
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    jobs = [(t.point.scenario, t.seed) for t in todo]  # inherited (fork) or pickled once per worker
+    pending = deque(range(len(todo)))
+    procs, busy = [], {}  # busy: connection -> (process, job index)
+
+    def give(conn, proc) -> None:
+        i = pending.popleft() if pending else None
+        try:
+            conn.send(i)  # None: nothing left, the worker exits
+        except OSError:
+            pass  # the worker just died: wait() sees its end of file
+        if i is None:
+            conn.close()
+        else:
+            busy[conn] = (proc, i)
+
+    def start() -> None:
+        conn, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(child_end, jobs, daily_columns), daemon=True)
+        proc.start()
+        child_end.close()
+        procs.append(proc)
+        give(conn, proc)
+
+    finished = False
+    try:
+        for _ in range(min(workers, len(todo))):
+            start()
+        while busy:
+            for conn in wait(list(busy)):
+                proc, i = busy.pop(conn)
+                try:
+                    out = conn.recv()
+                except (EOFError, OSError):
+                    conn.close()
+                    _end_processes([proc])  # normally gone already
+                    out = {"status": "failed", "kpis": {}, "daily": {}, "seconds": 0.0,
+                           "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}"}
+                    if pending:
+                        start()
+                else:
+                    give(conn, proc)
+                on_done(todo[i], out)
+        finished = True
+    finally:
+        if finished:
+            for proc in procs:
+                proc.join()
+        else:
+            _end_processes(procs)
+        for conn in busy:
+            conn.close()
+
+
+def _end_processes(procs, grace_seconds: float = 1.0) -> None:
+    """Terminate processes now (SIGTERM), SIGKILL those still alive after ``grace_seconds``."""
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def _execute_dask(todo, workers, scheduler, daily_columns, on_done) -> None:
+    """Run ``todo`` on Dask; on Ctrl-C cancel every future and close the client (and cluster) at once."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise RuntimeError("the dask executor needs the 'dask' extra: pip install -e '.[dask]'") from None
+    import multiprocessing as mp
+
     cluster = None
     if scheduler:
         client = Client(scheduler)
     else:
+        before = set(mp.active_children())
         cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)
         client = Client(cluster)
+    futures = {}
+    finished = False
     try:
-        futures = {}
         for t in todo:
             f = client.submit(run_task, t.point.scenario, t.seed, daily_columns, pure=False)
             futures[f] = t
         for f in as_completed(list(futures)):
             on_done(futures[f], f.result())
+        finished = True
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        if finished:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        else:  # interrupted: drop the queued and running tasks, do not wait for them
+            _quietly(lambda: client.cancel(list(futures), force=True))
+            _quietly(lambda: client.close(timeout=2))
+            if cluster is not None:  # its worker processes would finish their task first: end them
+                _end_processes(set(mp.active_children()) - before)
+                _quietly(lambda: cluster.close(timeout=2))
+
+
+def _quietly(step: Callable[[], object]) -> None:
+    """Run a clean-up step of an interrupted run; its own failure must not hide the interrupt."""
+    try:
+        step()
+    except Exception:
+        pass
 
 
 def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", workers: int | None = None,
@@ -181,6 +367,7 @@ def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", wor
     """Run what is not cached; return (runs table, daily long table) in task order."""
     daily_columns = tuple(daily_columns)
     cache = Cache(cache_dir)
+    cache.remove_stale_temp_files()
     if fresh and cache.folder.exists():
         for p in cache.folder.glob("*.json"):
             p.unlink()
