@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--allow-large", action="store_true",
                         help="run even if the work estimate says it would take over an hour or not fit in memory")
 
+    def window(sp):
+        sp.add_argument("--window", type=_window, default=None, metavar="START:END",
+                        help="KPIs over orders placed and days from START to END inclusive (YYYY-MM-DD:YYYY-MM-DD); "
+                             "sets kpi_window, replacing the warm-up cut")
+
     def scenario_args(sp):
         sp.add_argument("file", help="scenario YAML file")
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
+    window(s)
     allow_large(s)
     s.set_defaults(func=cmd_simulate)
 
@@ -146,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
     e.add_argument("--quiet", action="store_true", help="no progress output")
+    window(e)
     allow_large(e)
     e.set_defaults(func=cmd_experiment)
 
@@ -262,6 +269,22 @@ _time_limit = _number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 
 _positive_int = _number(int, lambda v: 1 <= v <= 10**9, "must be between 1 and 1,000,000,000")
 _nonneg_int = _number(int, lambda v: 0 <= v <= 10**9, "must be between 0 and 1,000,000,000")
 _positive_float = _number(float, lambda v: 0 < v <= 1e12, "must be > 0 and at most 1e12")
+
+
+def _window(text: str):
+    """``--window 2026-11-10:2026-11-13`` -> (start, end) dates, end not before start."""
+    import datetime as dt
+
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start, end = (dt.date.fromisoformat(p.strip()) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+    if end < start:
+        raise argparse.ArgumentTypeError(f"the end {end} is before the start {start}")
+    return start, end
 
 
 def _targets(text: str) -> list[float]:

@@ -18,13 +18,14 @@ import pandas as pd
 
 from experiments import plots as P
 from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
-from experiments.report import fmt_num, write_report
+from experiments.report import write_report
 from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, replications_needed, summarize, summary_wide
 from sim.estimate import check_work, estimate_work
+from sim.kpis import kpi
 from sim.metrics import KPI_INFO
-from sim.scenario import dump_scenario
+from sim.scenario import dump_scenario, window_override
 from sim.yamlio import ALL, Select, parse_key_path
 
 
@@ -102,7 +103,9 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
 
 
 def run_experiment_cli(args) -> int:
-    spec, points = load_spec(args.spec)  # raises InputError before anything is written
+    window = getattr(args, "window", None)  # --window is the override kpi_window={start, end} of every variant
+    spec, points = load_spec(args.spec, [window_override(*window)] if window else ())  # InputError: nothing written
+    currency = points[0].scenario.currency
     executor = args.executor or spec.executor.type
     workers = args.workers or spec.executor.workers
     scheduler = args.scheduler or spec.executor.scheduler
@@ -125,9 +128,10 @@ def run_experiment_cli(args) -> int:
     if not args.quiet:
         print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
               f"executor {executor}", file=sys.stderr)
+    event_rows: list[dict] = []
     try:
         runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
-                                quiet=args.quiet, fresh=args.fresh)
+                                quiet=args.quiet, fresh=args.fresh, events=event_rows)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished replications are kept in {cache}; "
               f"run the same command again to resume", file=sys.stderr)
@@ -138,9 +142,11 @@ def run_experiment_cli(args) -> int:
             runs[metric] = float("nan")
     summary = summarize(runs, spec.metrics, group_cols)
     paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
+    events, event_summary = _event_tables(event_rows, group_cols, points)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
     info = manifest(kind="experiment", spec=str(args.spec), spec_name=spec.name, master_seed=spec.seed,
                     replications=reps, executor=executor, workers=workers, wall_seconds=round(wall, 3),
+                    window=[str(d) for d in window] if window else None,
                     variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
                     failed=int(len(failures)))
     with RunFolder(root, "", "run", None) as rf:
@@ -151,6 +157,9 @@ def run_experiment_cli(args) -> int:
             atomic_write_csv(out / "paired.csv", paired)
         if len(daily):
             atomic_write_csv(out / "daily.csv", daily)
+        if event_summary is not None:
+            atomic_write_csv(out / "events.csv", events)
+            atomic_write_csv(out / "events_summary.csv", event_summary)
         (out / "variants").mkdir()
         for p in points:
             atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
@@ -166,13 +175,20 @@ def run_experiment_cli(args) -> int:
                  f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
                  + (f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
                     if runs.attrs.get("from_cache") else ".")]
-        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else None
+        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else {}
+        if event_summary is not None:
+            shown = event_summary[event_summary["metric"].isin(spec.metrics)]
+            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = \
+                shown[["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]]
         write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
                      failures=failures if len(failures) else None,
                      appendix={"Experiment spec": (out / "spec.yaml").read_text(encoding="utf-8"),
                                "Manifest": json.dumps(info, indent=2, default=str)})
     _point_latest(root, rf.final)
-    _print_summary(summary, paired, baseline)
+    _print_summary(summary, paired, baseline, currency)
+    if event_summary is not None:
+        print(f"per promotion event: {', '.join(event_summary['event'].unique())} "
+              f"(events.csv, events_summary.csv)")
     print(f"wrote {rf.final / 'report.html'} (also {root / 'latest'})")
     if len(failures):
         print(f"{len(failures)} replication(s) failed:", file=sys.stderr)
@@ -212,16 +228,36 @@ def _needed_table(spec: Spec, runs: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
-def _print_summary(summary: pd.DataFrame, paired, baseline: str) -> None:
+def _event_tables(rows: list[dict], group_cols: list[str], points) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The tidy per-event table (variant, replication, event, kpi, value) and its summary
+    (mean and 95% CI per variant, event and KPI); (None, None) without promotion events."""
+    if not rows:
+        return None, None
+    events = pd.DataFrame(rows)
+    wide = events.pivot_table(index=["variant", "event", "replication"], columns="kpi", values="value",
+                              sort=False, dropna=False).reset_index()
+    wide.insert(0, "status", "ok")
+    return events, summarize(wide, [m for m in KPI_INFO if m in wide], ["variant", "event"])
+
+
+def _half(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _print_summary(summary: pd.DataFrame, paired, baseline: str, currency: str | None = None) -> None:
+    """Per metric: its human label and unit (raw name in brackets, as in the CSV files), then per
+    variant the mean ± 95% CI half-width and the paired difference to the baseline (* when its
+    interval excludes 0), in the metric's own format (%, currency, days)."""
     for metric, grp in summary.groupby("metric", sort=False):
-        print(f"{metric} ({KPI_INFO.get(metric, ('', ''))[0]}):")
+        k = kpi(metric)
+        print(f"{k.label} ({k.unit_text(currency)}) [{metric}]:" if k.unit else f"{k.label} [{metric}]:")
         for _, r in grp.iterrows():
-            line = f"  {r['variant']:<28} {fmt_num(r['mean']):>12} ± {fmt_num(r['half_width'], 2)}"
+            line = f"  {r['variant']:<28} {k.format_ci(r['mean'], _half(r['half_width']), currency):>24}"
             if paired is not None and r["variant"] != baseline:
                 d = paired[(paired["variant"] == r["variant"]) & (paired["metric"] == metric)]
                 if len(d):
                     d = d.iloc[0]
                     mark = " *" if d["excludes_zero"] else ""
-                    sign = "+" if d["mean_diff"] >= 0 else ""
-                    line += f"   vs {baseline}: {sign}{fmt_num(d['mean_diff'])} ± {fmt_num(d['half_width'], 2)}{mark}"
+                    diff = k.format_ci(d["mean_diff"], _half(d["half_width"]), currency, signed=True)
+                    line += f"   vs {baseline}: {diff}{mark}"
             print(line)

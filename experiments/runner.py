@@ -63,7 +63,7 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...]) -> dict:
     try:
         result = simulate(scenario, seed)
         daily = {c: result.daily[c].tolist() for c in daily_columns}
-        return {"status": "ok", "kpis": result.kpis, "daily": daily, "error": "",
+        return {"status": "ok", "kpis": result.kpis, "daily": daily, "events": result.event_kpis, "error": "",
                 "seconds": time.perf_counter() - start}
     except Exception as exc:  # a failed replication must not stop the others
         return {"status": "failed", "kpis": {}, "daily": {}, "seconds": time.perf_counter() - start,
@@ -363,8 +363,10 @@ def _quietly(step: Callable[[], object]) -> None:
 
 def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", workers: int | None = None,
               scheduler: str | None = None, daily_columns: Iterable[str] = (), quiet: bool = False,
-              fresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run what is not cached; return (runs table, daily long table) in task order."""
+              fresh: bool = False, events: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run what is not cached; return (runs table, daily long table) in task order.
+
+    ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them."""
     daily_columns = tuple(daily_columns)
     cache = Cache(cache_dir)
     cache.remove_stale_temp_files()
@@ -390,18 +392,24 @@ def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", wor
         progress.step(f"{task.point.name} #{task.replication}")
 
     _execute(todo, executor, workers, scheduler, daily_columns, on_done)
-    runs, daily = _tables(tasks, results, daily_columns)
+    runs, daily = _tables(tasks, results, daily_columns, events)
     runs.attrs["from_cache"] = len(tasks) - len(todo)
     return runs, daily
 
 
-def _tables(tasks, results, daily_columns) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(tasks, results, daily_columns, events: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs and daily tables; ``events`` (if given) is extended with the per-event KPIs as tidy
+    rows (variant, replication, event, kpi, value)."""
     rows, dailies = [], []
     for i, t in enumerate(tasks):
         out = results[i]
         rows.append({"variant": t.point.name, "replication": t.replication, "seed": t.seed,
                      "status": out["status"], **t.point.params, **out["kpis"],
                      "error": out.get("error", "")})
+        if events is not None:
+            events.extend({"variant": t.point.name, "replication": t.replication, "event": label, "kpi": name,
+                           "value": value}
+                          for label, values in out.get("events", {}).items() for name, value in values.items())
         if out["status"] == "ok" and daily_columns:
             d = pd.DataFrame(out["daily"])
             d.insert(0, "day", range(len(d)))

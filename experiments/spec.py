@@ -28,12 +28,13 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.kpis import DAILY_COLUMNS_INFO
 from sim.metrics import KPI_INFO
-from sim.scenario import _pydantic_problems, load_source, scenario_hash, validate_data
+from sim.scenario import _pydantic_problems, apply_overrides, load_source, scenario_hash, validate_data
 from sim.schema import SafeName, Scenario
 from sim.yamlio import (InputError, Problem, Source, format_path, parse_key_path, read_yaml, resolve_path, set_path,
                         short_label, suggest)
@@ -100,10 +101,8 @@ class Point:
     hash: str
 
 
-DAILY_COLUMNS = ("orders", "expected_orders", "units_demanded", "units_shipped", "units_lost", "units_backordered",
-                 "on_hand_units", "inventory_value", "backorder_units_end", "revenue", "replenishment_orders",
-                 "marketing_spend", "units_received", "backlog_end", "picks", "late_orders", "pick_queue_mean",
-                 "pick_queue_max", "shipping_cost", "labour_cost", "shipments_shipped")
+#: The daily columns a spec may request (``daily_metrics``): every numeric column of the daily table.
+DAILY_COLUMNS = tuple(c for c in DAILY_COLUMNS_INFO if c not in ("day", "date", "warmup"))
 
 
 MAX_POINTS = 10_000  # variants x grid points of one spec; each is validated (about 2 ms) and simulated
@@ -122,8 +121,11 @@ def _label(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
-    """Read and validate a spec and every scenario it expands to; InputError lists all problems."""
+def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Point]]:
+    """Read and validate a spec and every scenario it expands to; InputError lists all problems.
+
+    ``overrides`` (``KEY=VALUE`` or ``(origin, text)``, as ``--window`` gives) apply to every variant
+    after its own keys and the grid, so they are part of each resolved scenario and its hash."""
     path = Path(path)
     name = str(path)
     src = read_yaml(path)
@@ -169,7 +171,7 @@ def load_spec(path: str | Path) -> tuple[Spec, list[Point]]:
         at(("base",), f"scenario file {spec.base!r} not found (looked in {path.parent})")
     if problems:
         raise InputError(problems)
-    points = _expand(spec, src, path, base_path)
+    points = _expand(spec, src, path, base_path, tuple(overrides))
     known = [v.name for v in spec.variants] + [p.name for p in points]
     if spec.baseline is not None and spec.grid and spec.baseline not in known:  # a variant or a grid point
         at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, known)}")
@@ -245,7 +247,7 @@ def _get(data, key: tuple):
     return data
 
 
-def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[Point]:
+def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path, overrides: tuple = ()) -> list[Point]:
     spec_file = str(path)
     base = load_source(base_path)
     base = _apply(base, spec.set, spec_src, spec_file, ("set",))
@@ -263,6 +265,12 @@ def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path) -> list[P
                 src = _apply(base, variant.set, spec_src, spec_file, ("variants", vi, "set"))
                 for k, v in params.items():  # "a.x,b.x": several keys set to the same value
                     src = _apply(src, {path.strip(): v for path in k.split(",")}, spec_src, spec_file, ("grid",))
+                if overrides:
+                    given: list[Problem] = []
+                    src = apply_overrides(Source(data=src.data, origin=dict(src.origin), files=src.files),
+                                          overrides, given)
+                    if given:
+                        raise InputError(given)
                 scenario = validate_data(src, str(base_path))
             except InputError as exc:
                 for p in exc.problems:

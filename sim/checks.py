@@ -180,10 +180,26 @@ def _check_fulfilment(s: Scenario, out: list) -> None:
                 out.append((("routing", "lane_plan"), f"region {name!r} has no lane"))
 
 
+def _check_window(s: Scenario, out: list) -> None:
+    w = s.kpi_window
+    if w is None:
+        return
+    import datetime as dt
+
+    first, last = s.start_date, s.start_date + dt.timedelta(days=s.horizon_days - 1)
+    horizon = f"the horizon {first}..{last} (start_date + horizon_days)"
+    if w.end < w.start:
+        out.append((("kpi_window", "end"), f"end {w.end} is before start {w.start}"))
+    for key, day in (("start", w.start), ("end", w.end)):
+        if not first <= day <= last:
+            out.append((("kpi_window", key), f"{day} is outside {horizon}; the window must lie within it"))
+
+
 def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
     out: list = []
     if s.warmup_days >= s.horizon_days:
         out.append((("warmup_days",), f"must be shorter than horizon_days ({s.horizon_days})"))
+    _check_window(s, out)
     _check_catalog(s, out)
     _check_demand(s, out)
     _check_network(s, out)

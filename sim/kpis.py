@@ -73,6 +73,61 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "total_cost_per_order": ("currency/order", "total cost / orders"),
 }
 
+#: The daily table (``result.daily``, ``daily.csv``): column -> (unit, meaning). One row per simulated
+#: day d (warm-up days included and flagged). "Placed" counts belong to the day an order was placed,
+#: "shipped"/"received" ones to the day it happened; ``*_unit_days`` are integrals over the day (the
+#: day's time-average, as a day is 1 long).
+DAILY_COLUMNS_INFO: dict[str, tuple[str, str]] = {
+    "day": ("day", "day number, 0 = start_date"),
+    "date": ("date", "calendar date of the day"),
+    "warmup": ("flag", "true for the warm-up days (excluded from the KPIs unless a kpi_window is given)"),
+    "expected_orders": ("orders", "expected orders of the day (demand rate incl. promotions and marketing)"),
+    "marketing_spend": ("currency", "marketing spend of the day, all channels"),
+    "orders": ("orders", "orders placed that day"),
+    "lines": ("lines", "order lines of the orders placed that day"),
+    "units_demanded": ("units", "units of the orders placed that day"),
+    "units_filled_now": ("units", "of those, units met from stock on hand at once"),
+    "lines_filled_now": ("lines", "of those, lines met completely from stock at once"),
+    "orders_filled_now": ("orders", "of those, orders met completely from stock at once"),
+    "units_shipped": ("units", "units allocated to customers that day (from stock at once or to a waiting backorder)"),
+    "units_lost": ("units", "units of that day's orders lost for want of stock (lost-sales mode)"),
+    "units_backordered": ("units", "units of that day's orders put on backorder (backorder mode)"),
+    "orders_lost": ("orders", "orders placed that day of which nothing could be sold"),
+    "revenue": ("currency", "sales value of the units_shipped"),
+    "cogs": ("currency", "purchase cost of the units_shipped"),
+    "lost_value": ("currency", "sales value of the units_lost"),
+    "replenishment_orders": ("orders", "purchase orders placed with suppliers that day"),
+    "ordering_cost": ("currency", "fixed cost of those purchase orders"),
+    "units_received": ("units", "units received from suppliers that day"),
+    "cycles": ("cycles", "replenishment cycles ended that day (receipts per warehouse x SKU)"),
+    "stockout_cycles": ("cycles", "of those, cycles in which the pair ran out of stock"),
+    "orders_shipped": ("orders", "not counted (always 0); see shipments_shipped"),
+    "on_hand_units": ("unit-days", "integral of units on hand over the day (= the day's average stock)"),
+    "inventory_value": ("currency-days", "integral of the stock's value at unit cost over the day"),
+    "backorder_unit_days": ("unit-days", "integral of units on backorder over the day"),
+    "backorder_units_end": ("units", "units on backorder at the end of the day"),
+    "on_order_units_end": ("units", "units ordered from suppliers and not yet received, end of the day"),
+    "overflow_unit_days": ("unit-days", "integral of units above storage_units over the day"),
+    "overflow_cost": ("currency", "overflow space cost of the day"),
+    "overflow_units_max": ("units", "most units in one warehouse's overflow space during the day"),
+    "pick_queue_mean": ("jobs", "time-average pick jobs waiting for a picker that day (all warehouses)"),
+    "pick_queue_max": ("jobs", "most pick jobs waiting at once in one warehouse that day"),
+    "picks": ("lines", "order lines picked that day"),
+    "picker_busy_days": ("picker-days", "picker time spent on pick jobs that day"),
+    "shipping_cost": ("currency", "carrier charges of the shipments that left that day"),
+    "handling_cost": ("currency", "handling cost of the shipments that left that day"),
+    "labour_cost": ("currency", "scheduled picker-hours of the day x wage"),
+    "warehouse_fixed_cost": ("currency", "fixed cost of the open warehouses for the day"),
+    "scheduled_picker_days": ("picker-days", "scheduled picker time of the day"),
+    "backlog_end": ("shipments", "shipments released to a warehouse and not yet left, end of the day"),
+    "shipments_shipped": ("shipments", "shipments that left a warehouse that day"),
+    "late_orders": ("orders", "orders due that day (promised day = this day) not delivered by its end"),
+    "orders_due": ("orders", "orders whose promised day is that day (lost orders excluded)"),
+    "delivered_on_time": ("orders", "orders due that day that were delivered by its end "
+                          "(orders_due = delivered_on_time + late_orders)"),
+    "delivered": ("orders", "orders whose last parcel was delivered that day"),
+}
+
 #: name -> (human label, better direction: "higher", "lower" or None when neither is better)
 LABELS: dict[str, tuple[str, str | None]] = {
     "orders": ('Orders', None),
@@ -188,13 +243,34 @@ class KPI:
         if self.kind == "rate":
             return f"{plus}{value * 100:.1f} pp" if signed else f"{value * 100:.1f}%"
         if self.kind == "money":
-            decimals = 2 if abs(value) < 100 else 0
+            decimals = 2 if 0 < abs(value) < 100 else 0
             return plus + money(value, currency, decimals)
         if self.kind == "duration":
             return f"{plus}{value:,.2f} {self.unit}" if abs(value) < 100 else f"{plus}{value:,.0f} {self.unit}"
         if abs(value) >= 1000 or float(value).is_integer():
             return f"{plus}{value:,.0f}"
         return f"{plus}{value:,.3g}"
+
+    def format_ci(self, mean: float, half_width: float | None, currency: str | None = None,
+                  signed: bool = False) -> str:
+        """Mean (or, ``signed``, a difference) and 95% CI half-width as a person reads them.
+
+        >>> KPIS["on_time_rate"].format_ci(0.9134, 0.0042)
+        '91.3% ± 0.4 pp'
+        >>> KPIS["total_cost"].format_ci(1234567.8, 3400, "CNY"), KPIS["orders"].format_ci(812, None)
+        ('¥1,234,568 ± ¥3,400', '812')
+        >>> KPIS["click_to_door_p95"].format_ci(3.6, 1.44), KPIS["on_time_rate"].format_ci(0.012, 0.004, signed=True)
+        ('3.60 ± 1.44 days', '+1.2 ± 0.4 pp')
+        """
+        text = self.format(mean, currency, signed)
+        if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)) or text == "n/a":
+            return text
+        if self.kind == "rate":
+            return f"{text.removesuffix(' pp')} ± {half_width * 100:.1f} pp"
+        if self.kind == "duration":
+            unit = f" {self.unit}"
+            return f"{text.removesuffix(unit)} ± {self.format(half_width, currency)}"
+        return f"{text} ± {self.format(half_width, currency)}"
 
 
 KPIS: dict[str, KPI] = {

@@ -1,7 +1,7 @@
-"""KPIs from the recorded daily arrays (days after warm-up only).
+"""KPIs from the recorded daily arrays and the per-order table, over a span of days.
 
-Every KPI is defined once here, with its unit and meaning (``KPI_INFO``), and
-the accounting identities hold by construction and are asserted in tests:
+Every KPI is defined once (``KPI_INFO`` in :mod:`sim.kpis`), and the accounting
+identities hold by construction and are asserted in tests:
 
     total_cost   = holding_cost + ordering_cost + shortage_cost + overflow_cost + marketing_cost
                    + shipping_cost + handling_cost + labour_cost + warehouse_fixed_cost
@@ -9,16 +9,25 @@ the accounting identities hold by construction and are asserted in tests:
     gross_margin = revenue - cost_of_goods_sold
     profit       = gross_margin - total_cost
 
-Order-level KPIs (cycle time, click-to-door, on-time) count orders placed after
-the warm-up. The on-time rate is taken over the orders whose promised day ends
-within the horizon, so orders still under way at the end do not bias it.
+The span is the days after the warm-up, or the scenario's ``kpi_window`` when it has
+one, or a promotion event's days (``event_windows``). Order KPIs (cycle time,
+click-to-door, on-time, late orders) count the orders placed in the span; the
+on-time rate is taken over those whose promised day ends within the horizon, so
+orders still under way at the end do not bias it. Per-day KPIs (stock, costs,
+picking) sum or average the span's days. In a window (``kpi_window`` or an event)
+shipping and handling costs are those of the shipments of the orders placed in it
+(attributable per order); after a plain warm-up cut they are those of the days.
+``PER_ORDER`` names the KPIs that follow the orders placed in the span.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
 
 from sim.fulfilment import open_warehouses
+from sim.demand import promotion_days
 from sim.kpis import KPI_INFO
 from sim.schema import Scenario
 from sim.warehouse import picker_days_per_day
@@ -26,7 +35,8 @@ from sim.warehouse import picker_days_per_day
 WAREHOUSE_COST_RULE = (
     "Every shipment that leaves a warehouse pays its `handling_cost_per_order` on the day it leaves "
     "(an order split over two warehouses pays both; KPI `handling_cost`). Every open warehouse pays "
-    "`fixed_cost_per_day` for every day after the warm-up (KPI `warehouse_fixed_cost`); all warehouses are "
+    "`fixed_cost_per_day` for every day the KPIs cover (after the warm-up, or in the kpi_window; KPI "
+    "`warehouse_fixed_cost`); all warehouses are "
     "open, except that under `routing.warehouse: lane_plan` a warehouse that no lane with a positive share "
     "names is closed (that is how the logistics optimizer closes one). Both are part of `total_cost` and "
     "`profit`, and they are the costs the logistics optimizer minimizes.")
@@ -102,12 +112,20 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     left = np.sort(np.where(np.isnan(ship), np.inf, ship)[~np.isnan(shp["release"])])
     backlog = np.searchsorted(release, ends, side="right") - np.searchsorted(left, ends, side="right")
     shipped_day = np.bincount(np.floor(ship[ok]).astype(int), minlength=H)[:H]
-    late = (orders["stage"] != 4) & (orders["deadline"] <= H) & ~(orders["deliver"] <= orders["deadline"])
-    late_by_day = np.bincount((orders["deadline"][late] - 1).astype(int), minlength=H)[:H]
+    kept = orders["stage"] != 4
+    due = kept & (orders["deadline"] <= H)
+    in_time = due & (orders["deliver"] <= orders["deadline"])
+    due_day = (orders["deadline"] - 1).astype(int)
+    due_by_day = np.bincount(due_day[due], minlength=H)[:H]
+    on_time_by_day = np.bincount(due_day[in_time], minlength=H)[:H]
+    late_by_day = due_by_day - on_time_by_day
+    got = kept & (orders["deliver"] < H)
+    delivered_by_day = np.bincount(np.floor(orders["deliver"][got]).astype(int), minlength=H)[:H]
     return {"shipping_cost": shipping, "handling_cost": handling, "labour_cost": labour,
             "warehouse_fixed_cost": np.full(H, float(fixed)), "scheduled_picker_days": picker_days,
             "backlog_end": backlog.astype(float), "shipments_shipped": shipped_day.astype(float),
-            "late_orders": late_by_day.astype(float)}
+            "late_orders": late_by_day.astype(float), "orders_due": due_by_day.astype(float),
+            "delivered_on_time": on_time_by_day.astype(float), "delivered": delivered_by_day.astype(float)}
 
 
 def _ratio(a: float, b: float) -> float:
@@ -122,11 +140,58 @@ def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if len(x) else float("nan")
 
 
-def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment) -> dict[str, float]:
-    H, warm = scenario.horizon_days, scenario.warmup_days
-    d = daily[~daily["warmup"]]
+#: KPIs that follow the orders placed in the span (the others sum or average the span's days).
+#: Fill rates, lost and backordered units count at the moment an order is placed, so their daily
+#: sums over the span are those of the span's orders.
+PER_ORDER = ("orders", "units_demanded", "unit_fill_rate", "line_fill_rate", "order_fill_rate", "lost_units",
+             "lost_sales_value", "backordered_units", "mean_order_delay_days", "order_cycle_time_days",
+             "click_to_door_days", "click_to_door_p50", "click_to_door_p90", "click_to_door_p95",
+             "on_time_rate", "late_orders", "late_delivery_cost", "split_shipment_rate")
+#: Per order only in a window (kpi_window or an event); per day after a plain warm-up cut.
+PER_ORDER_IN_WINDOW = ("shipping_cost", "handling_cost", "shipping_cost_per_order")
+
+
+def kpi_span(scenario: Scenario) -> tuple[int, int]:
+    """(first day, last day + 1) the KPIs cover: the kpi_window, or the days after the warm-up."""
+    w = scenario.kpi_window
+    if w is None:
+        return scenario.warmup_days, scenario.horizon_days
+    return (w.start - scenario.start_date).days, (w.end - scenario.start_date).days + 1
+
+
+def event_windows(scenario: Scenario) -> list[tuple[str, int, int]]:
+    """(label, first day, last day + 1) per promotion event in the horizon, margin included.
+
+    The label is the promotion's name and its first date, e.g. ``double11 2026-11-11``; the
+    span is the event days plus ``event_kpis.margin_days`` on each side, cut to the horizon.
+    """
+    cfg, H = scenario.event_kpis, scenario.horizon_days
+    if not cfg.enabled:
+        return []
+    out = []
+    for first, end, promo in promotion_days(scenario):
+        if end <= 0 or first >= H:
+            continue  # only its dip or hangover lies in the horizon
+        label = f"{promo.name} {scenario.start_date + dt.timedelta(days=first)}"
+        out.append((label, max(first - cfg.margin_days, 0), min(end + cfg.margin_days, H)))
+    return out
+
+
+def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment,
+                 span: tuple[int, int] | None = None) -> dict[str, float]:
+    """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``."""
+    H = scenario.horizon_days
+    windowed = span is not None or scenario.kpi_window is not None
+    a, b = kpi_span(scenario) if span is None else span
+    d = daily[(daily["day"] >= a) & (daily["day"] < b)]
     days = len(d)
     S = {c: float(d[c].sum()) for c in d.columns if c not in ("date", "warmup", "day")}
+    if windowed:  # shipping and handling of the shipments of the orders placed in the window
+        placed_at = orders["arrival"][shp["order"].astype(np.int64)]
+        mine = (placed_at >= a) & (placed_at < b) & (shp["ship"] < H)
+        S["shipping_cost"] = float(shp["cost"][mine].sum())
+        per_shipment = np.array([w.handling_cost_per_order for w in scenario.warehouses], dtype=float)
+        S["handling_cost"] = float(per_shipment[shp["wh"][mine].astype(int)].sum())
     costs = scenario.inventory.costs
     holding = S["inventory_value"] * costs.holding_rate_per_year / 365.0
     shortage = (S["backorder_unit_days"] * costs.backorder_cost_per_unit_day
@@ -134,8 +199,8 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     gross = S["revenue"] - S["cogs"]
     avg_value = S["inventory_value"] / days
 
-    post = orders["arrival"] >= warm
-    kept = post & (orders["stage"] != 4)
+    placed = (orders["arrival"] >= a) & (orders["arrival"] < b)
+    kept = placed & (orders["stage"] != 4)
     delay = orders["release"][kept] - orders["arrival"][kept]
     shipped = kept & (orders["ship"] <= H)
     delivered = kept & (orders["deliver"] <= H)
@@ -146,7 +211,7 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     late_cost = late * costs.late_delivery_cost_per_order
     total = (holding + S["ordering_cost"] + shortage + S["overflow_cost"] + S["marketing_spend"] + S["shipping_cost"]
              + S["handling_cost"] + S["labour_cost"] + S["warehouse_fixed_cost"] + late_cost)
-    s_post = (shp["release"] >= warm) & (shp["pick_start"] <= H)
+    s_post = (shp["release"] >= a) & (shp["release"] < b) & (shp["pick_start"] <= H)
     wait = shp["pick_start"][s_post] - shp["release"][s_post]
     busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]
     k = {

@@ -22,7 +22,7 @@ from sim.catalog import catalog_for
 from sim.demand import DemandGenerator, demand_plan
 from sim.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
 from sim.fulfilment import Fulfilment
-from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, order_table
+from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
 from sim.policy import resolve_policy
 from sim.scenario import day_date
 from sim.schema import Scenario
@@ -33,11 +33,13 @@ from sim.streams import Streams, day_rng
 class SimulationResult:
     """What one replication produced.
 
-    ``kpis``: KPI name -> value over the days after warm-up.
+    ``kpis``: KPI name -> value over the days after warm-up (or over the ``kpi_window``).
     ``daily``: one row per simulated day (warm-up included, flagged).
     ``state``: end-of-run arrays per (warehouse, SKU) for accounting checks.
     ``order_status``: how every order ended (delivered / in_transit / in_warehouse / backordered / lost).
     ``orders``: one row per order when ``record_orders=True``.
+    ``event_kpis``: event label (``double11 2026-11-11``) -> the same KPIs over that promotion's
+    days plus ``event_kpis.margin_days`` on each side (see ``sim.metrics.event_windows``).
     """
 
     seed: int
@@ -47,6 +49,7 @@ class SimulationResult:
     order_status: dict[str, int]
     orders: pd.DataFrame | None = None
     info: dict = field(default_factory=dict)
+    event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class ShopModel:
@@ -230,13 +233,16 @@ class ShopModel:
                  "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
                  "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations])}
         kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
+        events = {label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b))
+                  for label, a, b in event_windows(s)}
         table = None
         if record_orders:
             table = pd.DataFrame({k: v for k, v in orders.items()})
             table["stage"] = [STAGES[c] for c in orders["stage"]]
         return SimulationResult(seed=self.seed, kpis=kpis, daily=daily, state=state, order_status=status,
                                 orders=table, info={"policy": self.policy, "shipments": shp,
-                                                    "order_arrival": orders["arrival"]})
+                                                    "order_arrival": orders["arrival"]},
+                                event_kpis=events)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, record_orders: bool = False) -> SimulationResult:

@@ -285,19 +285,32 @@ def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable
             raise InputError([Problem(str(plan), 1, "", "a plan must be a mapping of scenario keys")])
         overlay.data.pop("plan_info", None)
         src = _overlay(src, overlay, str(plan), problems)
-    for text in overrides:
+    src = apply_overrides(src, overrides, problems)
+    if problems:
+        raise InputError(problems)
+    return src
+
+
+def apply_overrides(src: Source, overrides: Iterable, problems: list) -> Source:
+    """Apply ``KEY=VALUE`` overrides in order; an item may be ``(origin, text)`` so that a problem
+    names the option it came from (``--window``) instead of ``--set``."""
+    for item in overrides:
+        origin, text = item if isinstance(item, tuple) else ("--set", item)
         try:
             key, value = parse_assignment(text)
             old = src.data
             targets = resolve_path(old, key)  # [east_dc] and [*] name concrete list positions
             src.data = set_path(old, key, value)
             for target in targets:
-                blame_override(src.origin, old, target, ("--set", None))
+                blame_override(src.origin, old, target, (origin, None))
         except ValueError as exc:
-            problems.append(Problem("--set", None, text.split("=", 1)[0], str(exc)))
-    if problems:
-        raise InputError(problems)
+            problems.append(Problem(origin, None, text.split("=", 1)[0], str(exc)))
     return src
+
+
+def window_override(start, end) -> tuple[str, str]:
+    """The override ``--window START:END`` stands for: ``kpi_window={start: START, end: END}``."""
+    return ("--window", f"kpi_window={{start: {start}, end: {end}}}")
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),

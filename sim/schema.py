@@ -335,6 +335,21 @@ def safe_name(value: str) -> str:
 SafeName = Annotated[str, Field(min_length=1), AfterValidator(safe_name)]
 
 
+class KpiWindow(Model):
+    """Calendar days the KPIs cover: orders placed on them, stock and costs of those days."""
+
+    start: dt.date = Field(description="first day (YYYY-MM-DD), within the horizon")
+    end: dt.date = Field(description="last day, inclusive (YYYY-MM-DD), within the horizon")
+
+
+class EventKpis(Model):
+    """KPIs over each promotion event (its days plus a margin), reported beside the main KPIs."""
+
+    enabled: bool = Field(True, description="compute event KPIs for every promotion in the horizon")
+    margin_days: int = Field(0, ge=0, le=MAX_DAYS, description="days added before and after the event days "
+                             "(0: only the orders placed on the event days)")
+
+
 class Scenario(Model):
     """A whole shop: catalogue, demand, warehouses, suppliers and inventory policy."""
 
@@ -343,6 +358,11 @@ class Scenario(Model):
     start_date: dt.date = Field(dt.date(2026, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days")
     warmup_days: int = Field(0, ge=0, le=MAX_DAYS, description="days excluded from the KPIs")
+    kpi_window: KpiWindow | None = Field(None, description="KPIs over these days only (replaces the warm-up "
+                                         "cut); also --window START:END")
+    event_kpis: EventKpis = Field(default_factory=EventKpis, description="KPIs per promotion event")
+    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO code of the money amounts "
+                                 "(e.g. CNY, shown as ¥); display only")
     seed: int = Field(1, ge=0, description="default master seed")
     catalog: Catalog
     demand: Demand

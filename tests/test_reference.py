@@ -1,7 +1,8 @@
 """The generated references stay in sync, and the newcomer commands say what they promise.
 
 * docs/scenario-reference.md equals ``run.py schema --markdown``;
-* docs/kpis.md lists every KPI of ``sim.metrics.KPI_INFO`` with its unit and meaning;
+* docs/kpis.md lists every KPI of ``sim.kpis.KPI_INFO`` and every daily column of
+  ``sim.kpis.DAILY_COLUMNS_INFO`` with its unit and meaning;
 * every command shown in the docs parses with run.py's own argument parser and names
   scenario and spec files that exist (the slow tests/test_docs.py runs them);
 * ``run.py list``, ``run.py explain`` and ``run.py check-theory`` (a quick case).
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from doc_commands import ROOT, all_commands
-from sim.metrics import KPI_INFO
+from sim.kpis import DAILY_COLUMNS_INFO, KPI_INFO
 
 REGENERATE = "python run.py schema --markdown > docs/scenario-reference.md"
 
@@ -50,11 +51,13 @@ def test_scenario_reference_is_up_to_date():
                     f"and commit the result. First lines of the difference:\n{diff}")
 
 
-def test_kpi_glossary_lists_every_kpi():
+@pytest.mark.parametrize("registry_name", ["KPI_INFO", "DAILY_COLUMNS_INFO"])
+def test_kpi_glossary_lists_every_kpi_and_daily_column(registry_name):
+    registry = {"KPI_INFO": KPI_INFO, "DAILY_COLUMNS_INFO": DAILY_COLUMNS_INFO}[registry_name]
     page = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
-    missing = [f"| `{k}` | {unit} | {meaning} |" for k, (unit, meaning) in KPI_INFO.items()
+    missing = [f"| `{k}` | {unit} | {meaning} |" for k, (unit, meaning) in registry.items()
                if f"| `{k}` | {unit} | {meaning} |" not in page]
-    assert not missing, ("docs/kpis.md is out of date with KPI_INFO in sim/metrics.py; "
+    assert not missing, (f"docs/kpis.md is out of date with {registry_name} in sim/kpis.py; "
                          "replace or add these rows:\n" + "\n".join(missing))
 
 
