@@ -77,7 +77,8 @@ class Headline:
         return "\n".join(lines)
 
     def html(self) -> str:
-        width = max(14, min(26, 100 // (len(self.columns) + 2) + 8))
+        longest = max((len(part) for v in self.variants for part in str(v).split(",")), default=8)
+        width = max(14, min(26, max(100 // (len(self.columns) + 2) + 8, round(longest * 0.95))))
         out = ['<div class="headline-wrap"><table class="data headline"><colgroup>',
                f'<col style="width:{width}%">', "</colgroup><thead><tr><th class=\"txt\">variant</th>"]
         out += [f'<th class="num">{html.escape(c)}</th>' for c in self.columns]
@@ -136,7 +137,7 @@ def headline(summary: pd.DataFrame, paired: pd.DataFrame | None, metrics: list[s
                 change = "baseline"
             elif (v, m) in diff_of:
                 d = diff_of[(v, m)]
-                if d.mean_diff == 0 and not d.half_width:  # identical in every replication
+                if d.mean_diff == 0 and not d.half_width > 0:  # identical in every replication
                     cells.append(Cell(mean, hw, "no change", ""))
                     continue
                 diff, dhw = estimate_text(m, d.mean_diff, d.half_width, currency, signed=True)

@@ -421,9 +421,9 @@ def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
                             label=f"paired {ci_label}" + (", excludes 0" if sig else ""))
             handles["sig" if sig else "ns"] = h
             ax.axvline(0.0, color="#333333", linewidth=1)
-            span = [0.0, lo, hi, mean - uhw, mean + uhw]
-            a, b = min(span), max(span)
-            pad = (b - a) * 0.08 or (abs(mean) * 0.1 or 1.0)
+            span = [v for v in (0.0, lo, hi, mean - uhw, mean + uhw) if np.isfinite(v)]
+            a, b = min(span), max(span)  # 0 is always there: no replication pair at all gives [0, 0]
+            pad = (b - a) * 0.08 or (abs(a + b) * 0.05 or 1.0)
             ax.set_xlim(a - pad, b + pad)
             ax.set_ylim(-1, 1)
             ax.set_yticks([])
