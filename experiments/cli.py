@@ -23,7 +23,8 @@ from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, replications_needed, summarize, summary_wide
 from sim.estimate import check_work, estimate_work
-from sim.kpis import kpi
+from sim.demand import promotion_days
+from sim.kpis import KPIS, kpi
 from sim.metrics import KPI_INFO
 from sim.scenario import dump_scenario, window_override
 from sim.yamlio import ALL, Select, parse_key_path
@@ -33,25 +34,43 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text).strip("_")[:80]
 
 
-def _label(metric: str) -> str:
-    unit = KPI_INFO.get(metric, ("", ""))[0]
-    return f"{metric} ({unit})" if unit else metric
+#: axis labels of the common daily columns (the others get their name in words)
+_DAILY_LABELS = {
+    "backlog_end": "Shipments waiting to leave (day end)",
+    "backorder_units_end": "Units on backorder (day end)",
+    "on_hand_units": "Units on hand (day average)",
+    "on_order_units_end": "Units on order (day end)",
+    "orders": "Orders placed per day",
+    "late_orders": "Late orders (by promised day)",
+    "shipments_shipped": "Shipments leaving per day",
+    "pick_queue_mean": "Pick jobs waiting (day average)",
+}
+
+
+def _daily_label(column: str) -> str:
+    return _DAILY_LABELS.get(column) or KPIS.get(column, kpi(column)).label
 
 
 def _key_label(key: str) -> str:
     """A readable axis label for a grid key: linked keys 'a.x,b.x' become 'x (2 keys)',
     'warehouses[*].picking.pickers' 'pickers (all warehouses)', 'warehouses[east_dc]...'
-    'pickers (east_dc)'."""
+    'pickers (east_dc)', 'inventory.policy.reorder_point' 'reorder point'."""
     paths = [k.strip() for k in key.split(",")]
-    last = paths[0].split(".")[-1]
+    last = paths[0].split(".")[-1].replace("_", " ")
     if len(paths) > 1:
         return f"{last} ({len(paths)} keys)"
     parts = parse_key_path(paths[0])
     where = [f"all {parts[i - 1]}" if p == ALL else p.name for i, p in enumerate(parts) if isinstance(p, Select)]
-    return f"{last} ({', '.join(where)})" if where else paths[0]
+    return f"{last} ({', '.join(where)})" if where else last
 
 
-def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols) -> list[tuple[str, Path]]:
+def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols,
+               scenario=None) -> list[tuple[str, Path]]:
+    """The spec's plots (or one bar chart per metric and a paired plot) as (caption, path).
+
+    Labels and units come from the KPI registry; ``scenario`` (the baseline's) gives the
+    currency, and for daily plots the calendar (start_date + day) and the promotion days.
+    """
     plot_dir = out / "plots"
     plots = list(spec.plots)
     if not plots:  # sensible defaults: one bar chart per metric, paired differences of the first
@@ -60,32 +79,38 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
         plots = [PlotSpec(type="bar", metric=m) for m in spec.metrics]
         if paired is not None and len(paired):
             plots.append(PlotSpec(type="paired", metric=spec.metrics[0]))
+    currency = getattr(scenario, "currency", None)
     made = []
     many_variants = len(spec.variants) > 1
     for i, p in enumerate(plots):
         stem = plot_dir / f"{i + 1:02d}_{p.type}_{_slug(p.metric or f'{p.x}_vs_{p.y}')}.png"
+        k = kpi(p.metric) if p.metric else None
         if p.type == "bar":
-            path = P.bar_ci(summary, p.metric, stem, title=p.title or f"{p.metric} by variant",
-                            ylabel=_label(p.metric), baseline=baseline)
-            caption = f"{p.metric}: mean and 95% CI per variant"
+            path = P.bar_ci(summary, p.metric, stem, title=p.title or f"{k.label} by variant",
+                            baseline=baseline, currency=currency)
+            caption = f"{k.axis_label(currency)}: mean and 95% CI per variant"
         elif p.type == "paired":
             if paired is None or not len(paired):
                 continue
-            path = P.paired_diff_forest(paired, p.metric, stem, baseline=baseline,
-                                        title=p.title or f"{p.metric}: difference to {baseline}")
-            caption = f"{p.metric}: paired difference to {baseline} (common random numbers) with 95% CI"
+            path = P.paired_diff_forest(paired, p.metric, stem, baseline=baseline, currency=currency,
+                                        title=p.title or f"{k.label}: change against {baseline}")
+            caption = (f"{k.label}: paired difference to {baseline} (common random numbers) with 95% CI, "
+                       "one panel per variant, each on its own scale")
         elif p.type == "sweep":
             series = p.series or ("variant" if many_variants else None)
             x_label = _key_label(p.x)
             path = P.sweep_lines(summary, p.x, p.metric, stem, series=series,
-                                 title=p.title or f"{p.metric} over {x_label}", xlabel=x_label,
-                                 ylabel=_label(p.metric))
-            caption = f"{p.metric} over {x_label}, mean with 95% CI band"
+                                 title=p.title or f"{k.label} by {x_label}", xlabel=x_label,
+                                 series_label=_key_label(series) if series and series != "variant" else series,
+                                 currency=currency)
+            caption = f"{k.label} by {x_label}: mean with 95% CI band"
         elif p.type == "tradeoff":
             wide = summary_wide(summary, group_cols)
+            kx, ky = kpi(p.x), kpi(p.y)
             path = P.tradeoff_scatter(wide, p.x, p.y, stem, minimize_x=p.minimize_x, minimize_y=p.minimize_y,
-                                      title=p.title or f"{p.y} vs {p.x}", xlabel=_label(p.x), ylabel=_label(p.y))
-            caption = f"trade-off {p.y} vs {p.x}; Pareto-efficient variants highlighted"
+                                      title=p.title or f"{ky.label} against {kx.label.lower()}",
+                                      currency=currency)
+            caption = f"Trade-off of {ky.label.lower()} against {kx.label.lower()}; Pareto-efficient variants highlighted"
         else:  # daily
             if daily is None or not len(daily):
                 continue
@@ -95,9 +120,13 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
                             data["variant"].str.startswith(tuple(v + "[" for v in p.variants))]
             if p.days:
                 data = data[(data["day"] >= p.days[0]) & (data["day"] <= p.days[1])]
-            path = P.daily_series(data, p.metric, stem, title=p.title or f"daily {p.metric}",
-                                  xlabel="day of the horizon", ylabel=p.metric)
-            caption = f"daily {p.metric}: mean over replications with 95% CI band"
+            start = getattr(scenario, "start_date", None)
+            events = [(a, b, promo.name) for a, b, promo in promotion_days(scenario)] if start else None
+            label = _daily_label(p.metric)
+            path = P.daily_series(data, p.metric, stem, title=p.title or f"Daily: {label.lower()}",
+                                  ylabel=label, start_date=start, events=events)
+            caption = f"{label} per day: mean over replications with 95% CI band" + (
+                "; promotion days shaded" if events else "")
         made.append((caption, path))
     return made
 
@@ -165,7 +194,8 @@ def run_experiment_cli(args) -> int:
             atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
         atomic_write_text(out / "spec.yaml", Path(args.spec).read_text(encoding="utf-8"))
         rf.write_json("manifest.json", info)
-        plots = make_plots(spec, out, summary, paired, daily, baseline, group_cols)
+        base_scenario = next((p.scenario for p in points if p.name == baseline), points[0].scenario)
+        plots = make_plots(spec, out, summary, paired, daily, baseline, group_cols, scenario=base_scenario)
         needed = _needed_table(spec, runs)
         intro = [spec.description or f"Experiment {spec.name}.",
                  f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
@@ -181,7 +211,9 @@ def run_experiment_cli(args) -> int:
             extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = \
                 shown[["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]]
         write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
-                     failures=failures if len(failures) else None,
+                     failures=failures if len(failures) else None, metrics=list(spec.metrics),
+                     baseline=baseline if len(points) > 1 else None,
+                     currency=getattr(base_scenario, "currency", None),
                      appendix={"Experiment spec": (out / "spec.yaml").read_text(encoding="utf-8"),
                                "Manifest": json.dumps(info, indent=2, default=str)})
     _point_latest(root, rf.final)

@@ -13,6 +13,7 @@ columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` an
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -21,11 +22,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from experiments.kpi_format import estimate_text  # noqa: E402
+from experiments.plot_style import (  # noqa: E402
+    PlainFormatter, date_axis, grid_ticks, place_labels, shade_events, value_axis, wrap_name,
+)
 from experiments.stats import t_quantile  # noqa: E402
+from sim.kpis import kpi  # noqa: E402
 
 __all__ = ["bar_ci", "sweep_lines", "tradeoff_scatter", "pareto_front", "daily_series",
            "paired_diff_forest"]
@@ -56,7 +64,8 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
         if fmt not in ("png", "svg"):
             raise ValueError(f"plot path must end in .png or .svg, got {path.name!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.tight_layout()
+        if fig.get_layout_engine() is None:
+            fig.tight_layout()
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp",
                                    dir=path.parent)
         try:
@@ -90,17 +99,37 @@ def _err(mean: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
     return np.vstack([lo, hi])
 
 
+def _fig(figsize):
+    """A figure with constrained layout: legends placed outside the axes get their own room."""
+    return plt.subplots(figsize=figsize, layout="constrained")
+
+
+def _axis_text(metric: str, given: str | None, currency: str | None) -> str:
+    return given or kpi(metric).axis_label(currency)
+
+
+def _legend_below(fig, handles=None, labels=None, ncol: int | None = None, title: str | None = None):
+    """A legend under the axes (outside the data), in up to 4 columns."""
+    if handles is None:
+        handles, labels = fig.axes[0].get_legend_handles_labels()
+    if not handles:
+        return None
+    ncol = ncol or min(len(handles), 4)
+    return fig.legend(handles, labels, loc="outside lower center", ncol=ncol, title=title, frameon=False)
+
+
 def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | None = None,
            ylabel: str | None = None, baseline: str | None = None,
-           label_col: str = "variant", ci_label: str = "95% CI") -> Path:
+           label_col: str = "variant", ci_label: str = "95% CI", currency: str | None = None) -> Path:
     """Bar per variant of the mean of ``metric`` with CI whiskers [ci_low, ci_high].
 
     The ``baseline`` bar is drawn in a highlight colour. With more than 6 variants
     or names longer than 12 characters the bars are horizontal so names stay
-    readable. ``ylabel`` should name the unit, e.g. "cost per order (EUR)".
+    readable (grid-point names wrap after their commas). The value axis is labelled
+    from the KPI registry ("Total cost (¥)", rates in %) unless ``ylabel`` is given,
+    with thousands separators and no offset notation.
 
-    >>> bar_ci(summary, "unit_fill_rate", "out/fill.png", baseline="base",
-    ...        ylabel="unit fill rate (fraction)")  # doctest: +SKIP
+    >>> bar_ci(summary, "unit_fill_rate", "out/fill.png", baseline="base")  # doctest: +SKIP
     """
     rows = _metric_rows(summary, metric)
     labels = rows[label_col].astype(str).tolist()
@@ -108,22 +137,23 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
     colors = [_HIGHLIGHT if baseline is not None and lab == str(baseline) else _COLOR
               for lab in labels]
     horizontal = len(labels) > 6 or max(len(lab) for lab in labels) > 12
-    height = max(_FIGSIZE[1], 0.45 * len(labels) + 1.5) if horizontal else _FIGSIZE[1]
+    shown = [wrap_name(lab) for lab in labels]
+    lines = max(s.count("\n") + 1 for s in shown)
+    height = max(_FIGSIZE[1], (0.32 + 0.2 * lines) * len(labels) + 1.6) if horizontal else _FIGSIZE[1]
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(_FIGSIZE[0], height))
+        fig, ax = _fig((_FIGSIZE[0], height))
         pos = np.arange(len(labels))
-        value_label = ylabel or metric
+        value_label = _axis_text(metric, ylabel, currency)
         if horizontal:
             ax.barh(pos, rows["mean"], xerr=err, color=colors, capsize=4, ecolor="#333333")
-            ax.set_yticks(pos, labels)
+            ax.set_yticks(pos, shown)
             ax.invert_yaxis()  # first variant on top
-            ax.set_xlabel(value_label)
             ax.grid(axis="y", visible=False)
         else:
             ax.bar(pos, rows["mean"], yerr=err, color=colors, capsize=5, ecolor="#333333")
-            ax.set_xticks(pos, labels)
-            ax.set_ylabel(value_label)
+            ax.set_xticks(pos, shown)
             ax.grid(axis="x", visible=False)
+        value_axis(ax.xaxis if horizontal else ax.yaxis, metric)
         # when the variants differ by a few percent of their level (fill rates near 1), bars from
         # zero look identical: zoom the value axis onto the whiskers and say so on the axis
         low_vals = rows["ci_low"].fillna(rows["mean"]).to_numpy(float)
@@ -134,28 +164,33 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
         if lo > 0 and (hi - lo) < 0.25 * hi:
             pad = max(hi - lo, 1e-12) * 0.6
             limits = (max(lo - pad, 0.0), hi + pad)
+            if kpi(metric).kind == "rate":  # a CI past 100% (few replications) must not stretch the axis
+                limits = (limits[0], min(limits[1], 1.0 + 0.05 * (hi - lo)))
             (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
-            (ax.set_xlabel if horizontal else ax.set_ylabel)(f"{value_label} (axis does not start at 0)")
+            value_label += " (axis does not start at 0)"
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(value_label)
         if baseline is not None and str(baseline) in labels:
             text = "baseline" if str(baseline) == "baseline" else f"baseline ({baseline})"
-            ax.legend(handles=[Patch(color=_HIGHLIGHT, label=text)],
-                      loc="best")
-        ax.set_title(title or f"{metric} by {label_col} (mean, {ci_label})")
+            _legend_below(fig, [Patch(color=_HIGHLIGHT)], [text])
+        ax.set_title(title or f"{kpi(metric).label} by {label_col} (mean, {ci_label})")
         return _save(fig, path)
 
 
 def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
                 series: str | None = None, title: str | None = None,
                 xlabel: str | None = None, ylabel: str | None = None,
-                ci_label: str = "95% CI") -> Path:
+                ci_label: str = "95% CI", series_label: str | None = None,
+                currency: str | None = None) -> Path:
     """Mean of ``metric`` over a swept numeric parameter ``x`` with a shaded CI band.
 
     ``summary`` must have the swept parameters as group columns (``summarize(runs,
     metrics, group_cols=["variant", "pickers", "wave_size"])``). One line per value
-    of ``series`` when given; without it every x value must occur once.
+    of ``series`` when given (the legend, titled ``series_label``, sits below the
+    axes); without it every x value must occur once. A factor with at most 12 values
+    gets exactly those ticks (integer factors never get 2.5).
 
     >>> sweep_lines(summary, "pickers", "order_cycle_time_h", "out/sweep.svg",
-    ...             series="wave_size", ylabel="order cycle time (h)")  # doctest: +SKIP
+    ...             series="wave_size")  # doctest: +SKIP
     """
     rows = _metric_rows(summary, metric)
     for col in [x] + ([series] if series else []):
@@ -163,7 +198,7 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
             raise KeyError(f"summary has no column {col!r}; columns: {list(rows.columns)}")
     groups = [(None, rows)] if series is None else list(rows.groupby(series, sort=True))
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        fig, ax = _fig(_FIGSIZE)
         for key, part in groups:
             part = part.sort_values(x)
             if series is None and part[x].duplicated().any():
@@ -173,14 +208,16 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
             mean = part["mean"].to_numpy(float)
             lo = np.where(np.isnan(part["ci_low"]), mean, part["ci_low"])
             hi = np.where(np.isnan(part["ci_high"]), mean, part["ci_high"])
-            label = None if series is None else f"{series} = {key}"
+            label = None if series is None else str(key)
             (line,) = ax.plot(xs, mean, marker="o", label=label)
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+        grid_ticks(ax.xaxis, rows[x].to_numpy(float))
+        value_axis(ax.yaxis, metric)
         ax.set_xlabel(xlabel or x)
-        ax.set_ylabel(ylabel or metric)
-        ax.set_title(title or f"{metric} vs {x} (mean, shaded {ci_label})")
+        ax.set_ylabel(_axis_text(metric, ylabel, currency))
+        ax.set_title(title or f"{kpi(metric).label} by {xlabel or x} (mean, shaded {ci_label})")
         if series is not None:
-            ax.legend(title=series if len(groups) > 1 else None, loc="best")
+            _legend_below(fig, title=series_label or series)
         return _save(fig, path)
 
 
@@ -210,13 +247,16 @@ def pareto_front(df: pd.DataFrame, x: str, y: str, minimize_x: bool = True,
 def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
                      path: str | Path, label_col: str = "variant", minimize_x: bool = True,
                      minimize_y: bool = True, title: str | None = None,
-                     xlabel: str | None = None, ylabel: str | None = None) -> Path:
+                     xlabel: str | None = None, ylabel: str | None = None,
+                     currency: str | None = None) -> Path:
     """Scatter of variants in the (x_metric, y_metric) plane with the Pareto front.
 
     Error bars in x and y come from f"{m}_ci_low"/f"{m}_ci_high" when present (see
     ``stats.summary_wide``). Efficient points (:func:`pareto_front`) are highlighted
-    and joined in x order; every point carries its label. Axis labels say which
-    direction is better.
+    and joined in x order. Every point carries a label placed where it overlaps no
+    other label or marker (:func:`experiments.plot_style.place_labels`); when the names
+    are long or many, the points carry numbers and a key below the axes names them.
+    Axis labels (from the KPI registry) say which direction is better.
 
     >>> tradeoff_scatter(summary_wide(s), "total_cost", "on_time_rate", "out/tradeoff.png",
     ...                  minimize_y=False)  # doctest: +SKIP
@@ -231,9 +271,12 @@ def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
         lo, hi = f"{m}_ci_low", f"{m}_ci_high"
         return _err(df[m], df[lo], df[hi]) if lo in df and hi in df else None
 
+    names = df[label_col].astype(str).tolist()
+    numbered = len(names) > 8 or max((len(n) for n in names), default=0) > 16
     xerr, yerr = errs(x_metric), errs(y_metric)
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        fig, ax = _fig(_FIGSIZE if not numbered else (_FIGSIZE[0], _FIGSIZE[1] + 0.22 * ((len(names) + 1) // 2)))
+        handles = []
         for mask, color, size, label in ((~front, _MUTED, 40, "dominated"),
                                          (front, _HIGHLIGHT, 70, "Pareto-efficient")):
             if not mask.any():
@@ -242,31 +285,48 @@ def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
                         xerr=None if xerr is None else xerr[:, mask],
                         yerr=None if yerr is None else yerr[:, mask], fmt="none",
                         ecolor=color, alpha=0.6, capsize=3)
-            ax.scatter(df.loc[mask, x_metric], df.loc[mask, y_metric], s=size, color=color,
-                       label=label, zorder=3, edgecolor="white")
+            handles.append(ax.scatter(df.loc[mask, x_metric], df.loc[mask, y_metric], s=size, color=color,
+                                      label=label, zorder=3, edgecolor="white"))
         eff = df[front].sort_values(x_metric)
         ax.plot(eff[x_metric], eff[y_metric], color=_HIGHLIGHT, linewidth=1.5, zorder=2)
-        for _, row in df.iterrows():
-            ax.annotate(str(row[label_col]), (row[x_metric], row[y_metric]),
-                        textcoords="offset points", xytext=(6, 5), fontsize=10)
-        ax.margins(x=0.15, y=0.12)  # room for the point labels
+        ax.margins(x=0.12, y=0.15)  # room for the point labels
+        for m, get, put, vals in ((x_metric, ax.get_xlim, ax.set_xlim, df[x_metric]),
+                                  (y_metric, ax.get_ylim, ax.set_ylim, df[y_metric])):
+            lo_lim, hi_lim = get()
+            top = float(np.nanmax(vals.to_numpy(float))) if len(vals) else hi_lim
+            if kpi(m).kind == "rate" and hi_lim > 1.0 and top <= 1.0:  # no axis past 100%
+                put(lo_lim, min(hi_lim, max(1.0, top) + 0.08 * (max(1.0, top) - lo_lim)))
+        value_axis(ax.xaxis, x_metric)
+        value_axis(ax.yaxis, y_metric)
         better = {True: "lower is better", False: "higher is better"}
-        ax.set_xlabel(f"{xlabel or x_metric} ({better[minimize_x]})")
-        ax.set_ylabel(f"{ylabel or y_metric} ({better[minimize_y]})")
-        ax.set_title(title or f"Trade-off: {y_metric} vs {x_metric}")
-        ax.legend(loc="best")
+        ax.set_xlabel(f"{_axis_text(x_metric, xlabel, currency)}, {better[minimize_x]}")
+        ax.set_ylabel(f"{_axis_text(y_metric, ylabel, currency)}, {better[minimize_y]}")
+        ax.set_title(title or f"Trade-off: {kpi(y_metric).label} vs {kpi(x_metric).label}")
+        labels = [h.get_label() for h in handles]
+        if numbered:
+            key = [Line2D([], [], linestyle="none", marker="none") for _ in names]
+            handles, labels = handles + key, labels + [f"{i + 1}  {n}" for i, n in enumerate(names)]
+            _legend_below(fig, handles, labels, ncol=2)
+        else:
+            _legend_below(fig, handles, labels)
+        place_labels(ax, df[x_metric].to_numpy(float), df[y_metric].to_numpy(float),
+                     [str(i + 1) for i in range(len(names))] if numbered else names)
         return _save(fig, path)
 
 
 def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "variant",
                  x: str = "day", band: str = "ci", level: float = 0.95,
                  title: str | None = None, xlabel: str | None = None,
-                 ylabel: str | None = None) -> Path:
+                 ylabel: str | None = None, start_date: dt.date | None = None,
+                 events: list[tuple[int, int, str]] | None = None) -> Path:
     """Daily mean of ``metric`` across replications, one line per ``by`` value.
 
     ``daily`` is long: columns variant, replication, day, <metrics>. The band is the
     Student-t CI of the daily mean (``band="ci"``: mean ± t_{(1+level)/2, n-1} s/sqrt(n))
-    or the range over replications (``band="minmax"``).
+    or the range over replications (``band="minmax"``). With ``start_date`` the x axis
+    shows calendar dates (start_date + day) and ``events`` — (first_day, end_day_exclusive,
+    name), e.g. from ``sim.demand.promotion_days`` — are shaded and named. The legend
+    sits below the axes.
 
     >>> daily_series(daily, "backorders_units", "out/backorders.png",
     ...              ylabel="backordered units")  # doctest: +SKIP
@@ -279,11 +339,14 @@ def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "
     if daily.empty:
         raise ValueError("daily table is empty")
     data = daily if by in daily.columns else daily.assign(**{by: metric})
+    dates = start_date is not None and x == "day"
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        fig, ax = _fig(_FIGSIZE)
         for key, part in data.groupby(by, sort=False):
             stats = part.groupby(x, sort=True)[metric].agg(["mean", "std", "count", "min", "max"])
             xs = stats.index.to_numpy()
+            if dates:
+                xs = np.datetime64(start_date, "D") + xs.astype(int).astype("timedelta64[D]")
             mean = stats["mean"].to_numpy(float)
             if band == "minmax":
                 lo, hi = stats["min"].to_numpy(float), stats["max"].to_numpy(float)
@@ -296,58 +359,86 @@ def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "
                 # a CI of a mean never leaves the range of the data (no negative stock bands)
                 lo = np.maximum(mean - hw, stats["min"].to_numpy(float))
                 hi = np.minimum(mean + hw, stats["max"].to_numpy(float))
-            (line,) = ax.plot(xs, mean, label=str(key), linewidth=1.6)
+            (line,) = ax.plot(xs, mean, label=wrap_name(key, 40), linewidth=1.6)
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
         band_text = f"{level:.0%} CI" if band == "ci" else "min–max over replications"
-        ax.set_xlabel(xlabel or x)
-        ax.set_ylabel(ylabel or metric)
-        ax.set_title(title or f"Daily {metric} (mean, band: {band_text})")
+        value_axis(ax.yaxis, metric)
+        if dates:
+            first, last = float(data[x].min()), float(data[x].max())
+            date_axis(ax, start_date, first, last)
+            shade_events(ax, start_date, events or [], first, last)
+            years = sorted({start_date.year, (start_date + dt.timedelta(days=int(last))).year})
+            ax.set_xlabel(xlabel or "date, " + "–".join(str(y) for y in years))
+        else:
+            if pd.api.types.is_numeric_dtype(data[x]):
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.xaxis.set_major_formatter(PlainFormatter())
+            ax.set_xlabel(xlabel or x)
+        ax.set_ylabel(ylabel or kpi(metric).label)
+        ax.set_title(title or f"Daily {kpi(metric).label.lower()} (mean, band: {band_text})")
         if by in daily.columns:
-            ax.legend(title=by, loc="best")
-        if pd.api.types.is_datetime64_any_dtype(daily[x]):
-            fig.autofmt_xdate()
+            _legend_below(fig)
         return _save(fig, path)
 
 
 def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
                        title: str | None = None, xlabel: str | None = None,
-                       baseline: str | None = None, ci_label: str = "95% CI") -> Path:
-    """Forest plot of paired differences (variant - baseline) with their CIs.
+                       baseline: str | None = None, ci_label: str = "95% CI",
+                       currency: str | None = None) -> Path:
+    """Paired differences (variant - baseline) with their CIs, one small panel per variant.
 
-    One horizontal row per variant: the paired CI [ci_low, ci_high] around
-    mean_diff, and behind it, thin and grey, the unpaired (Welch) CI of the same
-    difference, so the gain from common random numbers is visible. Intervals that
-    exclude zero are highlighted; a vertical line marks zero.
+    Each panel has its own x scale (always including 0, marked by a vertical line), so
+    a variant with a huge difference does not shrink the others' intervals to dots; its
+    title states the difference and half-width in words ("+¥12,502 ±¥203"). In each
+    panel the paired CI is drawn over the wider, grey, unpaired (Welch) CI of the same
+    difference, so the gain from common random numbers is visible; intervals that
+    exclude zero are highlighted.
 
     >>> paired_diff_forest(paired_differences(runs, ["total_cost"], "base"),
-    ...                    "total_cost", "out/diff.png", xlabel="Δ cost (EUR)")  # doctest: +SKIP
+    ...                    "total_cost", "out/diff.png")  # doctest: +SKIP
     """
     rows = _metric_rows(paired, metric)
-    labels = rows["variant"].astype(str).tolist()
-    pos = np.arange(len(labels))
-    height = max(3.0, 0.5 * len(labels) + 1.6)
+    n = len(rows)
+    k = kpi(metric)
+    base = str(baseline) if baseline else "baseline"
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(_FIGSIZE[0], height))
-        mean = rows["mean_diff"].to_numpy(float)
-        if "unpaired_half_width" in rows:
-            uhw = np.nan_to_num(rows["unpaired_half_width"].to_numpy(float), nan=0.0)
-            ax.errorbar(mean, pos, xerr=uhw, fmt="none", ecolor="#BBBBBB", elinewidth=6,
-                        label=f"unpaired (Welch) {ci_label}", zorder=1)
-        sig = rows["excludes_zero"].to_numpy(bool)
-        err = _err(rows["mean_diff"], rows["ci_low"], rows["ci_high"])
-        for mask, color, label in ((~sig, _COLOR, f"paired {ci_label}"),
-                                   (sig, _HIGHLIGHT, f"paired {ci_label}, excludes 0")):
-            if mask.any():
-                ax.errorbar(mean[mask], pos[mask], xerr=err[:, mask], fmt="o", color=color,
-                            capsize=4, elinewidth=2, markersize=7, label=label, zorder=3)
-        ax.axvline(0.0, color="#333333", linewidth=1)
-        ax.set_yticks(pos, labels)
-        ax.set_ylim(len(labels) - 0.5, -0.5)  # first variant on top
-        ax.grid(axis="y", visible=False)
-        base = str(baseline) if baseline else "baseline"
-        ax.set_xlabel(xlabel or f"{metric}: variant − {base}")
-        ax.set_title(title or f"{metric}: paired difference vs {base}")
-        ax.legend(loc="best")
+        fig, axes = plt.subplots(n, 1, figsize=(_FIGSIZE[0], 1.0 + 1.05 * n), layout="constrained",
+                                 squeeze=False)
+        handles = {}
+        for ax, (_, row) in zip(axes[:, 0], rows.iterrows()):
+            mean = float(row["mean_diff"])
+            lo = row["ci_low"] if np.isfinite(row["ci_low"]) else mean
+            hi = row["ci_high"] if np.isfinite(row["ci_high"]) else mean
+            uhw = float(row.get("unpaired_half_width", np.nan))
+            uhw = uhw if np.isfinite(uhw) else 0.0
+            if "unpaired_half_width" in row:
+                handles["welch"] = ax.errorbar([mean], [0], xerr=[[uhw], [uhw]], fmt="none", ecolor="#BBBBBB",
+                                               elinewidth=7, zorder=1, label=f"unpaired (Welch) {ci_label}")
+            sig = bool(row["excludes_zero"])
+            color = _HIGHLIGHT if sig else _COLOR
+            h = ax.errorbar([mean], [0], xerr=[[mean - lo], [hi - mean]], fmt="o", color=color, capsize=5,
+                            elinewidth=2, markersize=7, zorder=3,
+                            label=f"paired {ci_label}" + (", excludes 0" if sig else ""))
+            handles["sig" if sig else "ns"] = h
+            ax.axvline(0.0, color="#333333", linewidth=1)
+            span = [v for v in (0.0, lo, hi, mean - uhw, mean + uhw) if np.isfinite(v)]
+            a, b = min(span), max(span)  # 0 is always there: no replication pair at all gives [0, 0]
+            pad = (b - a) * 0.08 or (abs(a + b) * 0.05 or 1.0)
+            ax.set_xlim(a - pad, b + pad)
+            ax.set_ylim(-1, 1)
+            ax.set_yticks([])
+            ax.grid(axis="y", visible=False)
+            ax.spines["left"].set_visible(False)
+            value_axis(ax.xaxis, metric, diff=True)
+            diff_text, hw_text = estimate_text(metric, mean, row["half_width"], currency, signed=True)
+            ax.set_title(f"{wrap_name(row['variant'], 60)}:  {diff_text} {hw_text}".rstrip(), loc="left",
+                         fontsize=11)
+        unit = "percentage points" if k.kind == "rate" else k.unit_text(currency)
+        axes[-1, 0].set_xlabel(xlabel or f"{k.label}: variant − {base} ({unit}); each panel has its own scale",
+                               fontsize=11)
+        fig.suptitle(title or f"{k.label}: paired difference to {base}", fontsize=13)
+        order = [handles[key] for key in ("welch", "ns", "sig") if key in handles]
+        _legend_below(fig, order, [h.get_label() for h in order])
         return _save(fig, path)
 
 

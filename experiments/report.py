@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.headline import headline
+
 __all__ = ["write_report", "fmt_num", "fmt_mean_hw", "markdown_table"]
 
 MISSING = "–"
@@ -123,7 +125,7 @@ def _html_table(df: pd.DataFrame, right: list[bool] | None = None,
                 row_classes: list[str] | None = None) -> str:
     header, rows, numeric = _frame_cells(df)
     right = numeric if right is None else right
-    out = ['<table class="data"><thead><tr>']
+    out = ['<div class="table-wrap"><table class="data"><thead><tr>']
     out += [f'<th class="{"num" if r else "txt"}">{html.escape(h)}</th>'
             for h, r in zip(header, right)]
     out.append("</tr></thead><tbody>")
@@ -132,7 +134,7 @@ def _html_table(df: pd.DataFrame, right: list[bool] | None = None,
         out.append(f"<tr{cls}>" + "".join(
             f'<td class="{"num" if r else "txt"}">{html.escape(c)}</td>'
             for c, r in zip(row, right)) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -140,6 +142,8 @@ def _html_table(df: pd.DataFrame, right: list[bool] | None = None,
 def _summary_display(summary: pd.DataFrame, level: float) -> tuple[pd.DataFrame, list[bool]]:
     """Summary as text, grouped by metric (metric order of first appearance)."""
     group_cols = list(summary.columns[:list(summary.columns).index("metric")])
+    if "variant" in group_cols:  # grid values are in the variant names; their long keys would widen the table
+        group_cols = ["variant"]
     order = {m: i for i, m in enumerate(pd.unique(summary["metric"]))}
     s = summary.assign(_k=summary["metric"].map(order)).sort_values("_k", kind="stable")
     pm = [fmt_mean_hw(*r) for r in s[["mean", "half_width", "ci_low", "ci_high"]]
@@ -209,7 +213,22 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
 main{max-width:1150px;margin:0 auto;padding:1.5rem 2rem 3rem;background:#fff}
 h1{font-size:1.7rem;margin-bottom:.4rem}h2{font-size:1.3rem;margin-top:2rem;
  border-bottom:2px solid #e4e4e4;padding-bottom:.2rem}
+.table-wrap,.headline-wrap{max-width:100%;overflow-x:auto}
 table.data{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.92rem}
+table.data td.txt{overflow-wrap:anywhere}
+table.data.headline{table-layout:fixed;width:100%;font-size:.88rem}
+table.data.headline th{white-space:normal;vertical-align:bottom;overflow-wrap:break-word}
+table.data.headline th.vname{background:none;font-weight:600;vertical-align:top;overflow-wrap:anywhere;
+ word-break:break-word}
+table.data.headline tr.base th.vname::after{content:" (baseline)";font-weight:400;color:#666}
+table.data.headline td.cell{vertical-align:top;white-space:normal;overflow-wrap:anywhere}
+table.data.headline td.cell span{display:block}
+table.data.headline .mean{font-weight:600;font-size:.95rem}
+table.data.headline .hw{color:#666;font-size:.8rem}
+table.data.headline .chg{font-size:.82rem;color:#444}
+table.data.headline .chg.better{color:#1a7f37;font-weight:600}
+table.data.headline .chg.worse{color:#c62828;font-weight:600}
+table.data.headline .chg.changed{color:#555;font-weight:600}
 table.data th,table.data td{padding:.3rem .65rem;border-bottom:1px solid #e6e6e6}
 table.data th{background:#f0f2f5;text-align:left;white-space:nowrap}
 table.data tbody tr:nth-child(even){background:#fafbfc}
@@ -218,7 +237,7 @@ th.num{text-align:right}
 tr.sig td{background:#fff1e0;font-weight:600}
 .warn{background:#fdecea;border-left:4px solid #d93025;padding:.6rem 1rem}
 .note{color:#555;font-size:.9rem}
-figure{margin:1.2rem 0 2rem}figure img,figure svg{max-width:100%;height:auto}
+figure{margin:1.2rem 0 2rem}figure img,figure svg{max-width:min(100%,980px);height:auto}
 figcaption{color:#444;font-size:.92rem;margin-top:.3rem}
 pre{background:#f5f6f8;border:1px solid #e4e4e4;padding:.7rem 1rem;overflow-x:auto;font-size:.85rem}
 """
@@ -231,15 +250,20 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
                  extra_tables: dict[str, pd.DataFrame] | None = None,
                  failures: pd.DataFrame | None = None,
                  level: float = 0.95,
-                 appendix: dict[str, str] | None = None) -> tuple[Path, Path]:
+                 appendix: dict[str, str] | None = None,
+                 metrics: list[str] | None = None, baseline: str | None = None,
+                 currency: str | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
-    Sections: intro lines, a warning when replications failed, the summary table
+    Sections: intro lines, a warning when replications failed, the headline table
+    (:mod:`experiments.headline`: variants x ``metrics``, each cell the mean, its CI and
+    the paired change against ``baseline``, formatted from the KPI registry with
+    ``currency``), the plots, then the detailed summary table
     (from ``stats.summarize``; mean ± half-width and [low, high] at ``level``),
     the paired differences vs the baseline (from ``stats.paired_differences``;
-    rows whose CI excludes 0 are marked ✱), the plots as (caption, path) pairs
-    (.png embedded as base64, .svg inlined; Markdown links them relatively), the
-    extra tables, and the failed replications. Every plot file is checked before
+    rows whose CI excludes 0 are marked ✱), the extra tables and the failed
+    replications. Plots are (caption, path) pairs (.png embedded as base64, .svg
+    inlined; Markdown links them relatively); every plot file is checked before
     anything is written. ``appendix`` maps a heading to preformatted text (the spec,
     the manifest) shown at the end. Returns (markdown_path, html_path).
 
@@ -268,6 +292,19 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
         md += [f"> **Warning:** {warn}", ""]
         body.append(f'<p class="warn"><strong>Warning:</strong> {html.escape(warn)}</p>')
 
+    if "variant" in summary.columns and len(summary):
+        top = headline(summary, paired, metrics, baseline, currency, level)
+        md += ["## Results at a glance", "", top.note(), "", top.markdown(), ""]
+        body += ["<h2>Results at a glance</h2>", f'<p class="note">{html.escape(top.note())}</p>', top.html()]
+
+    if plots:
+        md += ["## Plots", ""]
+        body.append("<h2>Plots</h2>")
+        for i, (caption, p) in enumerate(plots):
+            rel = Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
+            md += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+            body.append(_figure_html(caption, p, i))
+
     note = (f"Mean over ok replications with Student-t {level:.0%} confidence interval "
             "(half-width = t·s/√n); n = number of ok replications.")
     md += ["## Summary", "", note, "", markdown_table(sum_df, sum_right), ""]
@@ -288,14 +325,6 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
         body += ["<h2>Paired differences vs baseline</h2>",
                  f'<p class="note">{html.escape(pnote)}</p>',
                  _html_table(pair_df, pair_right, classes)]
-
-    if plots:
-        md += ["## Plots", ""]
-        body.append("<h2>Plots</h2>")
-        for i, (caption, p) in enumerate(plots):
-            rel = Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
-            md += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
-            body.append(_figure_html(caption, p, i))
 
     for name, table in extra_tables.items():
         md += [f"## {name}", "", markdown_table(table), ""]

@@ -216,3 +216,124 @@ def test_report_missing_plot_writes_nothing(tmp_path, summary, paired):
         write_report(tmp_path / "out", "t", [], summary, paired,
                      [("gone", tmp_path / "missing.png")])
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- what a reader sees
+@pytest.fixture
+def figures(monkeypatch):
+    """Figures as they are saved (drawn), kept open for inspection, closed afterwards."""
+    import experiments.plots as plots
+
+    kept = []
+    real, real_close = plots._save, plots.plt.close
+
+    def keep(fig, path):
+        kept.append(fig)
+        path = real(fig, path)
+        fig.canvas.draw()
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    monkeypatch.setattr(plots.plt, "close", lambda fig=None: None)
+    yield kept
+    for fig in kept:
+        real_close(fig)
+
+
+def _ticks(axis):
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+def test_report_opens_with_the_headline_table(tmp_path, summary, paired, plot_files):
+    md_path, html_path = write_report(tmp_path / "out", "Study", ["intro"], summary, paired, plot_files,
+                                      metrics=["on_time_rate", "total_cost"], baseline="baseline",
+                                      currency="CNY")
+    md = md_path.read_text(encoding="utf-8")
+    assert md.index("## Results at a glance") < md.index("## Plots") < md.index("## Summary")
+    assert "| variant | On-time delivery (%) | Total cost (¥) |" in md
+    page = html_path.read_text(encoding="utf-8")
+    top = page[page.index('<table class="data headline">'):page.index("</table>")]
+    assert top.count("<tr") == 1 + len(VARIANTS)
+    # more_pickers_with_long_name: cost +40 (worse, ▲ red), on-time -3 pp (worse, ▼ red); express: on-time +6 pp
+    rows = top.split("<tr")[2:]
+    assert re.search(r'class="chg worse">\+¥4\d\.\d \(\+4\.\d%\) ▲', rows[1]), rows[1]
+    assert re.search(r'class="chg worse">-[23]\.\d+ pp ▼', rows[1]), rows[1]
+    assert re.search(r'class="chg better">\+[56]\.\d+ pp ▲', rows[2]), rows[2]
+    assert "baseline" in rows[0] and "%" in rows[0]
+
+
+def test_plots_have_registry_labels_and_plain_ticks(tmp_path, figures):
+    big = pd.DataFrame({"variant": ["a", "b"], "metric": "total_cost", "n": 5, "mean": [2_382_664.0, 2_390_000.0],
+                        "std": 1.0, "half_width": 800.0, "ci_low": [2_381_864.0, 2_389_200.0],
+                        "ci_high": [2_383_464.0, 2_390_800.0]})
+    bar_ci(big, "total_cost", tmp_path / "cost.png", currency="CNY")
+    rate = big.assign(metric="on_time_rate", mean=[0.91, 0.93], ci_low=[0.90, 0.92], ci_high=[0.92, 0.94])
+    bar_ci(rate, "on_time_rate", tmp_path / "rate.png")
+    cost_ax, rate_ax = figures[0].axes[0], figures[1].axes[0]
+    assert cost_ax.get_title().startswith("Total cost by variant")
+    assert cost_ax.get_ylabel().startswith("Total cost (¥)")
+    assert cost_ax.yaxis.get_offset_text().get_text() == ""
+    assert all("," in t for t in _ticks(cost_ax.yaxis)), _ticks(cost_ax.yaxis)
+    assert rate_ax.get_ylabel().startswith("On-time delivery (%)")
+    assert all(t.endswith("%") for t in _ticks(rate_ax.yaxis)) and "92%" in _ticks(rate_ax.yaxis)
+
+
+def test_tradeoff_labels_do_not_overlap(tmp_path, figures):
+    names = [f"promo_extra_pickers={p},service_level={s}" for p in (0, 2, 4, 8) for s in (0.95, 0.98)]
+    wide = pd.DataFrame({"variant": names,
+                         "labour_cost": [80808, 80808, 84952, 84952, 89096, 89096, 97384, 97384.0],
+                         "on_time_rate": [0.8139, 0.8139, 0.9211, 0.9252, 0.9248, 0.9295, 0.9248, 0.9295]})
+    tradeoff_scatter(wide, "labour_cost", "on_time_rate", tmp_path / "t.png", minimize_y=False)
+    fig = figures[0]
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts]
+    assert [t.get_text() for t in labels] == [str(i) for i in range(1, 9)]  # numbered, a key names them
+    legend_text = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"1  {names[0]}" in legend_text and f"8  {names[7]}" in legend_text
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    axbox = ax.get_window_extent(renderer)
+    for i, a in enumerate(boxes):
+        assert axbox.x0 <= a.x0 and a.x1 <= axbox.x1 and axbox.y0 <= a.y0 and a.y1 <= axbox.y1
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    assert ax.xaxis.get_offset_text().get_text() == "" and "80,000" in _ticks(ax.xaxis)
+
+
+def test_paired_plot_has_one_scale_per_variant(tmp_path, figures):
+    paired = pd.DataFrame({"variant": ["sQ_90", "sQ_98", "RS_weekly_95"], "metric": "total_cost", "n": 8,
+                           "mean_diff": [-9699.0, 12502.0, 988817.0], "half_width": [3016.0, 203.0, 8183.0],
+                           "ci_low": [-12715.0, 12299.0, 980634.0], "ci_high": [-6683.0, 12705.0, 997000.0],
+                           "excludes_zero": True, "unpaired_half_width": [5800.0, 6000.0, 30000.0]})
+    paired_diff_forest(paired, "total_cost", tmp_path / "p.png", baseline="sQ_95", currency="CNY")
+    axes = figures[0].axes
+    assert len(axes) == 3
+    for ax, (_, row) in zip(axes, paired.iterrows()):
+        lo, hi = ax.get_xlim()
+        assert lo <= min(0, row["ci_low"]) and hi >= max(0, row["ci_high"])
+        # the paired interval takes a readable share of its own panel
+        assert (row["ci_high"] - row["ci_low"]) / (hi - lo) > 0.01
+        assert row["variant"] in ax.get_title(loc="left") and "¥" in ax.get_title(loc="left")
+        assert ax.xaxis.get_offset_text().get_text() == ""
+
+
+def test_daily_plot_shows_dates_and_events(tmp_path, figures, daily):
+    import datetime as dt
+
+    daily_series(daily, "backorders", tmp_path / "d.png", start_date=dt.date(2026, 10, 25),
+                 events=[(17, 19, "double11")])
+    ax = figures[0].axes[0]
+    ticks = _ticks(ax.xaxis)
+    assert any(t.startswith("Nov") for t in ticks) and any(t.startswith("Oct") for t in ticks), ticks
+    assert "double11" in [t.get_text() for t in ax.texts]
+    assert figures[0].legends and ax.get_legend() is None  # the legend is outside the axes
+
+
+def test_sweep_of_an_integer_factor_has_integer_ticks(tmp_path, figures):
+    s = pd.DataFrame({"pickers": [0, 2, 4, 8] * 2, "sl": [0.95] * 4 + [0.98] * 4, "metric": "on_time_rate",
+                      "mean": [0.81, 0.92, 0.925, 0.925, 0.81, 0.925, 0.93, 0.93]})
+    s["ci_low"], s["ci_high"] = s["mean"] - 0.005, s["mean"] + 0.005
+    sweep_lines(s, "pickers", "on_time_rate", tmp_path / "s.png", series="sl", xlabel="extra pickers")
+    ax = figures[0].axes[0]
+    assert list(ax.get_xticks()) == [0, 2, 4, 8] and _ticks(ax.xaxis) == ["0", "2", "4", "8"]
+    assert ax.get_ylabel() == "On-time delivery (%)"
