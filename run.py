@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
+    s.add_argument("--orders", action="store_true",
+                   help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)")
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")

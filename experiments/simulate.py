@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
+from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
 from experiments.stats import summarize
 from sim.metrics import KPI_INFO
 from sim.model import simulate
@@ -15,11 +15,18 @@ from sim.scenario import dump_scenario, load_scenario, scenario_hash
 from sim.streams import replication_seed
 
 
-def _one(scenario, seed: int, replication: int):
-    result = simulate(scenario, seed)
+def _one(scenario, seed: int, replication: int, record_orders: bool = False):
+    result = simulate(scenario, seed, record_orders=record_orders)
     daily = result.daily.copy()
     daily.insert(0, "replication", replication)
-    return {"replication": replication, "seed": seed, "status": "ok", **result.kpis}, daily
+    row = {"replication": replication, "seed": seed, "status": "ok", **result.kpis}
+    if not record_orders:
+        return row, daily
+    from sim.orders import order_details
+
+    orders = order_details(result, scenario)
+    orders.insert(0, "replication", replication)
+    return row, daily, orders
 
 
 def format_kpi_table(summary: pd.DataFrame) -> str:
@@ -53,22 +60,26 @@ def run_simulate(args) -> int:
     digest = scenario_hash(scenario)
     if args.out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
         inside(args.results, Path(args.results) / scenario.name)
-    rows, dailies = [], []
+    rows, dailies, orders = [], [], []
+    record = bool(getattr(args, "orders", False))
     interrupted = False
+
+    def keep(out) -> None:
+        rows.append(out[0])
+        dailies.append(out[1])
+        if record:
+            orders.append(out[2])
+
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:
         try:
             if args.workers > 1 and args.replications > 1:
                 with ProcessPoolExecutor(args.workers) as pool:
-                    futures = [pool.submit(_one, scenario, s, r) for r, s in enumerate(seeds)]
+                    futures = [pool.submit(_one, scenario, s, r, record) for r, s in enumerate(seeds)]
                     for f in futures:
-                        row, daily = f.result()
-                        rows.append(row)
-                        dailies.append(daily)
+                        keep(f.result())
             else:
                 for r, s in enumerate(seeds):
-                    row, daily = _one(scenario, s, r)
-                    rows.append(row)
-                    dailies.append(daily)
+                    keep(_one(scenario, s, r, record))
                     if args.replications > 1 and sys.stderr.isatty():
                         print(f"\rreplication {r + 1}/{args.replications}", end="", file=sys.stderr)
         except KeyboardInterrupt:
@@ -80,9 +91,12 @@ def run_simulate(args) -> int:
         if len(runs):
             runs.insert(0, "variant", scenario.name)
             summary = summarize(runs, metrics)
-            atomic_write_csv(rf.path / "kpis.csv", runs.drop(columns=["variant"]))
-            atomic_write_csv(rf.path / "summary.csv", summary.drop(columns=["variant"]))
-            atomic_write_csv(rf.path / "daily.csv", pd.concat(dailies, ignore_index=True))
+            write_table(rf.path, "kpis", runs.drop(columns=["variant"]))
+            write_table(rf.path, "summary", summary.drop(columns=["variant"]))
+            write_table(rf.path, "daily", pd.concat(dailies, ignore_index=True))
+            write_workbook(rf.path / "summary.xlsx", {"summary": summary.drop(columns=["variant"])})
+            if orders:
+                write_table(rf.path, "orders", pd.concat(orders, ignore_index=True))
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))
         rf.write_json("manifest.json", manifest(
             kind="simulate", scenario=scenario.name, scenario_file=str(args.file), scenario_hash=digest,
