@@ -57,6 +57,12 @@ def cmd_experiment(args) -> int:
     return run_experiment_cli(args)
 
 
+def cmd_compare(args) -> int:
+    from experiments.compare import run_compare_cli
+
+    return run_compare_cli(args)
+
+
 def cmd_optimize(args) -> int:
     from experiments.optimize_cli import run_logistics, run_promotion, run_reorder
 
@@ -139,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
     window(s)
     allow_large(s)
+    s.add_argument("--orders", action="store_true",
+                   help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)")
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
@@ -155,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     window(e)
     allow_large(e)
     e.set_defaults(func=cmd_experiment)
+
+    cp = sub.add_parser("compare", help="two finished runs KPI by KPI: paired on common seeds, else Welch")
+    cp.add_argument("run_a", metavar="RUN_A", help="run folder (simulate or experiment; RUN:VARIANT picks a variant)")
+    cp.add_argument("run_b", metavar="RUN_B", help="the run to compare with A (differences are B - A)")
+    cp.add_argument("--metric", action="append", default=[], metavar="KPI", help="only these KPIs (repeatable)")
+    cp.add_argument("--out", type=Path, default=None, help="report folder (default results/compare/<run-id>)")
+    cp.add_argument("--results", type=Path, default=ROOT / "results",
+                    help="results root: where run names are also looked up (default results/)")
+    cp.set_defaults(func=cmd_compare)
 
     o = sub.add_parser("optimize", help="optimize a decision; write a plan overlay; verify it by simulation")
     osub = o.add_subparsers(dest="decision", required=True, metavar="DECISION")
@@ -311,7 +328,7 @@ def _check_output_locations(args) -> None:
     from experiments.output import OutputPathError, writable_file, writable_folder
 
     out = getattr(args, "out", None)
-    if args.command in ("simulate", "experiment", "bench"):
+    if args.command in ("simulate", "experiment", "bench", "compare"):
         if out is not None:
             writable_folder(out, "--out")
         else:

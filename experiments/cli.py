@@ -2,7 +2,8 @@
 
 Output (``results/<spec name>/`` unless ``--out``): ``runs.csv`` (one row per
 replication), ``summary.csv`` (mean, std, 95% CI per variant and metric),
-``paired.csv`` (differences against the baseline variant), ``daily.csv``,
+``paired.csv`` (differences against the baseline variant), ``daily.csv`` — each table also
+as ``.parquet`` — ``summary.xlsx`` (summary and paired, formatted),
 ``plots/``, ``report.md``, ``report.html``, ``variants/*.yaml`` (resolved
 scenarios), ``manifest.json`` and ``cache/`` (finished replications).
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import plots as P
-from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
+from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
 from experiments.report import write_report
 from experiments.runner import run_tasks, tasks_for
 from experiments.spec import Spec, baseline_name, load_spec
@@ -180,15 +181,16 @@ def run_experiment_cli(args) -> int:
                     failed=int(len(failures)))
     with RunFolder(root, "", "run", None) as rf:
         out = rf.path
-        atomic_write_csv(out / "runs.csv", runs)
-        atomic_write_csv(out / "summary.csv", summary)
+        write_table(out, "runs", runs)
+        write_table(out, "summary", summary)
         if paired is not None:
-            atomic_write_csv(out / "paired.csv", paired)
+            write_table(out, "paired", paired)
         if len(daily):
-            atomic_write_csv(out / "daily.csv", daily)
+            write_table(out, "daily", daily)
         if event_summary is not None:
-            atomic_write_csv(out / "events.csv", events)
-            atomic_write_csv(out / "events_summary.csv", event_summary)
+            write_table(out, "events", events)
+            write_table(out, "events_summary", event_summary)
+        write_workbook(out / "summary.xlsx", {"summary": summary, "paired": paired})
         (out / "variants").mkdir()
         for p in points:
             atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))

@@ -19,7 +19,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("ecomlab", "simpy", "numpy", "pandas", "pydantic", "pulp", "highspy", "matplotlib", "pyyaml")
+PACKAGES = ("ecomlab", "simpy", "numpy", "pandas", "pydantic", "pulp", "highspy", "matplotlib", "pyyaml",
+            "pyarrow", "openpyxl", "scipy")
 
 
 def versions() -> dict[str, str]:
@@ -241,3 +242,146 @@ class RunFolder:
 
     def write_json(self, name: str, data: dict) -> None:
         atomic_write_text(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ---------------------------------------------------------------- tables: CSV + Parquet, Excel workbook
+def _parquet_ready(frame):
+    """``frame`` with every object column that Arrow cannot type as one kind turned into text.
+
+    A column mixing numbers and text (a grid parameter that is 3 in one variant and "eoq" in
+    another, the ``error`` column) would make pyarrow refuse the table.
+    """
+    import pyarrow as pa
+
+    out = frame
+    for col in frame.columns:
+        if frame[col].dtype != object:
+            continue
+        try:
+            pa.array(frame[col], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if out is frame:
+                out = frame.copy()
+            out[col] = frame[col].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    return out
+
+
+def write_table(folder: Path, name: str, frame) -> list[Path]:
+    """Write ``folder/name.csv`` and ``folder/name.parquet`` (each to a temp name, then renamed).
+
+    Both hold the same table; the CSV for spreadsheets and eyes, the Parquet (pyarrow) for
+    pandas, Polars, DuckDB or R with the column types kept. Returns the two paths.
+    """
+    folder = Path(folder)
+    csv = folder / f"{name}.csv"
+    atomic_write_csv(csv, frame)
+    parquet = folder / f"{name}.parquet"
+    tmp = parquet.with_name(f".{parquet.name}.tmp")
+    _parquet_ready(frame).to_parquet(tmp, index=False, engine="pyarrow")
+    os.replace(tmp, parquet)
+    return [csv, parquet]
+
+
+def _kpi_unit(metric) -> str:
+    from sim.metrics import KPI_INFO
+
+    info = KPI_INFO.get(metric) if isinstance(metric, str) else None
+    if info is None:
+        return ""
+    return info[0] if isinstance(info, tuple) else str(getattr(info, "unit", ""))
+
+
+PERCENT, MONEY, NUMBER, COUNT, AMOUNT = "0.0%", "#,##0.00", "#,##0.000", "#,##0", "#,##0.0"
+_COUNT_UNITS = ("orders", "units", "lines", "jobs")
+_STAT_COLUMNS = ("mean", "std", "half_width", "ci_low", "ci_high", "mean_diff", "unpaired_half_width")
+
+
+def number_format(unit: str, column: str) -> str:
+    """The Excel number format of a statistic of a KPI with ``unit``.
+
+    Fractions as percentages (a CI half-width of a rate as well: 0.00%), money with thousands
+    separators, counts (orders, units) with one decimal, ``n`` as a whole number, anything
+    else with three decimals.
+
+    >>> number_format("fraction", "mean"), number_format("currency/day", "ci_low"), number_format("", "n")
+    ('0.0%', '#,##0.00', '#,##0')
+    """
+    if column == "n":
+        return COUNT
+    if unit == "fraction":
+        return "0.00%" if column in ("std", "half_width", "unpaired_half_width") else PERCENT
+    if unit.startswith("currency"):
+        return MONEY
+    if unit in _COUNT_UNITS:
+        return AMOUNT
+    return NUMBER
+
+
+def _sheet(wb, title: str, frame) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(title)
+    cols = list(frame.columns)
+    ws.append(cols)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    widths = [len(str(c)) for c in cols]
+    metric_at = cols.index("metric") if "metric" in cols else None
+    for row in frame.itertuples(index=False, name=None):
+        unit = _kpi_unit(row[metric_at]) if metric_at is not None else ""
+        values = []
+        for v in row:
+            if v is None or (isinstance(v, float) and v != v):
+                values.append(None)  # an empty cell, not the text 'nan'
+            elif hasattr(v, "item") and not isinstance(v, str):
+                values.append(v.item())  # numpy scalars -> Python numbers
+            else:
+                values.append(v)
+        ws.append(values)
+        for j, (col, v) in enumerate(zip(cols, values)):
+            cell = ws.cell(row=ws.max_row, column=j + 1)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if col in _STAT_COLUMNS or col == "n":
+                    cell.number_format = number_format(unit, col)
+                elif isinstance(v, float):
+                    cell.number_format = NUMBER
+                shown = _shown(v, cell.number_format)
+            else:
+                shown = "" if v is None else str(v)
+            widths[j] = max(widths[j], len(shown))
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(w + 2, 60)
+    ws.freeze_panes = "A2"
+
+
+def _shown(v: float, fmt: str) -> str:
+    """About what Excel shows for ``v`` in ``fmt`` (for the column width)."""
+    if fmt.endswith("%"):
+        decimals = len(fmt.split(".")[1]) - 1 if "." in fmt else 0
+        return f"{v * 100:,.{decimals}f}%"
+    decimals = len(fmt.split(".")[1]) if "." in fmt else 0
+    return f"{v:,.{decimals}f}"
+
+
+def write_workbook(path: Path, sheets: dict) -> Path:
+    """One Excel workbook (openpyxl), one sheet per table of ``sheets`` (name -> DataFrame).
+
+    Header bold and frozen, columns fitted to their contents, statistics formatted by the
+    unit of their row's KPI (``metric`` column; ``sim.metrics.KPI_INFO``): fractions as
+    percentages, money with thousands separators. Written to a temp name, then renamed.
+    """
+    from openpyxl import Workbook
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, frame in sheets.items():
+        if frame is not None:
+            _sheet(wb, title[:31], frame)
+    tmp = path.with_name(f".{path.name}.tmp")
+    wb.save(tmp)
+    os.replace(tmp, path)
+    return path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
+from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
 from experiments.stats import summarize
 from sim.estimate import check_work, estimate_work
 from sim.kpis import kpi
@@ -21,13 +21,21 @@ from sim.streams import replication_seed
 EVENT_KPIS_SHOWN = ("orders", "on_time_rate", "click_to_door_p95", "late_orders", "unit_fill_rate", "total_cost")
 
 
-def _one(scenario, seed: int, replication: int):
-    result = simulate(scenario, seed)
+def _one(scenario, seed: int, replication: int, record_orders: bool = False):
+    """One replication: (KPI row, daily table, event KPI rows, per-order table or None)."""
+    result = simulate(scenario, seed, record_orders=record_orders)
     daily = result.daily.copy()
     daily.insert(0, "replication", replication)
     events = [{"replication": replication, "event": label, "kpi": name, "value": value}
               for label, values in result.event_kpis.items() for name, value in values.items()]
-    return {"replication": replication, "seed": seed, "status": "ok", **result.kpis}, daily, events
+    row = {"replication": replication, "seed": seed, "status": "ok", **result.kpis}
+    orders = None
+    if record_orders:
+        from sim.orders import order_details
+
+        orders = order_details(result, scenario)
+        orders.insert(0, "replication", replication)
+    return row, daily, events, orders
 
 
 def format_kpi_table(summary: pd.DataFrame, currency: str | None = None) -> str:
@@ -89,24 +97,27 @@ def run_simulate(args) -> int:
     digest = scenario_hash(scenario)
     if args.out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
         inside(args.results, Path(args.results) / scenario.name)
-    rows, dailies, events = [], [], []
+    rows, dailies, events, orders = [], [], [], []
+    record = bool(getattr(args, "orders", False))
     interrupted = False
+
+    def keep(out) -> None:
+        rows.append(out[0])
+        dailies.append(out[1])
+        events.extend(out[2])
+        if out[3] is not None:
+            orders.append(out[3])
+
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:
         try:
             if args.workers > 1 and args.replications > 1:
                 with ProcessPoolExecutor(args.workers) as pool:
-                    futures = [pool.submit(_one, scenario, s, r) for r, s in enumerate(seeds)]
+                    futures = [pool.submit(_one, scenario, s, r, record) for r, s in enumerate(seeds)]
                     for f in futures:
-                        row, daily, ev = f.result()
-                        rows.append(row)
-                        dailies.append(daily)
-                        events.extend(ev)
+                        keep(f.result())
             else:
                 for r, s in enumerate(seeds):
-                    row, daily, ev = _one(scenario, s, r)
-                    rows.append(row)
-                    dailies.append(daily)
-                    events.extend(ev)
+                    keep(_one(scenario, s, r, record))
                     if args.replications > 1 and sys.stderr.isatty():
                         print(f"\rreplication {r + 1}/{args.replications}", end="", file=sys.stderr)
         except KeyboardInterrupt:
@@ -118,15 +129,18 @@ def run_simulate(args) -> int:
         if len(runs):
             runs.insert(0, "variant", scenario.name)
             summary = summarize(runs, metrics)
-            atomic_write_csv(rf.path / "kpis.csv", runs.drop(columns=["variant"]))
-            atomic_write_csv(rf.path / "summary.csv", summary.drop(columns=["variant"]))
-            atomic_write_csv(rf.path / "daily.csv", pd.concat(dailies, ignore_index=True))
+            write_table(rf.path, "kpis", runs.drop(columns=["variant"]))
+            write_table(rf.path, "summary", summary.drop(columns=["variant"]))
+            write_table(rf.path, "daily", pd.concat(dailies, ignore_index=True))
+            write_workbook(rf.path / "summary.xlsx", {"summary": summary.drop(columns=["variant"])})
+            if orders:
+                write_table(rf.path, "orders", pd.concat(orders, ignore_index=True))
         ev_summary = None
         if events:
             ev_table = pd.DataFrame(events)
             ev_summary = event_summary(ev_table)
-            atomic_write_csv(rf.path / "events.csv", ev_table)
-            atomic_write_csv(rf.path / "events_summary.csv", ev_summary)
+            write_table(rf.path, "events", ev_table)
+            write_table(rf.path, "events_summary", ev_summary)
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))
         rf.write_json("manifest.json", manifest(
             kind="simulate", scenario=scenario.name, scenario_file=str(args.file), scenario_hash=digest,

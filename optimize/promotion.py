@@ -48,7 +48,7 @@ import pulp
 from optimize.solver import Infeasible, solve as run_solver
 from sim.catalog import catalog_for
 from sim.delivery import Carriers
-from sim.demand import demand_plan, hill_inverse, hill_response
+from sim.demand import channel_ceiling, demand_plan, hill_inverse, hill_response
 from sim.schema import Scenario
 from sim.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
 
@@ -70,9 +70,10 @@ class Curve:
         return np.diff(self.orders) / np.maximum(np.diff(self.breakpoints), 1e-12)
 
 
-def pwl_curve(channel, segments: int = 24) -> Curve:
+def pwl_curve(channel, segments: int = 24, demand_scale: float = 1.0) -> Curve:
+    """``demand_scale``: the scenario's ``demand.scale`` (it multiplies the response ceiling)."""
     top = channel.max_spend_per_day if channel.max_spend_per_day is not None else 20 * channel.half_saturation_spend
-    args = (channel.max_extra_orders_per_day, channel.half_saturation_spend, channel.hill_shape)
+    args = (channel_ceiling(channel, demand_scale), channel.half_saturation_spend, channel.hill_shape)
     y_top = hill_response(top, *args)
     ys = np.linspace(0.0, y_top, segments + 1)
     xs = hill_inverse(ys, *args)
@@ -308,7 +309,7 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
     if budget is not None and mins > budget + 1e-9:
         raise Infeasible(f"channel minimum spends add up to {mins:,.0f}, above the budget {budget:,.0f}", "budget")
     inp = inputs_from(scenario, max_utilization, late_share=late_share)
-    curves = {c.name: pwl_curve(c, segments) for c in channels}
+    curves = {c.name: pwl_curve(c, segments, scenario.demand.scale) for c in channels}
     periods = _periods(inp, period)
     t0 = time.perf_counter()
     prob = pulp.LpProblem("promotion", pulp.LpMaximize)

@@ -36,7 +36,7 @@ import pulp
 
 from optimize.solver import Infeasible, Solution, solve as run_solver
 from sim.catalog import catalog_for
-from sim.demand import demand_plan
+from sim.demand import demand_plan, planning_plan
 from sim.policy import resolve_policy
 from sim.schema import Scenario
 
@@ -140,10 +140,13 @@ def pairs_from(scenario: Scenario) -> Pairs:
                          f"{p.type}{' (periodic)' if p.periodic else ''}: set inventory.policy.type=sQ")
     cat = catalog_for(scenario)
     plan = demand_plan(scenario)
-    pol = resolve_policy(scenario, cat, plan)
+    # the scenario's own s and Q are those the simulator uses: set from the planned demand
+    # (today's unless inventory.plan_demand is as_scaled); the optimizer plans for the demand
+    # the scenario will see (demand.scale included)
+    pol = resolve_policy(scenario, cat, planning_plan(scenario, plan))
     W, n = len(scenario.warehouses), cat.n
     u = scenario.demand.units_per_line
-    mu = pol.mean_daily_demand
+    mu = resolve_policy(scenario, cat, plan).mean_daily_demand
     sup = [scenario.suppliers[j] for j in cat.supplier]
     L = np.tile([s.lead_time_days.mean for s in sup], W)
     VL = np.tile([s.lead_time_days.variance for s in sup], W)

@@ -10,6 +10,12 @@ hangover factor), g_c(d) is the channel's ``event_multiplier`` on promotion-even
 
     extra_orders(s) = max_extra * s^h / (k^h + s^h)      (Hill curve; concave for h <= 1)
 
+``demand.scale`` (a what-if: "demand triples") multiplies ``base`` and every channel's
+ceiling ``max_extra`` (:func:`channel_ceiling`), so promotion orders scale with the base.
+The replenishment parameters that the scenario leaves to be derived from demand are set
+from :func:`planning_plan`: today's demand (scale 1) unless ``inventory.plan_demand`` is
+``as_scaled``.
+
 The promotion optimizer uses these very functions. A day's orders are drawn in
 one numpy batch: count, arrival times, region, lines, SKUs by popularity, units.
 
@@ -98,8 +104,22 @@ class DemandPlan:
         return self.base_rate + self.marketing_orders
 
 
-def demand_plan(scenario: Scenario) -> DemandPlan:
+def channel_ceiling(channel: Channel, scale: float = 1.0) -> float:
+    """A channel's saturation (extra orders/day at unlimited spend) under ``demand.scale``.
+
+    >>> channel_ceiling(Channel(name="ads", max_extra_orders_per_day=40, half_saturation_spend=100), 3)
+    120.0
+    """
+    return float(channel.max_extra_orders_per_day) * float(scale)
+
+
+def demand_plan(scenario: Scenario, scale: float | None = None) -> DemandPlan:
+    """Expected orders per day over the horizon (see the module docstring).
+
+    ``scale`` replaces ``demand.scale`` (``scale=1``: today's demand, whatever the scenario says).
+    """
     d, H = scenario.demand, scenario.horizon_days
+    scale = d.scale if scale is None else float(scale)
     dates = [scenario.start_date + dt.timedelta(days=i) for i in range(H)]
     weekday = np.array([d.weekday_factors[x.weekday()] for x in dates])
     month = np.array([d.monthly_factors[x.month - 1] for x in dates])
@@ -119,9 +139,26 @@ def demand_plan(scenario: Scenario) -> DemandPlan:
     extra = np.zeros(H)
     for ch, s in zip(d.channels, spend):
         gain = np.where(event, ch.event_multiplier, 1.0)
-        extra += gain * hill_response(s, ch.max_extra_orders_per_day, ch.half_saturation_spend, ch.hill_shape)
-    return DemandPlan(base_rate=d.base_orders_per_day * weekday * month * promo, marketing_orders=extra,
+        extra += gain * hill_response(s, channel_ceiling(ch, scale), ch.half_saturation_spend, ch.hill_shape)
+    return DemandPlan(base_rate=d.base_orders_per_day * scale * weekday * month * promo, marketing_orders=extra,
                       spend=spend, price_factor=price_factor, event=event)
+
+
+def plans_scaled_demand(scenario: Scenario) -> bool:
+    """True when derived reorder points / order-up-to levels / EOQ follow ``demand.scale``."""
+    return scenario.demand.scale == 1 or scenario.inventory.plan_demand == "as_scaled"
+
+
+def planning_plan(scenario: Scenario, plan: DemandPlan | None = None) -> DemandPlan:
+    """The demand the omitted replenishment parameters are set from (``sim.policy.resolve_policy``).
+
+    ``inventory.plan_demand: unscaled`` (the default) plans for today's demand, scale 1: the
+    what-if "demand triples, plan unchanged"; ``as_scaled`` plans for the scaled demand.
+    ``plan`` is the scenario's own (scaled) plan when the caller already has it.
+    """
+    if plans_scaled_demand(scenario):
+        return demand_plan(scenario) if plan is None else plan
+    return demand_plan(scenario, scale=1.0)
 
 
 @dataclass

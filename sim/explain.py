@@ -50,6 +50,7 @@ def explain(s: Scenario) -> str:
            f"{d.base_orders_per_day:g} orders/day before factors; expected {plan.rate.mean():,.1f}/day on average, "
            f"{plan.rate.min():,.1f} on the quietest day, {plan.rate.max():,.1f} on the busiest; "
            f"{d.lines_per_order.mean:.2f} lines per order, {d.units_per_line.mean:.2f} units per line.",
+           *demand_scale_lines(s),
            "- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + "."]
     for first, end, promo in promotion_days(s):
         date = s.start_date + __import__("datetime").timedelta(days=first)
@@ -114,6 +115,51 @@ def explain(s: Scenario) -> str:
                    + ", ".join(f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
                                for path, value, who in ignored) + ".")
     return "\n".join(out)
+
+
+def demand_scale_lines(s: Scenario) -> list[str]:
+    """One line on ``demand.scale`` and ``inventory.plan_demand`` (none when demand is not scaled).
+
+    >>> from sim.scenario import load_scenario
+    >>> demand_scale_lines(load_scenario("scenarios/baseline.yaml", ["demand.scale=3"]))
+    ["- Demand scaled x3; reorder points and EOQ order quantities planned for today's demand (unscaled)."]
+    >>> demand_scale_lines(load_scenario("scenarios/classroom_sq.yaml", ["demand.scale=3"]))
+    ['- Demand scaled x3; reorder point and order quantity are given in the scenario and stay as written.']
+    >>> demand_scale_lines(load_scenario("scenarios/classroom_sq.yaml"))
+    []
+    """
+    scale = s.demand.scale
+    if scale == 1 and "plan_demand" not in s.inventory.model_fields_set:
+        return []
+    derived = derived_levels(s)
+    head = f"- Demand scaled x{scale:g}; "
+    if not derived:
+        return [head + "reorder point and order quantity are given in the scenario and stay as written."]
+    if scale == 1:
+        where = "planned for today's demand (scale 1)"
+    elif s.inventory.plan_demand == "as_scaled":
+        where = f"planned for the scaled demand (as_scaled)"
+    else:
+        where = "planned for today's demand (unscaled)"
+    return [head + f"{' and '.join(derived)} {where}."]
+
+
+def derived_levels(s: Scenario) -> list[str]:
+    """The replenishment parameters set from demand because the scenario omits them.
+
+    >>> from sim.scenario import load_scenario
+    >>> derived_levels(load_scenario("scenarios/baseline.yaml"))
+    ['reorder points', 'EOQ order quantities']
+    """
+    p = s.inventory.policy
+    out = []
+    if p.type in ("sQ", "sS", "RsS") and p.reorder_point is None:
+        out.append("reorder points")
+    if p.type in ("RS", "base_stock", "sS", "RsS") and p.order_up_to is None:
+        out.append("order-up-to levels")
+    if p.type == "sQ" and p.order_quantity in (None, "eoq"):
+        out.append("EOQ order quantities")
+    return out
 
 
 def optimizer_only_settings(s: Scenario) -> list[tuple[str, object, str]]:

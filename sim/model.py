@@ -19,7 +19,7 @@ import pandas as pd
 import simpy
 
 from sim.catalog import catalog_for
-from sim.demand import DemandGenerator, demand_plan
+from sim.demand import DemandGenerator, demand_plan, planning_plan
 from sim.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
 from sim.fulfilment import Fulfilment
 from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
@@ -60,7 +60,7 @@ class ShopModel:
         self.streams = Streams(seed)
         self.catalog = catalog_for(scenario)
         self.plan = demand_plan(scenario)
-        self.policy = resolve_policy(scenario, self.catalog, self.plan)
+        self.policy = resolve_policy(scenario, self.catalog, planning_plan(scenario, self.plan))
         suppliers = SupplierModel(scenario, seed, self.streams.disruption, len(scenario.warehouses) * self.catalog.n)
         self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
         self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers,

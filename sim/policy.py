@@ -12,6 +12,10 @@ demand with the textbook normal approximation (Silver, Pyke & Thomas, ch. 6):
   S = s + Q for (s, S) policies when S is omitted.
 
 Per-SKU rows in ``inventory.per_sku`` (written by the optimizers) override both.
+
+The ``plan`` given to :func:`resolve_policy` is the demand to plan for; the simulator passes
+``sim.demand.planning_plan`` (today's demand unless ``inventory.plan_demand: as_scaled``), so
+``mean_daily_demand`` here is the planned demand, not necessarily the simulated one.
 """
 from __future__ import annotations
 

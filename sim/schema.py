@@ -148,6 +148,9 @@ class Demand(Model):
     regions: list[Region] = Field(default_factory=lambda: [{"name": "all", "share": 1.0}], min_length=1)
     promotions: list[Promotion] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list, description="marketing channels")
+    scale: float = Field(1.0, ge=0, le=1000, description="what-if multiplier on every source of demand: base "
+                         "orders (so promotion orders too) and every channel's max_extra_orders_per_day "
+                         "(3 = demand triples); see inventory.plan_demand")
 
 
 # ---------------------------------------------------------------- network and supply
@@ -312,6 +315,10 @@ class Inventory(Model):
     initial_on_hand: Union[Literal["order_up_to", "reorder_point"], Units] = Field(
         "order_up_to", description="start stock: S (or s+Q), s, or a number of units per SKU")
     costs: Costs = Field(default_factory=Costs)
+    plan_demand: Literal["unscaled", "as_scaled"] = Field(
+        "unscaled", description="demand that omitted reorder points, order-up-to levels and EOQ quantities are "
+        "set from: unscaled (today's demand, demand.scale = 1: the plan does not know the future) or as_scaled "
+        "(the demand after demand.scale)")
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
