@@ -2,25 +2,32 @@
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.output import RunFolder, atomic_write_csv, atomic_write_text, inside, manifest
+from experiments.runner import Interrupted, run_outputs, tasks_for
+from experiments.spec import Point
 from experiments.stats import summarize
 from sim.estimate import check_work, estimate_work
 from sim.metrics import KPI_INFO
-from sim.model import simulate
 from sim.scenario import dump_scenario, load_scenario, scenario_hash
-from sim.streams import replication_seed
 
 
-def _one(scenario, seed: int, replication: int):
-    result = simulate(scenario, seed)
-    daily = result.daily.copy()
-    daily.insert(0, "replication", replication)
-    return {"replication": replication, "seed": seed, "status": "ok", **result.kpis}, daily
+def _rows(tasks, outputs: dict[int, dict]) -> tuple[list[dict], list[pd.DataFrame], list[str]]:
+    """(KPI rows, daily tables, failure lines) of the finished replications, in replication order."""
+    rows, dailies, failures = [], [], []
+    for i in sorted(outputs):
+        task, out = tasks[i], outputs[i]
+        if out["status"] != "ok":
+            failures.append(f"replication {task.replication} (seed {task.seed}): {out['error']}")
+            continue
+        rows.append({"replication": task.replication, "seed": task.seed, "status": "ok", **out["kpis"]})
+        daily = out["daily"].copy()
+        daily.insert(0, "replication", task.replication)
+        dailies.append(daily)
+    return rows, dailies, failures
 
 
 def format_kpi_table(summary: pd.DataFrame) -> str:
@@ -57,32 +64,19 @@ def run_simulate(args) -> int:
         return 2
     print(work, file=sys.stderr)
     master = scenario.seed if args.seed is None else args.seed
-    seeds = [replication_seed(master, r) for r in range(args.replications)]
     digest = scenario_hash(scenario)
+    tasks = tasks_for([Point(scenario.name, scenario, {}, digest)], args.replications, master)
     if args.out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
         inside(args.results, Path(args.results) / scenario.name)
-    rows, dailies = [], []
     interrupted = False
+    quiet = getattr(args, "quiet", False) or args.replications == 1
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:
-        try:
-            if args.workers > 1 and args.replications > 1:
-                with ProcessPoolExecutor(args.workers) as pool:
-                    futures = [pool.submit(_one, scenario, s, r) for r, s in enumerate(seeds)]
-                    for f in futures:
-                        row, daily = f.result()
-                        rows.append(row)
-                        dailies.append(daily)
-            else:
-                for r, s in enumerate(seeds):
-                    row, daily = _one(scenario, s, r)
-                    rows.append(row)
-                    dailies.append(daily)
-                    if args.replications > 1 and sys.stderr.isatty():
-                        print(f"\rreplication {r + 1}/{args.replications}", end="", file=sys.stderr)
-        except KeyboardInterrupt:
-            interrupted = True
-        if sys.stderr.isatty() and args.replications > 1:
-            print(file=sys.stderr)
+        try:  # the batch runner: one replication per task, its worker processes, progress, Ctrl-C
+            outputs, _ = run_outputs(tasks, None, "process", workers, None, daily_columns=None, quiet=quiet)
+            finished = dict(enumerate(outputs))
+        except Interrupted as exc:
+            interrupted, finished = True, exc.outputs
+        rows, dailies, failures = _rows(tasks, finished)
         runs = pd.DataFrame(rows)
         metrics = list(KPI_INFO)
         if len(runs):
@@ -94,11 +88,14 @@ def run_simulate(args) -> int:
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))
         rf.write_json("manifest.json", manifest(
             kind="simulate", scenario=scenario.name, scenario_file=str(args.file), scenario_hash=digest,
-            master_seed=master, replications=len(rows), seeds=seeds[: len(rows)], overrides=args.set,
+            master_seed=master, replications=len(rows), seeds=[r["seed"] for r in rows], overrides=args.set,
             plans=[str(p) for p in args.plan], interrupted=interrupted))
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
     if not rows:
-        print("interrupted before any replication finished", file=sys.stderr)
-        return 130
+        print("interrupted before any replication finished" if interrupted else "every replication failed",
+              file=sys.stderr)
+        return 130 if interrupted else 1
     n = len(rows)
     what = "mean ± 95% CI half-width" if n > 1 else "one replication (use -n for confidence intervals)"
     print(f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {master}"
@@ -106,4 +103,4 @@ def run_simulate(args) -> int:
           f"{scenario.warmup_days}..{scenario.horizon_days - 1}")
     print(format_kpi_table(summary))
     print(f"wrote {rf.final}")
-    return 130 if interrupted else 0
+    return 130 if interrupted else (1 if failures else 0)
