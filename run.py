@@ -95,6 +95,14 @@ def cmd_explain(args) -> int:
 def cmd_schema(args) -> int:
     from sim.reference import markdown, plain
 
+    if args.json:
+        from experiments.json_schema import schema_text
+
+        print(schema_text("spec" if args.spec else "scenario"), end="")
+        return EXIT_OK
+    if args.spec:
+        print("error: --spec goes with --json (the JSON Schema of experiment specs)", file=sys.stderr)
+        return EXIT_INPUT
     print(markdown() if args.markdown else plain(), end="\n" if not args.markdown else "")
     return EXIT_OK
 
@@ -112,7 +120,8 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run.py", description="ecomlab: e-commerce operations simulation lab")
+    prog = "ecomlab" if Path(sys.argv[0]).name == "ecomlab" else "run.py"
+    p = argparse.ArgumentParser(prog=prog, description="ecomlab: e-commerce operations simulation lab")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def allow_large(sp):
@@ -144,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     s.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
     window(s)
+    s.add_argument("--quiet", action="store_true", help="no progress output")
     allow_large(s)
     s.add_argument("--orders", action="store_true",
                    help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)")
@@ -233,12 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_explain)
     sc = sub.add_parser("schema", help="every scenario key with type, default, range and meaning")
     sc.add_argument("--markdown", action="store_true", help="as the Markdown page docs/scenario-reference.md")
+    sc.add_argument("--json", action="store_true",
+                    help="the JSON Schema of scenario files (docs/schema/scenario.schema.json) for editors")
+    sc.add_argument("--spec", action="store_true", help="with --json: the JSON Schema of experiment specs")
     sc.set_defaults(func=cmd_schema)
 
     ct = sub.add_parser("check-theory", help="simulate textbook cases and compare with their formulas")
     ct.add_argument("--replications", "-n", type=_replications, default=30, help="replications per case (30)")
     ct.add_argument("--case", action="append", choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
                     help="run only these cases (repeatable)")
+    ct.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
+    ct.add_argument("--quiet", action="store_true", help="no progress output")
     ct.set_defaults(func=cmd_check_theory)
 
     b = sub.add_parser("bench", help="measure speed as ratios to a bare-SimPy baseline run alongside")
@@ -371,5 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``ecomlab`` console script (``[project.scripts]``): ``main``'s return value is the exit code."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -9,25 +9,18 @@ scenarios), ``manifest.json`` and ``cache/`` (finished replications).
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from experiments import plots as P
-from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
-from experiments.report import write_report
-from experiments.runner import run_tasks, tasks_for
-from experiments.spec import Spec, baseline_name, load_spec
-from experiments.stats import paired_differences, replications_needed, summarize, summary_wide
-from sim.estimate import check_work, estimate_work
+from experiments.spec import Spec
+from experiments.stats import replications_needed, summary_wide
 from sim.demand import promotion_days
 from sim.kpis import KPIS, kpi
 from sim.metrics import KPI_INFO
-from sim.scenario import dump_scenario, window_override
 from sim.yamlio import ALL, Select, parse_key_path
 
 
@@ -133,100 +126,28 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
 
 
 def run_experiment_cli(args) -> int:
-    window = getattr(args, "window", None)  # --window is the override kpi_window={start, end} of every variant
-    spec, points = load_spec(args.spec, [window_override(*window)] if window else ())  # InputError: nothing written
-    currency = points[0].scenario.currency
-    executor = args.executor or spec.executor.type
-    workers = args.workers or spec.executor.workers
-    scheduler = args.scheduler or spec.executor.scheduler
-    reps = args.replications or spec.replications
-    root = Path(args.out) if args.out else inside(args.results, Path(args.results) / spec.name)
-    cache = inside(root, root / "cache")
-    inside(root, root / "latest")
-    baseline = baseline_name(spec, points)
-    tasks = tasks_for(points, reps, spec.seed)
-    group_cols = ["variant", *spec.grid]
-    n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
-    work, refused = check_work(str(args.spec), [estimate_work(p.scenario) for p in points], reps, n_workers,
-                               getattr(args, "allow_large", False))
-    if refused:  # before the output folder exists: nothing is written
-        print(f"error: {refused}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(work, file=sys.stderr)
-    started = time.perf_counter()
-    if not args.quiet:
-        print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
-              f"executor {executor}", file=sys.stderr)
-    event_rows: list[dict] = []
+    """``run.py experiment``: :func:`experiments.api.run_experiment`, then the summary on screen."""
+    from experiments.api import ExperimentInterrupted, WorkRefused, run_experiment
+
     try:
-        runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
-                                quiet=args.quiet, fresh=args.fresh, events=event_rows)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished replications are kept in {cache}; "
+        res = run_experiment(args.spec, args.replications, args.executor, args.results, args.quiet,
+                             workers=args.workers, scheduler=args.scheduler, out=args.out, fresh=args.fresh,
+                             allow_large=getattr(args, "allow_large", False), window=getattr(args, "window", None))
+    except WorkRefused as exc:  # before the output folder exists: nothing is written
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ExperimentInterrupted as exc:
+        print(f"\ninterrupted: finished replications are kept in {exc.cache}; "
               f"run the same command again to resume", file=sys.stderr)
         return 130
-    wall = time.perf_counter() - started
-    for metric in spec.metrics:  # when every replication failed there are no KPI columns at all
-        if metric not in runs:
-            runs[metric] = float("nan")
-    summary = summarize(runs, spec.metrics, group_cols)
-    paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
-    events, event_summary = _event_tables(event_rows, group_cols, points)
-    failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
-    info = manifest(kind="experiment", spec=str(args.spec), spec_name=spec.name, master_seed=spec.seed,
-                    replications=reps, executor=executor, workers=workers, wall_seconds=round(wall, 3),
-                    window=[str(d) for d in window] if window else None,
-                    variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
-                    failed=int(len(failures)))
-    with RunFolder(root, "", "run", None) as rf:
-        out = rf.path
-        write_table(out, "runs", runs)
-        write_table(out, "summary", summary)
-        if paired is not None:
-            write_table(out, "paired", paired)
-        if len(daily):
-            write_table(out, "daily", daily)
-        if event_summary is not None:
-            write_table(out, "events", events)
-            write_table(out, "events_summary", event_summary)
-        write_workbook(out / "summary.xlsx", {"summary": summary, "paired": paired})
-        (out / "variants").mkdir()
-        for p in points:
-            atomic_write_text(out / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
-        atomic_write_text(out / "spec.yaml", Path(args.spec).read_text(encoding="utf-8"))
-        rf.write_json("manifest.json", info)
-        base_scenario = next((p.scenario for p in points if p.name == baseline), points[0].scenario)
-        plots = make_plots(spec, out, summary, paired, daily, baseline, group_cols, scenario=base_scenario)
-        needed = _needed_table(spec, runs)
-        intro = [spec.description or f"Experiment {spec.name}.",
-                 f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
-                 f"{spec.seed}; baseline variant: {baseline}.",
-                 "Replication r uses the same random streams in every variant (common random numbers), so "
-                 "the paired differences isolate the effect of the variant.",
-                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
-                 + (f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
-                    if runs.attrs.get("from_cache") else ".")]
-        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else {}
-        if event_summary is not None:
-            shown = event_summary[event_summary["metric"].isin(spec.metrics)]
-            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = \
-                shown[["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]]
-        write_report(out, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
-                     failures=failures if len(failures) else None, metrics=list(spec.metrics),
-                     baseline=baseline if len(points) > 1 else None,
-                     currency=getattr(base_scenario, "currency", None),
-                     appendix={"Experiment spec": (out / "spec.yaml").read_text(encoding="utf-8"),
-                               "Manifest": json.dumps(info, indent=2, default=str)})
-    _point_latest(root, rf.final)
-    _print_summary(summary, paired, baseline, currency)
-    if event_summary is not None:
-        print(f"per promotion event: {', '.join(event_summary['event'].unique())} "
+    _print_summary(res.summary, res.paired, res.baseline, res.currency)
+    if res.events_summary is not None:
+        print(f"per promotion event: {', '.join(res.events_summary['event'].unique())} "
               f"(events.csv, events_summary.csv)")
-    print(f"wrote {rf.final / 'report.html'} (also {root / 'latest'})")
-    if len(failures):
-        print(f"{len(failures)} replication(s) failed:", file=sys.stderr)
-        for _, f in failures.iterrows():
+    print(f"wrote {res.report_path} (also {res.root / 'latest'})")
+    if len(res.failures):
+        print(f"{len(res.failures)} replication(s) failed:", file=sys.stderr)
+        for _, f in res.failures.iterrows():
             print(f"  {f['variant']} replication {f['replication']} (seed {f['seed']}): {f['error']}",
                   file=sys.stderr)
         return 1

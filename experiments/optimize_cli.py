@@ -17,6 +17,8 @@ import yaml
 
 from experiments.output import atomic_write_text
 from experiments.report import fmt_num
+from experiments.runner import Task, run_outputs
+from experiments.spec import Point
 from experiments.stats import mean_ci
 from sim.model import simulate
 from sim.scenario import load_scenario
@@ -31,48 +33,34 @@ def _ci_text(values, digits: int = 4) -> str:
     return f"{fmt_num(ci.mean, digits)}{hw}"
 
 
-_PAIRED: dict = {}  # variants and measure of the running simulate_paired (inherited by forked workers)
-
-
-def _paired_job(name: str, seed: int) -> dict:
-    sc = _PAIRED["variants"][name]
-    return _PAIRED["measure"](simulate(sc, seed), sc)
-
-
 def simulate_paired(args, scenario, variants: dict, measure) -> dict[str, pd.DataFrame]:
     """Replication r of every variant with the same seed (common random numbers).
 
     ``measure(result, scenario)`` turns one simulation into a dict of numbers; returns one
     table per variant, row r = replication r, so ``a.x - b.x`` are paired differences.
-    The runs go to one process per core (forked, so ``measure`` may be a closure);
-    the numbers do not depend on the number of processes.
+    The runs go through the batch runner (one worker process per core, forked, so ``measure``
+    may be a closure; progress on stderr unless ``--quiet``); the numbers do not depend on
+    the number of processes.
     """
     master = scenario.seed if args.seed is None else args.seed
-    jobs = [(name, r, replication_seed(master, r)) for r in range(args.verify) for name in variants]
-    show = not getattr(args, "quiet", False) and sys.stderr.isatty()
-    _PAIRED.update(variants=variants, measure=measure)
-    results: dict[tuple[str, int], dict] = {}
-    workers = min(os.cpu_count() or 1, len(jobs))
-    try:
-        if workers > 1 and "fork" in mp.get_all_start_methods():
-            from concurrent.futures import ProcessPoolExecutor
+    points = [Point(name, sc, {}, name) for name, sc in variants.items()]
+    tasks = [Task(p, r, replication_seed(master, r)) for r in range(args.verify) for p in points]
 
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-                futures = {(name, r): pool.submit(_paired_job, name, seed) for name, r, seed in jobs}
-                for i, (key, f) in enumerate(futures.items()):
-                    results[key] = f.result()
-                    if show:
-                        print(f"\rverifying: run {i + 1}/{len(jobs)}", end="", file=sys.stderr)
-        else:
-            for i, (name, r, seed) in enumerate(jobs):
-                results[name, r] = _paired_job(name, seed)
-                if show:
-                    print(f"\rverifying: run {i + 1}/{len(jobs)}", end="", file=sys.stderr)
-    finally:
-        _PAIRED.clear()
-    if show:
-        print(file=sys.stderr)
-    rows = [{"variant": name, "replication": r, **results[name, r]} for name, r, _ in jobs]
+    def job(sc, seed: int, _daily_columns) -> dict:
+        try:
+            return {"status": "ok", "measure": measure(simulate(sc, seed), sc)}
+        except Exception as exc:  # reported below, after the other runs
+            return {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}"}
+
+    workers = min(os.cpu_count() or 1, len(tasks))
+    executor = "process" if "fork" in mp.get_all_start_methods() else "serial"  # a closure needs fork
+    outputs, _ = run_outputs(tasks, None, executor, workers, daily_columns=(), job=job, unit="runs",
+                             quiet=getattr(args, "quiet", False), desc="verifying")
+    failed = [(t, o) for t, o in zip(tasks, outputs) if o["status"] != "ok"]
+    if failed:
+        t, o = failed[0]
+        raise RuntimeError(f"verification run {t.point.name} #{t.replication} (seed {t.seed}) failed: {o['error']}")
+    rows = [{"variant": t.point.name, "replication": t.replication, **o["measure"]} for t, o in zip(tasks, outputs)]
     t = pd.DataFrame(rows)
     return {name: t[t.variant == name].reset_index(drop=True) for name in variants}
 

@@ -57,7 +57,13 @@ def _umask() -> int:
 
 
 def _save(fig: plt.Figure, path: str | Path) -> Path:
-    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it."""
+    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it.
+
+    ``path`` None (the Python API's ``experiments.plot``): return the open Figure, unsaved.
+    """
+    if path is None:
+        fig.tight_layout()
+        return fig
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     try:

@@ -57,14 +57,26 @@ def tasks_for(points: list[Point], replications: int, master_seed: int) -> list[
     return [Task(p, r, seeds[r]) for p in points for r in range(replications)]
 
 
-def run_task(scenario, seed: int, daily_columns: tuple[str, ...]) -> dict:
-    """Simulate one replication; never raises (errors come back as data)."""
+def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_orders: bool = False) -> dict:
+    """Simulate one replication; never raises (errors come back as data).
+
+    ``daily_columns`` None keeps the whole daily table (a DataFrame; not cacheable);
+    ``record_orders`` adds the per-order table (``sim.orders.order_details``) as ``orders``.
+    """
     start = time.perf_counter()
     try:
-        result = simulate(scenario, seed)
-        daily = {c: result.daily[c].tolist() for c in daily_columns}
-        return {"status": "ok", "kpis": result.kpis, "daily": daily, "events": result.event_kpis, "error": "",
-                "seconds": time.perf_counter() - start}
+        result = simulate(scenario, seed, record_orders=record_orders)
+        if daily_columns is None:
+            daily = result.daily
+        else:
+            daily = {c: result.daily[c].tolist() for c in daily_columns}
+        out = {"status": "ok", "kpis": result.kpis, "daily": daily, "events": result.event_kpis, "error": "",
+               "seconds": time.perf_counter() - start}
+        if record_orders:
+            from sim.orders import order_details
+
+            out["orders"] = order_details(result, scenario)
+        return out
     except Exception as exc:  # a failed replication must not stop the others
         return {"status": "failed", "kpis": {}, "daily": {}, "seconds": time.perf_counter() - start,
                 "error": f"{exc.__class__.__name__}: {exc}", "traceback": traceback.format_exc()}
@@ -171,52 +183,86 @@ class Cache:
         return removed
 
 
+class _PlainLines:
+    """A stream for tqdm that turns its carriage-return redraws into one plain line each (logs, pipes)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            self.stream.write(line + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 class Progress:
-    """A bar with an ETA on a terminal, plain lines otherwise."""
+    """Progress of a batch, drawn by tqdm: a bar with an ETA on a terminal; on a pipe or log
+    file one plain line (``n/total replications done, last LABEL; elapsed ..., ETA ...``) every
+    ``PLAIN_SECONDS`` and at the end; nothing when ``quiet``.
 
-    def __init__(self, total: int, done: int, quiet: bool = False, stream=sys.stderr):
-        self.total, self.done, self.quiet, self.stream = total, done, quiet, stream
-        self.start = time.perf_counter()
-        self.start_done = done
-        self.tty = stream.isatty()
-        self._last_line = 0.0
+    >>> import io
+    >>> out = io.StringIO()
+    >>> with Progress(2, 0, stream=out) as bar:
+    ...     bar.step("a #0"); bar.step("a #1")
+    >>> out.getvalue().splitlines()[-1].startswith("2/2 replications done, last a #1; elapsed")
+    True
+    """
 
-    def step(self, label: str) -> None:
+    PLAIN_SECONDS = 3.0
+
+    def __init__(self, total: int, done: int = 0, quiet: bool = False, stream=None, unit: str = "replications",
+                 desc: str | None = None):
+        from tqdm import tqdm
+
+        stream = sys.stderr if stream is None else stream
+        self.total, self.done, self.quiet = total, done, quiet
+        tty = bool(getattr(stream, "isatty", lambda: False)())
+        prefix = f"{desc}: " if desc else ""
+        if tty:
+            fmt = prefix + "{bar:30} {n_fmt}/{total_fmt} " + unit + " [{elapsed}<{remaining}]{postfix}"
+        else:
+            fmt = prefix + "{n_fmt}/{total_fmt} " + unit + " done{postfix}; elapsed {elapsed}, ETA {remaining}"
+        self._bar = tqdm(total=total, initial=done, disable=quiet, file=stream if tty else _PlainLines(stream),
+                         mininterval=0.2 if tty else self.PLAIN_SECONDS, bar_format=fmt, ascii=not tty,
+                         dynamic_ncols=tty, leave=True)
+
+    def step(self, label: str = "") -> None:
         self.done += 1
         if self.quiet:
             return
-        elapsed = time.perf_counter() - self.start
-        rate = (self.done - self.start_done) / elapsed if elapsed > 0 else 0
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        eta_txt = "--" if eta != eta else f"{eta:,.0f}s"
-        if self.tty:
-            width = 30
-            filled = int(width * self.done / self.total)
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} ETA {eta_txt}  ",
-                  end="", file=self.stream, flush=True)
-            if self.done == self.total:
-                print(file=self.stream)
-        elif self.done == self.total or time.perf_counter() - self._last_line > 2.0:
-            self._last_line = time.perf_counter()
-            print(f"{self.done}/{self.total} replications done ({label}); elapsed {elapsed:,.1f}s, ETA {eta_txt}",
-                  file=self.stream, flush=True)
+        if label:
+            self._bar.set_postfix_str(f"last {label}", refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _execute(todo: list[Task], executor: str, workers: int | None, scheduler: str | None,
-             daily_columns: tuple, on_done: Callable[[Task, dict], None]) -> None:
+             daily_columns: tuple, on_done: Callable[[Task, dict], None], job: Callable = run_task) -> None:
+    """Run ``job(scenario, seed, daily_columns)`` (never raising; ``run_task`` by default) for every task."""
     if not todo:
         return
     if executor == "serial" or (executor == "process" and (workers or os.cpu_count() or 1) == 1):
         for t in todo:
-            on_done(t, run_task(t.point.scenario, t.seed, daily_columns))
+            on_done(t, job(t.point.scenario, t.seed, daily_columns))
         return
     if executor == "process":
-        _execute_processes(todo, workers or os.cpu_count() or 1, daily_columns, on_done)
+        _execute_processes(todo, workers or os.cpu_count() or 1, daily_columns, on_done, job)
         return
-    _execute_dask(todo, workers, scheduler, daily_columns, on_done)
+    _execute_dask(todo, workers, scheduler, daily_columns, on_done, job)
 
 
-def _worker(conn, jobs: list, daily_columns: tuple) -> None:
+def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) -> None:
     """A worker process: run the job indices sent over ``conn`` until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     parent = os.getppid()
@@ -230,13 +276,13 @@ def _worker(conn, jobs: list, daily_columns: tuple) -> None:
             if i is None:
                 return
             scenario, seed = jobs[i]
-            conn.send(run_task(scenario, seed, daily_columns))
+            conn.send(job(scenario, seed, daily_columns))
     except (EOFError, OSError):
         return  # the parent went away
 
 
 def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
-                       on_done: Callable[[Task, dict], None]) -> None:
+                       on_done: Callable[[Task, dict], None], job: Callable = run_task) -> None:
     """Run ``todo`` on worker processes that this function owns from start to end.
 
     Each worker has its own pipe and one replication in flight at a time. Workers ignore
@@ -266,7 +312,7 @@ def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
 
     def start() -> None:
         conn, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child_end, jobs, daily_columns), daemon=True)
+        proc = ctx.Process(target=_worker, args=(child_end, jobs, daily_columns, job), daemon=True)
         proc.start()
         child_end.close()
         procs.append(proc)
@@ -315,7 +361,7 @@ def _end_processes(procs, grace_seconds: float = 1.0) -> None:
             proc.join()
 
 
-def _execute_dask(todo, workers, scheduler, daily_columns, on_done) -> None:
+def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callable = run_task) -> None:
     """Run ``todo`` on Dask; on Ctrl-C cancel every future and close the client (and cluster) at once."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -335,7 +381,7 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done) -> None:
     finished = False
     try:
         for t in todo:
-            f = client.submit(run_task, t.point.scenario, t.seed, daily_columns, pure=False)
+            f = client.submit(job, t.point.scenario, t.seed, daily_columns, pure=False)
             futures[f] = t
         for f in as_completed(list(futures)):
             on_done(futures[f], f.result())
@@ -361,6 +407,64 @@ def _quietly(step: Callable[[], object]) -> None:
         pass
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch; ``outputs`` maps task index -> output of the replications that finished."""
+
+    def __init__(self, outputs: dict[int, dict]):
+        super().__init__()
+        self.outputs = outputs
+
+
+def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str = "process",
+                workers: int | None = None, scheduler: str | None = None,
+                daily_columns: Iterable[str] | None = (), quiet: bool = False, fresh: bool = False,
+                desc: str | None = None, job: Callable | None = None, unit: str = "replications"
+                ) -> tuple[list[dict], int]:
+    """Run ``tasks`` (what is not cached) with a progress bar; return (outputs in task order, cached count).
+
+    ``cache_dir`` None runs without a cache; ``daily_columns`` None keeps every daily column
+    (only without a cache). ``job(scenario, seed, daily_columns) -> dict`` replaces ``run_task``
+    (it must never raise and return a ``status``; only without a cache; with the process
+    executor it reaches the workers by fork, so it may be a closure). Ctrl-C raises
+    :class:`Interrupted` carrying the finished outputs.
+    """
+    daily_columns = None if daily_columns is None else tuple(daily_columns)
+    if daily_columns is None and cache_dir is not None:
+        raise ValueError("daily_columns=None (the whole daily table) cannot be cached")
+    if job is not None and cache_dir is not None:
+        raise ValueError("the output of a custom job is not cached")
+    cache = Cache(cache_dir) if cache_dir is not None else None
+    results: dict[int, dict] = {}
+    todo = []
+    if cache is not None:
+        cache.remove_stale_temp_files()
+        if fresh and cache.folder.exists():
+            for p in cache.folder.glob("*.json"):
+                p.unlink()
+    for i, t in enumerate(tasks):
+        hit = cache.get(t, daily_columns) if cache is not None else None
+        if hit is not None:
+            results[i] = hit
+        else:
+            todo.append(t)
+    index = {id(t): i for i, t in enumerate(tasks)}
+    if not quiet and len(todo) < len(tasks):
+        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)
+
+    with Progress(len(tasks), len(tasks) - len(todo), quiet, unit=unit, desc=desc) as progress:
+        def on_done(task: Task, out: dict) -> None:
+            if cache is not None:
+                cache.put(task, out)
+            results[index[id(task)]] = out
+            progress.step(f"#{task.replication}" if task.point.name == desc else f"{task.point.name} #{task.replication}")
+
+        try:
+            _execute(todo, executor, workers, scheduler, daily_columns, on_done, job or run_task)
+        except KeyboardInterrupt:
+            raise Interrupted(dict(results)) from None
+    return [results[i] for i in range(len(tasks))], len(tasks) - len(todo)
+
+
 def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", workers: int | None = None,
               scheduler: str | None = None, daily_columns: Iterable[str] = (), quiet: bool = False,
               fresh: bool = False, events: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -368,32 +472,9 @@ def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", wor
 
     ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them."""
     daily_columns = tuple(daily_columns)
-    cache = Cache(cache_dir)
-    cache.remove_stale_temp_files()
-    if fresh and cache.folder.exists():
-        for p in cache.folder.glob("*.json"):
-            p.unlink()
-    results: dict[int, dict] = {}
-    todo = []
-    for i, t in enumerate(tasks):
-        hit = cache.get(t, daily_columns)
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append(t)
-    index = {id(t): i for i, t in enumerate(tasks)}
-    progress = Progress(len(tasks), len(tasks) - len(todo), quiet)
-    if not quiet and len(todo) < len(tasks):
-        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)
-
-    def on_done(task: Task, out: dict) -> None:
-        cache.put(task, out)
-        results[index[id(task)]] = out
-        progress.step(f"{task.point.name} #{task.replication}")
-
-    _execute(todo, executor, workers, scheduler, daily_columns, on_done)
-    runs, daily = _tables(tasks, results, daily_columns, events)
-    runs.attrs["from_cache"] = len(tasks) - len(todo)
+    outputs, cached = run_outputs(tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh)
+    runs, daily = _tables(tasks, dict(enumerate(outputs)), daily_columns, events)
+    runs.attrs["from_cache"] = cached
     return runs, daily
 
 

@@ -2,40 +2,45 @@
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
+from experiments.runner import Interrupted, run_outputs, run_task, tasks_for
+from experiments.spec import Point
 from experiments.stats import summarize
 from sim.estimate import check_work, estimate_work
 from sim.kpis import kpi
 from sim.metrics import KPI_INFO, event_windows, kpi_span
-from sim.model import simulate
 from sim.scenario import day_date, dump_scenario, load_scenario, scenario_hash, window_override
-from sim.streams import replication_seed
 
 
 #: The KPIs shown per promotion event on screen (events.csv has them all).
 EVENT_KPIS_SHOWN = ("orders", "on_time_rate", "click_to_door_p95", "late_orders", "unit_fill_rate", "total_cost")
 
 
-def _one(scenario, seed: int, replication: int, record_orders: bool = False):
-    """One replication: (KPI row, daily table, event KPI rows, per-order table or None)."""
-    result = simulate(scenario, seed, record_orders=record_orders)
-    daily = result.daily.copy()
-    daily.insert(0, "replication", replication)
-    events = [{"replication": replication, "event": label, "kpi": name, "value": value}
-              for label, values in result.event_kpis.items() for name, value in values.items()]
-    row = {"replication": replication, "seed": seed, "status": "ok", **result.kpis}
-    orders = None
-    if record_orders:
-        from sim.orders import order_details
-
-        orders = order_details(result, scenario)
-        orders.insert(0, "replication", replication)
-    return row, daily, events, orders
+def _rows(tasks, outputs: dict[int, dict]):
+    """(KPI rows, daily tables, event KPI rows, per-order tables, failure lines) of the finished
+    replications, in replication order."""
+    rows, dailies, events, orders, failures = [], [], [], [], []
+    for i in sorted(outputs):
+        task, out = tasks[i], outputs[i]
+        if out["status"] != "ok":
+            failures.append(f"replication {task.replication} (seed {task.seed}): {out['error']}")
+            continue
+        rows.append({"replication": task.replication, "seed": task.seed, "status": "ok", **out["kpis"]})
+        daily = out["daily"].copy()
+        daily.insert(0, "replication", task.replication)
+        dailies.append(daily)
+        events.extend({"replication": task.replication, "event": label, "kpi": name, "value": value}
+                      for label, values in out.get("events", {}).items() for name, value in values.items())
+        if "orders" in out:
+            table = out["orders"].copy()
+            table.insert(0, "replication", task.replication)
+            orders.append(table)
+    return rows, dailies, events, orders, failures
 
 
 def format_kpi_table(summary: pd.DataFrame, currency: str | None = None) -> str:
@@ -93,37 +98,21 @@ def run_simulate(args) -> int:
         return 2
     print(work, file=sys.stderr)
     master = scenario.seed if args.seed is None else args.seed
-    seeds = [replication_seed(master, r) for r in range(args.replications)]
     digest = scenario_hash(scenario)
+    tasks = tasks_for([Point(scenario.name, scenario, {}, digest)], args.replications, master)
     if args.out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
         inside(args.results, Path(args.results) / scenario.name)
-    rows, dailies, events, orders = [], [], [], []
-    record = bool(getattr(args, "orders", False))
     interrupted = False
-
-    def keep(out) -> None:
-        rows.append(out[0])
-        dailies.append(out[1])
-        events.extend(out[2])
-        if out[3] is not None:
-            orders.append(out[3])
-
+    quiet = getattr(args, "quiet", False) or args.replications == 1
+    job = partial(run_task, record_orders=True) if getattr(args, "orders", False) else None
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:
-        try:
-            if args.workers > 1 and args.replications > 1:
-                with ProcessPoolExecutor(args.workers) as pool:
-                    futures = [pool.submit(_one, scenario, s, r, record) for r, s in enumerate(seeds)]
-                    for f in futures:
-                        keep(f.result())
-            else:
-                for r, s in enumerate(seeds):
-                    keep(_one(scenario, s, r, record))
-                    if args.replications > 1 and sys.stderr.isatty():
-                        print(f"\rreplication {r + 1}/{args.replications}", end="", file=sys.stderr)
-        except KeyboardInterrupt:
-            interrupted = True
-        if sys.stderr.isatty() and args.replications > 1:
-            print(file=sys.stderr)
+        try:  # the batch runner: one replication per task, its worker processes, progress, Ctrl-C
+            outputs, _ = run_outputs(tasks, None, "process", workers, None, daily_columns=None, quiet=quiet,
+                                     job=job)
+            finished = dict(enumerate(outputs))
+        except Interrupted as exc:
+            interrupted, finished = True, exc.outputs
+        rows, dailies, events, orders, failures = _rows(tasks, finished)
         runs = pd.DataFrame(rows)
         metrics = list(KPI_INFO)
         if len(runs):
@@ -144,12 +133,15 @@ def run_simulate(args) -> int:
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))
         rf.write_json("manifest.json", manifest(
             kind="simulate", scenario=scenario.name, scenario_file=str(args.file), scenario_hash=digest,
-            master_seed=master, replications=len(rows), seeds=seeds[: len(rows)], overrides=args.set,
+            master_seed=master, replications=len(rows), seeds=[r["seed"] for r in rows], overrides=args.set,
             window=[str(d) for d in window] if window else None,
             plans=[str(p) for p in args.plan], interrupted=interrupted))
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
     if not rows:
-        print("interrupted before any replication finished", file=sys.stderr)
-        return 130
+        print("interrupted before any replication finished" if interrupted else "every replication failed",
+              file=sys.stderr)
+        return 130 if interrupted else 1
     n = len(rows)
     what = "mean ± 95% CI half-width" if n > 1 else "one replication (use -n for confidence intervals)"
     print(f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {master}"
@@ -159,4 +151,4 @@ def run_simulate(args) -> int:
         print(format_event_tables(ev_summary, scenario, scenario.currency))
         print("(all KPIs per event in events.csv and events_summary.csv)")
     print(f"wrote {rf.final}")
-    return 130 if interrupted else 0
+    return 130 if interrupted else (1 if failures else 0)

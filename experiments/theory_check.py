@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.runner import run_outputs, tasks_for
+from experiments.spec import Point
 from experiments.stats import mean_ci
 from sim import theory
 from sim.model import simulate
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, scenario_hash
 from sim.streams import replication_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,24 +41,43 @@ class Row:
     rule: str
 
 
-def _reps(path, overrides, n, seed=99):
-    sc = load_scenario(path, overrides)
-    return [simulate(sc, replication_seed(seed, r)) for r in range(n)]
+@dataclass(frozen=True)
+class Batch:
+    """How the cases run their replications: through the batch runner, with progress unless quiet."""
+
+    workers: int = 1
+    quiet: bool = True
+
+    def kpis(self, case: str, path, overrides, n: int, seed: int = 99) -> list[dict]:
+        """KPIs of ``n`` replications (seeds ``replication_seed(seed, r)``) of one scenario."""
+        sc = load_scenario(path, overrides)
+        tasks = tasks_for([Point(case, sc, {}, scenario_hash(sc))], n, seed)
+        executor = "serial" if self.workers == 1 else "process"
+        outputs, _ = run_outputs(tasks, None, executor, self.workers, quiet=self.quiet, desc=case)
+        failed = [o["error"] for o in outputs if o["status"] != "ok"]
+        if failed:
+            raise RuntimeError(f"{case}: {len(failed)} replication(s) failed: {failed[0]}")
+        return [o["kpis"] for o in outputs]
+
+
+def _one(path, overrides, seed=99):
+    """One replication, the whole result (for the deterministic checks that read the records)."""
+    return simulate(load_scenario(path, overrides), replication_seed(seed, 0))
 
 
 def _ci_rows(case, results, pairs) -> list[Row]:
     out = []
     for measure, key, exact in pairs:
-        values = [r.kpis[key] if isinstance(key, str) else key(r) for r in results]
+        values = [kpis[key] for kpis in results]
         ci = mean_ci(values, LEVEL)
         out.append(Row(case, measure, exact, ci.mean, ci.low, ci.high, bool(ci.contains(exact)), "99% CI"))
     return out
 
 
-def case_eoq(n: int) -> list[Row]:
+def case_eoq(n: int, batch: Batch = Batch()) -> list[Row]:
     rows = []
     for q in (1000, 500):
-        res = _reps(SC / "classroom_eoq.yaml", [f"inventory.policy.order_quantity={q}"], 1)[0]
+        res = _one(SC / "classroom_eoq.yaml", [f"inventory.policy.order_quantity={q}"])
         exact = theory.eoq_cost_per_day(q, 100, 100, 0.02)
         got = res.kpis["holding_cost"] + res.kpis["ordering_cost"]
         per_day = got / (res.daily.shape[0] - 30)
@@ -65,51 +86,51 @@ def case_eoq(n: int) -> list[Row]:
     return rows
 
 
-def case_sq(n: int) -> list[Row]:
+def case_sq(n: int, batch: Batch = Batch()) -> list[Row]:
     exact = theory.rq_poisson(3, 5, 1.0, 3.0)
-    res = _reps(SC / "classroom_sq.yaml", [], n)
+    res = batch.kpis("(r,Q) Poisson", SC / "classroom_sq.yaml", [], n)
     return _ci_rows("(r,Q) Poisson, Hadley-Whitin", res, [
         ("fill rate", "unit_fill_rate", exact.fill_rate),
         ("average on hand", "avg_on_hand_units", exact.expected_on_hand),
         ("average backorders", "avg_backorder_units", exact.expected_backorders)])
 
 
-def case_rs(n: int) -> list[Row]:
+def case_rs(n: int, batch: Batch = Batch()) -> list[Row]:
     sc = load_scenario(SC / "classroom_rs.yaml")
     d = sc.demand.units_per_line
     exact = theory.rs_normal(2200, 7, 3, d.mean, d.std)
-    res = _reps(SC / "classroom_rs.yaml", [], n)
+    res = batch.kpis("(R,S) normal", SC / "classroom_rs.yaml", [], n)
     return _ci_rows("(R,S) normal demand", res, [
         ("fill rate", "unit_fill_rate", exact.fill_rate),
         ("cycle service level", "cycle_service_level", exact.cycle_service_level)])
 
 
-def case_mmc(n: int) -> list[Row]:
+def case_mmc(n: int, batch: Batch = Batch()) -> list[Row]:
     rows = []
     for c in (1, 3):
         lam = 0.8 * c * 12.0  # per hour; mu = 12 per hour per picker
         exact = theory.mmc(c, lam, 12.0)
-        res = _reps(SC / "classroom_queue.yaml", [f"warehouses[0].picking.pickers={c}",
-                                                  f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
+        res = batch.kpis(f"M/M/{c}", SC / "classroom_queue.yaml", [
+            f"warehouses[0].picking.pickers={c}", f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
         rows += _ci_rows(f"M/M/{c} picking, Erlang C", res, [
             ("P(wait)", "prob_pick_wait", exact.prob_wait),
             ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 60)])
     return rows
 
 
-def case_md1(n: int) -> list[Row]:
+def case_md1(n: int, batch: Batch = Batch()) -> list[Row]:
     lam = 0.7 * 12.0
     exact = theory.md1(lam, 1 / 12.0)
-    res = _reps(SC / "classroom_queue.yaml", ["warehouses[0].picking.pickers=1",
-                                              "warehouses[0].picking.pick_time_seconds=300",
-                                              f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
+    res = batch.kpis("M/D/1", SC / "classroom_queue.yaml", [
+        "warehouses[0].picking.pickers=1", "warehouses[0].picking.pick_time_seconds=300",
+        f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
     return _ci_rows("M/D/1 picking, Pollaczek-Khinchine", res, [("mean wait (minutes)", "mean_pick_wait_minutes",
                                                                   exact.mean_wait * 60)])
 
 
-def case_little(n: int) -> list[Row]:
+def case_little(n: int, batch: Batch = Batch()) -> list[Row]:
     """L = lambda W on the simulated data: time-average number in the warehouse vs arrivals x mean time."""
-    res = _reps(SC / "classroom_queue.yaml", ["horizon_days=60"], 1)[0]
+    res = _one(SC / "classroom_queue.yaml", ["horizon_days=60"])
     shp = res.info["shipments"]
     a, b = 5.0, 55.0
     start, end = shp["release"], shp["ready"]
@@ -126,10 +147,12 @@ def case_little(n: int) -> list[Row]:
 CASES = {"eoq": case_eoq, "sq": case_sq, "rs": case_rs, "mmc": case_mmc, "md1": case_md1, "little": case_little}
 
 
-def run_cases(names=None, replications: int = 30) -> list[Row]:
+def run_cases(names=None, replications: int = 30, workers: int = 1, quiet: bool = True) -> list[Row]:
+    """Run the named cases (all by default); replications go through the batch runner."""
+    batch = Batch(workers, quiet)
     rows = []
     for name in names or CASES:
-        rows += CASES[name](replications)
+        rows += CASES[name](replications, batch)
     return rows
 
 
@@ -144,7 +167,8 @@ def format_rows(rows: list[Row]) -> str:
 
 
 def run_check_theory_cli(args) -> int:
-    rows = run_cases(args.case or None, args.replications)
+    rows = run_cases(args.case or None, args.replications, getattr(args, "workers", 1) or 1,
+                     quiet=getattr(args, "quiet", False))
     print(format_rows(rows))
     bad = [r for r in rows if not r.agrees]
     print(f"{len(rows) - len(bad)} of {len(rows)} checks agree with the formulas")

@@ -236,26 +236,52 @@ class _Stream(io.StringIO):
 
 def test_progress_plain_lines_when_not_a_terminal():
     stream = _Stream(tty=False)
-    progress = runner.Progress(total=3, done=1, stream=stream)
-    progress.step("a #1")
-    progress.step("a #2")
-    lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue()
-    assert lines[0].startswith("2/3 replications done (a #1)") and "ETA" in lines[0]
-    assert lines[-1].startswith("3/3 replications done (a #2)")
+    with runner.Progress(total=3, done=1, stream=stream) as progress:
+        progress.step("a #1")
+        progress.step("a #2")
+    text = stream.getvalue()
+    lines = text.splitlines()
+    assert "\r" not in text
+    assert lines[0].startswith("1/3 replications done") and "ETA" in lines[0]
+    assert lines[-1].startswith("3/3 replications done, last a #2; elapsed") and "ETA" in lines[-1]
 
 
 def test_progress_bar_with_eta_on_a_terminal():
     stream = _Stream(tty=True)
-    progress = runner.Progress(total=2, done=0, stream=stream)
-    progress.step("a #0")
-    progress.step("a #1")
+    with runner.Progress(total=2, done=0, stream=stream) as progress:
+        progress.step("a #0")
+        progress.step("a #1")
     text = stream.getvalue()
-    assert text.startswith("\r[") and "1/2 ETA" in text and "2/2 ETA" in text and text.endswith("\n")
+    assert text.startswith("\r") and "2/2 replications" in text and text.endswith("\n")
+    assert "<" in text  # tqdm's [elapsed<remaining]: the ETA
 
 
 def test_progress_quiet_prints_nothing():
     stream = _Stream(tty=True)
-    progress = runner.Progress(total=2, done=0, quiet=True, stream=stream)
-    progress.step("a #0")
+    with runner.Progress(total=2, done=0, quiet=True, stream=stream) as progress:
+        progress.step("a #0")
     assert stream.getvalue() == ""
+
+
+def test_run_tasks_without_cache_keeps_every_daily_column_and_interrupt_keeps_finished(tmp_path, monkeypatch):
+    spec, points = load_spec(write_spec(tmp_path, replications=3))
+    tasks = tasks_for(points[:1], 3, spec.seed)
+    outputs, cached = runner.run_outputs(tasks, None, "serial", daily_columns=None, quiet=True)
+    assert cached == 0 and [o["status"] for o in outputs] == ["ok"] * 3
+    assert "date" in outputs[0]["daily"].columns and not (tmp_path / "cache").exists()
+
+    real, calls = runner.run_task, []
+
+    def interrupt_on_second(*a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a)
+
+    monkeypatch.setattr(runner, "run_task", interrupt_on_second)
+    try:
+        runner.run_outputs(tasks, None, "serial", daily_columns=None, quiet=True)
+    except runner.Interrupted as exc:
+        assert sorted(exc.outputs) == [0]
+    else:
+        raise AssertionError("Interrupted was not raised")

@@ -1,0 +1,245 @@
+"""The Python API for notebooks and scripts: replications and experiments as DataFrames.
+
+Everything runs through the batch runner (:mod:`experiments.runner`), so results are
+the same numbers the command line prints, whatever the executor.
+
+>>> from experiments import replicate
+>>> runs = replicate("scenarios/classroom_sq.yaml", n=2, seed=7)
+>>> list(runs.columns[:2]), len(runs)
+(['replication', 'seed'], 2)
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
+from experiments.report import write_report
+from experiments.runner import Interrupted, run_outputs, run_tasks, tasks_for
+from experiments.spec import Point, Spec, baseline_name, load_spec
+from experiments.stats import paired_differences, summarize
+from sim.estimate import check_work, estimate_work
+from sim.scenario import dump_scenario, load_scenario, scenario_hash, window_override
+
+__all__ = ["replicate", "run_experiment", "ExperimentResult", "plot", "WorkRefused", "ExperimentInterrupted"]
+
+
+class WorkRefused(ValueError):
+    """The work estimate says the run would take over an hour or not fit in memory (``allow_large=False``)."""
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an experiment; the finished replications are kept in ``cache``."""
+
+    def __init__(self, cache: Path):
+        super().__init__()
+        self.cache = cache
+
+
+@dataclass(frozen=True, eq=False)
+class ExperimentResult:
+    """What ``run_experiment`` produced, as DataFrames, and where it wrote it.
+
+    ``runs``: one row per (variant, replication) with seed, status, grid values and KPIs;
+    ``summary``: mean, std, 95% CI per variant and metric; ``paired``: differences against
+    the baseline variant (None with a single variant); ``daily``: the spec's daily metrics
+    per variant, replication and day; ``failures``: the failed replications (usually empty);
+    ``folder``: the run folder; ``report_path``: its ``report.html``; ``events_summary``: the
+    KPIs over each promotion event's days (None without events).
+    """
+
+    name: str
+    spec: Spec
+    baseline: str
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    paired: pd.DataFrame | None
+    daily: pd.DataFrame
+    failures: pd.DataFrame
+    folder: Path
+    report_path: Path
+    root: Path
+    wall_seconds: float
+    events_summary: pd.DataFrame | None = None  # per promotion event: mean and CI of every KPI
+    currency: str | None = None
+
+
+def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd.DataFrame:
+    """Simulate ``n`` replications of one scenario; one row per replication.
+
+    ``scenario`` is a :class:`sim.schema.Scenario` (from ``sim.load_scenario``) or a path
+    to a scenario YAML. Replication r uses ``replication_seed(seed, r)`` (``seed`` defaults
+    to the scenario's own), the same seeds ``run.py simulate`` uses, so the rows equal its
+    ``kpis.csv``. Columns: ``replication``, ``seed``, then every KPI. ``workers`` > 1 runs
+    the replications on that many processes (same numbers). A replication that fails
+    raises ``RuntimeError`` naming it.
+
+    >>> from sim import load_scenario
+    >>> sc = load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=400"])
+    >>> runs = replicate(sc, n=3, seed=1)
+    >>> runs["replication"].tolist(), bool(runs["unit_fill_rate"].between(0, 1).all())
+    ([0, 1, 2], True)
+    """
+    if not hasattr(scenario, "horizon_days"):
+        scenario = load_scenario(scenario)
+    master = scenario.seed if seed is None else seed
+    tasks = tasks_for([Point(scenario.name, scenario, {}, scenario_hash(scenario))], n, master)
+    executor = "serial" if workers == 1 else "process"
+    outputs, _ = run_outputs(tasks, None, executor, workers, quiet=True)
+    rows = []
+    for task, out in zip(tasks, outputs):
+        if out["status"] != "ok":
+            raise RuntimeError(f"replication {task.replication} (seed {task.seed}) failed: {out['error']}")
+        rows.append({"replication": task.replication, "seed": task.seed, **out["kpis"]})
+    return pd.DataFrame(rows)
+
+
+def run_experiment(spec_or_path, replications: int | None = None, executor: str | None = None,
+                   results=None, quiet: bool = True, *, workers: int | None = None, scheduler: str | None = None,
+                   out=None, fresh: bool = False, allow_large: bool = False,
+                   window: tuple | None = None) -> ExperimentResult:
+    """Run an experiment spec and write its run folder (tables, plots, report); return the tables.
+
+    ``spec_or_path``: the spec YAML's path. ``replications``, ``executor`` (``serial``,
+    ``process``, ``dask``), ``workers`` and ``scheduler`` override the spec's. The run folder
+    goes under ``results/<spec name>/`` (``results`` defaults to ``./results``; ``out``
+    names the spec's folder directly) with ``latest`` pointing to it, exactly as
+    ``run.py experiment`` writes it; finished replications are cached there, so running
+    again only does what is missing (``fresh=True`` starts over). ``quiet=False`` prints
+    the work estimate and progress on stderr. Raises ``sim.InputError`` for a bad spec
+    (nothing written), :class:`WorkRefused` for a run the work estimate refuses and
+    :class:`ExperimentInterrupted` on Ctrl-C. ``window`` (start, end dates) restricts every
+    KPI to that window (``kpi_window``), as ``--window START:END`` does.
+
+    >>> import tempfile
+    >>> res = run_experiment("experiments/demo.yaml", replications=2, results=tempfile.mkdtemp())  # doctest: +SKIP
+    >>> res.summary.columns[:3].tolist()  # doctest: +SKIP
+    ['variant', 'metric', 'n']
+    """
+    from experiments.cli import _event_tables, _needed_table, _point_latest, _slug, make_plots
+
+    spec_path = Path(spec_or_path)
+    # window (start, end): the override kpi_window={start, end} of every variant
+    spec, points = load_spec(spec_path, [window_override(*window)] if window else ())  # InputError: nothing written
+    executor = executor or spec.executor.type
+    workers = workers or spec.executor.workers
+    scheduler = scheduler or spec.executor.scheduler
+    reps = replications or spec.replications
+    results = Path("results") if results is None else Path(results)
+    root = Path(out) if out else inside(results, results / spec.name)
+    cache = inside(root, root / "cache")
+    inside(root, root / "latest")
+    baseline = baseline_name(spec, points)
+    tasks = tasks_for(points, reps, spec.seed)
+    group_cols = ["variant", *spec.grid]
+    n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+    work, refused = check_work(str(spec_path), [estimate_work(p.scenario) for p in points], reps, n_workers,
+                               allow_large)
+    if refused:  # before the output folder exists: nothing is written
+        raise WorkRefused(refused)
+    if not quiet:
+        print(work, file=sys.stderr)
+        print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
+              f"executor {executor}", file=sys.stderr)
+    started = time.perf_counter()
+    event_rows: list[dict] = []
+    try:
+        runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
+                                quiet=quiet, fresh=fresh, events=event_rows)
+    except (Interrupted, KeyboardInterrupt):
+        raise ExperimentInterrupted(cache) from None
+    wall = time.perf_counter() - started
+    for metric in spec.metrics:  # when every replication failed there are no KPI columns at all
+        if metric not in runs:
+            runs[metric] = float("nan")
+    summary = summarize(runs, spec.metrics, group_cols)
+    paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
+    events, event_summary = _event_tables(event_rows, group_cols, points)
+    failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
+    info = manifest(kind="experiment", spec=str(spec_path), spec_name=spec.name, master_seed=spec.seed,
+                    replications=reps, executor=executor, workers=workers, wall_seconds=round(wall, 3),
+                    window=[str(d) for d in window] if window else None,
+                    variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
+                    failed=int(len(failures)))
+    base_scenario = next((p.scenario for p in points if p.name == baseline), points[0].scenario)
+    currency = getattr(base_scenario, "currency", None)
+    with RunFolder(root, "", "run", None) as rf:
+        folder = rf.path
+        write_table(folder, "runs", runs)
+        write_table(folder, "summary", summary)
+        if paired is not None:
+            write_table(folder, "paired", paired)
+        if len(daily):
+            write_table(folder, "daily", daily)
+        if event_summary is not None:
+            write_table(folder, "events", events)
+            write_table(folder, "events_summary", event_summary)
+        write_workbook(folder / "summary.xlsx", {"summary": summary, "paired": paired})
+        (folder / "variants").mkdir()
+        for p in points:
+            atomic_write_text(folder / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
+        atomic_write_text(folder / "spec.yaml", spec_path.read_text(encoding="utf-8"))
+        rf.write_json("manifest.json", info)
+        plots = make_plots(spec, folder, summary, paired, daily, baseline, group_cols, scenario=base_scenario)
+        needed = _needed_table(spec, runs)
+        intro = [spec.description or f"Experiment {spec.name}.",
+                 f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
+                 f"{spec.seed}; baseline variant: {baseline}.",
+                 "Replication r uses the same random streams in every variant (common random numbers), so "
+                 "the paired differences isolate the effect of the variant.",
+                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
+                 + (f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
+                    if runs.attrs.get("from_cache") else ".")]
+        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else {}
+        if event_summary is not None:
+            shown = event_summary[event_summary["metric"].isin(spec.metrics)]
+            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = \
+                shown[["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]]
+        write_report(folder, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
+                     failures=failures if len(failures) else None, metrics=list(spec.metrics),
+                     baseline=baseline if len(points) > 1 else None, currency=currency,
+                     appendix={"Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
+                               "Manifest": json.dumps(info, indent=2, default=str)})
+    _point_latest(root, rf.final)
+    return ExperimentResult(spec.name, spec, baseline, runs, summary, paired, daily, failures, rf.final,
+                            rf.final / "report.html", root, wall, events_summary=event_summary, currency=currency)
+
+
+def plot(result: ExperimentResult, metric: str, kind: str | None = None):
+    """A matplotlib Figure of one metric of an experiment result (shown inline in a notebook).
+
+    ``kind``: ``"bar"`` (mean and 95% CI per variant, the default), ``"paired"`` (paired
+    differences to the baseline; needs two or more variants) or ``"daily"`` (the daily
+    mean with its CI band; ``metric`` is then a daily column of the spec's
+    ``daily_metrics``). The same drawing functions as the report's plots
+    (:mod:`experiments.plots`); save with ``fig.savefig("x.png")``.
+
+    >>> res = run_experiment("experiments/demo.yaml", replications=2)  # doctest: +SKIP
+    >>> fig = plot(res, "total_cost")  # doctest: +SKIP
+    """
+    from experiments import plots as P
+    from sim.kpis import kpi
+
+    kind = kind or "bar"
+    info = kpi(metric)
+    if kind == "bar":
+        return P.bar_ci(result.summary, metric, None, title=f"{info.label} by variant",
+                        ylabel=info.axis_label(result.currency), baseline=result.baseline)
+    if kind == "paired":
+        if result.paired is None or not len(result.paired):
+            raise ValueError("a paired plot needs an experiment with two or more variants")
+        return P.paired_diff_forest(result.paired, metric, None, baseline=result.baseline,
+                                    title=f"{info.label}: difference to {result.baseline}")
+    if kind == "daily":
+        if metric not in result.daily:
+            raise ValueError(f"{metric!r} is not a daily column of this result; the spec's daily_metrics are "
+                             f"{list(result.spec.daily_metrics)}")
+        return P.daily_series(result.daily, metric, None, title=f"daily {metric}", xlabel="day of the horizon",
+                              ylabel=metric)
+    raise ValueError(f"kind must be 'bar', 'paired' or 'daily', got {kind!r}")
