@@ -65,7 +65,7 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
     """
     start = time.perf_counter()
     try:
-        result = simulate(scenario, seed, record_orders=record_orders)
+        result = simulate(scenario, seed, record_orders=True) if record_orders else simulate(scenario, seed)
         if daily_columns is None:
             daily = result.daily
         else:
