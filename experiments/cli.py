@@ -17,7 +17,7 @@ import pandas as pd
 
 from experiments import plots as P
 from experiments.spec import Spec
-from experiments.stats import replications_needed, summary_wide
+from experiments.stats import replications_needed, summarize, summary_wide
 from sim.demand import promotion_days
 from sim.kpis import KPIS, kpi
 from sim.metrics import KPI_INFO

@@ -78,7 +78,8 @@ class Headline:
 
     def html(self) -> str:
         longest = max((len(part) for v in self.variants for part in str(v).split(",")), default=8)
-        width = max(14, min(26, max(100 // (len(self.columns) + 2) + 8, round(longest * 0.95))))
+        cap = 26 if len(self.columns) < 6 else 18  # many KPI columns: give the numbers the room
+        width = max(14, min(cap, max(100 // (len(self.columns) + 2) + 8, round(longest * 0.95))))
         out = ['<div class="headline-wrap"><table class="data headline"><colgroup>',
                f'<col style="width:{width}%">', "</colgroup><thead><tr><th class=\"txt\">variant</th>"]
         out += [f'<th class="num">{html.escape(c)}</th>' for c in self.columns]

@@ -218,12 +218,12 @@ table.data{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.92rem}
 table.data td.txt{overflow-wrap:anywhere}
 table.data.headline{table-layout:fixed;width:100%;font-size:.88rem}
 table.data.headline th{white-space:normal;vertical-align:bottom;overflow-wrap:break-word}
-table.data.headline th.vname{background:none;font-weight:600;vertical-align:top;overflow-wrap:anywhere;
+table.data.headline th.vname{background:none;font-weight:600;font-size:.8rem;vertical-align:top;overflow-wrap:anywhere;
  word-break:break-word}
 table.data.headline tr.base th.vname::after{content:" (baseline)";font-weight:400;color:#666}
-table.data.headline td.cell{vertical-align:top;white-space:normal;overflow-wrap:anywhere}
+table.data.headline td.cell{vertical-align:top;white-space:normal;overflow-wrap:normal;padding-left:.3rem}
 table.data.headline td.cell span{display:block}
-table.data.headline .mean{font-weight:600;font-size:.95rem}
+table.data.headline .mean{font-weight:600;font-size:.95rem;white-space:nowrap}
 table.data.headline .hw{color:#666;font-size:.8rem}
 table.data.headline .chg{font-size:.82rem;color:#444}
 table.data.headline .chg.better{color:#1a7f37;font-weight:600}

@@ -138,7 +138,7 @@ def demand_scale_lines(s: Scenario) -> list[str]:
     if scale == 1:
         where = "planned for today's demand (scale 1)"
     elif s.inventory.plan_demand == "as_scaled":
-        where = f"planned for the scaled demand (as_scaled)"
+        where = "planned for the scaled demand (as_scaled)"
     else:
         where = "planned for today's demand (unscaled)"
     return [head + f"{' and '.join(derived)} {where}."]

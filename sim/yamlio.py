@@ -23,7 +23,6 @@ Key paths address list items by position, by name or all at once::
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import stat
 from dataclasses import dataclass, field
