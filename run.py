@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
     e.add_argument("--quiet", action="store_true", help="no progress output")
+    e.add_argument("--orders", action="store_true",
+                   help="also write orders.csv/.parquet: one row per order of every variant and replication")
     window(e)
     allow_large(e)
     e.set_defaults(func=cmd_experiment)

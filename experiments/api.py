@@ -103,7 +103,7 @@ def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd
 def run_experiment(spec_or_path, replications: int | None = None, executor: str | None = None,
                    results=None, quiet: bool = True, *, workers: int | None = None, scheduler: str | None = None,
                    out=None, fresh: bool = False, allow_large: bool = False,
-                   window: tuple | None = None) -> ExperimentResult:
+                   window: tuple | None = None, orders: bool = False) -> ExperimentResult:
     """Run an experiment spec and write its run folder (tables, plots, report); return the tables.
 
     ``spec_or_path``: the spec YAML's path. ``replications``, ``executor`` (``serial``,
@@ -115,7 +115,9 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
     the work estimate and progress on stderr. Raises ``sim.InputError`` for a bad spec
     (nothing written), :class:`WorkRefused` for a run the work estimate refuses and
     :class:`ExperimentInterrupted` on Ctrl-C. ``window`` (start, end dates) restricts every
-    KPI to that window (``kpi_window``), as ``--window START:END`` does.
+    KPI to that window (``kpi_window``), as ``--window START:END`` does. ``orders=True``
+    also writes ``orders.csv``/``.parquet``, one row per order of every variant and
+    replication (``--orders``; every replication is then simulated, the cache only keeps KPIs).
 
     >>> import tempfile
     >>> res = run_experiment("experiments/demo.yaml", replications=2, results=tempfile.mkdtemp())  # doctest: +SKIP
@@ -149,9 +151,10 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
               f"executor {executor}", file=sys.stderr)
     started = time.perf_counter()
     event_rows: list[dict] = []
+    order_tables: list[pd.DataFrame] | None = [] if orders else None
     try:
         runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
-                                quiet=quiet, fresh=fresh, events=event_rows)
+                                quiet=quiet, fresh=fresh, events=event_rows, orders=order_tables)
     except (Interrupted, KeyboardInterrupt):
         raise ExperimentInterrupted(cache) from None
     wall = time.perf_counter() - started
@@ -180,6 +183,8 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
         if event_summary is not None:
             write_table(folder, "events", events)
             write_table(folder, "events_summary", event_summary)
+        if order_tables:
+            write_table(folder, "orders", pd.concat(order_tables, ignore_index=True))
         write_workbook(folder / "summary.xlsx", {"summary": summary, "paired": paired})
         (folder / "variants").mkdir()
         for p in points:

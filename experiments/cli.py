@@ -132,7 +132,8 @@ def run_experiment_cli(args) -> int:
     try:
         res = run_experiment(args.spec, args.replications, args.executor, args.results, args.quiet,
                              workers=args.workers, scheduler=args.scheduler, out=args.out, fresh=args.fresh,
-                             allow_large=getattr(args, "allow_large", False), window=getattr(args, "window", None))
+                             allow_large=getattr(args, "allow_large", False), window=getattr(args, "window", None),
+                             orders=getattr(args, "orders", False))
     except WorkRefused as exc:  # before the output folder exists: nothing is written
         print(f"error: {exc}", file=sys.stderr)
         return 2

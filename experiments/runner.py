@@ -28,6 +28,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -420,15 +421,17 @@ class Interrupted(KeyboardInterrupt):
 def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str = "process",
                 workers: int | None = None, scheduler: str | None = None,
                 daily_columns: Iterable[str] | None = (), quiet: bool = False, fresh: bool = False,
-                desc: str | None = None, job: Callable | None = None, unit: str = "replications"
-                ) -> tuple[list[dict], int]:
+                desc: str | None = None, job: Callable | None = None, unit: str = "replications",
+                record_orders: bool = False) -> tuple[list[dict], int]:
     """Run ``tasks`` (what is not cached) with a progress bar; return (outputs in task order, cached count).
 
     ``cache_dir`` None runs without a cache; ``daily_columns`` None keeps every daily column
     (only without a cache). ``job(scenario, seed, daily_columns) -> dict`` replaces ``run_task``
     (it must never raise and return a ``status``; only without a cache; with the process
     executor it reaches the workers by fork, so it may be a closure). Ctrl-C raises
-    :class:`Interrupted` carrying the finished outputs.
+    :class:`Interrupted` carrying the finished outputs. ``record_orders`` adds each
+    replication's per-order table (``orders``); those tables are not cached, so every task
+    runs (its KPIs are still cached for later runs).
     """
     daily_columns = None if daily_columns is None else tuple(daily_columns)
     if daily_columns is None and cache_dir is not None:
@@ -436,6 +439,8 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
     if job is not None and cache_dir is not None:
         raise ValueError("the output of a custom job is not cached")
     cache = Cache(cache_dir) if cache_dir is not None else None
+    if record_orders:
+        job = job or partial(run_task, record_orders=True)
     results: dict[int, dict] = {}
     todo = []
     if cache is not None:
@@ -444,7 +449,7 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
             for p in cache.folder.glob("*.json"):
                 p.unlink()
     for i, t in enumerate(tasks):
-        hit = cache.get(t, daily_columns) if cache is not None else None
+        hit = cache.get(t, daily_columns) if cache is not None and not record_orders else None
         if hit is not None:
             results[i] = hit
         else:
@@ -456,7 +461,7 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
     with Progress(len(tasks), len(tasks) - len(todo), quiet, unit=unit, desc=desc) as progress:
         def on_done(task: Task, out: dict) -> None:
             if cache is not None:
-                cache.put(task, out)
+                cache.put(task, {k: v for k, v in out.items() if k != "orders"})
             results[index[id(task)]] = out
             progress.step(f"#{task.replication}" if task.point.name == desc else f"{task.point.name} #{task.replication}")
 
@@ -469,13 +474,24 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
 
 def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", workers: int | None = None,
               scheduler: str | None = None, daily_columns: Iterable[str] = (), quiet: bool = False,
-              fresh: bool = False, events: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              fresh: bool = False, events: list | None = None,
+              orders: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run what is not cached; return (runs table, daily long table) in task order.
 
-    ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them."""
+    ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them;
+    ``orders``: a list to extend with each replication's per-order table (variant and
+    replication columns first); asking for it runs every task (per-order tables are not cached)."""
     daily_columns = tuple(daily_columns)
-    outputs, cached = run_outputs(tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh)
+    outputs, cached = run_outputs(tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh,
+                                  record_orders=orders is not None)
     runs, daily = _tables(tasks, dict(enumerate(outputs)), daily_columns, events)
+    if orders is not None:
+        for t, out in zip(tasks, outputs):
+            if out["status"] == "ok":
+                table = out["orders"].copy()
+                table.insert(0, "replication", t.replication)
+                table.insert(0, "variant", t.point.name)
+                orders.append(table)
     runs.attrs["from_cache"] = cached
     return runs, daily
 

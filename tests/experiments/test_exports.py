@@ -142,3 +142,21 @@ def test_experiment_writes_parquet_and_a_two_sheet_workbook(tmp_path):
     wb = openpyxl.load_workbook(folder / "summary.xlsx")
     assert wb.sheetnames == ["summary", "paired"]
     assert wb["paired"].max_row == len(read_csv(folder / "paired.csv")) + 1
+
+
+def test_experiment_orders_table_has_every_order_of_every_variant_and_replication(tmp_path):
+    """`experiment --orders`: one row per order per (variant, replication); the KPIs of a run
+    that also came from the cache are the same, and the per-order tables are recomputed."""
+    spec = write_spec(tmp_path, replications=2, set={"horizon_days": 90})
+    out = tmp_path / "out"
+    assert run_cli(spec, out, "--executor", "serial", "--quiet") == 0  # fills the cache
+    assert run_cli(spec, out, "--executor", "serial", "--quiet", "--orders") == 0
+    folder = latest(out)
+    assert_parquet_matches_csv(folder, "orders")
+    orders = pd.read_parquet(folder / "orders.parquet")
+    runs = read_csv(folder / "runs.csv")
+    assert len(runs) == 2 * runs["variant"].nunique()
+    for _, r in runs.iterrows():
+        t = orders[(orders["variant"] == r["variant"]) & (orders["replication"] == r["replication"])]
+        assert (t["order_id"].to_numpy() == np.arange(len(t))).all()
+        assert int((~t["warmup"]).sum()) == r["orders"]
