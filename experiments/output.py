@@ -100,7 +100,12 @@ def writable_folder(path: Path, flag: str) -> Path:
     if p.exists() and not p.is_dir():
         kind = "a file" if p.is_file() else "not a folder"
         raise OutputPathError(f"{flag}: {p} is {kind}, not a folder to write into")
-    ancestor = _nearest_existing(p)
+    return _probe_from(p, p, flag)
+
+
+def _probe_from(p: Path, start: Path, flag: str) -> Path:
+    """``p`` if the nearest existing folder at or above ``start`` takes a probe file."""
+    ancestor = _nearest_existing(start)
     if not ancestor.is_dir():
         raise OutputPathError(f"{flag}: {p} is under {ancestor}, which is a file, not a folder")
     _probe(ancestor, flag, p)
@@ -114,11 +119,7 @@ def writable_file(path: Path, flag: str) -> Path:
         raise OutputPathError(f"{flag}: {p} is a folder, not a file name")
     if (p.exists() or p.is_symlink()) and not p.is_file():
         raise OutputPathError(f"{flag}: {p} exists and is not a regular file")
-    ancestor = _nearest_existing(p.parent if str(p.parent) else Path("."))
-    if not ancestor.is_dir():
-        raise OutputPathError(f"{flag}: {p} is under {ancestor}, which is a file, not a folder")
-    _probe(ancestor, flag, p)
-    return p
+    return _probe_from(p, p.parent if str(p.parent) else Path("."), flag)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
