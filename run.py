@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 a run failed, 2 bad input (nothing written), 3 infeasib
 (nothing written).
 This file only parses arguments, calls the packages and prints; no model logic lives here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,9 @@ def _print_problems(exc) -> int:
 
 
 def cmd_validate(args) -> int:
-    from sim.scenario import load_scenario
-    from sim.explain import summary_line
-
-    from sim.estimate import check_work, estimate_work
+    from sim.scenario.estimate import check_work, estimate_work
+    from sim.scenario.explain import summary_line
+    from sim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.file, args.set, args.plan)
     work, refused = check_work(args.file, [estimate_work(scenario)], allow_large=args.allow_large)
@@ -70,7 +70,8 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from sim.yamlio import InputError, read_yaml
+    from sim.scenario.errors import InputError
+    from sim.scenario.yamlio import read_yaml
 
     for folder, kind in (("scenarios", "scenario"), ("experiments", "experiment")):
         print(f"{kind}s ({folder}/):")
@@ -85,15 +86,15 @@ def cmd_list(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from sim.explain import explain
-    from sim.scenario import load_scenario
+    from sim.scenario.explain import explain
+    from sim.scenario.loader import load_scenario
 
     print(explain(load_scenario(args.file, args.set, args.plan)))
     return EXIT_OK
 
 
 def cmd_schema(args) -> int:
-    from sim.reference import markdown, plain
+    from sim.scenario.reference import markdown, plain
 
     if args.json:
         from experiments.json_schema import schema_text
@@ -125,20 +126,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def allow_large(sp):
-        sp.add_argument("--allow-large", action="store_true",
-                        help="run even if the work estimate says it would take over an hour or not fit in memory")
+        sp.add_argument(
+            "--allow-large",
+            action="store_true",
+            help="run even if the work estimate says it would take over an hour or not fit in memory",
+        )
 
     def window(sp):
-        sp.add_argument("--window", type=_window, default=None, metavar="START:END",
-                        help="KPIs over orders placed and days from START to END inclusive (YYYY-MM-DD:YYYY-MM-DD); "
-                             "sets kpi_window, replacing the warm-up cut")
+        sp.add_argument(
+            "--window",
+            type=_window,
+            default=None,
+            metavar="START:END",
+            help="KPIs over orders placed and days from START to END inclusive (YYYY-MM-DD:YYYY-MM-DD); "
+            "sets kpi_window, replacing the warm-up cut",
+        )
 
     def scenario_args(sp):
         sp.add_argument("file", help="scenario YAML file")
-        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a scenario key, e.g. --set inventory.policy.reorder_point=4 (repeatable)")
-        sp.add_argument("--plan", action="append", default=[], metavar="PLAN.yaml",
-                        help="apply an optimizer's plan overlay (repeatable)")
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a scenario key, e.g. --set inventory.policy.reorder_point=4 (repeatable)",
+        )
+        sp.add_argument(
+            "--plan",
+            action="append",
+            default=[],
+            metavar="PLAN.yaml",
+            help="apply an optimizer's plan overlay (repeatable)",
+        )
 
     v = sub.add_parser("validate", help="check a scenario file and print a summary")
     scenario_args(v)
@@ -155,14 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     window(s)
     s.add_argument("--quiet", action="store_true", help="no progress output")
     allow_large(s)
-    s.add_argument("--orders", action="store_true",
-                   help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)")
+    s.add_argument(
+        "--orders",
+        action="store_true",
+        help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)",
+    )
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
     e.add_argument("spec", help="experiment spec YAML (e.g. experiments/demo.yaml)")
-    e.add_argument("--executor", choices=["serial", "process", "dask"], default=None,
-                   help="override the spec's executor")
+    e.add_argument(
+        "--executor", choices=["serial", "process", "dask"], default=None, help="override the spec's executor"
+    )
     e.add_argument("--workers", type=_workers, default=None, help="worker count (process/dask)")
     e.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster)")
     e.add_argument("--replications", "-n", type=_replications, default=None, help="override the spec's replications")
@@ -170,8 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     e.add_argument("--out", type=Path, default=None, help="output folder (default results/<spec name>/)")
     e.add_argument("--quiet", action="store_true", help="no progress output")
-    e.add_argument("--orders", action="store_true",
-                   help="also write orders.csv/.parquet: one row per order of every variant and replication")
+    e.add_argument(
+        "--orders",
+        action="store_true",
+        help="also write orders.csv/.parquet: one row per order of every variant and replication",
+    )
     window(e)
     allow_large(e)
     e.set_defaults(func=cmd_experiment)
@@ -181,22 +207,40 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("run_b", metavar="RUN_B", help="the run to compare with A (differences are B - A)")
     cp.add_argument("--metric", action="append", default=[], metavar="KPI", help="only these KPIs (repeatable)")
     cp.add_argument("--out", type=Path, default=None, help="report folder (default results/compare/<run-id>)")
-    cp.add_argument("--results", type=Path, default=ROOT / "results",
-                    help="results root: where run names are also looked up (default results/)")
+    cp.add_argument(
+        "--results",
+        type=Path,
+        default=ROOT / "results",
+        help="results root: where run names are also looked up (default results/)",
+    )
     cp.set_defaults(func=cmd_compare)
 
     o = sub.add_parser("optimize", help="optimize a decision; write a plan overlay; verify it by simulation")
     osub = o.add_subparsers(dest="decision", required=True, metavar="DECISION")
     r = osub.add_parser("reorder", help="reorder points per (SKU, warehouse) for a fill-rate target at least cost")
     scenario_args(r)
-    r.add_argument("--fill-target", type=_fraction, default=None,
-                   help="demand-weighted fill rate to reach (default: that of the scenario's own reorder points)")
+    r.add_argument(
+        "--fill-target",
+        type=_fraction,
+        default=None,
+        help="demand-weighted fill rate to reach (default: that of the scenario's own reorder points)",
+    )
     r.add_argument("--budget", type=_money, default=None, help="cap on average inventory value")
-    r.add_argument("--class-min", action="append", default=[], metavar="CLASS=FILL",
-                   help="minimum fill rate of an ABC class, e.g. A=0.99 (repeatable)")
+    r.add_argument(
+        "--class-min",
+        action="append",
+        default=[],
+        metavar="CLASS=FILL",
+        help="minimum fill rate of an ABC class, e.g. A=0.99 (repeatable)",
+    )
     r.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
-    r.add_argument("--verify", type=_verify, default=None, metavar="N",
-                   help="simulate the plan and the uniform plan N times with common random numbers")
+    r.add_argument(
+        "--verify",
+        type=_verify,
+        default=None,
+        metavar="N",
+        help="simulate the plan and the uniform plan N times with common random numbers",
+    )
     r.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
     r.add_argument("--time-limit", type=_time_limit, default=300.0, help="solver time limit (s)")
     r.add_argument("--quiet", action="store_true")
@@ -204,16 +248,29 @@ def build_parser() -> argparse.ArgumentParser:
     pr = osub.add_parser("promotion", help="marketing spend per channel and period within picking capacity")
     scenario_args(pr)
     money = pr.add_mutually_exclusive_group()
-    money.add_argument("--budget", type=_money, default=None,
-                       help="total spend over the horizon (default: the scenario's current spend)")
+    money.add_argument(
+        "--budget",
+        type=_money,
+        default=None,
+        help="total spend over the horizon (default: the scenario's current spend)",
+    )
     money.add_argument("--target-roas", type=_roas, default=None, help="revenue per unit of spend to keep")
     pr.add_argument("--period", choices=["day", "week"], default="day", help="spend decided per day or per week")
     pr.add_argument("--capacity-blind", action="store_true", help="drop the picking-capacity constraints")
-    pr.add_argument("--max-utilization", type=_share, default=1.0,
-                    help="share of a day's picking capacity its expected orders may use (default 1: all of it)")
+    pr.add_argument(
+        "--max-utilization",
+        type=_share,
+        default=1.0,
+        help="share of a day's picking capacity its expected orders may use (default 1: all of it)",
+    )
     pr.add_argument("--out", type=Path, default=None, help="write the plan overlay (YAML) and a CSV beside it")
-    pr.add_argument("--verify", type=_verify, default=None, metavar="N",
-                    help="simulate capacity-aware vs capacity-blind plans N times with common random numbers")
+    pr.add_argument(
+        "--verify",
+        type=_verify,
+        default=None,
+        metavar="N",
+        help="simulate capacity-aware vs capacity-blind plans N times with common random numbers",
+    )
     pr.add_argument("--seed", type=_seed, default=None, help="master seed for --verify")
     pr.add_argument("--quiet", action="store_true")
     allow_large(pr)
@@ -221,18 +278,36 @@ def build_parser() -> argparse.ArgumentParser:
     lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
     scenario_args(lg)
     lg.add_argument("--on-time-target", type=_fraction, default=0.95, help="on-time share to reach (default 0.95)")
-    lg.add_argument("--scope", choices=["region", "overall"], default="region",
-                    help="the target holds in every region (default) or demand-weighted overall")
+    lg.add_argument(
+        "--scope",
+        choices=["region", "overall"],
+        default="region",
+        help="the target holds in every region (default) or demand-weighted overall",
+    )
     lg.add_argument("--allow-close", action="store_true", help="open/close warehouses (fixed costs), single sourcing")
-    lg.add_argument("--max-utilization", type=_share, default=0.9,
-                    help="share of the picking capacity the lanes may use (0.9; 1 = all of it)")
+    lg.add_argument(
+        "--max-utilization",
+        type=_share,
+        default=0.9,
+        help="share of the picking capacity the lanes may use (0.9; 1 = all of it)",
+    )
     lg.add_argument("--out", type=Path, default=None, help="write the lane plan overlay (YAML)")
-    lg.add_argument("--verify", type=_verify, default=None, metavar="N",
-                    help="simulate the plan and the scenario's own routing N times with common random numbers")
+    lg.add_argument(
+        "--verify",
+        type=_verify,
+        default=None,
+        metavar="N",
+        help="simulate the plan and the scenario's own routing N times with common random numbers",
+    )
     lg.add_argument("--seed", type=_seed, default=None, help="seed of the pilot run and of --verify")
-    lg.add_argument("--sweep", type=_targets, default=None, metavar="T1,T2,...",
-                    help="solve for each on-time target, simulate each plan (--verify N replications, default 3) "
-                         "and plot cost vs on-time, predicted and simulated")
+    lg.add_argument(
+        "--sweep",
+        type=_targets,
+        default=None,
+        metavar="T1,T2,...",
+        help="solve for each on-time target, simulate each plan (--verify N replications, default 3) "
+        "and plot cost vs on-time, predicted and simulated",
+    )
     lg.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --sweep")
     lg.add_argument("--quiet", action="store_true")
     allow_large(lg)
@@ -245,15 +320,22 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_explain)
     sc = sub.add_parser("schema", help="every scenario key with type, default, range and meaning")
     sc.add_argument("--markdown", action="store_true", help="as the Markdown page docs/scenario-reference.md")
-    sc.add_argument("--json", action="store_true",
-                    help="the JSON Schema of scenario files (docs/schema/scenario.schema.json) for editors")
+    sc.add_argument(
+        "--json",
+        action="store_true",
+        help="the JSON Schema of scenario files (docs/schema/scenario.schema.json) for editors",
+    )
     sc.add_argument("--spec", action="store_true", help="with --json: the JSON Schema of experiment specs")
     sc.set_defaults(func=cmd_schema)
 
     ct = sub.add_parser("check-theory", help="simulate textbook cases and compare with their formulas")
     ct.add_argument("--replications", "-n", type=_replications, default=30, help="replications per case (30)")
-    ct.add_argument("--case", action="append", choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
-                    help="run only these cases (repeatable)")
+    ct.add_argument(
+        "--case",
+        action="append",
+        choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
+        help="run only these cases (repeatable)",
+    )
     ct.add_argument("--workers", type=_workers, default=1, help="parallel worker processes (default 1)")
     ct.add_argument("--quiet", action="store_true", help="no progress output")
     ct.set_defaults(func=cmd_check_theory)
@@ -271,6 +353,7 @@ def _number(cast, ok, requirement: str):
 
     Whole numbers only for ``int`` (``1e3`` is refused); ``inf`` and ``nan`` never pass.
     """
+
     def parse(text: str):
         try:
             value = cast(text)
@@ -282,6 +365,7 @@ def _number(cast, ok, requirement: str):
         if not ok(value):
             raise argparse.ArgumentTypeError(f"{requirement}, got {text.strip()}")
         return value
+
     return parse
 
 
@@ -329,8 +413,9 @@ def _targets(text: str) -> list[float]:
     try:
         values = [_fraction(part) for part in parts]
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected on-time targets strictly between 0 and 1 separated by "
-                                         f"commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected on-time targets strictly between 0 and 1 separated by commas, got {text!r}"
+        ) from None
     if len({f"{v:g}" for v in values}) != len(values):
         raise argparse.ArgumentTypeError(f"each target once, got {text!r}")
     return values
@@ -358,15 +443,15 @@ def _check_output_locations(args) -> None:
             if args.decision in ("reorder", "promotion"):  # the table goes beside the overlay
                 csv = Path(out).with_suffix(".csv")
                 if csv == Path(out):
-                    raise OutputPathError(f"--out: {out} would be overwritten by the plan's CSV table; "
-                                          f"give the overlay a .yaml name")
+                    raise OutputPathError(
+                        f"--out: {out} would be overwritten by the plan's CSV table; give the overlay a .yaml name"
+                    )
                 writable_file(csv, "--out (its CSV table)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.yamlio import InputError
-
     from experiments.output import OutputPathError
+    from sim.scenario.errors import InputError
 
     args = build_parser().parse_args(argv)
     try:

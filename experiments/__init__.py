@@ -13,7 +13,8 @@ The Python API (see docs/python-api.md) for notebooks and scripts:
 
 Every batch goes through :mod:`experiments.runner`, as the command line's do.
 """
-__all__ = ["replicate", "run_experiment", "ExperimentResult", "plot"]
+
+__all__ = ["ExperimentResult", "plot", "replicate", "run_experiment"]
 
 
 def __getattr__(name: str):

@@ -8,6 +8,7 @@ the same numbers the command line prints, whatever the executor.
 >>> list(runs.columns[:2]), len(runs)
 (['replication', 'seed'], 2)
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,10 @@ from experiments.report import write_report
 from experiments.runner import Interrupted, run_outputs, run_tasks, tasks_for
 from experiments.spec import Point, Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, summarize
-from sim.estimate import check_work, estimate_work
-from sim.scenario import dump_scenario, load_scenario, scenario_hash, window_override
+from sim.scenario.estimate import check_work, estimate_work
+from sim.scenario.loader import dump_scenario, load_scenario, scenario_hash, window_override
 
-__all__ = ["replicate", "run_experiment", "ExperimentResult", "plot", "WorkRefused", "ExperimentInterrupted"]
+__all__ = ["ExperimentInterrupted", "ExperimentResult", "WorkRefused", "plot", "replicate", "run_experiment"]
 
 
 class WorkRefused(ValueError):
@@ -73,7 +74,7 @@ class ExperimentResult:
 def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd.DataFrame:
     """Simulate ``n`` replications of one scenario; one row per replication.
 
-    ``scenario`` is a :class:`sim.schema.Scenario` (from ``sim.load_scenario``) or a path
+    ``scenario`` is a :class:`sim.scenario.schema.Scenario` (from ``sim.load_scenario``) or a path
     to a scenario YAML. Replication r uses ``replication_seed(seed, r)`` (``seed`` defaults
     to the scenario's own), the same seeds ``run.py simulate`` uses, so the rows equal its
     ``kpis.csv``. Columns: ``replication``, ``seed``, then every KPI. ``workers`` > 1 runs
@@ -100,10 +101,21 @@ def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd
     return pd.DataFrame(rows)
 
 
-def run_experiment(spec_or_path, replications: int | None = None, executor: str | None = None,
-                   results=None, quiet: bool = True, *, workers: int | None = None, scheduler: str | None = None,
-                   out=None, fresh: bool = False, allow_large: bool = False,
-                   window: tuple | None = None, orders: bool = False) -> ExperimentResult:
+def run_experiment(
+    spec_or_path,
+    replications: int | None = None,
+    executor: str | None = None,
+    results=None,
+    quiet: bool = True,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out=None,
+    fresh: bool = False,
+    allow_large: bool = False,
+    window: tuple | None = None,
+    orders: bool = False,
+) -> ExperimentResult:
     """Run an experiment spec and write its run folder (tables, plots, report); return the tables.
 
     ``spec_or_path``: the spec YAML's path. ``replications``, ``executor`` (``serial``,
@@ -141,20 +153,34 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
     tasks = tasks_for(points, reps, spec.seed)
     group_cols = ["variant", *spec.grid]
     n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
-    work, refused = check_work(str(spec_path), [estimate_work(p.scenario) for p in points], reps, n_workers,
-                               allow_large)
+    work, refused = check_work(
+        str(spec_path), [estimate_work(p.scenario) for p in points], reps, n_workers, allow_large
+    )
     if refused:  # before the output folder exists: nothing is written
         raise WorkRefused(refused)
     if not quiet:
         print(work, file=sys.stderr)
-        print(f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
-              f"executor {executor}", file=sys.stderr)
+        print(
+            f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
+            f"executor {executor}",
+            file=sys.stderr,
+        )
     started = time.perf_counter()
     event_rows: list[dict] = []
     order_tables: list[pd.DataFrame] | None = [] if orders else None
     try:
-        runs, daily = run_tasks(tasks, cache, executor, workers, scheduler, tuple(spec.daily_metrics),
-                                quiet=quiet, fresh=fresh, events=event_rows, orders=order_tables)
+        runs, daily = run_tasks(
+            tasks,
+            cache,
+            executor,
+            workers,
+            scheduler,
+            tuple(spec.daily_metrics),
+            quiet=quiet,
+            fresh=fresh,
+            events=event_rows,
+            orders=order_tables,
+        )
     except (Interrupted, KeyboardInterrupt):
         raise ExperimentInterrupted(cache) from None
     wall = time.perf_counter() - started
@@ -165,11 +191,19 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
     paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
     events, event_summary = _event_tables(event_rows, group_cols, points)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
-    info = manifest(kind="experiment", spec=str(spec_path), spec_name=spec.name, master_seed=spec.seed,
-                    replications=reps, executor=executor, workers=workers, wall_seconds=round(wall, 3),
-                    window=[str(d) for d in window] if window else None,
-                    variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
-                    failed=int(len(failures)))
+    info = manifest(
+        kind="experiment",
+        spec=str(spec_path),
+        spec_name=spec.name,
+        master_seed=spec.seed,
+        replications=reps,
+        executor=executor,
+        workers=workers,
+        wall_seconds=round(wall, 3),
+        window=[str(d) for d in window] if window else None,
+        variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
+        failed=len(failures),
+    )
     base_scenario = next((p.scenario for p in points if p.name == baseline), points[0].scenario)
     currency = getattr(base_scenario, "currency", None)
     with RunFolder(root, "", "run", None) as rf:
@@ -193,27 +227,59 @@ def run_experiment(spec_or_path, replications: int | None = None, executor: str 
         rf.write_json("manifest.json", info)
         plots = make_plots(spec, folder, summary, paired, daily, baseline, group_cols, scenario=base_scenario)
         needed = _needed_table(spec, runs)
-        intro = [spec.description or f"Experiment {spec.name}.",
-                 f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
-                 f"{spec.seed}; baseline variant: {baseline}.",
-                 "Replication r uses the same random streams in every variant (common random numbers), so "
-                 "the paired differences isolate the effect of the variant.",
-                 f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
-                 + (f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
-                    if runs.attrs.get("from_cache") else ".")]
+        intro = [
+            spec.description or f"Experiment {spec.name}.",
+            f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
+            f"{spec.seed}; baseline variant: {baseline}.",
+            "Replication r uses the same random streams in every variant (common random numbers), so "
+            "the paired differences isolate the effect of the variant.",
+            f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
+            + (
+                f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
+                if runs.attrs.get("from_cache")
+                else "."
+            ),
+        ]
         extra = {"Replications needed for the target CI half-width": needed} if needed is not None else {}
         if event_summary is not None:
             shown = event_summary[event_summary["metric"].isin(spec.metrics)]
-            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = \
-                shown[["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]]
-        write_report(folder, f"Experiment: {spec.name}", intro, summary, paired, plots, extra_tables=extra,
-                     failures=failures if len(failures) else None, metrics=list(spec.metrics),
-                     baseline=baseline if len(points) > 1 else None, currency=currency,
-                     appendix={"Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
-                               "Manifest": json.dumps(info, indent=2, default=str)})
+            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = shown[
+                ["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]
+            ]
+        write_report(
+            folder,
+            f"Experiment: {spec.name}",
+            intro,
+            summary,
+            paired,
+            plots,
+            extra_tables=extra,
+            failures=failures if len(failures) else None,
+            metrics=list(spec.metrics),
+            baseline=baseline if len(points) > 1 else None,
+            currency=currency,
+            appendix={
+                "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
+                "Manifest": json.dumps(info, indent=2, default=str),
+            },
+        )
     _point_latest(root, rf.final)
-    return ExperimentResult(spec.name, spec, baseline, runs, summary, paired, daily, failures, rf.final,
-                            rf.final / "report.html", root, wall, events_summary=event_summary, currency=currency)
+    return ExperimentResult(
+        spec.name,
+        spec,
+        baseline,
+        runs,
+        summary,
+        paired,
+        daily,
+        failures,
+        rf.final,
+        rf.final / "report.html",
+        root,
+        wall,
+        events_summary=event_summary,
+        currency=currency,
+    )
 
 
 def plot(result: ExperimentResult, metric: str, kind: str | None = None):
@@ -234,17 +300,31 @@ def plot(result: ExperimentResult, metric: str, kind: str | None = None):
     kind = kind or "bar"
     info = kpi(metric)
     if kind == "bar":
-        return P.bar_ci(result.summary, metric, None, title=f"{info.label} by variant",
-                        ylabel=info.axis_label(result.currency), baseline=result.baseline)
+        return P.bar_ci(
+            result.summary,
+            metric,
+            None,
+            title=f"{info.label} by variant",
+            ylabel=info.axis_label(result.currency),
+            baseline=result.baseline,
+        )
     if kind == "paired":
         if result.paired is None or not len(result.paired):
             raise ValueError("a paired plot needs an experiment with two or more variants")
-        return P.paired_diff_forest(result.paired, metric, None, baseline=result.baseline,
-                                    title=f"{info.label}: difference to {result.baseline}")
+        return P.paired_diff_forest(
+            result.paired,
+            metric,
+            None,
+            baseline=result.baseline,
+            title=f"{info.label}: difference to {result.baseline}",
+        )
     if kind == "daily":
         if metric not in result.daily:
-            raise ValueError(f"{metric!r} is not a daily column of this result; the spec's daily_metrics are "
-                             f"{list(result.spec.daily_metrics)}")
-        return P.daily_series(result.daily, metric, None, title=f"daily {metric}", xlabel="day of the horizon",
-                              ylabel=metric)
+            raise ValueError(
+                f"{metric!r} is not a daily column of this result; the spec's daily_metrics are "
+                f"{list(result.spec.daily_metrics)}"
+            )
+        return P.daily_series(
+            result.daily, metric, None, title=f"daily {metric}", xlabel="day of the horizon", ylabel=metric
+        )
     raise ValueError(f"kind must be 'bar', 'paired' or 'daily', got {kind!r}")

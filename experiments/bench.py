@@ -8,6 +8,7 @@ peak memory (max RSS) is their own. Results: ``bench.json`` and ``bench.md`` und
 ``results/bench/<run-id>/``. Nothing here is asserted in tests; targets are
 printed next to the figures.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,19 +69,29 @@ def bare_mmc_us_per_customer(customers: int = 100_000, servers: int = 3, rho: fl
 
 def _child(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints one JSON line. Adds the child's peak RSS (MiB)."""
-    wrapper = ("import json, resource, sys\n" + code +
-               "\nout['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\nprint(json.dumps(out))")
-    res = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONHASHSEED": "0"})
+    wrapper = (
+        "import json, resource, sys\n"
+        + code
+        + "\nout['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\nprint(json.dumps(out))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     if res.returncode != 0:
         raise RuntimeError(f"bench child failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _sim_code(path: str, overrides: list[str], seed: int = 1) -> str:
-    return (f"import time\nfrom sim.scenario import load_scenario\nfrom sim.model import simulate\n"
-            f"s = load_scenario({path!r}, {overrides!r})\nt = time.perf_counter()\nr = simulate(s, {seed})\n"
-            f"out = {{'seconds': time.perf_counter() - t, 'orders': r.order_status['orders']}}")
+    return (
+        f"import time\nfrom sim.scenario.loader import load_scenario\nfrom sim.model.shop import simulate\n"
+        f"s = load_scenario({path!r}, {overrides!r})\nt = time.perf_counter()\nr = simulate(s, {seed})\n"
+        f"out = {{'seconds': time.perf_counter() - t, 'orders': r.order_status['orders']}}"
+    )
 
 
 def _stats(values):
@@ -109,21 +120,31 @@ class Bench:
         self.add("baseline", "bare SimPy M/M/c customer", "us/customer", values, ratio=True)
 
     def per_order(self):
-        from sim.model import simulate
-        from sim.scenario import load_scenario
+        from sim.model.shop import simulate
+        from sim.scenario.loader import load_scenario
 
         horizon = ["horizon_days=120"] if self.quick else []
-        for path, name, target in ((MULTI, "full chain per order (multi_warehouse.yaml)", "<= 3x baseline"),
-                                   (BASELINE, "demand + inventory per order (baseline.yaml)", "")):
+        for path, name, target in (
+            (MULTI, "full chain per order (multi_warehouse.yaml)", "<= 3x baseline"),
+            (BASELINE, "demand + inventory per order (baseline.yaml)", ""),
+        ):
             sc = load_scenario(path, horizon)
             values = []
             for _ in range(self.reps):
                 t = time.perf_counter()
                 r = simulate(sc, 1)
                 values.append((time.perf_counter() - t) / r.order_status["orders"] * 1e6)
-            self.add("simulator", name, "us/order", values, ratio=True, target=target,
-                     note="demand draw, routing, allocation, replenishment, picking, packing, cut-off, "
-                          "carrier, KPIs" if path == MULTI else "")
+            self.add(
+                "simulator",
+                name,
+                "us/order",
+                values,
+                ratio=True,
+                target=target,
+                note="demand draw, routing, allocation, replenishment, picking, packing, cut-off, carrier, KPIs"
+                if path == MULTI
+                else "",
+            )
 
     def scaling_orders(self):
         sizes = (10_000, 100_000) if self.quick else (10_000, 100_000, 1_000_000)
@@ -134,45 +155,91 @@ class Bench:
             sec = statistics.median(r["seconds"] for r in runs)
             orders = runs[0]["orders"]
             times[n] = (sec, orders)
-            self.add("scaling", f"one simulated year, ~{n:,} orders (multi_warehouse)", "s",
-                     [r["seconds"] for r in runs], target="1M orders < 60 s" if n == 1_000_000 else "",
-                     note=f"{orders:,} orders, {1e6 * sec / orders:.1f} us/order, peak {runs[0]['peak_mib']:,.0f} MiB")
+            self.add(
+                "scaling",
+                f"one simulated year, ~{n:,} orders (multi_warehouse)",
+                "s",
+                [r["seconds"] for r in runs],
+                target="1M orders < 60 s" if n == 1_000_000 else "",
+                note=f"{orders:,} orders, {1e6 * sec / orders:.1f} us/order, peak {runs[0]['peak_mib']:,.0f} MiB",
+            )
         if 100_000 in times and 1_000_000 in times:
             (s1, o1), (s2, o2) = times[100_000], times[1_000_000]
             dev = (s2 / o2) / (s1 / o1) - 1
-            self.add("scaling", "time per order, 1M vs 100k orders", "ratio", [1 + dev],
-                     target="within 15% of linear", note=f"{dev:+.1%} from linear")
+            self.add(
+                "scaling",
+                "time per order, 1M vs 100k orders",
+                "ratio",
+                [1 + dev],
+                target="within 15% of linear",
+                note=f"{dev:+.1%} from linear",
+            )
 
     def scaling_skus(self):
         counts = (100, 1000) if self.quick else (100, 1000, 10_000)
-        for label, extra in (("constant lead times", ["suppliers[0].lead_time_days=5", "suppliers[1].lead_time_days=18"]),
-                             ("stochastic lead times (one receipt event per purchase order)", [])):
+        for label, extra in (
+            ("constant lead times", ["suppliers[0].lead_time_days=5", "suppliers[1].lead_time_days=18"]),
+            ("stochastic lead times (one receipt event per purchase order)", []),
+        ):
             base = None
             for n in counts:
-                over = [f"catalog.generate.count={n}", "inventory.policy.type=RS", "inventory.policy.review=periodic",
-                        "inventory.policy.order_quantity=null", "inventory.policy.review_period_days=1"] + extra
+                over = [
+                    f"catalog.generate.count={n}",
+                    "inventory.policy.type=RS",
+                    "inventory.policy.review=periodic",
+                    "inventory.policy.order_quantity=null",
+                    "inventory.policy.review_period_days=1",
+                    *extra,
+                ]
                 if self.quick:
                     over.append("horizon_days=120")
                 runs = [_child(_sim_code(BASELINE, over)) for _ in range(1 if self.quick else 2)]
                 sec = statistics.median(r["seconds"] for r in runs)
                 base = base or sec
-                self.add("scaling", f"{n:,} SKUs, daily periodic review, {label}", "s", [r["seconds"] for r in runs],
-                         target="10k SKUs <= 1.5x 100 SKUs" if n == counts[-1] else "",
-                         note=f"x{sec / base:.2f} the 100-SKU time, peak {runs[0]['peak_mib']:,.0f} MiB")
+                self.add(
+                    "scaling",
+                    f"{n:,} SKUs, daily periodic review, {label}",
+                    "s",
+                    [r["seconds"] for r in runs],
+                    target="10k SKUs <= 1.5x 100 SKUs" if n == counts[-1] else "",
+                    note=f"x{sec / base:.2f} the 100-SKU time, peak {runs[0]['peak_mib']:,.0f} MiB",
+                )
 
     def optimizers(self):
         from optimize import logistics, promotion, reorder
-        from sim.scenario import load_scenario
+        from sim.scenario.loader import load_scenario
 
-        for n in ((1000,) if self.quick else (1000, 10_000)):
+        for n in (1000,) if self.quick else (1000, 10_000):
             sc = load_scenario(BASELINE, [f"catalog.generate.count={n}"])
             plans = [reorder.solve(sc) for _ in range(1 if n > 1000 else 2)]
             self.add("optimizers", f"reorder, {n:,} pairs: build", "s", [p.build_seconds for p in plans])
-            self.add("optimizers", f"reorder, {n:,} pairs: solve (LP relaxation + MILP)", "s",
-                     [p.solve_seconds for p in plans], target="10k pairs build+solve < 30 s" if n == 10_000 else "")
-        sc = load_scenario(BASELINE, [], overlays=[{"demand": {"channels": [
-            {"name": f"ch{i}", "spend_per_day": 1000, "max_extra_orders_per_day": 20 + 5 * i,
-             "half_saturation_spend": 2000 + 500 * i, "hill_shape": 0.8 + 0.02 * i} for i in range(10)]}}])
+            self.add(
+                "optimizers",
+                f"reorder, {n:,} pairs: solve (LP relaxation + MILP)",
+                "s",
+                [p.solve_seconds for p in plans],
+                target="10k pairs build+solve < 30 s" if n == 10_000 else "",
+            )
+        sc = load_scenario(
+            BASELINE,
+            [],
+            overlays=[
+                {
+                    "demand": {
+                        "channels": [
+                            {
+                                "name": f"ch{i}",
+                                "spend_per_day": 1000,
+                                "max_extra_orders_per_day": 20 + 5 * i,
+                                "half_saturation_spend": 2000 + 500 * i,
+                                "hill_shape": 0.8 + 0.02 * i,
+                            }
+                            for i in range(10)
+                        ]
+                    }
+                }
+            ],
+        )
         plan = promotion.solve(sc, budget=3_000_000)
         self.add("optimizers", "promotion, 10 channels x 365 days: build", "s", [plan.seconds - plan.solve_seconds])
         self.add("optimizers", "promotion, 10 channels x 365 days: solve", "s", [plan.solve_seconds])
@@ -181,16 +248,26 @@ class Bench:
         for close in (False, True):
             p = logistics.solve(sc, on_time_target=0.9, allow_close=close, network=net)
             kind = "MILP (open/close)" if close else "LP"
-            self.add("optimizers", f"logistics 50 regions x 10 DCs x 3 carriers, {kind}: build", "s",
-                     [p.seconds - p.solve_seconds])
-            self.add("optimizers", f"logistics 50 regions x 10 DCs x 3 carriers, {kind}: solve", "s",
-                     [p.solve_seconds], target="seconds")
+            self.add(
+                "optimizers",
+                f"logistics 50 regions x 10 DCs x 3 carriers, {kind}: build",
+                "s",
+                [p.seconds - p.solve_seconds],
+            )
+            self.add(
+                "optimizers",
+                f"logistics 50 regions x 10 DCs x 3 carriers, {kind}: solve",
+                "s",
+                [p.solve_seconds],
+                target="seconds",
+            )
 
     def batch(self):
+        import tempfile
+
         from experiments.runner import run_tasks, tasks_for
         from experiments.spec import Point
-        from sim.scenario import load_scenario, scenario_hash
-        import tempfile
+        from sim.scenario.loader import load_scenario, scenario_hash
 
         reps = 8 if self.quick else 16
         sc = load_scenario(BASELINE, ["horizon_days=180"])
@@ -201,16 +278,22 @@ class Bench:
                 t = time.perf_counter()
                 run_tasks(tasks_for(pts, reps, 1), Path(tmp), ex, 2, None, (), quiet=True)
                 times[ex] = time.perf_counter() - t
-        self.add("batch", f"process executor speed-up over serial, {reps} replications, 2 workers", "x",
-                 [times["serial"] / times["process"]], target=">= 1.8x on 2 cores",
-                 note=f"serial {times['serial']:.1f} s, process {times['process']:.1f} s")
+        self.add(
+            "batch",
+            f"process executor speed-up over serial, {reps} replications, 2 workers",
+            "x",
+            [times["serial"] / times["process"]],
+            target=">= 1.8x on 2 cores",
+            note=f"serial {times['serial']:.1f} s, process {times['process']:.1f} s",
+        )
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             return
         n_tasks = 200
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
         client = Client(cluster)
         try:
             t = time.perf_counter()
@@ -235,10 +318,19 @@ def synthetic_network(R: int, W: int, C: int, seed: int = 3):
     dist = rng.uniform(0.5, 3.0, (R, W))
     ship = (5 + 2 * dist)[:, :, None] * np.array([1.0, 1.6, 2.4])[None, None, :C]
     on_time = np.clip(0.99 - 0.12 * dist[:, :, None] + np.array([0.0, 0.05, 0.08])[None, None, :C], 0.3, 0.995)
-    return Network(regions=[f"r{i}" for i in range(R)], warehouses=[f"w{i}" for i in range(W)],
-                   carriers=[f"c{i}" for i in range(C)], demand=demand, ship_cost=ship, handling=np.full(W, 1.0),
-                   fixed=rng.uniform(500, 3000, W), pick_capacity=np.full(W, demand.sum() / W * 2.5),
-                   carrier_capacity=np.full(C, np.inf), on_time=on_time, mean_weight=1.5)
+    return Network(
+        regions=[f"r{i}" for i in range(R)],
+        warehouses=[f"w{i}" for i in range(W)],
+        carriers=[f"c{i}" for i in range(C)],
+        demand=demand,
+        ship_cost=ship,
+        handling=np.full(W, 1.0),
+        fixed=rng.uniform(500, 3000, W),
+        pick_capacity=np.full(W, demand.sum() / W * 2.5),
+        carrier_capacity=np.full(C, np.inf),
+        on_time=on_time,
+        mean_weight=1.5,
+    )
 
 
 def run_bench(quick: bool = False, log=print) -> list[Case]:
@@ -250,12 +342,16 @@ def run_bench(quick: bool = False, log=print) -> list[Case]:
 
 
 def format_table(cases: list[Case]) -> str:
-    lines = ["| group | case | median | min-max | unit | x baseline | target | note |",
-             "|---|---|---:|---:|---|---:|---|---|"]
+    lines = [
+        "| group | case | median | min-max | unit | x baseline | target | note |",
+        "|---|---|---:|---:|---|---:|---|---|",
+    ]
     for c in cases:
         ratio = f"{c.ratio_to_baseline:.2f}x" if c.ratio_to_baseline is not None else ""
-        lines.append(f"| {c.group} | {c.name} | {c.median:,.4g} | {c.low:,.3g}-{c.high:,.3g} | {c.unit} | {ratio} | "
-                     f"{c.target} | {c.note} |")
+        lines.append(
+            f"| {c.group} | {c.name} | {c.median:,.4g} | {c.low:,.3g}-{c.high:,.3g} | {c.unit} | {ratio} | "
+            f"{c.target} | {c.note} |"
+        )
     return "\n".join(lines)
 
 
@@ -265,8 +361,14 @@ def run_bench_cli(args) -> int:
     table = format_table(cases)
     print(table)
     with RunFolder(args.results, "bench", "quick" if args.quick else "full", args.out) as rf:
-        rf.write_json("bench.json", {"cases": [asdict(c) for c in cases], "wall_seconds": time.perf_counter() - start,
-                                     "manifest": manifest(kind="bench", quick=args.quick, cpus=os.cpu_count())})
+        rf.write_json(
+            "bench.json",
+            {
+                "cases": [asdict(c) for c in cases],
+                "wall_seconds": time.perf_counter() - start,
+                "manifest": manifest(kind="bench", quick=args.quick, cpus=os.cpu_count()),
+            },
+        )
         atomic_write_text(rf.path / "bench.md", "# ecomlab bench\n\n" + table + "\n")
     print(f"wrote {rf.final} in {time.perf_counter() - start:,.0f} s")
     return 0

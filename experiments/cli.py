@@ -7,6 +7,7 @@ as ``.parquet`` — ``summary.xlsx`` (summary and paired, formatted),
 ``plots/``, ``report.md``, ``report.html``, ``variants/*.yaml`` (resolved
 scenarios), ``manifest.json`` and ``cache/`` (finished replications).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,10 +19,10 @@ import pandas as pd
 from experiments import plots as P
 from experiments.spec import Spec
 from experiments.stats import replications_needed, summarize, summary_wide
-from sim.demand import promotion_days
 from sim.kpis import KPIS, kpi
 from sim.metrics import KPI_INFO
-from sim.yamlio import ALL, Select, parse_key_path
+from sim.model.demand import promotion_days
+from sim.scenario.yamlio import ALL, Select, parse_key_path
 
 
 def _slug(text: str) -> str:
@@ -58,8 +59,9 @@ def _key_label(key: str) -> str:
     return f"{last} ({', '.join(where)})" if where else last
 
 
-def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols,
-               scenario=None) -> list[tuple[str, Path]]:
+def make_plots(
+    spec: Spec, out: Path, summary, paired, daily, baseline: str, group_cols, scenario=None
+) -> list[tuple[str, Path]]:
     """The spec's plots (or one bar chart per metric and a paired plot) as (caption, path).
 
     Labels and units come from the KPI registry; ``scenario`` (the baseline's) gives the
@@ -80,47 +82,82 @@ def make_plots(spec: Spec, out: Path, summary, paired, daily, baseline: str, gro
         stem = plot_dir / f"{i + 1:02d}_{p.type}_{_slug(p.metric or f'{p.x}_vs_{p.y}')}.png"
         k = kpi(p.metric) if p.metric else None
         if p.type == "bar":
-            path = P.bar_ci(summary, p.metric, stem, title=p.title or f"{k.label} by variant",
-                            baseline=baseline, currency=currency)
+            path = P.bar_ci(
+                summary, p.metric, stem, title=p.title or f"{k.label} by variant", baseline=baseline, currency=currency
+            )
             caption = f"{k.axis_label(currency)}: mean and 95% CI per variant"
         elif p.type == "paired":
             if paired is None or not len(paired):
                 continue
-            path = P.paired_diff_forest(paired, p.metric, stem, baseline=baseline, currency=currency,
-                                        title=p.title or f"{k.label}: change against {baseline}")
-            caption = (f"{k.label}: paired difference to {baseline} (common random numbers) with 95% CI, "
-                       "one panel per variant, each on its own scale")
+            path = P.paired_diff_forest(
+                paired,
+                p.metric,
+                stem,
+                baseline=baseline,
+                currency=currency,
+                title=p.title or f"{k.label}: change against {baseline}",
+            )
+            caption = (
+                f"{k.label}: paired difference to {baseline} (common random numbers) with 95% CI, "
+                "one panel per variant, each on its own scale"
+            )
         elif p.type == "sweep":
             series = p.series or ("variant" if many_variants else None)
             x_label = _key_label(p.x)
-            path = P.sweep_lines(summary, p.x, p.metric, stem, series=series,
-                                 title=p.title or f"{k.label} by {x_label}", xlabel=x_label,
-                                 series_label=_key_label(series) if series and series != "variant" else series,
-                                 currency=currency)
+            path = P.sweep_lines(
+                summary,
+                p.x,
+                p.metric,
+                stem,
+                series=series,
+                title=p.title or f"{k.label} by {x_label}",
+                xlabel=x_label,
+                series_label=_key_label(series) if series and series != "variant" else series,
+                currency=currency,
+            )
             caption = f"{k.label} by {x_label}: mean with 95% CI band"
         elif p.type == "tradeoff":
             wide = summary_wide(summary, group_cols)
             kx, ky = kpi(p.x), kpi(p.y)
-            path = P.tradeoff_scatter(wide, p.x, p.y, stem, minimize_x=p.minimize_x, minimize_y=p.minimize_y,
-                                      title=p.title or f"{ky.label} against {kx.label.lower()}",
-                                      currency=currency)
-            caption = f"Trade-off of {ky.label.lower()} against {kx.label.lower()}; Pareto-efficient variants highlighted"
+            path = P.tradeoff_scatter(
+                wide,
+                p.x,
+                p.y,
+                stem,
+                minimize_x=p.minimize_x,
+                minimize_y=p.minimize_y,
+                title=p.title or f"{ky.label} against {kx.label.lower()}",
+                currency=currency,
+            )
+            caption = (
+                f"Trade-off of {ky.label.lower()} against {kx.label.lower()}; Pareto-efficient variants highlighted"
+            )
         else:  # daily
             if daily is None or not len(daily):
                 continue
             data = daily
             if p.variants:
-                data = data[data["variant"].isin(p.variants) |
-                            data["variant"].str.startswith(tuple(v + "[" for v in p.variants))]
+                data = data[
+                    data["variant"].isin(p.variants)
+                    | data["variant"].str.startswith(tuple(v + "[" for v in p.variants))
+                ]
             if p.days:
                 data = data[(data["day"] >= p.days[0]) & (data["day"] <= p.days[1])]
             start = getattr(scenario, "start_date", None)
             events = [(a, b, promo.name) for a, b, promo in promotion_days(scenario)] if start else None
             label = _daily_label(p.metric)
-            path = P.daily_series(data, p.metric, stem, title=p.title or f"Daily: {label.lower()}",
-                                  ylabel=label, start_date=start, events=events)
+            path = P.daily_series(
+                data,
+                p.metric,
+                stem,
+                title=p.title or f"Daily: {label.lower()}",
+                ylabel=label,
+                start_date=start,
+                events=events,
+            )
             caption = f"{label} per day: mean over replications with 95% CI band" + (
-                "; promotion days shaded" if events else "")
+                "; promotion days shaded" if events else ""
+            )
         made.append((caption, path))
     return made
 
@@ -130,27 +167,39 @@ def run_experiment_cli(args) -> int:
     from experiments.api import ExperimentInterrupted, WorkRefused, run_experiment
 
     try:
-        res = run_experiment(args.spec, args.replications, args.executor, args.results, args.quiet,
-                             workers=args.workers, scheduler=args.scheduler, out=args.out, fresh=args.fresh,
-                             allow_large=getattr(args, "allow_large", False), window=getattr(args, "window", None),
-                             orders=getattr(args, "orders", False))
+        res = run_experiment(
+            args.spec,
+            args.replications,
+            args.executor,
+            args.results,
+            args.quiet,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=args.out,
+            fresh=args.fresh,
+            allow_large=getattr(args, "allow_large", False),
+            window=getattr(args, "window", None),
+            orders=getattr(args, "orders", False),
+        )
     except WorkRefused as exc:  # before the output folder exists: nothing is written
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ExperimentInterrupted as exc:
-        print(f"\ninterrupted: finished replications are kept in {exc.cache}; "
-              f"run the same command again to resume", file=sys.stderr)
+        print(
+            f"\ninterrupted: finished replications are kept in {exc.cache}; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     _print_summary(res.summary, res.paired, res.baseline, res.currency)
     if res.events_summary is not None:
-        print(f"per promotion event: {', '.join(res.events_summary['event'].unique())} "
-              f"(events.csv, events_summary.csv)")
+        print(
+            f"per promotion event: {', '.join(res.events_summary['event'].unique())} (events.csv, events_summary.csv)"
+        )
     print(f"wrote {res.report_path} (also {res.root / 'latest'})")
     if len(res.failures):
         print(f"{len(res.failures)} replication(s) failed:", file=sys.stderr)
         for _, f in res.failures.iterrows():
-            print(f"  {f['variant']} replication {f['replication']} (seed {f['seed']}): {f['error']}",
-                  file=sys.stderr)
+            print(f"  {f['variant']} replication {f['replication']} (seed {f['seed']}): {f['error']}", file=sys.stderr)
         return 1
     return 0
 
@@ -178,9 +227,15 @@ def _needed_table(spec: Spec, runs: pd.DataFrame) -> pd.DataFrame | None:
             continue
         for variant, grp in ok.groupby("variant", sort=False):
             if len(grp) >= 2:
-                rows.append({"variant": variant, "metric": metric, "target_half_width": target,
-                             "replications_now": len(grp),
-                             "replications_needed": replications_needed(grp[metric], target)})
+                rows.append(
+                    {
+                        "variant": variant,
+                        "metric": metric,
+                        "target_half_width": target,
+                        "replications_now": len(grp),
+                        "replications_needed": replications_needed(grp[metric], target),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -190,8 +245,9 @@ def _event_tables(rows: list[dict], group_cols: list[str], points) -> tuple[pd.D
     if not rows:
         return None, None
     events = pd.DataFrame(rows)
-    wide = events.pivot_table(index=["variant", "event", "replication"], columns="kpi", values="value",
-                              sort=False, dropna=False).reset_index()
+    wide = events.pivot_table(
+        index=["variant", "event", "replication"], columns="kpi", values="value", sort=False, dropna=False
+    ).reset_index()
     wide.insert(0, "status", "ok")
     return events, summarize(wide, [m for m in KPI_INFO if m in wide], ["variant", "event"])
 

@@ -22,6 +22,7 @@ interval excludes 0.
 >>> c.method, round(float(c.table.loc[0, "difference"]), 3), bool(c.table.loc[0, "excludes_zero"])
 ('paired', 1.167, True)
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,8 @@ class RunSample:
 
 @dataclass(frozen=True)
 class Comparison:
-    method: str          # "paired" or "welch"
-    reason: str          # why that method, in words
+    method: str  # "paired" or "welch"
+    reason: str  # why that method, in words
     n_a: int
     n_b: int
     n_pairs: int
@@ -111,8 +112,7 @@ def read_run(text: str, results: Path | None = None) -> RunSample:
     elif (folder / "kpis.csv").is_file() and kind in (None, "simulate"):
         table, kind = folder / "kpis.csv", "simulate"
     else:
-        raise CompareError(f"{folder}: not a finished simulate or experiment run folder "
-                           f"(no kpis.csv or runs.csv)")
+        raise CompareError(f"{folder}: not a finished simulate or experiment run folder (no kpis.csv or runs.csv)")
     try:
         runs = pd.read_csv(table, keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -124,8 +124,9 @@ def read_run(text: str, results: Path | None = None) -> RunSample:
         variants = list(dict.fromkeys(runs["variant"].astype(str)))
         if variant is None:
             if len(variants) != 1:
-                raise CompareError(f"{text}: an experiment with variants {', '.join(variants)}; "
-                                   f"pick one with {text}:VARIANT")
+                raise CompareError(
+                    f"{text}: an experiment with variants {', '.join(variants)}; pick one with {text}:VARIANT"
+                )
             variant = variants[0]
         elif variant not in variants:
             raise CompareError(f"{text}: unknown variant {variant!r}; the variants are {', '.join(variants)}")
@@ -156,8 +157,9 @@ def _pairing(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list, str]:
         return [], "the runs share only some replication seeds"
     if len(sa) == len(sb):
         return common, f"both runs used the same {len(common)} replication seeds (common random numbers)"
-    return common, (f"the {len(common)} replication seeds of the smaller run are among the other's "
-                    f"(common random numbers)")
+    return common, (
+        f"the {len(common)} replication seeds of the smaller run are among the other's (common random numbers)"
+    )
 
 
 def compare_tables(a: pd.DataFrame, b: pd.DataFrame, metrics: list[str], level: float = LEVEL) -> Comparison:
@@ -175,15 +177,39 @@ def compare_tables(a: pd.DataFrame, b: pd.DataFrame, metrics: list[str], level: 
             ci = mean_ci(d[~np.isnan(d)], level)
             diff, hw = ci.mean, ci.half_width
         else:
-            diff = float(np.nanmean(xb) - np.nanmean(xa)) if (~np.isnan(xa)).any() and (~np.isnan(xb)).any() \
-                else math.nan
+            diff = (
+                float(np.nanmean(xb) - np.nanmean(xa)) if (~np.isnan(xa)).any() and (~np.isnan(xb)).any() else math.nan
+            )
             hw = welch_half_width(xb, xa, level)
         low, high = diff - hw, diff + hw
         excl = bool(not math.isnan(hw) and (low > 0 or high < 0))
-        rows.append({"metric": m, "unit": _unit(m), "a_mean": _nanmean(xa), "b_mean": _nanmean(xb),
-                     "difference": diff, "half_width": hw, "ci_low": low, "ci_high": high, "excludes_zero": excl})
-    table = pd.DataFrame(rows, columns=["metric", "unit", "a_mean", "b_mean", "difference", "half_width",
-                                        "ci_low", "ci_high", "excludes_zero"])
+        rows.append(
+            {
+                "metric": m,
+                "unit": _unit(m),
+                "a_mean": _nanmean(xa),
+                "b_mean": _nanmean(xb),
+                "difference": diff,
+                "half_width": hw,
+                "ci_low": low,
+                "ci_high": high,
+                "excludes_zero": excl,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "metric",
+            "unit",
+            "a_mean",
+            "b_mean",
+            "difference",
+            "half_width",
+            "ci_low",
+            "ci_high",
+            "excludes_zero",
+        ],
+    )
     return Comparison(method=method, reason=reason, n_a=len(a), n_b=len(b), n_pairs=len(seeds), table=table)
 
 
@@ -192,16 +218,19 @@ def _nanmean(x: np.ndarray) -> float:
     return float(x.mean()) if len(x) else math.nan
 
 
-def compare_runs(a_text: str, b_text: str, results: Path | None = None,
-                 metrics: list[str] | None = None) -> tuple[RunSample, RunSample, Comparison]:
+def compare_runs(
+    a_text: str, b_text: str, results: Path | None = None, metrics: list[str] | None = None
+) -> tuple[RunSample, RunSample, Comparison]:
     """Read both runs and compare them; every input problem raises :class:`CompareError`."""
     a, b = read_run(a_text, results), read_run(b_text, results)
     common = [m for m in _kpi_names() if m in a.runs and m in b.runs]
     if metrics:
         unknown = [m for m in metrics if m not in common]
         if unknown:
-            raise CompareError(f"--metric {unknown[0]}: not a KPI of both runs (they share "
-                               f"{len(common)} KPIs{': ' + ', '.join(common[:6]) + ', ...' if common else ''})")
+            raise CompareError(
+                f"--metric {unknown[0]}: not a KPI of both runs (they share "
+                f"{len(common)} KPIs{': ' + ', '.join(common[:6]) + ', ...' if common else ''})"
+            )
         common = list(dict.fromkeys(metrics))
     if not common:
         raise CompareError(f"{a.label} and {b.label} have no KPI in common")
@@ -254,13 +283,22 @@ def format_table(a: RunSample, b: RunSample, c: Comparison) -> str:
 
 
 def markdown(a: RunSample, b: RunSample, c: Comparison) -> str:
-    out = ["# Comparison", "", f"- A: `{a.label}` ({c.n_a} replications, {a.folder})",
-           f"- B: `{b.label}` ({c.n_b} replications, {b.folder})", f"- {method_line(a, b, c)}",
-           "- `*`: the 95% confidence interval of the difference excludes 0.", "",
-           "| KPI | A mean | B mean | B - A (95% CI) | unit |", "|---|---:|---:|---:|---|"]
+    out = [
+        "# Comparison",
+        "",
+        f"- A: `{a.label}` ({c.n_a} replications, {a.folder})",
+        f"- B: `{b.label}` ({c.n_b} replications, {b.folder})",
+        f"- {method_line(a, b, c)}",
+        "- `*`: the 95% confidence interval of the difference excludes 0.",
+        "",
+        "| KPI | A mean | B mean | B - A (95% CI) | unit |",
+        "|---|---:|---:|---:|---|",
+    ]
     for _, r in c.table.iterrows():
-        out.append(f"| {r['metric']} | {fmt(r['a_mean'], r['unit'])} | {fmt(r['b_mean'], r['unit'])} | "
-                   f"{_diff_text(r).replace('*', '&#42;')} | {r['unit']} |")
+        out.append(
+            f"| {r['metric']} | {fmt(r['a_mean'], r['unit'])} | {fmt(r['b_mean'], r['unit'])} | "
+            f"{_diff_text(r).replace('*', '&#42;')} | {r['unit']} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -284,9 +322,20 @@ def run_compare_cli(args) -> int:
     with RunFolder(args.results, "compare", tag, args.out) as rf:
         write_table(rf.path, "compare", c.table)
         atomic_write_text(rf.path / "compare.md", markdown(a, b, c))
-        rf.write_json("manifest.json", manifest(kind="compare", run_a=a.label, run_b=b.label,
-                                                folder_a=str(a.folder), folder_b=str(b.folder),
-                                                method=c.method, reason=c.reason, n_a=c.n_a, n_b=c.n_b,
-                                                n_pairs=c.n_pairs))
+        rf.write_json(
+            "manifest.json",
+            manifest(
+                kind="compare",
+                run_a=a.label,
+                run_b=b.label,
+                folder_a=str(a.folder),
+                folder_b=str(b.folder),
+                method=c.method,
+                reason=c.reason,
+                n_a=c.n_a,
+                n_b=c.n_b,
+                n_pairs=c.n_pairs,
+            ),
+        )
     print(f"wrote {rf.final / 'compare.md'}")
     return 0

@@ -17,6 +17,7 @@ direction in :mod:`sim.kpis`; grey when neither direction is better).
 >>> t.rows[1][0].tone, t.rows[0][0].change
 ('better', 'baseline')
 """
+
 from __future__ import annotations
 
 import html
@@ -36,36 +37,43 @@ UP, DOWN = "▲", "▼"
 @dataclass(frozen=True)
 class Cell:
     mean: str
-    half_width: str   # "±0.49 pp", or "" (one replication)
-    change: str       # "+0.42 pp ▲", "baseline", or ""
-    tone: str         # "better", "worse", "changed" (significant, no better direction) or ""
+    half_width: str  # "±0.49 pp", or "" (one replication)
+    change: str  # "+0.42 pp ▲", "baseline", or ""
+    tone: str  # "better", "worse", "changed" (significant, no better direction) or ""
 
 
 @dataclass(frozen=True)
 class Headline:
     variants: list[str]
     metrics: list[str]
-    columns: list[str]          # "On-time delivery (%)"
+    columns: list[str]  # "On-time delivery (%)"
     rows: list[list[Cell]]
     baseline: str | None
     level: float
 
     def note(self) -> str:
-        single = "" if any(c.half_width for r in self.rows for c in r) else \
-            " With one replication per variant there are no confidence intervals."
+        single = (
+            ""
+            if any(c.half_width for r in self.rows for c in r)
+            else " With one replication per variant there are no confidence intervals."
+        )
         base = f" against the baseline {self.baseline}" if self.baseline else ""
-        return (f"Each cell: mean ± half-width of its {self.level:.0%} confidence interval; below it the "
-                f"change{base}, paired on the replication (common random numbers). {UP}/{DOWN} mark a change "
-                f"whose paired {self.level:.0%} interval excludes 0 (green: better, red: worse, grey: no "
-                f"better direction); no mark: not distinguishable from the baseline with these "
-                f"replications. Rates are in %, changes of rates in percentage points (pp)." + single)
+        return (
+            f"Each cell: mean ± half-width of its {self.level:.0%} confidence interval; below it the "
+            f"change{base}, paired on the replication (common random numbers). {UP}/{DOWN} mark a change "
+            f"whose paired {self.level:.0%} interval excludes 0 (green: better, red: worse, grey: no "
+            f"better direction); no mark: not distinguishable from the baseline with these "
+            f"replications. Rates are in %, changes of rates in percentage points (pp)." + single
+        )
 
     def markdown(self) -> str:
         def esc(text: str) -> str:
             return text.replace("|", "\\|")
 
-        lines = ["| variant | " + " | ".join(esc(c) for c in self.columns) + " |",
-                 "| :-- | " + " | ".join("--:" for _ in self.columns) + " |"]
+        lines = [
+            "| variant | " + " | ".join(esc(c) for c in self.columns) + " |",
+            "| :-- | " + " | ".join("--:" for _ in self.columns) + " |",
+        ]
         for name, cells in zip(self.variants, self.rows):
             parts = []
             for c in cells:
@@ -80,8 +88,11 @@ class Headline:
         longest = max((len(part) for v in self.variants for part in str(v).split(",")), default=8)
         cap = 26 if len(self.columns) < 6 else 18  # many KPI columns: give the numbers the room
         width = max(14, min(cap, max(100 // (len(self.columns) + 2) + 8, round(longest * 0.95))))
-        out = ['<div class="headline-wrap"><table class="data headline"><colgroup>',
-               f'<col style="width:{width}%">', "</colgroup><thead><tr><th class=\"txt\">variant</th>"]
+        out = [
+            '<div class="headline-wrap"><table class="data headline"><colgroup>',
+            f'<col style="width:{width}%">',
+            '</colgroup><thead><tr><th class="txt">variant</th>',
+        ]
         out += [f'<th class="num">{html.escape(c)}</th>' for c in self.columns]
         out.append("</tr></thead><tbody>")
         for name, cells in zip(self.variants, self.rows):
@@ -111,8 +122,14 @@ def _tone(better: str | None, diff: float) -> str:
     return "better" if (diff > 0) == (better == "higher") else "worse"
 
 
-def headline(summary: pd.DataFrame, paired: pd.DataFrame | None, metrics: list[str] | None = None,
-             baseline: str | None = None, currency: str | None = None, level: float = 0.95) -> Headline:
+def headline(
+    summary: pd.DataFrame,
+    paired: pd.DataFrame | None,
+    metrics: list[str] | None = None,
+    baseline: str | None = None,
+    currency: str | None = None,
+    level: float = 0.95,
+) -> Headline:
     """Build the headline table from ``stats.summarize`` and ``stats.paired_differences`` tables.
 
     ``metrics`` default to those in ``summary`` (in order); ``baseline`` defaults to the
@@ -141,7 +158,7 @@ def headline(summary: pd.DataFrame, paired: pd.DataFrame | None, metrics: list[s
                 if d.mean_diff == 0 and not d.half_width > 0:  # identical in every replication
                     cells.append(Cell(mean, hw, "no change", ""))
                     continue
-                diff, dhw = estimate_text(m, d.mean_diff, d.half_width, currency, signed=True)
+                diff, _dhw = estimate_text(m, d.mean_diff, d.half_width, currency, signed=True)
                 base_row = mean_of.get((baseline, m))
                 rel = relative_change(m, d.mean_diff, getattr(base_row, "mean", math.nan))
                 change = " ".join(p for p in (diff, rel) if p)

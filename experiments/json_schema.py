@@ -1,6 +1,6 @@
 """``run.py schema --json [--spec]``: JSON Schemas of scenario and spec files, for editors.
 
-The schema comes from the pydantic models (``sim.schema.Scenario``,
+The schema comes from the pydantic models (``sim.scenario.schema.Scenario``,
 ``experiments.spec.Spec``) and describes one *file*, as an editor sees it:
 
 * a scenario file may ``extends:`` another and write only what it changes, so no key
@@ -14,6 +14,7 @@ shipped YAML files point to them in their first line
 >>> schema("scenario")["properties"]["extends"]["type"]
 'string'
 """
+
 from __future__ import annotations
 
 import json
@@ -37,11 +38,13 @@ def _file_view(node):
 def schema(kind: str = "scenario") -> dict:
     """The JSON Schema (draft 2020-12) of a scenario (``kind="scenario"``) or spec (``"spec"``) file."""
     if kind == "scenario":
-        from sim.schema import Scenario
+        from sim.scenario.schema import Scenario
 
         body = _file_view(Scenario.model_json_schema())
         body["properties"]["extends"] = {
-            "type": "string", "description": "scenario file this one builds on (relative to this file)"}
+            "type": "string",
+            "description": "scenario file this one builds on (relative to this file)",
+        }
         title = "ecomlab scenario"
     elif kind == "spec":
         from experiments.spec import Spec

@@ -17,6 +17,7 @@ prints as ``99.28% ±0.08 pp`` and not as ``99.3% ±0.1 pp``.
 >>> estimate_text("click_to_door_p95", 3.2351, float("nan"))
 ('3.24 days', '')
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def _decimals(half_width: float, lo: int, hi: int) -> int:
     return min(max(1 - math.floor(math.log10(half_width)), lo), hi)
 
 
-def estimate_text(name: str, value: float, half_width: float = math.nan, currency: str | None = None,
-                  signed: bool = False) -> tuple[str, str]:
+def estimate_text(
+    name: str, value: float, half_width: float = math.nan, currency: str | None = None, signed: bool = False
+) -> tuple[str, str]:
     """(value text, "±half-width" text or "") of KPI ``name``; ``signed`` for differences."""
     if value is None or not math.isfinite(float(value)):
         return "n/a", ""
@@ -63,13 +65,16 @@ def estimate_text(name: str, value: float, half_width: float = math.nan, currenc
 
 
 def relative_change(name: str, diff: float, base_mean: float) -> str:
-    """"(+1.1%)" for money, counts and durations; "" for rates (already in pp) or a zero base.
+    """ "(+1.1%)" for money, counts and durations; "" for rates (already in pp) or a zero base.
 
     >>> relative_change("total_cost", 7483.0, 680000.0), relative_change("on_time_rate", 0.004, 0.9)
     ('(+1.1%)', '')
     """
-    if kpi(name).kind == "rate" or not all(isinstance(v, (int, float)) and math.isfinite(v)
-                                           for v in (diff, base_mean)) or base_mean == 0:
+    if (
+        kpi(name).kind == "rate"
+        or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (diff, base_mean))
+        or base_mean == 0
+    ):
         return ""
     pct = 100 * diff / abs(base_mean)
     return f"({pct:+.1f}%)" if abs(pct) < 1000 else f"({pct:+,.0f}%)"

@@ -6,6 +6,7 @@ name until it is complete; an interrupted ``simulate`` still keeps the
 replications that finished (the manifest says ``"interrupted": true``). The
 partial folder a killed run leaves behind is removed by the next run beside it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,20 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("ecomlab", "simpy", "numpy", "pandas", "pydantic", "pulp", "highspy", "matplotlib", "pyyaml",
-            "pyarrow", "openpyxl", "scipy")
+PACKAGES = (
+    "ecomlab",
+    "simpy",
+    "numpy",
+    "pandas",
+    "pydantic",
+    "pulp",
+    "highspy",
+    "matplotlib",
+    "pyyaml",
+    "pyarrow",
+    "openpyxl",
+    "scipy",
+)
 
 
 def versions() -> dict[str, str]:
@@ -36,8 +49,9 @@ def versions() -> dict[str, str]:
 def git_commit() -> str | None:
     try:
         root = Path(__file__).resolve().parent.parent
-        res = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=5)
+        res = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
         return res.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -86,8 +100,9 @@ def _probe(folder: Path, flag: str, path: Path) -> None:
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        raise OutputPathError(f"{flag}: cannot write {path}: {folder} is not writable "
-                              f"({exc.strerror or exc})") from None
+        raise OutputPathError(
+            f"{flag}: cannot write {path}: {folder} is not writable ({exc.strerror or exc})"
+        ) from None
 
 
 def writable_folder(path: Path, flag: str) -> Path:
@@ -139,11 +154,16 @@ def atomic_write_csv(path: Path, frame) -> None:
 
 
 def manifest(**fields) -> dict:
-    from sim.streams import simulator_fingerprint
+    from sim.model.streams import simulator_fingerprint
 
-    return {"created": dt.datetime.now().isoformat(timespec="seconds"), "command": sys.argv,
-            "git_commit": git_commit(), "simulator_fingerprint": simulator_fingerprint(), "versions": versions(),
-            **fields}
+    return {
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "git_commit": git_commit(),
+        "simulator_fingerprint": simulator_fingerprint(),
+        "versions": versions(),
+        **fields,
+    }
 
 
 STALE_SECONDS = 600  # a leftover whose owner cannot be told is removed once it is this old
@@ -224,7 +244,7 @@ class RunFolder:
                 removed.append(p)
         return removed
 
-    def __enter__(self) -> "RunFolder":
+    def __enter__(self) -> RunFolder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -10,6 +10,7 @@
   candidate position around its point that stays inside the axes and overlaps neither a
   marker nor a label placed before it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,7 @@ from matplotlib.transforms import Bbox, blended_transform_factory
 
 from sim.kpis import kpi
 
-__all__ = ["PlainFormatter", "value_axis", "grid_ticks", "wrap_name", "date_axis", "shade_events",
-           "place_labels"]
+__all__ = ["PlainFormatter", "date_axis", "grid_ticks", "place_labels", "shade_events", "value_axis", "wrap_name"]
 
 
 class PlainFormatter(Formatter):
@@ -48,7 +48,7 @@ class PlainFormatter(Formatter):
 
     def __call__(self, x, pos=None):
         v = x * self.scale
-        if abs(v) < 0.5 * 10 ** -self.decimals:
+        if abs(v) < 0.5 * 10**-self.decimals:
             v = 0.0
         sign = "+" if self.signed and v > 0 else ""
         return f"{sign}{v:,.{self.decimals}f}{self.suffix}"
@@ -73,8 +73,7 @@ def grid_ticks(axis, values) -> None:
         axis.set_major_locator(FixedLocator(vals))
     elif integer:
         axis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_major_formatter(FuncFormatter(
-        lambda x, _: f"{x:,.0f}" if integer else f"{x:,.6g}"))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if integer else f"{x:,.6g}"))
 
 
 def wrap_name(name: str, width: int = 26) -> str:
@@ -116,9 +115,18 @@ def shade_events(ax, start_date: dt.date, events, first_day: float, last_day: fl
             continue
         x0, x1 = (date2num(d) for d in _to_date(start_date, [a, b]))
         ax.axvspan(x0 - 0.5, x1 + 0.5, color="#F2C14E", alpha=0.25, linewidth=0, zorder=0)
-        ax.text((x0 + x1) / 2, 0.985, str(name), transform=trans, ha="center", va="top", fontsize=9,
-                color="#7A5A00", bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
-                zorder=5)
+        ax.text(
+            (x0 + x1) / 2,
+            0.985,
+            str(name),
+            transform=trans,
+            ha="center",
+            va="top",
+            fontsize=9,
+            color="#7A5A00",
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=5,
+        )
         drawn += 1
     return drawn
 
@@ -147,14 +155,27 @@ def place_labels(ax, xs, ys, texts, fontsize: float = 9.5) -> list:
     taken = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in pts if np.isfinite(x) and np.isfinite(y)]
     candidates = []
     for dist in (7, 16, 28, 42):
-        candidates += [(dist, 3, "left", "bottom"), (dist, -3, "left", "top"), (-dist, 3, "right", "bottom"),
-                       (-dist, -3, "right", "top"), (0, dist, "center", "bottom"), (0, -dist, "center", "top")]
+        candidates += [
+            (dist, 3, "left", "bottom"),
+            (dist, -3, "left", "top"),
+            (-dist, 3, "right", "bottom"),
+            (-dist, -3, "right", "top"),
+            (0, dist, "center", "bottom"),
+            (0, -dist, "center", "top"),
+        ]
     out = []
     for (x, y), (px_, py_), text in zip(zip(xs, ys), pts, texts):
         if not (np.isfinite(px_) and np.isfinite(py_)):
             continue
-        ann = ax.annotate(str(text), (x, y), textcoords="offset points", xytext=(7, 3), fontsize=fontsize,
-                          zorder=6, annotation_clip=False)
+        ann = ax.annotate(
+            str(text),
+            (x, y),
+            textcoords="offset points",
+            xytext=(7, 3),
+            fontsize=fontsize,
+            zorder=6,
+            annotation_clip=False,
+        )
         best, best_cost = None, math.inf
         for dx, dy, ha, va in candidates:
             ann.set_position((dx, dy))

@@ -21,28 +21,41 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from experiments.kpi_format import estimate_text  # noqa: E402
-from experiments.plot_style import (  # noqa: E402
-    PlainFormatter, date_axis, grid_ticks, place_labels, shade_events, value_axis, wrap_name,
+from experiments.kpi_format import estimate_text
+from experiments.plot_style import (
+    PlainFormatter,
+    date_axis,
+    grid_ticks,
+    place_labels,
+    shade_events,
+    value_axis,
+    wrap_name,
 )
-from experiments.stats import t_quantile  # noqa: E402
-from sim.kpis import kpi  # noqa: E402
+from experiments.stats import t_quantile
+from sim.kpis import kpi
 
-__all__ = ["bar_ci", "sweep_lines", "tradeoff_scatter", "pareto_front", "daily_series",
-           "paired_diff_forest"]
+__all__ = ["bar_ci", "daily_series", "paired_diff_forest", "pareto_front", "sweep_lines", "tradeoff_scatter"]
 
 _RC = {
-    "font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 10,
-    "ytick.labelsize": 10, "legend.fontsize": 10, "axes.spines.top": False,
-    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "svg.hashsalt": "ecomlab", "svg.fonttype": "path",
+    "font.size": 11,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.hashsalt": "ecomlab",
+    "svg.fonttype": "path",
 }
 _FIGSIZE = (8.0, 4.5)  # inches, 16:9
 _COLOR = "#4C72B0"
@@ -72,12 +85,10 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fig.get_layout_engine() is None:
             fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp",
-                                   dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=150,
-                            metadata={"Date": None} if fmt == "svg" else None)
+                fig.savefig(fh, format=fmt, dpi=150, metadata={"Date": None} if fmt == "svg" else None)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use normal file mode
             os.replace(tmp, path)
         except BaseException:
@@ -124,9 +135,17 @@ def _legend_below(fig, handles=None, labels=None, ncol: int | None = None, title
     return fig.legend(handles, labels, loc="outside lower center", ncol=ncol, title=title, frameon=False)
 
 
-def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | None = None,
-           ylabel: str | None = None, baseline: str | None = None,
-           label_col: str = "variant", ci_label: str = "95% CI", currency: str | None = None) -> Path:
+def bar_ci(
+    summary: pd.DataFrame,
+    metric: str,
+    path: str | Path,
+    title: str | None = None,
+    ylabel: str | None = None,
+    baseline: str | None = None,
+    label_col: str = "variant",
+    ci_label: str = "95% CI",
+    currency: str | None = None,
+) -> Path:
     """Bar per variant of the mean of ``metric`` with CI whiskers [ci_low, ci_high].
 
     The ``baseline`` bar is drawn in a highlight colour. With more than 6 variants
@@ -140,8 +159,7 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
     rows = _metric_rows(summary, metric)
     labels = rows[label_col].astype(str).tolist()
     err = _err(rows["mean"], rows["ci_low"], rows["ci_high"])
-    colors = [_HIGHLIGHT if baseline is not None and lab == str(baseline) else _COLOR
-              for lab in labels]
+    colors = [_HIGHLIGHT if baseline is not None and lab == str(baseline) else _COLOR for lab in labels]
     horizontal = len(labels) > 6 or max(len(lab) for lab in labels) > 12
     shown = [wrap_name(lab) for lab in labels]
     lines = max(s.count("\n") + 1 for s in shown)
@@ -182,11 +200,19 @@ def bar_ci(summary: pd.DataFrame, metric: str, path: str | Path, title: str | No
         return _save(fig, path)
 
 
-def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
-                series: str | None = None, title: str | None = None,
-                xlabel: str | None = None, ylabel: str | None = None,
-                ci_label: str = "95% CI", series_label: str | None = None,
-                currency: str | None = None) -> Path:
+def sweep_lines(
+    summary: pd.DataFrame,
+    x: str,
+    metric: str,
+    path: str | Path,
+    series: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    ci_label: str = "95% CI",
+    series_label: str | None = None,
+    currency: str | None = None,
+) -> Path:
     """Mean of ``metric`` over a swept numeric parameter ``x`` with a shaded CI band.
 
     ``summary`` must have the swept parameters as group columns (``summarize(runs,
@@ -227,8 +253,7 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, path: str | Path,
         return _save(fig, path)
 
 
-def pareto_front(df: pd.DataFrame, x: str, y: str, minimize_x: bool = True,
-                 minimize_y: bool = True) -> pd.Series:
+def pareto_front(df: pd.DataFrame, x: str, y: str, minimize_x: bool = True, minimize_y: bool = True) -> pd.Series:
     """Boolean Series (same index as ``df``): True where the row is Pareto-efficient.
 
     Row i is dominated when some row j is at least as good in both x and y and
@@ -250,11 +275,19 @@ def pareto_front(df: pd.DataFrame, x: str, y: str, minimize_x: bool = True,
     return pd.Series(efficient, index=df.index, name="pareto")
 
 
-def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
-                     path: str | Path, label_col: str = "variant", minimize_x: bool = True,
-                     minimize_y: bool = True, title: str | None = None,
-                     xlabel: str | None = None, ylabel: str | None = None,
-                     currency: str | None = None) -> Path:
+def tradeoff_scatter(
+    summary_wide: pd.DataFrame,
+    x_metric: str,
+    y_metric: str,
+    path: str | Path,
+    label_col: str = "variant",
+    minimize_x: bool = True,
+    minimize_y: bool = True,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    currency: str | None = None,
+) -> Path:
     """Scatter of variants in the (x_metric, y_metric) plane with the Pareto front.
 
     Error bars in x and y come from f"{m}_ci_low"/f"{m}_ci_high" when present (see
@@ -283,21 +316,40 @@ def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
     with plt.rc_context(_RC):
         fig, ax = _fig(_FIGSIZE if not numbered else (_FIGSIZE[0], _FIGSIZE[1] + 0.22 * ((len(names) + 1) // 2)))
         handles = []
-        for mask, color, size, label in ((~front, _MUTED, 40, "dominated"),
-                                         (front, _HIGHLIGHT, 70, "Pareto-efficient")):
+        for mask, color, size, label in (
+            (~front, _MUTED, 40, "dominated"),
+            (front, _HIGHLIGHT, 70, "Pareto-efficient"),
+        ):
             if not mask.any():
                 continue
-            ax.errorbar(df.loc[mask, x_metric], df.loc[mask, y_metric],
-                        xerr=None if xerr is None else xerr[:, mask],
-                        yerr=None if yerr is None else yerr[:, mask], fmt="none",
-                        ecolor=color, alpha=0.6, capsize=3)
-            handles.append(ax.scatter(df.loc[mask, x_metric], df.loc[mask, y_metric], s=size, color=color,
-                                      label=label, zorder=3, edgecolor="white"))
+            ax.errorbar(
+                df.loc[mask, x_metric],
+                df.loc[mask, y_metric],
+                xerr=None if xerr is None else xerr[:, mask],
+                yerr=None if yerr is None else yerr[:, mask],
+                fmt="none",
+                ecolor=color,
+                alpha=0.6,
+                capsize=3,
+            )
+            handles.append(
+                ax.scatter(
+                    df.loc[mask, x_metric],
+                    df.loc[mask, y_metric],
+                    s=size,
+                    color=color,
+                    label=label,
+                    zorder=3,
+                    edgecolor="white",
+                )
+            )
         eff = df[front].sort_values(x_metric)
         ax.plot(eff[x_metric], eff[y_metric], color=_HIGHLIGHT, linewidth=1.5, zorder=2)
         ax.margins(x=0.12, y=0.15)  # room for the point labels
-        for m, get, put, vals in ((x_metric, ax.get_xlim, ax.set_xlim, df[x_metric]),
-                                  (y_metric, ax.get_ylim, ax.set_ylim, df[y_metric])):
+        for m, get, put, vals in (
+            (x_metric, ax.get_xlim, ax.set_xlim, df[x_metric]),
+            (y_metric, ax.get_ylim, ax.set_ylim, df[y_metric]),
+        ):
             lo_lim, hi_lim = get()
             top = float(np.nanmax(vals.to_numpy(float))) if len(vals) else hi_lim
             if kpi(m).kind == "rate" and hi_lim > 1.0 and top <= 1.0:  # no axis past 100%
@@ -315,23 +367,36 @@ def tradeoff_scatter(summary_wide: pd.DataFrame, x_metric: str, y_metric: str,
             _legend_below(fig, handles, labels, ncol=2)
         else:
             _legend_below(fig, handles, labels)
-        place_labels(ax, df[x_metric].to_numpy(float), df[y_metric].to_numpy(float),
-                     [str(i + 1) for i in range(len(names))] if numbered else names)
+        place_labels(
+            ax,
+            df[x_metric].to_numpy(float),
+            df[y_metric].to_numpy(float),
+            [str(i + 1) for i in range(len(names))] if numbered else names,
+        )
         return _save(fig, path)
 
 
-def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "variant",
-                 x: str = "day", band: str = "ci", level: float = 0.95,
-                 title: str | None = None, xlabel: str | None = None,
-                 ylabel: str | None = None, start_date: dt.date | None = None,
-                 events: list[tuple[int, int, str]] | None = None) -> Path:
+def daily_series(
+    daily: pd.DataFrame,
+    metric: str,
+    path: str | Path,
+    by: str = "variant",
+    x: str = "day",
+    band: str = "ci",
+    level: float = 0.95,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    start_date: dt.date | None = None,
+    events: list[tuple[int, int, str]] | None = None,
+) -> Path:
     """Daily mean of ``metric`` across replications, one line per ``by`` value.
 
     ``daily`` is long: columns variant, replication, day, <metrics>. The band is the
     Student-t CI of the daily mean (``band="ci"``: mean ± t_{(1+level)/2, n-1} s/sqrt(n))
     or the range over replications (``band="minmax"``). With ``start_date`` the x axis
     shows calendar dates (start_date + day) and ``events`` — (first_day, end_day_exclusive,
-    name), e.g. from ``sim.demand.promotion_days`` — are shaded and named. The legend
+    name), e.g. from ``sim.model.demand.promotion_days`` — are shaded and named. The legend
     sits below the axes.
 
     >>> daily_series(daily, "backorders_units", "out/backorders.png",
@@ -357,10 +422,12 @@ def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "
             if band == "minmax":
                 lo, hi = stats["min"].to_numpy(float), stats["max"].to_numpy(float)
             else:
-                tq = {n: t_quantile((1 + level) / 2, n - 1) if n >= 2 else np.nan
-                      for n in stats["count"].unique()}
-                hw = stats["count"].map(tq).to_numpy(float) * stats["std"].to_numpy(float) \
+                tq = {n: t_quantile((1 + level) / 2, n - 1) if n >= 2 else np.nan for n in stats["count"].unique()}
+                hw = (
+                    stats["count"].map(tq).to_numpy(float)
+                    * stats["std"].to_numpy(float)
                     / np.sqrt(stats["count"].to_numpy(float))
+                )
                 hw = np.nan_to_num(hw, nan=0.0)
                 # a CI of a mean never leaves the range of the data (no negative stock bands)
                 lo = np.maximum(mean - hw, stats["min"].to_numpy(float))
@@ -387,10 +454,16 @@ def daily_series(daily: pd.DataFrame, metric: str, path: str | Path, by: str = "
         return _save(fig, path)
 
 
-def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
-                       title: str | None = None, xlabel: str | None = None,
-                       baseline: str | None = None, ci_label: str = "95% CI",
-                       currency: str | None = None) -> Path:
+def paired_diff_forest(
+    paired: pd.DataFrame,
+    metric: str,
+    path: str | Path,
+    title: str | None = None,
+    xlabel: str | None = None,
+    baseline: str | None = None,
+    ci_label: str = "95% CI",
+    currency: str | None = None,
+) -> Path:
     """Paired differences (variant - baseline) with their CIs, one small panel per variant.
 
     Each panel has its own x scale (always including 0, marked by a vertical line), so
@@ -408,8 +481,7 @@ def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
     k = kpi(metric)
     base = str(baseline) if baseline else "baseline"
     with plt.rc_context(_RC):
-        fig, axes = plt.subplots(n, 1, figsize=(_FIGSIZE[0], 1.0 + 1.05 * n), layout="constrained",
-                                 squeeze=False)
+        fig, axes = plt.subplots(n, 1, figsize=(_FIGSIZE[0], 1.0 + 1.05 * n), layout="constrained", squeeze=False)
         handles = {}
         for ax, (_, row) in zip(axes[:, 0], rows.iterrows()):
             mean = float(row["mean_diff"])
@@ -418,13 +490,30 @@ def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
             uhw = float(row.get("unpaired_half_width", np.nan))
             uhw = uhw if np.isfinite(uhw) else 0.0
             if "unpaired_half_width" in row:
-                handles["welch"] = ax.errorbar([mean], [0], xerr=[[uhw], [uhw]], fmt="none", ecolor="#BBBBBB",
-                                               elinewidth=7, zorder=1, label=f"unpaired (Welch) {ci_label}")
+                handles["welch"] = ax.errorbar(
+                    [mean],
+                    [0],
+                    xerr=[[uhw], [uhw]],
+                    fmt="none",
+                    ecolor="#BBBBBB",
+                    elinewidth=7,
+                    zorder=1,
+                    label=f"unpaired (Welch) {ci_label}",
+                )
             sig = bool(row["excludes_zero"])
             color = _HIGHLIGHT if sig else _COLOR
-            h = ax.errorbar([mean], [0], xerr=[[mean - lo], [hi - mean]], fmt="o", color=color, capsize=5,
-                            elinewidth=2, markersize=7, zorder=3,
-                            label=f"paired {ci_label}" + (", excludes 0" if sig else ""))
+            h = ax.errorbar(
+                [mean],
+                [0],
+                xerr=[[mean - lo], [hi - mean]],
+                fmt="o",
+                color=color,
+                capsize=5,
+                elinewidth=2,
+                markersize=7,
+                zorder=3,
+                label=f"paired {ci_label}" + (", excludes 0" if sig else ""),
+            )
             handles["sig" if sig else "ns"] = h
             ax.axvline(0.0, color="#333333", linewidth=1)
             span = [v for v in (0.0, lo, hi, mean - uhw, mean + uhw) if np.isfinite(v)]
@@ -437,20 +526,27 @@ def paired_diff_forest(paired: pd.DataFrame, metric: str, path: str | Path,
             ax.spines["left"].set_visible(False)
             value_axis(ax.xaxis, metric, diff=True)
             diff_text, hw_text = estimate_text(metric, mean, row["half_width"], currency, signed=True)
-            ax.set_title(f"{wrap_name(row['variant'], 60)}:  {diff_text} {hw_text}".rstrip(), loc="left",
-                         fontsize=11)
+            ax.set_title(f"{wrap_name(row['variant'], 60)}:  {diff_text} {hw_text}".rstrip(), loc="left", fontsize=11)
         unit = "percentage points" if k.kind == "rate" else k.unit_text(currency)
-        axes[-1, 0].set_xlabel(xlabel or f"{k.label}: variant − {base} ({unit}); each panel has its own scale",
-                               fontsize=11)
+        axes[-1, 0].set_xlabel(
+            xlabel or f"{k.label}: variant − {base} ({unit}); each panel has its own scale", fontsize=11
+        )
         fig.suptitle(title or f"{k.label}: paired difference to {base}", fontsize=13)
         order = [handles[key] for key in ("welch", "ns", "sig") if key in handles]
         _legend_below(fig, order, [h.get_label() for h in order])
         return _save(fig, path)
 
 
-def predicted_vs_simulated(table: pd.DataFrame, x: str, y: str, path: str | Path, label_col: str = "label",
-                           title: str | None = None, xlabel: str | None = None,
-                           ylabel: str | None = None) -> Path:
+def predicted_vs_simulated(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    path: str | Path,
+    label_col: str = "label",
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Path:
     """Optimizer predictions (hollow markers) against simulated means with 95% CI (filled).
 
     ``table`` has, per plan, columns ``pred_{x}``, ``pred_{y}``, ``{x}``, ``{y}`` and the CI
@@ -461,8 +557,9 @@ def predicted_vs_simulated(table: pd.DataFrame, x: str, y: str, path: str | Path
         ax.plot(table[f"pred_{x}"], table[f"pred_{y}"], "o--", mfc="none", color="#555555", label="predicted")
         xerr = _err(table[x], table[f"{x}_ci_low"], table[f"{x}_ci_high"])
         yerr = _err(table[y], table[f"{y}_ci_low"], table[f"{y}_ci_high"])
-        ax.errorbar(table[x], table[y], xerr=xerr, yerr=yerr, fmt="o-", color="#d95f02", capsize=3,
-                    label="simulated (95% CI)")
+        ax.errorbar(
+            table[x], table[y], xerr=xerr, yerr=yerr, fmt="o-", color="#d95f02", capsize=3, label="simulated (95% CI)"
+        )
         for _, row in table.iterrows():
             ax.annotate(str(row[label_col]), (row[x], row[y]), textcoords="offset points", xytext=(6, -10))
         ax.set_xlabel(xlabel or x)

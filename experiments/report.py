@@ -24,7 +24,7 @@ import pandas as pd
 
 from experiments.headline import headline
 
-__all__ = ["write_report", "fmt_num", "fmt_mean_hw", "markdown_table"]
+__all__ = ["fmt_mean_hw", "fmt_num", "markdown_table", "write_report"]
 
 MISSING = "–"
 SIG_MARK = "✱"
@@ -71,8 +71,7 @@ def fmt_mean_hw(mean: float, half_width: float, low: float, high: float) -> tupl
     if mean is None or math.isnan(mean):
         return MISSING, MISSING
     if half_width is None or not math.isfinite(half_width) or half_width <= 0:
-        interval = MISSING if half_width is None or math.isnan(half_width) else \
-            f"[{fmt_num(low)}, {fmt_num(high)}]"
+        interval = MISSING if half_width is None or math.isnan(half_width) else f"[{fmt_num(low)}, {fmt_num(high)}]"
         return fmt_num(mean), interval
     decimals = max(1 - math.floor(math.log10(half_width)), 0)
     if decimals > 6:
@@ -87,8 +86,7 @@ def fmt_mean_hw(mean: float, half_width: float, low: float, high: float) -> tupl
 def _frame_cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
     """Header, formatted rows and right-alignment flags (numeric columns) of ``df``."""
     header = [str(c) for c in df.columns]
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-               for c in df.columns]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     rows = [[fmt_num(v) for v in row] for row in df.itertuples(index=False, name=None)]
     return header, rows, numeric
 
@@ -113,27 +111,27 @@ def markdown_table(df: pd.DataFrame, right: list[bool] | None = None) -> str:
     widths = [max([len(h), 3] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if r else c.ljust(w)
-                                 for c, w, r in zip(cells, widths, right)) + " |"
+        return "| " + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)) + " |"
 
-    rule = "| " + " | ".join(("-" * (w - 1) + ":") if r else (":" + "-" * (w - 1))
-                             for w, r in zip(widths, right)) + " |"
+    rule = (
+        "| " + " | ".join(("-" * (w - 1) + ":") if r else (":" + "-" * (w - 1)) for w, r in zip(widths, right)) + " |"
+    )
     return "\n".join([line(header), rule] + [line(r) for r in rows])
 
 
-def _html_table(df: pd.DataFrame, right: list[bool] | None = None,
-                row_classes: list[str] | None = None) -> str:
+def _html_table(df: pd.DataFrame, right: list[bool] | None = None, row_classes: list[str] | None = None) -> str:
     header, rows, numeric = _frame_cells(df)
     right = numeric if right is None else right
     out = ['<div class="table-wrap"><table class="data"><thead><tr>']
-    out += [f'<th class="{"num" if r else "txt"}">{html.escape(h)}</th>'
-            for h, r in zip(header, right)]
+    out += [f'<th class="{"num" if r else "txt"}">{html.escape(h)}</th>' for h, r in zip(header, right)]
     out.append("</tr></thead><tbody>")
     for i, row in enumerate(rows):
         cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
-        out.append(f"<tr{cls}>" + "".join(
-            f'<td class="{"num" if r else "txt"}">{html.escape(c)}</td>'
-            for c, r in zip(row, right)) + "</tr>")
+        out.append(
+            f"<tr{cls}>"
+            + "".join(f'<td class="{"num" if r else "txt"}">{html.escape(c)}</td>' for c, r in zip(row, right))
+            + "</tr>"
+        )
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -141,14 +139,13 @@ def _html_table(df: pd.DataFrame, right: list[bool] | None = None,
 # --------------------------------------------------------------------------- tables
 def _summary_display(summary: pd.DataFrame, level: float) -> tuple[pd.DataFrame, list[bool]]:
     """Summary as text, grouped by metric (metric order of first appearance)."""
-    group_cols = list(summary.columns[:list(summary.columns).index("metric")])
+    group_cols = list(summary.columns[: list(summary.columns).index("metric")])
     if "variant" in group_cols:  # grid values are in the variant names; their long keys would widen the table
         group_cols = ["variant"]
     order = {m: i for i, m in enumerate(pd.unique(summary["metric"]))}
     s = summary.assign(_k=summary["metric"].map(order)).sort_values("_k", kind="stable")
-    pm = [fmt_mean_hw(*r) for r in s[["mean", "half_width", "ci_low", "ci_high"]]
-          .itertuples(index=False, name=None)]
-    out = s[["metric"] + group_cols].astype(str).reset_index(drop=True)
+    pm = [fmt_mean_hw(*r) for r in s[["mean", "half_width", "ci_low", "ci_high"]].itertuples(index=False, name=None)]
+    out = s[["metric", *group_cols]].astype(str).reset_index(drop=True)
     out["n"] = [fmt_num(int(v)) for v in s["n"]]
     out["mean ± half-width"] = [p[0] for p in pm]
     out[f"{level:.0%} CI"] = [p[1] for p in pm]
@@ -157,29 +154,35 @@ def _summary_display(summary: pd.DataFrame, level: float) -> tuple[pd.DataFrame,
 
 
 def _paired_display(paired: pd.DataFrame, level: float) -> tuple[pd.DataFrame, list[bool]]:
-    pm = [fmt_mean_hw(*r) for r in paired[["mean_diff", "half_width", "ci_low", "ci_high"]]
-          .itertuples(index=False, name=None)]
+    pm = [
+        fmt_mean_hw(*r)
+        for r in paired[["mean_diff", "half_width", "ci_low", "ci_high"]].itertuples(index=False, name=None)
+    ]
     gain = paired["unpaired_half_width"] / paired["half_width"]
-    out = pd.DataFrame({
-        "variant": paired["variant"].astype(str), "metric": paired["metric"].astype(str),
-        "n pairs": [fmt_num(int(v)) for v in paired["n"]],
-        "difference ± half-width": [p[0] for p in pm], f"{level:.0%} CI": [p[1] for p in pm],
-        "excludes 0": [f"{SIG_MARK} yes" if e else "no" for e in paired["excludes_zero"]],
-        "unpaired ± (Welch)": [fmt_num(v, 2) for v in paired["unpaired_half_width"]],
-        "pairing gain": [MISSING if not np.isfinite(g) else f"{g:.1f}×" for g in gain],
-    })
+    out = pd.DataFrame(
+        {
+            "variant": paired["variant"].astype(str),
+            "metric": paired["metric"].astype(str),
+            "n pairs": [fmt_num(int(v)) for v in paired["n"]],
+            "difference ± half-width": [p[0] for p in pm],
+            f"{level:.0%} CI": [p[1] for p in pm],
+            "excludes 0": [f"{SIG_MARK} yes" if e else "no" for e in paired["excludes_zero"]],
+            "unpaired ± (Welch)": [fmt_num(v, 2) for v in paired["unpaired_half_width"]],
+            "pairing gain": [MISSING if not np.isfinite(g) else f"{g:.1f}×" for g in gain],
+        }
+    )
     return out, [False, False, True, True, True, False, True, True]
 
 
 # --------------------------------------------------------------------------- figures
 def _inline_svg(text: str, prefix: str) -> str:
     """SVG text ready to inline: no XML prolog/doctype, ids made unique per figure."""
-    text = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", "", text,
-                  flags=re.S).strip()
+    text = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", "", text, flags=re.S).strip()
     ids = set(re.findall(r'\bid="([^"]+)"', text))
     text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
-    return re.sub(r"#([A-Za-z_][\w.\-]*)",
-                  lambda m: f"#{prefix}{m.group(1)}" if m.group(1) in ids else m.group(0), text)
+    return re.sub(
+        r"#([A-Za-z_][\w.\-]*)", lambda m: f"#{prefix}{m.group(1)}" if m.group(1) in ids else m.group(0), text
+    )
 
 
 def _figure_html(caption: str, path: Path, index: int) -> str:
@@ -244,15 +247,21 @@ pre{background:#f5f6f8;border:1px solid #e4e4e4;padding:.7rem 1rem;overflow-x:au
 
 
 # --------------------------------------------------------------------------- report
-def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
-                 summary: pd.DataFrame, paired: pd.DataFrame | None,
-                 plots: list[tuple[str, Path]],
-                 extra_tables: dict[str, pd.DataFrame] | None = None,
-                 failures: pd.DataFrame | None = None,
-                 level: float = 0.95,
-                 appendix: dict[str, str] | None = None,
-                 metrics: list[str] | None = None, baseline: str | None = None,
-                 currency: str | None = None) -> tuple[Path, Path]:
+def write_report(
+    out_dir: str | Path,
+    title: str,
+    intro_lines: list[str],
+    summary: pd.DataFrame,
+    paired: pd.DataFrame | None,
+    plots: list[tuple[str, Path]],
+    extra_tables: dict[str, pd.DataFrame] | None = None,
+    failures: pd.DataFrame | None = None,
+    level: float = 0.95,
+    appendix: dict[str, str] | None = None,
+    metrics: list[str] | None = None,
+    baseline: str | None = None,
+    currency: str | None = None,
+) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
     Sections: intro lines, a warning when replications failed, the headline table
@@ -287,8 +296,7 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
         md += [str(line), ""]
         body.append(f"<p>{html.escape(str(line))}</p>")
     if n_fail:
-        warn = (f"{n_fail} replication(s) failed and are excluded from all statistics; "
-                "see 'Failed replications' below.")
+        warn = f"{n_fail} replication(s) failed and are excluded from all statistics; see 'Failed replications' below."
         md += [f"> **Warning:** {warn}", ""]
         body.append(f'<p class="warn"><strong>Warning:</strong> {html.escape(warn)}</p>')
 
@@ -305,26 +313,29 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
             md += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
             body.append(_figure_html(caption, p, i))
 
-    note = (f"Mean over ok replications with Student-t {level:.0%} confidence interval "
-            "(half-width = t·s/√n); n = number of ok replications.")
+    note = (
+        f"Mean over ok replications with Student-t {level:.0%} confidence interval "
+        "(half-width = t·s/√n); n = number of ok replications."
+    )
     md += ["## Summary", "", note, "", markdown_table(sum_df, sum_right), ""]
-    body += ["<h2>Summary</h2>", f'<p class="note">{html.escape(note)}</p>',
-             _html_table(sum_df, sum_right)]
+    body += ["<h2>Summary</h2>", f'<p class="note">{html.escape(note)}</p>', _html_table(sum_df, sum_right)]
 
     if paired is not None and len(paired):
         pair_df, pair_right = _paired_display(paired, level)
-        pnote = (f"Differences variant − baseline paired on the replication number (common "
-                 f"random numbers); {SIG_MARK} marks a {level:.0%} CI that excludes 0. "
-                 "'pairing gain' = unpaired (Welch) half-width / paired half-width.")
+        pnote = (
+            f"Differences variant − baseline paired on the replication number (common "
+            f"random numbers); {SIG_MARK} marks a {level:.0%} CI that excludes 0. "
+            "'pairing gain' = unpaired (Welch) half-width / paired half-width."
+        )
         md_pair = pair_df.copy()
-        md_pair["excludes 0"] = [f"**{v}**" if v.startswith(SIG_MARK) else v
-                                 for v in md_pair["excludes 0"]]
-        md += ["## Paired differences vs baseline", "", pnote, "",
-               markdown_table(md_pair, pair_right), ""]
+        md_pair["excludes 0"] = [f"**{v}**" if v.startswith(SIG_MARK) else v for v in md_pair["excludes 0"]]
+        md += ["## Paired differences vs baseline", "", pnote, "", markdown_table(md_pair, pair_right), ""]
         classes = ["sig" if e else "" for e in paired["excludes_zero"]]
-        body += ["<h2>Paired differences vs baseline</h2>",
-                 f'<p class="note">{html.escape(pnote)}</p>',
-                 _html_table(pair_df, pair_right, classes)]
+        body += [
+            "<h2>Paired differences vs baseline</h2>",
+            f'<p class="note">{html.escape(pnote)}</p>',
+            _html_table(pair_df, pair_right, classes),
+        ]
 
     for name, table in extra_tables.items():
         md += [f"## {name}", "", markdown_table(table), ""]
@@ -338,10 +349,12 @@ def write_report(out_dir: str | Path, title: str, intro_lines: list[str],
         md += [f"## {name}", "", "```", str(text).rstrip(), "```", ""]
         body += [f"<h2>{html.escape(str(name))}</h2>", f"<pre>{html.escape(str(text))}</pre>"]
 
-    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-            "<body><main>\n" + "\n".join(body) + "\n</main></body>\n</html>\n")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        "<body><main>\n" + "\n".join(body) + "\n</main></body>\n</html>\n"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
     _write_atomic(md_path, "\n".join(md).rstrip() + "\n")

@@ -17,6 +17,7 @@ finished. Results are identical whatever the executor and worker count.
 >>> len(tasks_for(points, replications=2, master_seed=spec.seed))
 8
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,17 +28,17 @@ import sys
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
 from experiments.output import STALE_SECONDS, older_than, owner_alive
 from experiments.spec import Point
-from sim.model import simulate
-from sim.streams import replication_seed, simulator_fingerprint
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed, simulator_fingerprint
 
 SIM_FINGERPRINT = simulator_fingerprint()  # cached results of other simulator code are not reused
 
@@ -62,7 +63,7 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
     """Simulate one replication; never raises (errors come back as data).
 
     ``daily_columns`` None keeps the whole daily table (a DataFrame; not cacheable);
-    ``record_orders`` adds the per-order table (``sim.orders.order_details``) as ``orders``.
+    ``record_orders`` adds the per-order table (``sim.model.records.order_details``) as ``orders``.
     """
     start = time.perf_counter()
     try:
@@ -71,16 +72,28 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
             daily = result.daily
         else:
             daily = {c: result.daily[c].tolist() for c in daily_columns}
-        out = {"status": "ok", "kpis": result.kpis, "daily": daily, "events": result.event_kpis, "error": "",
-               "seconds": time.perf_counter() - start}
+        out = {
+            "status": "ok",
+            "kpis": result.kpis,
+            "daily": daily,
+            "events": result.event_kpis,
+            "error": "",
+            "seconds": time.perf_counter() - start,
+        }
         if record_orders:
-            from sim.orders import order_details
+            from sim.model.records import order_details
 
             out["orders"] = order_details(result, scenario)
         return out
     except Exception as exc:  # a failed replication must not stop the others
-        return {"status": "failed", "kpis": {}, "daily": {}, "seconds": time.perf_counter() - start,
-                "error": f"{exc.__class__.__name__}: {exc}", "traceback": traceback.format_exc()}
+        return {
+            "status": "failed",
+            "kpis": {},
+            "daily": {},
+            "seconds": time.perf_counter() - start,
+            "error": f"{exc.__class__.__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
 
 
 def _checksum(entry: dict) -> str:
@@ -216,8 +229,15 @@ class Progress:
 
     PLAIN_SECONDS = 3.0
 
-    def __init__(self, total: int, done: int = 0, quiet: bool = False, stream=None, unit: str = "replications",
-                 desc: str | None = None):
+    def __init__(
+        self,
+        total: int,
+        done: int = 0,
+        quiet: bool = False,
+        stream=None,
+        unit: str = "replications",
+        desc: str | None = None,
+    ):
         from tqdm import tqdm
 
         stream = sys.stderr if stream is None else stream
@@ -228,9 +248,17 @@ class Progress:
             fmt = prefix + "{bar:30} {n_fmt}/{total_fmt} " + unit + " [{elapsed}<{remaining}]{postfix}"
         else:
             fmt = prefix + "{n_fmt}/{total_fmt} " + unit + " done{postfix}; elapsed {elapsed}, ETA {remaining}"
-        self._bar = tqdm(total=total, initial=done, disable=quiet, file=stream if tty else _PlainLines(stream),
-                         mininterval=0.2 if tty else self.PLAIN_SECONDS, bar_format=fmt, ascii=not tty,
-                         dynamic_ncols=tty, leave=True)
+        self._bar = tqdm(
+            total=total,
+            initial=done,
+            disable=quiet,
+            file=stream if tty else _PlainLines(stream),
+            mininterval=0.2 if tty else self.PLAIN_SECONDS,
+            bar_format=fmt,
+            ascii=not tty,
+            dynamic_ncols=tty,
+            leave=True,
+        )
 
     def step(self, label: str = "") -> None:
         self.done += 1
@@ -243,15 +271,22 @@ class Progress:
     def close(self) -> None:
         self._bar.close()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def _execute(todo: list[Task], executor: str, workers: int | None, scheduler: str | None,
-             daily_columns: tuple, on_done: Callable[[Task, dict], None], job: Callable = run_task) -> None:
+def _execute(
+    todo: list[Task],
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    daily_columns: tuple,
+    on_done: Callable[[Task, dict], None],
+    job: Callable = run_task,
+) -> None:
     """Run ``job(scenario, seed, daily_columns)`` (never raising; ``run_task`` by default) for every task."""
     if not todo:
         return
@@ -284,8 +319,13 @@ def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) ->
         return  # the parent went away
 
 
-def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
-                       on_done: Callable[[Task, dict], None], job: Callable = run_task) -> None:
+def _execute_processes(
+    todo: list[Task],
+    workers: int,
+    daily_columns: tuple,
+    on_done: Callable[[Task, dict], None],
+    job: Callable = run_task,
+) -> None:
     """Run ``todo`` on worker processes that this function owns from start to end.
 
     Each worker has its own pipe and one replication in flight at a time. Workers ignore
@@ -333,8 +373,13 @@ def _execute_processes(todo: list[Task], workers: int, daily_columns: tuple,
                 except (EOFError, OSError):
                     conn.close()
                     _end_processes([proc])  # normally gone already
-                    out = {"status": "failed", "kpis": {}, "daily": {}, "seconds": 0.0,
-                           "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}"}
+                    out = {
+                        "status": "failed",
+                        "kpis": {},
+                        "daily": {},
+                        "seconds": 0.0,
+                        "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}",
+                    }
                     if pending:
                         start()
                 else:
@@ -377,8 +422,13 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
         client = Client(scheduler)
     else:
         before = set(mp.active_children())
-        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
         client = Client(cluster)
     futures = {}
     finished = False
@@ -418,11 +468,20 @@ class Interrupted(KeyboardInterrupt):
         self.outputs = outputs
 
 
-def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str = "process",
-                workers: int | None = None, scheduler: str | None = None,
-                daily_columns: Iterable[str] | None = (), quiet: bool = False, fresh: bool = False,
-                desc: str | None = None, job: Callable | None = None, unit: str = "replications",
-                record_orders: bool = False) -> tuple[list[dict], int]:
+def run_outputs(
+    tasks: list[Task],
+    cache_dir: Path | None = None,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    daily_columns: Iterable[str] | None = (),
+    quiet: bool = False,
+    fresh: bool = False,
+    desc: str | None = None,
+    job: Callable | None = None,
+    unit: str = "replications",
+    record_orders: bool = False,
+) -> tuple[list[dict], int]:
     """Run ``tasks`` (what is not cached) with a progress bar; return (outputs in task order, cached count).
 
     ``cache_dir`` None runs without a cache; ``daily_columns`` None keeps every daily column
@@ -459,11 +518,14 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
         print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)
 
     with Progress(len(tasks), len(tasks) - len(todo), quiet, unit=unit, desc=desc) as progress:
+
         def on_done(task: Task, out: dict) -> None:
             if cache is not None:
                 cache.put(task, {k: v for k, v in out.items() if k != "orders"})
             results[index[id(task)]] = out
-            progress.step(f"#{task.replication}" if task.point.name == desc else f"{task.point.name} #{task.replication}")
+            progress.step(
+                f"#{task.replication}" if task.point.name == desc else f"{task.point.name} #{task.replication}"
+            )
 
         try:
             _execute(todo, executor, workers, scheduler, daily_columns, on_done, job or run_task)
@@ -472,18 +534,27 @@ def run_outputs(tasks: list[Task], cache_dir: Path | None = None, executor: str 
     return [results[i] for i in range(len(tasks))], len(tasks) - len(todo)
 
 
-def run_tasks(tasks: list[Task], cache_dir: Path, executor: str = "process", workers: int | None = None,
-              scheduler: str | None = None, daily_columns: Iterable[str] = (), quiet: bool = False,
-              fresh: bool = False, events: list | None = None,
-              orders: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_tasks(
+    tasks: list[Task],
+    cache_dir: Path,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    daily_columns: Iterable[str] = (),
+    quiet: bool = False,
+    fresh: bool = False,
+    events: list | None = None,
+    orders: list | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run what is not cached; return (runs table, daily long table) in task order.
 
     ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them;
     ``orders``: a list to extend with each replication's per-order table (variant and
     replication columns first); asking for it runs every task (per-order tables are not cached)."""
     daily_columns = tuple(daily_columns)
-    outputs, cached = run_outputs(tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh,
-                                  record_orders=orders is not None)
+    outputs, cached = run_outputs(
+        tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh, record_orders=orders is not None
+    )
     runs, daily = _tables(tasks, dict(enumerate(outputs)), daily_columns, events)
     if orders is not None:
         for t, out in zip(tasks, outputs):
@@ -502,13 +573,23 @@ def _tables(tasks, results, daily_columns, events: list | None = None) -> tuple[
     rows, dailies = [], []
     for i, t in enumerate(tasks):
         out = results[i]
-        rows.append({"variant": t.point.name, "replication": t.replication, "seed": t.seed,
-                     "status": out["status"], **t.point.params, **out["kpis"],
-                     "error": out.get("error", "")})
+        rows.append(
+            {
+                "variant": t.point.name,
+                "replication": t.replication,
+                "seed": t.seed,
+                "status": out["status"],
+                **t.point.params,
+                **out["kpis"],
+                "error": out.get("error", ""),
+            }
+        )
         if events is not None:
-            events.extend({"variant": t.point.name, "replication": t.replication, "event": label, "kpi": name,
-                           "value": value}
-                          for label, values in out.get("events", {}).items() for name, value in values.items())
+            events.extend(
+                {"variant": t.point.name, "replication": t.replication, "event": label, "kpi": name, "value": value}
+                for label, values in out.get("events", {}).items()
+                for name, value in values.items()
+            )
         if out["status"] == "ok" and daily_columns:
             d = pd.DataFrame(out["daily"])
             d.insert(0, "day", range(len(d)))

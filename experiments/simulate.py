@@ -1,4 +1,5 @@
 """``run.py simulate``: replications of one scenario -> a run folder and a KPI table on screen."""
+
 from __future__ import annotations
 
 import sys
@@ -11,11 +12,10 @@ from experiments.output import RunFolder, atomic_write_text, inside, manifest, w
 from experiments.runner import Interrupted, run_outputs, run_task, tasks_for
 from experiments.spec import Point
 from experiments.stats import summarize
-from sim.estimate import check_work, estimate_work
 from sim.kpis import kpi
 from sim.metrics import KPI_INFO, event_windows, kpi_span
-from sim.scenario import day_date, dump_scenario, load_scenario, scenario_hash, window_override
-
+from sim.scenario.estimate import check_work, estimate_work
+from sim.scenario.loader import day_date, dump_scenario, load_scenario, scenario_hash, window_override
 
 #: The KPIs shown per promotion event on screen (events.csv has them all).
 EVENT_KPIS_SHOWN = ("orders", "on_time_rate", "click_to_door_p95", "late_orders", "unit_fill_rate", "total_cost")
@@ -34,8 +34,11 @@ def _rows(tasks, outputs: dict[int, dict]):
         daily = out["daily"].copy()
         daily.insert(0, "replication", task.replication)
         dailies.append(daily)
-        events.extend({"replication": task.replication, "event": label, "kpi": name, "value": value}
-                      for label, values in out.get("events", {}).items() for name, value in values.items())
+        events.extend(
+            {"replication": task.replication, "event": label, "kpi": name, "value": value}
+            for label, values in out.get("events", {}).items()
+            for name, value in values.items()
+        )
         if "orders" in out:
             table = out["orders"].copy()
             table.insert(0, "replication", task.replication)
@@ -58,8 +61,9 @@ def format_kpi_table(summary: pd.DataFrame, currency: str | None = None) -> str:
 
 def event_summary(events: pd.DataFrame) -> pd.DataFrame:
     """Mean and CI of every KPI per event, from the tidy (replication, event, kpi, value) table."""
-    wide = events.pivot_table(index=["event", "replication"], columns="kpi", values="value", sort=False,
-                              dropna=False).reset_index()
+    wide = events.pivot_table(
+        index=["event", "replication"], columns="kpi", values="value", sort=False, dropna=False
+    ).reset_index()
     metrics = [m for m in KPI_INFO if m in wide]
     return summarize(wide, metrics, ["event"])
 
@@ -71,8 +75,12 @@ def format_event_tables(ev_summary: pd.DataFrame, scenario, currency: str | None
         a, b = spans.get(label, (None, None))
         when = f"orders placed and days {day_date(scenario, a)}..{day_date(scenario, b - 1)}" if a is not None else ""
         out.append(f"event {label} ({when}, margin {scenario.event_kpis.margin_days} days):")
-        shown = grp[grp["metric"].isin(EVENT_KPIS_SHOWN)].set_index("metric").loc[
-            [m for m in EVENT_KPIS_SHOWN if m in set(grp["metric"])]].reset_index()
+        shown = (
+            grp[grp["metric"].isin(EVENT_KPIS_SHOWN)]
+            .set_index("metric")
+            .loc[[m for m in EVENT_KPIS_SHOWN if m in set(grp["metric"])]]
+            .reset_index()
+        )
         out.append(format_kpi_table(shown, currency))
     return "\n".join(out)
 
@@ -91,8 +99,9 @@ def run_simulate(args) -> int:
     overrides = [*args.set, window_override(*window)] if window else args.set
     scenario = load_scenario(args.file, overrides, args.plan)
     workers = args.workers if args.replications > 1 else 1
-    work, refused = check_work(args.file, [estimate_work(scenario)], args.replications, workers,
-                               getattr(args, "allow_large", False))
+    work, refused = check_work(
+        args.file, [estimate_work(scenario)], args.replications, workers, getattr(args, "allow_large", False)
+    )
     if refused:  # before the run folder exists: nothing is written
         print(f"error: {refused}", file=sys.stderr)
         return 2
@@ -107,8 +116,7 @@ def run_simulate(args) -> int:
     job = partial(run_task, record_orders=True) if getattr(args, "orders", False) else None
     with RunFolder(args.results, scenario.name, digest, args.out) as rf:
         try:  # the batch runner: one replication per task, its worker processes, progress, Ctrl-C
-            outputs, _ = run_outputs(tasks, None, "process", workers, None, daily_columns=None, quiet=quiet,
-                                     job=job)
+            outputs, _ = run_outputs(tasks, None, "process", workers, None, daily_columns=None, quiet=quiet, job=job)
             finished = dict(enumerate(outputs))
         except Interrupted as exc:
             interrupted, finished = True, exc.outputs
@@ -131,21 +139,36 @@ def run_simulate(args) -> int:
             write_table(rf.path, "events", ev_table)
             write_table(rf.path, "events_summary", ev_summary)
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))
-        rf.write_json("manifest.json", manifest(
-            kind="simulate", scenario=scenario.name, scenario_file=str(args.file), scenario_hash=digest,
-            master_seed=master, replications=len(rows), seeds=[r["seed"] for r in rows], overrides=args.set,
-            window=[str(d) for d in window] if window else None,
-            plans=[str(p) for p in args.plan], interrupted=interrupted))
+        rf.write_json(
+            "manifest.json",
+            manifest(
+                kind="simulate",
+                scenario=scenario.name,
+                scenario_file=str(args.file),
+                scenario_hash=digest,
+                master_seed=master,
+                replications=len(rows),
+                seeds=[r["seed"] for r in rows],
+                overrides=args.set,
+                window=[str(d) for d in window] if window else None,
+                plans=[str(p) for p in args.plan],
+                interrupted=interrupted,
+            ),
+        )
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
     if not rows:
-        print("interrupted before any replication finished" if interrupted else "every replication failed",
-              file=sys.stderr)
+        print(
+            "interrupted before any replication finished" if interrupted else "every replication failed",
+            file=sys.stderr,
+        )
         return 130 if interrupted else 1
     n = len(rows)
     what = "mean ± 95% CI half-width" if n > 1 else "one replication (use -n for confidence intervals)"
-    print(f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {master}"
-          f"{' (interrupted)' if interrupted else ''}; {what}, {span_text(scenario)}")
+    print(
+        f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {master}"
+        f"{' (interrupted)' if interrupted else ''}; {what}, {span_text(scenario)}"
+    )
     print(format_kpi_table(summary, scenario.currency))
     if ev_summary is not None:
         print(format_event_tables(ev_summary, scenario, scenario.currency))

@@ -22,22 +22,33 @@ problem: ``FILE:LINE: key.path: message``). Example::
 Every variant x grid point becomes one scenario (``expand``), validated up front
 so a typo in a variant is reported before anything runs or is written.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.kpis import DAILY_COLUMNS_INFO
 from sim.metrics import KPI_INFO
-from sim.scenario import _pydantic_problems, apply_overrides, load_source, scenario_hash, validate_data
-from sim.schema import SafeName, Scenario
-from sim.yamlio import (InputError, Problem, Source, format_path, parse_key_path, read_yaml, resolve_path, set_path,
-                        short_label, suggest)
+from sim.scenario.errors import InputError, Problem
+from sim.scenario.loader import apply_overrides, load_source, pydantic_problems, scenario_hash, validate_data
+from sim.scenario.schema import SafeName, Scenario
+from sim.scenario.yamlio import (
+    Source,
+    format_path,
+    parse_key_path,
+    read_yaml,
+    resolve_path,
+    set_path,
+    short_label,
+    suggest,
+)
 
 
 class _M(BaseModel):
@@ -82,13 +93,15 @@ class Spec(_M):
     replications: int = Field(10, ge=1, le=100_000)
     seed: int = Field(1, ge=0)
     baseline: str | None = Field(None, description="variant the others are compared with (default: the first)")
-    metrics: list[str] = Field(default_factory=lambda: ["unit_fill_rate", "avg_inventory_value", "total_cost"],
-                               min_length=1)
+    metrics: list[str] = Field(
+        default_factory=lambda: ["unit_fill_rate", "avg_inventory_value", "total_cost"], min_length=1
+    )
     daily_metrics: list[str] = Field(default_factory=list, description="daily columns kept for daily plots")
     plots: list[PlotSpec] = Field(default_factory=list)
     executor: Executor = Field(default_factory=Executor)
-    target_half_width: dict[str, HalfWidth] = Field(default_factory=dict,
-                                                    description="metric -> CI half-width wanted (reports n needed)")
+    target_half_width: dict[str, HalfWidth] = Field(
+        default_factory=dict, description="metric -> CI half-width wanted (reports n needed)"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,7 @@ class Point:
 
     name: str
     scenario: Scenario
-    params: dict[str, Any]   # grid key path -> value
+    params: dict[str, Any]  # grid key path -> value
     hash: str
 
 
@@ -134,7 +147,7 @@ def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Po
     try:
         spec = Spec.model_validate(src.data)
     except ValidationError as exc:
-        raise InputError(_pydantic_problems(exc, src, name, model=Spec)) from None
+        raise InputError(pydantic_problems(exc, src, name, model=Spec)) from None
     problems: list[Problem] = []
 
     def at(keypath: tuple, msg: str):
@@ -162,11 +175,13 @@ def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Po
     n_points = count_points(spec)  # counted, never expanded, before the limit is checked
     if n_points > MAX_POINTS:
         sizes = " x ".join(f"{len(v):,}" for v in ([spec.variants] if spec.variants else []) + list(spec.grid.values()))
-        at(("grid",) if spec.grid else ("variants",),
-           f"{n_points:,} points ({sizes}) is more than the {MAX_POINTS:,} one spec may run, even with "
-           f"--allow-large; split the sweep into several specs or use fewer values")
+        at(
+            ("grid",) if spec.grid else ("variants",),
+            f"{n_points:,} points ({sizes}) is more than the {MAX_POINTS:,} one spec may run, even with "
+            f"--allow-large; split the sweep into several specs or use fewer values",
+        )
     _check_plots(spec, at)
-    base_path = (path.parent / spec.base)
+    base_path = path.parent / spec.base
     if not base_path.is_file():
         at(("base",), f"scenario file {spec.base!r} not found (looked in {path.parent})")
     if problems:
@@ -188,27 +203,32 @@ def _check_plots(spec: Spec, at) -> None:
     kpis = list(KPI_INFO)
     for i, p in enumerate(spec.plots):
         base = ("plots", i)
-        need = {"bar": ["metric"], "paired": ["metric"], "daily": ["metric"], "sweep": ["metric", "x"],
-                "tradeoff": ["x", "y"]}[p.type]
+        need = {
+            "bar": ["metric"],
+            "paired": ["metric"],
+            "daily": ["metric"],
+            "sweep": ["metric", "x"],
+            "tradeoff": ["x", "y"],
+        }[p.type]
         for key in need:
             if getattr(p, key) is None:
                 at(base, f"a {p.type} plot needs '{key}'")
         if p.type in ("bar", "paired", "sweep") and p.metric and p.metric not in spec.metrics:
-            at(base + ("metric",), f"{p.metric!r} is not in metrics{suggest(p.metric, spec.metrics)}")
+            at((*base, "metric"), f"{p.metric!r} is not in metrics{suggest(p.metric, spec.metrics)}")
         if p.type == "daily" and p.metric and p.metric not in spec.daily_metrics:
-            at(base + ("metric",), f"{p.metric!r} is not in daily_metrics{suggest(p.metric, spec.daily_metrics)}")
+            at((*base, "metric"), f"{p.metric!r} is not in daily_metrics{suggest(p.metric, spec.daily_metrics)}")
         if p.type == "tradeoff":
             for key in ("x", "y"):
                 v = getattr(p, key)
                 if v and v not in spec.metrics:
-                    at(base + (key,), f"{v!r} is not in metrics{suggest(v, kpis)}")
+                    at((*base, key), f"{v!r} is not in metrics{suggest(v, kpis)}")
         if p.type == "sweep":
             for key in ("x", "series"):
                 v = getattr(p, key)
                 if v and v not in spec.grid:
-                    at(base + (key,), f"{v!r} is not a grid key{suggest(v, list(spec.grid))}")
+                    at((*base, key), f"{v!r} is not a grid key{suggest(v, list(spec.grid))}")
         if p.days is not None and p.days[0] > p.days[1]:
-            at(base + ("days",), "the first day must not be after the last")
+            at((*base, "days"), "the first day must not be after the last")
         if p.type == "paired" and len(spec.variants) < 2 and not spec.grid:
             at(base, "a paired plot needs at least two variants")
 
@@ -221,10 +241,10 @@ def _apply(src: Source, overrides: dict, spec_src: Source, spec_file: str, where
             targets = resolve_path(data, parse_key_path(key_text))  # [name] and [*] -> positions
             data = set_path(data, parse_key_path(key_text), value)
         except ValueError as exc:
-            file, line = spec_src.locate(where + (key_text,), spec_file)
-            problems.append(Problem(file, line, format_path(where + (key_text,)), str(exc)))
+            file, line = spec_src.locate((*where, key_text), spec_file)
+            problems.append(Problem(file, line, format_path((*where, key_text)), str(exc)))
             continue
-        hit = spec_src.locate(where + (key_text,), spec_file)
+        hit = spec_src.locate((*where, key_text), spec_file)
         for key in targets:
             for k in list(origin):
                 if k[: len(key)] == key:
@@ -259,16 +279,20 @@ def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path, overrides
         for combo in combos:
             params = dict(zip(keys, combo))
             label = ",".join(f"{short_label(k)}={_label(v)}" for k, v in params.items())
-            name = variant.name if not label else (label if len(variants) == 1 and not spec.variants
-                                                   else f"{variant.name}[{label}]")
+            name = (
+                variant.name
+                if not label
+                else (label if len(variants) == 1 and not spec.variants else f"{variant.name}[{label}]")
+            )
             try:
                 src = _apply(base, variant.set, spec_src, spec_file, ("variants", vi, "set"))
                 for k, v in params.items():  # "a.x,b.x": several keys set to the same value
                     src = _apply(src, {path.strip(): v for path in k.split(",")}, spec_src, spec_file, ("grid",))
                 if overrides:
                     given: list[Problem] = []
-                    src = apply_overrides(Source(data=src.data, origin=dict(src.origin), files=src.files),
-                                          overrides, given)
+                    src = apply_overrides(
+                        Source(data=src.data, origin=dict(src.origin), files=src.files), overrides, given
+                    )
                     if given:
                         raise InputError(given)
                 scenario = validate_data(src, str(base_path))

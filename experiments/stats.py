@@ -14,15 +14,23 @@ metric. Rows whose status is not "ok" never enter a statistic.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "CI", "t_cdf", "t_quantile", "normal_quantile", "mean_ci", "welch_half_width",
-    "summarize", "summary_wide", "paired_differences", "replications_needed",
+    "CI",
+    "mean_ci",
+    "normal_quantile",
+    "paired_differences",
+    "replications_needed",
+    "summarize",
+    "summary_wide",
+    "t_cdf",
+    "t_quantile",
+    "welch_half_width",
 ]
 
 _EPS = 1e-15
@@ -63,8 +71,7 @@ def _betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     if x < (a + 1.0) / (a + b + 2.0):
         return math.exp(log_front) * _betacf(a, b, x) / a
     return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
@@ -115,8 +122,7 @@ def normal_quantile(p: float) -> float:
         return 0.0
     q = min(p, 1.0 - p)  # lower-tail probability < 0.5
     r = math.sqrt(-2.0 * math.log(q))
-    z = -(r - (2.515517 + 0.802853 * r + 0.010328 * r * r)
-          / (1.0 + 1.432788 * r + 0.189269 * r * r + 0.001308 * r ** 3))
+    z = -(r - (2.515517 + 0.802853 * r + 0.010328 * r * r) / (1.0 + 1.432788 * r + 0.189269 * r * r + 0.001308 * r**3))
     for _ in range(3 if q >= 1e-300 else 0):  # below 1e-300 exp(z^2/2) overflows
         e = 0.5 * math.erfc(-z / math.sqrt(2.0)) - q
         u = e * math.sqrt(2.0 * math.pi) * math.exp(z * z / 2.0)
@@ -154,10 +160,10 @@ def t_quantile(p: float, df: float) -> float:
     if math.isinf(df):
         return sign * z
     if df > _LARGE_DF:  # Abramowitz & Stegun 26.7.5
-        g1 = (z ** 3 + z) / 4
-        g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96
-        g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384
-        return sign * (z + g1 / df + g2 / df ** 2 + g3 / df ** 3)
+        g1 = (z**3 + z) / 4
+        g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+        g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+        return sign * (z + g1 / df + g2 / df**2 + g3 / df**3)
     # Bracket [lo, hi] with tail(lo) >= q >= tail(hi).
     lo, hi = 0.0, max(1.0, z)
     while _t_upper_tail(hi, df) > q:
@@ -200,15 +206,16 @@ class CI:
         return bool(self.low <= x <= self.high)
 
     def __str__(self) -> str:
-        return (f"{self.mean:.4g} ± {self.half_width:.2g} "
-                f"({self.level:.0%} CI [{self.low:.4g}, {self.high:.4g}], n={self.n})")
+        return (
+            f"{self.mean:.4g} ± {self.half_width:.2g} "
+            f"({self.level:.0%} CI [{self.low:.4g}, {self.high:.4g}], n={self.n})"
+        )
 
 
 def _clean(values: Iterable[float]) -> np.ndarray:
     if not isinstance(values, (np.ndarray, pd.Series, list, tuple)):
         values = list(values)
-    series = pd.to_numeric(pd.Series(values, dtype=object if len(values) == 0 else None),
-                           errors="coerce")
+    series = pd.to_numeric(pd.Series(values, dtype=object if len(values) == 0 else None), errors="coerce")
     arr = series.to_numpy(dtype=float, na_value=np.nan)
     return arr[~np.isnan(arr)]
 
@@ -259,7 +266,7 @@ def welch_half_width(a: Iterable[float], b: Iterable[float], level: float = 0.95
     se2 = va + vb
     if se2 == 0:
         return 0.0
-    df = se2 ** 2 / (va ** 2 / (xa.size - 1) + vb ** 2 / (xb.size - 1))
+    df = se2**2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
     return float(t_quantile((1 + level) / 2, df) * math.sqrt(se2))
 
 
@@ -276,8 +283,9 @@ def _check_columns(runs: pd.DataFrame, needed: Sequence[str]) -> None:
         raise KeyError(f"runs table lacks column(s) {missing}; has {list(runs.columns)}")
 
 
-def summarize(runs: pd.DataFrame, metrics: list[str], group_cols: list[str] = ["variant"],
-              level: float = 0.95) -> pd.DataFrame:
+def summarize(
+    runs: pd.DataFrame, metrics: list[str], group_cols: list[str] = ["variant"], level: float = 0.95
+) -> pd.DataFrame:
     """Mean, standard deviation and Student-t CI of every metric per group.
 
     Only rows with ``status == "ok"`` count (all rows if there is no status column);
@@ -306,11 +314,11 @@ def summarize(runs: pd.DataFrame, metrics: list[str], group_cols: list[str] = ["
             vals = _clean(sub[metric])
             ci = mean_ci(vals, level)
             std = float(vals.std(ddof=1)) if vals.size >= 2 else math.nan
-            rows.append(list(key) + [metric, ci.n, ci.mean, std, ci.half_width, ci.low, ci.high])
-    cols = group_cols + ["metric", "n", "mean", "std", "half_width", "ci_low", "ci_high"]
+            rows.append([*list(key), metric, ci.n, ci.mean, std, ci.half_width, ci.low, ci.high])
+    cols = [*group_cols, "metric", "n", "mean", "std", "half_width", "ci_low", "ci_high"]
     out = pd.DataFrame(rows, columns=cols)
     out["n"] = out["n"].astype(int)
-    for c in cols[len(group_cols) + 2:]:
+    for c in cols[len(group_cols) + 2 :]:
         out[c] = out[c].astype(float)
     return out
 
@@ -331,17 +339,23 @@ def summary_wide(summary: pd.DataFrame, group_cols: list[str] = ["variant"]) -> 
     keys = summary[group_cols].drop_duplicates().reset_index(drop=True)
     out = keys.copy()
     for metric in pd.unique(summary["metric"]):
-        part = summary[summary["metric"] == metric][
-            group_cols + ["mean", "half_width", "ci_low", "ci_high", "n"]]
-        part = part.rename(columns={"mean": metric, "half_width": f"{metric}_half_width",
-                                    "ci_low": f"{metric}_ci_low", "ci_high": f"{metric}_ci_high",
-                                    "n": f"{metric}_n"})
+        part = summary[summary["metric"] == metric][[*group_cols, "mean", "half_width", "ci_low", "ci_high", "n"]]
+        part = part.rename(
+            columns={
+                "mean": metric,
+                "half_width": f"{metric}_half_width",
+                "ci_low": f"{metric}_ci_low",
+                "ci_high": f"{metric}_ci_high",
+                "n": f"{metric}_n",
+            }
+        )
         out = out.merge(part, on=group_cols, how="left", sort=False)
     return out
 
 
-def paired_differences(runs: pd.DataFrame, metrics: list[str], baseline: str,
-                       level: float = 0.95, pair_col: str = "replication") -> pd.DataFrame:
+def paired_differences(
+    runs: pd.DataFrame, metrics: list[str], baseline: str, level: float = 0.95, pair_col: str = "replication"
+) -> pd.DataFrame:
     """Paired differences (variant - baseline) per metric, paired on ``pair_col``.
 
     With common random numbers replication r of every variant sees the same random
@@ -362,7 +376,7 @@ def paired_differences(runs: pd.DataFrame, metrics: list[str], baseline: str,
     (1.167, True)
     """
     _check_level(level)
-    _check_columns(runs, ["variant", pair_col] + list(metrics))
+    _check_columns(runs, ["variant", pair_col, *list(metrics)])
     variants = list(pd.unique(runs["variant"]))
     if baseline not in variants:
         raise ValueError(f"baseline variant {baseline!r} not among variants {variants}")
@@ -385,10 +399,20 @@ def paired_differences(runs: pd.DataFrame, metrics: list[str], baseline: str,
             b, v = b[keep], v[keep]
             ci = mean_ci(v - b, level)
             excl = bool(ci.n >= 2 and not math.isnan(ci.low) and (ci.low > 0 or ci.high < 0))
-            rows.append([variant, metric, ci.n, ci.mean, ci.half_width, ci.low, ci.high,
-                         excl, welch_half_width(v, b, level)])
-    cols = ["variant", "metric", "n", "mean_diff", "half_width", "ci_low", "ci_high",
-            "excludes_zero", "unpaired_half_width"]
+            rows.append(
+                [variant, metric, ci.n, ci.mean, ci.half_width, ci.low, ci.high, excl, welch_half_width(v, b, level)]
+            )
+    cols = [
+        "variant",
+        "metric",
+        "n",
+        "mean_diff",
+        "half_width",
+        "ci_low",
+        "ci_high",
+        "excludes_zero",
+        "unpaired_half_width",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     out["n"] = out["n"].astype(int)
     out["excludes_zero"] = out["excludes_zero"].astype(bool)
@@ -397,8 +421,7 @@ def paired_differences(runs: pd.DataFrame, metrics: list[str], baseline: str,
     return out
 
 
-def replications_needed(values: Iterable[float], target_half_width: float,
-                        level: float = 0.95) -> int:
+def replications_needed(values: Iterable[float], target_half_width: float, level: float = 0.95) -> int:
     """Estimated total number of replications for a CI half-width <= target.
 
     Smallest n >= 2 with t_{(1+level)/2, n-1} * s / sqrt(n) <= h, where s is the

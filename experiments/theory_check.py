@@ -9,6 +9,7 @@ deterministic EOQ and Little's law, within 1%). The same cases back the tests.
 >>> rows[0].agrees
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from experiments.runner import run_outputs, tasks_for
 from experiments.spec import Point
 from experiments.stats import mean_ci
 from sim import theory
-from sim.model import simulate
-from sim.scenario import load_scenario, scenario_hash
-from sim.streams import replication_seed
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario, scenario_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 SC = ROOT / "scenarios"
@@ -81,18 +82,33 @@ def case_eoq(n: int, batch: Batch = Batch()) -> list[Row]:
         exact = theory.eoq_cost_per_day(q, 100, 100, 0.02)
         got = res.kpis["holding_cost"] + res.kpis["ordering_cost"]
         per_day = got / (res.daily.shape[0] - 30)
-        rows.append(Row("EOQ, deterministic demand", f"cost per day at Q={q}", exact, per_day, per_day, per_day,
-                        abs(per_day / exact - 1) <= 0.01, "within 1%"))
+        rows.append(
+            Row(
+                "EOQ, deterministic demand",
+                f"cost per day at Q={q}",
+                exact,
+                per_day,
+                per_day,
+                per_day,
+                abs(per_day / exact - 1) <= 0.01,
+                "within 1%",
+            )
+        )
     return rows
 
 
 def case_sq(n: int, batch: Batch = Batch()) -> list[Row]:
     exact = theory.rq_poisson(3, 5, 1.0, 3.0)
     res = batch.kpis("(r,Q) Poisson", SC / "classroom_sq.yaml", [], n)
-    return _ci_rows("(r,Q) Poisson, Hadley-Whitin", res, [
-        ("fill rate", "unit_fill_rate", exact.fill_rate),
-        ("average on hand", "avg_on_hand_units", exact.expected_on_hand),
-        ("average backorders", "avg_backorder_units", exact.expected_backorders)])
+    return _ci_rows(
+        "(r,Q) Poisson, Hadley-Whitin",
+        res,
+        [
+            ("fill rate", "unit_fill_rate", exact.fill_rate),
+            ("average on hand", "avg_on_hand_units", exact.expected_on_hand),
+            ("average backorders", "avg_backorder_units", exact.expected_backorders),
+        ],
+    )
 
 
 def case_rs(n: int, batch: Batch = Batch()) -> list[Row]:
@@ -100,9 +116,14 @@ def case_rs(n: int, batch: Batch = Batch()) -> list[Row]:
     d = sc.demand.units_per_line
     exact = theory.rs_normal(2200, 7, 3, d.mean, d.std)
     res = batch.kpis("(R,S) normal", SC / "classroom_rs.yaml", [], n)
-    return _ci_rows("(R,S) normal demand", res, [
-        ("fill rate", "unit_fill_rate", exact.fill_rate),
-        ("cycle service level", "cycle_service_level", exact.cycle_service_level)])
+    return _ci_rows(
+        "(R,S) normal demand",
+        res,
+        [
+            ("fill rate", "unit_fill_rate", exact.fill_rate),
+            ("cycle service level", "cycle_service_level", exact.cycle_service_level),
+        ],
+    )
 
 
 def case_mmc(n: int, batch: Batch = Batch()) -> list[Row]:
@@ -110,22 +131,42 @@ def case_mmc(n: int, batch: Batch = Batch()) -> list[Row]:
     for c in (1, 3):
         lam = 0.8 * c * 12.0  # per hour; mu = 12 per hour per picker
         exact = theory.mmc(c, lam, 12.0)
-        res = batch.kpis(f"M/M/{c}", SC / "classroom_queue.yaml", [
-            f"warehouses[0].picking.pickers={c}", f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
-        rows += _ci_rows(f"M/M/{c} picking, Erlang C", res, [
-            ("P(wait)", "prob_pick_wait", exact.prob_wait),
-            ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 60)])
+        res = batch.kpis(
+            f"M/M/{c}",
+            SC / "classroom_queue.yaml",
+            [f"warehouses[0].picking.pickers={c}", f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"],
+            n,
+        )
+        rows += _ci_rows(
+            f"M/M/{c} picking, Erlang C",
+            res,
+            [
+                ("P(wait)", "prob_pick_wait", exact.prob_wait),
+                ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 60),
+            ],
+        )
     return rows
 
 
 def case_md1(n: int, batch: Batch = Batch()) -> list[Row]:
     lam = 0.7 * 12.0
     exact = theory.md1(lam, 1 / 12.0)
-    res = batch.kpis("M/D/1", SC / "classroom_queue.yaml", [
-        "warehouses[0].picking.pickers=1", "warehouses[0].picking.pick_time_seconds=300",
-        f"demand.base_orders_per_day={lam * 24}", "horizon_days=60"], n)
-    return _ci_rows("M/D/1 picking, Pollaczek-Khinchine", res, [("mean wait (minutes)", "mean_pick_wait_minutes",
-                                                                  exact.mean_wait * 60)])
+    res = batch.kpis(
+        "M/D/1",
+        SC / "classroom_queue.yaml",
+        [
+            "warehouses[0].picking.pickers=1",
+            "warehouses[0].picking.pick_time_seconds=300",
+            f"demand.base_orders_per_day={lam * 24}",
+            "horizon_days=60",
+        ],
+        n,
+    )
+    return _ci_rows(
+        "M/D/1 picking, Pollaczek-Khinchine",
+        res,
+        [("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 60)],
+    )
 
 
 def case_little(n: int, batch: Batch = Batch()) -> list[Row]:
@@ -140,8 +181,11 @@ def case_little(n: int, batch: Batch = Batch()) -> list[Row]:
     L = float(np.sum(np.maximum(t1 - t0, 0.0)) / (b - a))
     lam = float(np.sum((start >= a) & (start < b)) / (b - a))
     W = float(np.mean(end[inside] - start[inside]))
-    return [Row("Little's law (warehouse)", "L vs lambda x W", lam * W, L, L, L, abs(L / (lam * W) - 1) <= 0.01,
-                "within 1%")]
+    return [
+        Row(
+            "Little's law (warehouse)", "L vs lambda x W", lam * W, L, L, L, abs(L / (lam * W) - 1) <= 0.01, "within 1%"
+        )
+    ]
 
 
 CASES = {"eoq": case_eoq, "sq": case_sq, "rs": case_rs, "mmc": case_mmc, "md1": case_md1, "little": case_little}
@@ -161,14 +205,16 @@ def format_rows(rows: list[Row]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         ci = f"[{r.ci_low:.4g}, {r.ci_high:.4g}]" if r.rule == "99% CI" else r.rule
-        lines.append(f"{r.case:<36} {r.measure:<24} {r.formula:>10.4g} {r.mean:>10.4g} {ci:>22}  "
-                     f"{'yes' if r.agrees else 'NO'}")
+        lines.append(
+            f"{r.case:<36} {r.measure:<24} {r.formula:>10.4g} {r.mean:>10.4g} {ci:>22}  {'yes' if r.agrees else 'NO'}"
+        )
     return "\n".join(lines)
 
 
 def run_check_theory_cli(args) -> int:
-    rows = run_cases(args.case or None, args.replications, getattr(args, "workers", 1) or 1,
-                     quiet=getattr(args, "quiet", False))
+    rows = run_cases(
+        args.case or None, args.replications, getattr(args, "workers", 1) or 1, quiet=getattr(args, "quiet", False)
+    )
     print(format_rows(rows))
     bad = [r for r in rows if not r.agrees]
     print(f"{len(rows) - len(bad)} of {len(rows)} checks agree with the formulas")

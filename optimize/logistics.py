@@ -17,11 +17,12 @@ its promised day: P(transit <= promise + slack), where slack = (end of the order
 (departure), taken from a pilot simulation of the scenario at warehouse w (so shifts,
 queues and cut-offs are in it) and transit is drawn from the lane's distribution.
 
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.loader import load_scenario
 >>> plan = solve(load_scenario("scenarios/multi_warehouse.yaml", ["horizon_days=120"]), on_time_target=0.9)
 >>> plan.status, round(float(plan.lanes.groupby("region").share.sum().min()), 6)
 ('optimal', 1.0)
 """
+
 from __future__ import annotations
 
 import time
@@ -31,14 +32,14 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimize.solver import Infeasible, solve as run_solver
-from sim.catalog import catalog_for
-from sim.delivery import Carriers
-from sim.demand import demand_plan
-from sim.model import simulate
-from sim.schema import Scenario
-from sim.warehouse import capacity_schedule, mean_job_seconds
-
+from optimize.solver import Infeasible
+from optimize.solver import solve as run_solver
+from sim.model.catalog import catalog_for
+from sim.model.delivery import Carriers
+from sim.model.demand import demand_plan
+from sim.model.shop import simulate
+from sim.model.warehouse import capacity_schedule, mean_job_seconds
+from sim.scenario.schema import Scenario
 
 TIE_BREAK = 1e-3
 
@@ -48,13 +49,13 @@ class Network:
     regions: list[str]
     warehouses: list[str]
     carriers: list[str]
-    demand: np.ndarray          # (R,) orders/day
-    ship_cost: np.ndarray       # (R, W, C) per order
-    handling: np.ndarray        # (W,)
-    fixed: np.ndarray           # (W,) per day
-    pick_capacity: np.ndarray   # (W,) orders/day (inf = no picking limit)
+    demand: np.ndarray  # (R,) orders/day
+    ship_cost: np.ndarray  # (R, W, C) per order
+    handling: np.ndarray  # (W,)
+    fixed: np.ndarray  # (W,) per day
+    pick_capacity: np.ndarray  # (W,) orders/day (inf = no picking limit)
     carrier_capacity: np.ndarray  # (C,) orders/day per warehouse (inf = none)
-    on_time: np.ndarray         # (R, W, C) probability of on-time delivery
+    on_time: np.ndarray  # (R, W, C) probability of on-time delivery
     mean_weight: float
 
 
@@ -73,13 +74,14 @@ def _pilot_slack(scenario: Scenario, seed: int) -> list[np.ndarray]:
     return out
 
 
-def network_from(scenario: Scenario, seed: int = 1, max_utilization: float = 0.9,
-                 transit_samples: int = 4000) -> Network:
+def network_from(
+    scenario: Scenario, seed: int = 1, max_utilization: float = 0.9, transit_samples: int = 4000
+) -> Network:
     s = scenario
     R, W = len(s.demand.regions), len(s.warehouses)
     cat = catalog_for(s)
     plan = demand_plan(s)
-    rate = float(plan.rate[s.warmup_days:].mean())
+    rate = float(plan.rate[s.warmup_days :].mean())
     demand = rate * np.array([r.share for r in s.demand.regions])
     d = s.demand
     mean_weight = float(np.dot(cat.popularity, cat.weight_kg)) * d.lines_per_order.mean * d.units_per_line.mean
@@ -112,18 +114,26 @@ def network_from(scenario: Scenario, seed: int = 1, max_utilization: float = 0.9
                 transit = np.sort(np.maximum(car.transit[c][w][r].sample(rng, transit_samples), 0.0))
                 allowed = car.promise(c, r) + slack[w]
                 on_time[r, w, c] = float(np.searchsorted(transit, allowed, side="right").mean() / len(transit))
-    return Network(regions=[r.name for r in s.demand.regions], warehouses=[w.name for w in s.warehouses],
-                   carriers=car.names, demand=demand, ship_cost=ship,
-                   handling=np.array([w.handling_cost_per_order for w in s.warehouses]),
-                   fixed=np.array([w.fixed_cost_per_day for w in s.warehouses]), pick_capacity=pick,
-                   carrier_capacity=cap, on_time=on_time, mean_weight=mean_weight)
+    return Network(
+        regions=[r.name for r in s.demand.regions],
+        warehouses=[w.name for w in s.warehouses],
+        carriers=car.names,
+        demand=demand,
+        ship_cost=ship,
+        handling=np.array([w.handling_cost_per_order for w in s.warehouses]),
+        fixed=np.array([w.fixed_cost_per_day for w in s.warehouses]),
+        pick_capacity=pick,
+        carrier_capacity=cap,
+        on_time=on_time,
+        mean_weight=mean_weight,
+    )
 
 
 @dataclass
 class LogisticsPlan:
-    lanes: pd.DataFrame          # region, warehouse, carrier, share, orders_per_day, cost_per_order, on_time_prob
-    regions: pd.DataFrame        # region, orders_per_day, cost_per_order, on_time
-    loads: pd.DataFrame          # resource, load, capacity, dual
+    lanes: pd.DataFrame  # region, warehouse, carrier, share, orders_per_day, cost_per_order, on_time_prob
+    regions: pd.DataFrame  # region, orders_per_day, cost_per_order, on_time
+    loads: pd.DataFrame  # resource, load, capacity, dual
     open_warehouses: list[str]
     objective_per_day: float
     cost_per_order: float
@@ -132,11 +142,14 @@ class LogisticsPlan:
     seconds: float
     duals: dict[str, float] = field(default_factory=dict)
     on_time_target: float = 0.0
-    solve_seconds: float = 0.0   # of ``seconds``, the time inside the solver (the rest builds the model)
+    solve_seconds: float = 0.0  # of ``seconds``, the time inside the solver (the rest builds the model)
 
     def to_overlay(self) -> dict:
-        rows = [{"region": r.region, "warehouse": r.warehouse, "carrier": r.carrier, "share": round(float(r.share), 9)}
-                for r in self.lanes.itertuples() if r.share > 1e-9]
+        rows = [
+            {"region": r.region, "warehouse": r.warehouse, "carrier": r.carrier, "share": round(float(r.share), 9)}
+            for r in self.lanes.itertuples()
+            if r.share > 1e-9
+        ]
         # shares must sum to exactly 1 per region after rounding
         by_region: dict[str, list[dict]] = {}
         for row in rows:
@@ -144,16 +157,30 @@ class LogisticsPlan:
         for region_rows in by_region.values():
             total = sum(x["share"] for x in region_rows)
             region_rows[-1]["share"] = round(region_rows[-1]["share"] + 1.0 - total, 9)
-        return {"plan_info": {"kind": "logistics", "status": self.status, "on_time_target": self.on_time_target,
-                              "predicted_cost_per_order": round(self.cost_per_order, 4),
-                              "predicted_on_time": round(self.on_time, 6), "open_warehouses": self.open_warehouses,
-                              "duals": {k: round(v, 6) for k, v in self.duals.items()}},
-                "routing": {"warehouse": "lane_plan", "lane_plan": rows}}
+        return {
+            "plan_info": {
+                "kind": "logistics",
+                "status": self.status,
+                "on_time_target": self.on_time_target,
+                "predicted_cost_per_order": round(self.cost_per_order, 4),
+                "predicted_on_time": round(self.on_time, 6),
+                "open_warehouses": self.open_warehouses,
+                "duals": {k: round(v, 6) for k, v in self.duals.items()},
+            },
+            "routing": {"warehouse": "lane_plan", "lane_plan": rows},
+        }
 
 
-def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = False, scope: str = "region",
-          seed: int = 1, max_utilization: float = 0.9, network: Network | None = None,
-          time_limit: float = 120.0) -> LogisticsPlan:
+def solve(
+    scenario: Scenario,
+    on_time_target: float = 0.95,
+    allow_close: bool = False,
+    scope: str = "region",
+    seed: int = 1,
+    max_utilization: float = 0.9,
+    network: Network | None = None,
+    time_limit: float = 120.0,
+) -> LogisticsPlan:
     """Least-cost lane plan meeting the on-time target; raises Infeasible naming the regions at fault."""
     if scope not in ("region", "overall"):
         raise ValueError(f"scope must be 'region' or 'overall', got {scope!r}")
@@ -163,9 +190,17 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
     prob = pulp.LpProblem("lane_plan", pulp.LpMinimize)
     x = {(r, w, c): pulp.LpVariable(f"x_{r}_{w}_{c}", 0, 1) for r in range(R) for w in range(W) for c in range(C)}
     # among lanes of equal cost prefer the more punctual one (a tie-break worth 0.001 per late order)
-    cost_terms = [(x[r, w, c], float(net.demand[r] * (net.ship_cost[r, w, c] + net.handling[w]
-                                                       + TIE_BREAK * (1.0 - net.on_time[r, w, c]))))
-                  for r in range(R) for w in range(W) for c in range(C)]
+    cost_terms = [
+        (
+            x[r, w, c],
+            float(
+                net.demand[r] * (net.ship_cost[r, w, c] + net.handling[w] + TIE_BREAK * (1.0 - net.on_time[r, w, c]))
+            ),
+        )
+        for r in range(R)
+        for w in range(W)
+        for c in range(C)
+    ]
     open_w = {}
     if allow_close:
         open_w = {w: pulp.LpVariable(f"open_{w}", cat=pulp.LpBinary) for w in range(W)}
@@ -181,30 +216,54 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
         prob += pulp.lpSum(x[r, w, c] for w in range(W) for c in range(C)) == 1, f"demand:{net.regions[r]}"
     for w in range(W):
         if np.isfinite(net.pick_capacity[w]):
-            prob += (pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R) for c in range(C)])
-                     <= float(net.pick_capacity[w])), f"pick_capacity:{net.warehouses[w]}"
+            prob += (
+                (
+                    pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R) for c in range(C)])
+                    <= float(net.pick_capacity[w])
+                ),
+                f"pick_capacity:{net.warehouses[w]}",
+            )
         for c in range(C):
             if np.isfinite(net.carrier_capacity[c]):
-                prob += (pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R)])
-                         <= float(net.carrier_capacity[c])), f"carrier_capacity:{net.carriers[c]}@{net.warehouses[w]}"
+                prob += (
+                    (
+                        pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R)])
+                        <= float(net.carrier_capacity[c])
+                    ),
+                    f"carrier_capacity:{net.carriers[c]}@{net.warehouses[w]}",
+                )
     if scope == "region":
         for r in range(R):
-            prob += (pulp.LpAffineExpression([(x[r, w, c], float(net.on_time[r, w, c]))
-                                              for w in range(W) for c in range(C)]) >= on_time_target,
-                     f"on_time:{net.regions[r]}")
+            prob += (
+                pulp.LpAffineExpression([(x[r, w, c], float(net.on_time[r, w, c])) for w in range(W) for c in range(C)])
+                >= on_time_target,
+                f"on_time:{net.regions[r]}",
+            )
     else:
         total = float(net.demand.sum())
-        prob += (pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r] * net.on_time[r, w, c] / total))
-                                          for r in range(R) for w in range(W) for c in range(C)]) >= on_time_target,
-                 "on_time:overall")
+        prob += (
+            pulp.LpAffineExpression(
+                [
+                    (x[r, w, c], float(net.demand[r] * net.on_time[r, w, c] / total))
+                    for r in range(R)
+                    for w in range(W)
+                    for c in range(C)
+                ]
+            )
+            >= on_time_target,
+            "on_time:overall",
+        )
     sol = run_solver(prob, time_limit)
     if sol.status == "infeasible":
         raise Infeasible(_explain(net, on_time_target, scope))
     duals = {}
     if not allow_close:
         # PuLP files constraints under names with "-+[] " replaced by "_"; report ours
-        ours = ([f"pick_capacity:{w}" for w in net.warehouses] + [f"on_time:{r}" for r in net.regions]
-                + [f"carrier_capacity:{c}@{w}" for w in net.warehouses for c in net.carriers])
+        ours = (
+            [f"pick_capacity:{w}" for w in net.warehouses]
+            + [f"on_time:{r}" for r in net.regions]
+            + [f"carrier_capacity:{c}@{w}" for w in net.warehouses for c in net.carriers]
+        )
         label = {_pulp_name(n): n for n in ours}
         for pulp_name, value in sol.duals.items():
             name = label.get(pulp_name, pulp_name)
@@ -214,33 +273,70 @@ def solve(scenario: Scenario, on_time_target: float = 0.95, allow_close: bool = 
                 duals[name + " (per point)"] = value * 0.01
     xs = np.array([[[x[r, w, c].value() or 0.0 for c in range(C)] for w in range(W)] for r in range(R)])
     xs[xs < 1e-12] = 0.0
-    lanes = pd.DataFrame([{"region": net.regions[r], "warehouse": net.warehouses[w], "carrier": net.carriers[c],
-                           "share": xs[r, w, c], "orders_per_day": xs[r, w, c] * net.demand[r],
-                           "cost_per_order": net.ship_cost[r, w, c] + net.handling[w],
-                           "on_time_prob": net.on_time[r, w, c]}
-                          for r in range(R) for w in range(W) for c in range(C)])
-    regions = pd.DataFrame({"region": net.regions, "orders_per_day": net.demand,
-                            "cost_per_order": [(xs[r] * (net.ship_cost[r] + net.handling[:, None])).sum()
-                                               for r in range(R)],
-                            "on_time": [(xs[r] * net.on_time[r]).sum() for r in range(R)]})
-    loads = [{"resource": f"pick_capacity:{net.warehouses[w]}", "load": float((xs[:, w, :].sum(axis=1) * net.demand).sum()),
-              "capacity": float(net.pick_capacity[w])} for w in range(W)]
-    loads += [{"resource": f"carrier_capacity:{net.carriers[c]}@{net.warehouses[w]}",
-               "load": float((xs[:, w, c] * net.demand).sum()), "capacity": float(net.carrier_capacity[c])}
-              for w in range(W) for c in range(C)]
+    lanes = pd.DataFrame(
+        [
+            {
+                "region": net.regions[r],
+                "warehouse": net.warehouses[w],
+                "carrier": net.carriers[c],
+                "share": xs[r, w, c],
+                "orders_per_day": xs[r, w, c] * net.demand[r],
+                "cost_per_order": net.ship_cost[r, w, c] + net.handling[w],
+                "on_time_prob": net.on_time[r, w, c],
+            }
+            for r in range(R)
+            for w in range(W)
+            for c in range(C)
+        ]
+    )
+    regions = pd.DataFrame(
+        {
+            "region": net.regions,
+            "orders_per_day": net.demand,
+            "cost_per_order": [(xs[r] * (net.ship_cost[r] + net.handling[:, None])).sum() for r in range(R)],
+            "on_time": [(xs[r] * net.on_time[r]).sum() for r in range(R)],
+        }
+    )
+    loads = [
+        {
+            "resource": f"pick_capacity:{net.warehouses[w]}",
+            "load": float((xs[:, w, :].sum(axis=1) * net.demand).sum()),
+            "capacity": float(net.pick_capacity[w]),
+        }
+        for w in range(W)
+    ]
+    loads += [
+        {
+            "resource": f"carrier_capacity:{net.carriers[c]}@{net.warehouses[w]}",
+            "load": float((xs[:, w, c] * net.demand).sum()),
+            "capacity": float(net.carrier_capacity[c]),
+        }
+        for w in range(W)
+        for c in range(C)
+    ]
     loads = pd.DataFrame(loads)
     loads["dual"] = [duals.get(n, np.nan) for n in loads.resource]
     served = xs.sum(axis=(0, 2)) > 1e-9
-    open_names = [net.warehouses[w] for w in range(W)
-                  if (open_w[w].value() > 0.5 if allow_close else True) or served[w]]
+    open_names = [
+        net.warehouses[w] for w in range(W) if (open_w[w].value() > 0.5 if allow_close else True) or served[w]
+    ]
     daily = float((regions.cost_per_order * net.demand).sum())
     fixed = float(sum(net.fixed[w] for w in range(W) if net.warehouses[w] in open_names))
     total = float(net.demand.sum())
-    return LogisticsPlan(lanes=lanes, regions=regions, loads=loads, open_warehouses=open_names,
-                         objective_per_day=daily + fixed, cost_per_order=daily / total,
-                         on_time=float((regions.on_time * net.demand).sum() / total), status=sol.status,
-                         seconds=time.perf_counter() - t0, duals=duals, on_time_target=on_time_target,
-                         solve_seconds=sol.seconds)
+    return LogisticsPlan(
+        lanes=lanes,
+        regions=regions,
+        loads=loads,
+        open_warehouses=open_names,
+        objective_per_day=daily + fixed,
+        cost_per_order=daily / total,
+        on_time=float((regions.on_time * net.demand).sum() / total),
+        status=sol.status,
+        seconds=time.perf_counter() - t0,
+        duals=duals,
+        on_time_target=on_time_target,
+        solve_seconds=sol.seconds,
+    )
 
 
 def _pulp_name(name: str) -> str:
@@ -256,5 +352,7 @@ def _explain(net: Network, target: float, scope: str) -> str:
             return f"on-time target {target:.3f} cannot be reached in region(s): " + ", ".join(short)
     elif float(np.dot(best, net.demand) / net.demand.sum()) < target:
         return f"on-time target {target:.3f} is above the best reachable overall {np.dot(best, net.demand) / net.demand.sum():.3f}"
-    return (f"on-time target {target:.3f} needs more picking or carrier capacity on the fast lanes than there is "
-            f"(capacities: " + ", ".join(f"{w} {c:,.0f}/day" for w, c in zip(net.warehouses, net.pick_capacity)) + ")")
+    return (
+        f"on-time target {target:.3f} needs more picking or carrier capacity on the fast lanes than there is "
+        f"(capacities: " + ", ".join(f"{w} {c:,.0f}/day" for w, c in zip(net.warehouses, net.pick_capacity)) + ")"
+    )

@@ -1,7 +1,7 @@
 """Marketing budget per channel and period that respects what the warehouses can ship.
 
 Each channel c buys extra orders per day with the simulator's own Hill curve
-(``sim.demand.hill_response``), concave for shapes h <= 1, times its
+(``sim.model.demand.hill_response``), concave for shapes h <= 1, times its
 ``event_multiplier`` on promotion-event days. The LP replaces it by a
 concave piecewise-linear curve through ``segments`` breakpoints spaced evenly in
 orders (so the steep start is covered densely); the largest gap between curve and
@@ -30,11 +30,12 @@ warehouse serves its regions' share of the orders, so the shop's capacity on a d
 is the order rate at which the first warehouse is full (min over w of cap_w / share_w). Duals: the value of one more unit of budget, and of one more order of
 picking capacity on a day (also per picker-shift).
 
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.loader import load_scenario
 >>> plan = solve(load_scenario("scenarios/baseline.yaml", ["horizon_days=56"]), budget=50_000, period="week")
 >>> plan.status, round(plan.spend.spend.sum()) <= 50_000
 ('optimal', True)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,21 +46,22 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimize.solver import Infeasible, solve as run_solver
-from sim.catalog import catalog_for
-from sim.delivery import Carriers
-from sim.demand import channel_ceiling, demand_plan, hill_inverse, hill_response
-from sim.schema import Scenario
-from sim.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
+from optimize.solver import Infeasible
+from optimize.solver import solve as run_solver
+from sim.model.catalog import catalog_for
+from sim.model.delivery import Carriers
+from sim.model.demand import channel_ceiling, demand_plan, hill_inverse, hill_response
+from sim.model.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
 class Curve:
     """Concave piecewise-linear approximation of one channel's daily response."""
 
-    breakpoints: np.ndarray   # spend per day
-    orders: np.ndarray        # extra orders per day at the breakpoints
-    max_error: float          # largest gap (orders/day) between curve and chords
+    breakpoints: np.ndarray  # spend per day
+    orders: np.ndarray  # extra orders per day at the breakpoints
+    max_error: float  # largest gap (orders/day) between curve and chords
 
     @property
     def widths(self) -> np.ndarray:
@@ -95,20 +97,20 @@ def fulfilment_cost_per_order(scenario: Scenario, orders: int = 20_000, seed: in
     routing rule picks (cheapest, fastest, or express from ``express_min_order_value``),
     priced on its lane by weight. Carrier capacity and disruptions are ignored.
     """
-    from sim.demand import _counts
-    from sim.policy import region_warehouse
+    from sim.model.demand import draw_counts
+    from sim.model.policy import region_warehouse
 
     s = scenario
     d = s.demand
     cat = catalog_for(s)
     rng = np.random.default_rng(seed)
     car = Carriers(s)
-    lines = _counts(d.lines_per_order, rng, orders)
+    lines = draw_counts(d.lines_per_order, rng, orders)
     starts = np.concatenate([[0], np.cumsum(lines)[:-1]])
     cum = np.cumsum(cat.popularity)
     cum[-1] = 1.0
     sku = np.searchsorted(cum, rng.random(int(lines.sum())), side="right")
-    qty = _counts(d.units_per_line, rng, len(sku))
+    qty = draw_counts(d.units_per_line, rng, len(sku))
     value = np.add.reduceat(qty * cat.price[sku], starts)
     weight = np.add.reduceat(qty * cat.weight_kg[sku], starts)
     region = rng.choice(len(d.regions), size=orders, p=[r.share for r in d.regions])
@@ -141,7 +143,7 @@ def replenishment_cost_per_unit(scenario: Scenario, step: float = 0.01) -> float
     """
     import dataclasses
 
-    from sim.policy import resolve_policy
+    from sim.model.policy import resolve_policy
 
     s = scenario
     cat = catalog_for(s)
@@ -173,7 +175,7 @@ def replenishment_cost_per_unit(scenario: Scenario, step: float = 0.01) -> float
 
 def pilot_late_share(scenario: Scenario, seed: int | None = None) -> float:
     """Share of orders delivered late in one simulated run of the scenario as it is."""
-    from sim.model import simulate
+    from sim.model.shop import simulate
 
     rate = simulate(scenario, seed).kpis["on_time_rate"]
     return 0.0 if not np.isfinite(rate) else 1.0 - float(rate)
@@ -183,18 +185,19 @@ def pilot_late_share(scenario: Scenario, seed: int | None = None) -> float:
 class Inputs:
     days: int
     dates: list[dt.date]
-    base_orders: np.ndarray     # expected orders/day without marketing
-    margin: np.ndarray          # profit per extra order, per day (before spend)
-    costs_per_order: dict       # the variable costs in the margin: fulfilment, replenishment, late delivery
+    base_orders: np.ndarray  # expected orders/day without marketing
+    margin: np.ndarray  # profit per extra order, per day (before spend)
+    costs_per_order: dict  # the variable costs in the margin: fulfilment, replenishment, late delivery
     revenue_per_order: np.ndarray
     units_per_order: float
-    capacity: np.ndarray        # orders/day the warehouses can pick (inf: no limit)
+    capacity: np.ndarray  # orders/day the warehouses can pick (inf: no limit)
     orders_per_picker_shift: float
-    event: np.ndarray           # bool per day: a promotion event runs (channel event multipliers apply)
+    event: np.ndarray  # bool per day: a promotion event runs (channel event multipliers apply)
 
 
-def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0,
-                late_share: float | None = None) -> Inputs:
+def inputs_from(
+    scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0, late_share: float | None = None
+) -> Inputs:
     """Per-day inputs of the LP; ``late_share`` = share of orders delivered late (a pilot run if
     omitted and late deliveries cost something)."""
     s = scenario
@@ -215,7 +218,7 @@ def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: f
     H = s.horizon_days
     capacity = np.full(H, np.inf)
     job_seconds = []
-    from sim.policy import warehouse_shares
+    from sim.model.policy import warehouse_shares
 
     share_w = warehouse_shares(s)
     for wi, wh in enumerate(s.warehouses):
@@ -230,19 +233,26 @@ def inputs_from(scenario: Scenario, max_utilization: float = 1.0, shift_hours: f
         if share_w[wi] > 0:  # total orders/day at which this warehouse (serving its share) is full
             capacity = np.minimum(capacity, day_cap / share_w[wi])
     # a picker-shift adds orders at the same utilization the capacity assumes
-    per_shift = (shift_hours * 3600.0 / float(np.mean(job_seconds)) * max_utilization if job_seconds
-                 else float("inf"))
-    return Inputs(days=H, dates=[s.start_date + dt.timedelta(days=i) for i in range(H)], base_orders=plan.base_rate,
-                  margin=margin, costs_per_order={"fulfilment": fulfil, "replenishment": replenish,
-                                                  "late_delivery": late_share * late_cost}, revenue_per_order=revenue, units_per_order=units, capacity=capacity,
-                  orders_per_picker_shift=per_shift, event=plan.event)
+    per_shift = shift_hours * 3600.0 / float(np.mean(job_seconds)) * max_utilization if job_seconds else float("inf")
+    return Inputs(
+        days=H,
+        dates=[s.start_date + dt.timedelta(days=i) for i in range(H)],
+        base_orders=plan.base_rate,
+        margin=margin,
+        costs_per_order={"fulfilment": fulfil, "replenishment": replenish, "late_delivery": late_share * late_cost},
+        revenue_per_order=revenue,
+        units_per_order=units,
+        capacity=capacity,
+        orders_per_picker_shift=per_shift,
+        event=plan.event,
+    )
 
 
 @dataclass
 class PromotionPlan:
-    spend: pd.DataFrame          # channel, period, start, end, days, spend, extra_orders, revenue, profit
-    channels: pd.DataFrame       # channel, spend, extra_orders, revenue, roas, marginal_return
-    objective: float             # expected profit from marketing (after spend)
+    spend: pd.DataFrame  # channel, period, start, end, days, spend, extra_orders, revenue, profit
+    channels: pd.DataFrame  # channel, spend, extra_orders, revenue, roas, marginal_return
+    objective: float  # expected profit from marketing (after spend)
     status: str
     seconds: float
     capacity_aware: bool
@@ -269,10 +279,16 @@ class PromotionPlan:
             spec = ch.model_dump(mode="json", exclude_none=True)
             spec.update({"spend_per_day": 0.0, "event_spend_per_day": 0.0, "schedule": schedule})
             out.append(spec)
-        return {"plan_info": {"kind": "promotion", "status": self.status, "capacity_aware": self.capacity_aware,
-                              "expected_profit": round(self.objective, 2),
-                              "duals": {k: round(v, 6) for k, v in self.duals.items()}},
-                "demand": {"channels": out}}
+        return {
+            "plan_info": {
+                "kind": "promotion",
+                "status": self.status,
+                "capacity_aware": self.capacity_aware,
+                "expected_profit": round(self.objective, 2),
+                "duals": {k: round(v, 6) for k, v in self.duals.items()},
+            },
+            "demand": {"channels": out},
+        }
 
 
 def _period_values(inp: Inputs, channel, a: int, b: int) -> tuple[float, float, float, np.ndarray]:
@@ -285,8 +301,12 @@ def _period_values(inp: Inputs, channel, a: int, b: int) -> tuple[float, float, 
     """
     g = np.where(inp.event[a:b], channel.event_multiplier, 1.0)
     share = g / g.sum() if g.sum() > 0 else np.full(b - a, 1.0 / (b - a))
-    return (float(g.mean()), float(np.dot(share, inp.margin[a:b])), float(np.dot(share, inp.revenue_per_order[a:b])),
-            share)
+    return (
+        float(g.mean()),
+        float(np.dot(share, inp.margin[a:b])),
+        float(np.dot(share, inp.revenue_per_order[a:b])),
+        share,
+    )
 
 
 def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
@@ -295,10 +315,19 @@ def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
     return [(d, min(d + 7, inputs.days)) for d in range(0, inputs.days, 7)]
 
 
-def solve(scenario: Scenario, budget: float | None = None, target_roas: float | None = None,
-          period: str = "day", capacity_aware: bool = True, period_cap: float | None = None,
-          stock_units: float | None = None, segments: int = 24, max_utilization: float = 1.0,
-          time_limit: float = 120.0, late_share: float | None = None) -> PromotionPlan:
+def solve(
+    scenario: Scenario,
+    budget: float | None = None,
+    target_roas: float | None = None,
+    period: str = "day",
+    capacity_aware: bool = True,
+    period_cap: float | None = None,
+    stock_units: float | None = None,
+    segments: int = 24,
+    max_utilization: float = 1.0,
+    time_limit: float = 120.0,
+    late_share: float | None = None,
+) -> PromotionPlan:
     """Best spend plan; raises Infeasible (e.g. channel minimums above the budget)."""
     channels = scenario.demand.channels
     if not channels:
@@ -340,20 +369,32 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
             prob += total <= ch.max_budget, f"channel_max:{ch.name}"
     if period_cap is not None:
         for pi in range(len(periods)):
-            prob += (pulp.LpAffineExpression([(v, 1.0) for ci in range(len(channels)) for v in spend_terms[ci, pi]])
-                     <= period_cap), f"period_cap:{pi}"
+            prob += (
+                (
+                    pulp.LpAffineExpression([(v, 1.0) for ci in range(len(channels)) for v in spend_terms[ci, pi]])
+                    <= period_cap
+                ),
+                f"period_cap:{pi}",
+            )
     if capacity_aware:
         for pi, (a, b) in enumerate(periods):
             for d in range(a, b):
                 room = inp.capacity[d] - inp.base_orders[d]
                 if not np.isfinite(room):
                     continue
-                expr = pulp.LpAffineExpression([(v, sl * day_share[ci, pi][d - a]) for ci in range(len(channels))
-                                                for v, sl in orders_terms[ci, pi]])
+                expr = pulp.LpAffineExpression(
+                    [
+                        (v, sl * day_share[ci, pi][d - a])
+                        for ci in range(len(channels))
+                        for v, sl in orders_terms[ci, pi]
+                    ]
+                )
                 prob += expr <= max(room, 0.0), f"capacity:{d}"  # day index (PuLP rewrites '-' in names)
     if stock_units is not None:
-        prob += (pulp.LpAffineExpression([(v, sl * inp.units_per_order) for v, sl, m in seg.values()])
-                 <= stock_units), "stock:all"
+        prob += (
+            (pulp.LpAffineExpression([(v, sl * inp.units_per_order) for v, sl, m in seg.values()]) <= stock_units),
+            "stock:all",
+        )
     sol = run_solver(prob, time_limit)
     if sol.status == "infeasible":
         raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
@@ -376,9 +417,12 @@ def solve(scenario: Scenario, budget: float | None = None, target_roas: float | 
         if sol.status == "infeasible":
             raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
         if sol.status not in ("optimal", "time_limit"):
-            raise Infeasible(f"channel minimums force spend where the warehouses or the stock are full, and the "
-                             f"exact model was not solved within {time_limit:g} s ({sol.status}); lower the "
-                             f"channel minimums or shorten the horizon", "time_limit")
+            raise Infeasible(
+                f"channel minimums force spend where the warehouses or the stock are full, and the "
+                f"exact model was not solved within {time_limit:g} s ({sol.status}); lower the "
+                f"channel minimums or shorten the horizon",
+                "time_limit",
+            )
     return _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, time.perf_counter() - t0)
 
 
@@ -392,7 +436,7 @@ def _out_of_order(seg, curves, channels, periods) -> list[tuple[int, int]]:
             cap = w * (b - a)
             short = used < cap - 1e-6 * np.maximum(cap, 1.0)
             first = int(np.argmax(short))
-            if short.any() and np.any(used[first + 1:] > 1e-6 * np.maximum(cap[first + 1:], 1.0)):
+            if short.any() and np.any(used[first + 1 :] > 1e-6 * np.maximum(cap[first + 1 :], 1.0)):
                 out.append((ci, pi))
     return out
 
@@ -407,9 +451,19 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
             spend = float(amounts.sum())
             extra = float(np.dot(amounts, [seg[ci, pi, k][1] for k in range(len(cv.widths))]))
             _, margin, rev_order, _ = _period_values(inp, ch, a, b)
-            rows.append({"channel": ch.name, "period": pi, "start": inp.dates[a], "end": inp.dates[b - 1],
-                         "days": b - a, "spend": spend, "extra_orders": extra, "revenue": extra * rev_order,
-                         "profit": extra * margin - spend})
+            rows.append(
+                {
+                    "channel": ch.name,
+                    "period": pi,
+                    "start": inp.dates[a],
+                    "end": inp.dates[b - 1],
+                    "days": b - a,
+                    "spend": spend,
+                    "extra_orders": extra,
+                    "revenue": extra * rev_order,
+                    "profit": extra * margin - spend,
+                }
+            )
     spend = pd.DataFrame(rows)
     budget_dual = sol.duals.get("budget:all", 0.0)
     per_channel = []
@@ -425,28 +479,49 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
             free = [k for k in range(len(cv.widths)) if used[k] < cv.widths[k] * (b - a) - 1e-9]
             if free:
                 best = max(best, seg[ci, pi, free[0]][1] * seg[ci, pi, free[0]][2] - 1.0)
-        per_channel.append({"channel": ch.name, "spend": part.spend.sum(), "extra_orders": part.extra_orders.sum(),
-                            "revenue": part.revenue.sum(),
-                            "roas": part.revenue.sum() / part.spend.sum() if part.spend.sum() > 0 else np.nan,
-                            "marginal_return": best, "approx_error_orders_per_day": cv.max_error})
+        per_channel.append(
+            {
+                "channel": ch.name,
+                "spend": part.spend.sum(),
+                "extra_orders": part.extra_orders.sum(),
+                "revenue": part.revenue.sum(),
+                "roas": part.revenue.sum() / part.spend.sum() if part.spend.sum() > 0 else np.nan,
+                "marginal_return": best,
+                "approx_error_orders_per_day": cv.max_error,
+            }
+        )
     cap_rows = []
     for name, dual in sol.duals.items():
         if name.startswith("capacity:") and abs(dual) > 1e-9:
             day = inp.dates[int(name.split(":", 1)[1])]
             d = int(name.split(":", 1)[1])
-            cap_rows.append({"day": day, "value_per_order": dual,
-                             "value_per_picker_shift": dual * inp.orders_per_picker_shift,
-                             # base orders alone already over capacity: that much capacity serves them first
-                             "base_over_capacity": max(float(inp.base_orders[d] - inp.capacity[d]), 0.0)})
+            cap_rows.append(
+                {
+                    "day": day,
+                    "value_per_order": dual,
+                    "value_per_picker_shift": dual * inp.orders_per_picker_shift,
+                    # base orders alone already over capacity: that much capacity serves them first
+                    "base_over_capacity": max(float(inp.base_orders[d] - inp.capacity[d]), 0.0),
+                }
+            )
     duals = {"budget_unit": budget_dual}
     if "roas:all" in sol.duals:
         duals["roas"] = sol.duals["roas:all"]
-    return PromotionPlan(spend=spend, channels=pd.DataFrame(per_channel), objective=float(spend.profit.sum()),
-                         status=sol.status, seconds=seconds, capacity_aware=capacity_aware,
-                         approx_error={c: curves[c].max_error for c in curves}, duals=duals,
-                         binding=[n for n in sol.binding() if not n.startswith(("capacity:", "order:"))][:20],
-                         capacity_days=pd.DataFrame(cap_rows), channel_specs=list(channels),
-                         solve_seconds=sol.seconds, costs_per_order=dict(inp.costs_per_order))
+    return PromotionPlan(
+        spend=spend,
+        channels=pd.DataFrame(per_channel),
+        objective=float(spend.profit.sum()),
+        status=sol.status,
+        seconds=seconds,
+        capacity_aware=capacity_aware,
+        approx_error={c: curves[c].max_error for c in curves},
+        duals=duals,
+        binding=[n for n in sol.binding() if not n.startswith(("capacity:", "order:"))][:20],
+        capacity_days=pd.DataFrame(cap_rows),
+        channel_specs=list(channels),
+        solve_seconds=sol.seconds,
+        costs_per_order=dict(inp.costs_per_order),
+    )
 
 
 def _explain(scenario, budget, target_roas, inp, curves, periods, period_cap=None) -> str:
@@ -457,12 +532,18 @@ def _explain(scenario, budget, target_roas, inp, curves, periods, period_cap=Non
             return f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is above max_budget {ch.max_budget:,.0f}"
         top = float(curves[ch.name].breakpoints[-1])
         if ch.min_budget > top * inp.days + 1e-9:
-            return (f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is more than it can spend in "
-                    f"{inp.days} days at {top:,.0f} a day (max_spend_per_day, default 20 x half_saturation_spend)")
+            return (
+                f"channel {ch.name}: min_budget {ch.min_budget:,.0f} is more than it can spend in "
+                f"{inp.days} days at {top:,.0f} a day (max_spend_per_day, default 20 x half_saturation_spend)"
+            )
     if period_cap is not None and mins > period_cap * len(periods) + 1e-9:
-        return (f"the channel minimums (total {mins:,.0f}) are above what the period caps allow "
-                f"({len(periods)} periods x {period_cap:,.0f})")
+        return (
+            f"the channel minimums (total {mins:,.0f}) are above what the period caps allow "
+            f"({len(periods)} periods x {period_cap:,.0f})"
+        )
     if target_roas is not None:
-        return (f"target ROAS {target_roas:g} cannot be met together with the channel minimums "
-                f"(total {mins:,.0f}): the curves' average return is too low")
+        return (
+            f"target ROAS {target_roas:g} cannot be met together with the channel minimums "
+            f"(total {mins:,.0f}): the curves' average return is too low"
+        )
     return "the channel minimums need more extra orders than the warehouses can pick on the days available"

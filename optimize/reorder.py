@@ -20,11 +20,12 @@ which is almost integral (only as many fractional pairs as coupling
 constraints). The duals reported are those of that LP relaxation: the marginal
 cost of one more point of fill rate and the value of one more unit of budget.
 
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.loader import load_scenario
 >>> plan = solve(load_scenario("scenarios/classroom_sq.yaml"), fill_target=0.95)
 >>> plan.status, int(plan.rows.reorder_point.iloc[0]), bool(plan.rows.fill_rate.iloc[0] >= 0.95)
 ('optimal', 5, True)
 """
+
 from __future__ import annotations
 
 import time
@@ -34,14 +35,15 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimize.solver import Infeasible, Solution, solve as run_solver
-from sim.catalog import catalog_for
-from sim.demand import demand_plan, planning_plan
-from sim.policy import resolve_policy
-from sim.schema import Scenario
-
+from optimize.solver import Infeasible, Solution
+from optimize.solver import solve as run_solver
+from sim.model.catalog import catalog_for
+from sim.model.demand import demand_plan, planning_plan
+from sim.model.policy import resolve_policy
+from sim.scenario.schema import Scenario
 
 TOL = 2e-6
+
 
 # ------------------------------------------------------------------ lead-time demand
 def ltd_pmf(mean: float, var: float, tail_sd: float = 12.0) -> np.ndarray:
@@ -56,8 +58,8 @@ def ltd_pmf(mean: float, var: float, tail_sd: float = 12.0) -> np.ndarray:
     if var <= mean * (1 + 1e-9):
         logp = -mean + np.concatenate([[0.0], np.cumsum(np.log(mean / k[1:]))])
     else:
-        n = mean * mean / (var - mean)     # NB size
-        p = mean / var                     # success probability
+        n = mean * mean / (var - mean)  # NB size
+        p = mean / var  # success probability
         ratios = (k[:-1] + n) / (k[:-1] + 1) * (1 - p)
         logp = n * np.log(p) + np.concatenate([[0.0], np.cumsum(np.log(ratios))])
     pmf = np.exp(logp)
@@ -66,7 +68,7 @@ def ltd_pmf(mean: float, var: float, tail_sd: float = 12.0) -> np.ndarray:
 
 def loss_function(pmf: np.ndarray) -> np.ndarray:
     """G(y) = E[(D - y)^+] for y = 0..len(pmf) (first-order loss function)."""
-    survival = 1.0 - np.cumsum(pmf)                   # P(D > k)
+    survival = 1.0 - np.cumsum(pmf)  # P(D > k)
     survival = np.clip(survival, 0.0, 1.0)
     g = np.concatenate([np.cumsum(survival[::-1])[::-1], [0.0]])
     return g
@@ -83,8 +85,9 @@ class Candidates:
     cost: np.ndarray  # holding + backorder per year (ordering cost is fixed by Q)
 
 
-def rq_candidates(mean: float, var: float, Q: int, h: float, b: float, max_candidates: int = 60,
-                  min_fill: float = 0.0) -> Candidates:
+def rq_candidates(
+    mean: float, var: float, Q: int, h: float, b: float, max_candidates: int = 60, min_fill: float = 0.0
+) -> Candidates:
     pmf = ltd_pmf(mean, var)
     g = loss_function(pmf)
     kmax = len(pmf) - 1
@@ -121,23 +124,25 @@ class Pairs:
     sku: list[str]
     warehouse: list[str]
     abc: np.ndarray
-    mu: np.ndarray            # units/day
+    mu: np.ndarray  # units/day
     ltd_mean: np.ndarray
     ltd_var: np.ndarray
     Q: np.ndarray
     unit_cost: np.ndarray
-    h: np.ndarray             # holding per unit-year
-    b: float                  # backorder cost per unit-year
-    K: np.ndarray             # order cost
-    current_r: np.ndarray     # the scenario's own reorder points (uniform service level)
+    h: np.ndarray  # holding per unit-year
+    b: float  # backorder cost per unit-year
+    K: np.ndarray  # order cost
+    current_r: np.ndarray  # the scenario's own reorder points (uniform service level)
     wh_index: np.ndarray
 
 
 def pairs_from(scenario: Scenario) -> Pairs:
     p = scenario.inventory.policy
     if p.type != "sQ" or p.periodic:
-        raise ValueError(f"the reorder optimizer plans continuous-review (s, Q) policies; this scenario uses "
-                         f"{p.type}{' (periodic)' if p.periodic else ''}: set inventory.policy.type=sQ")
+        raise ValueError(
+            f"the reorder optimizer plans continuous-review (s, Q) policies; this scenario uses "
+            f"{p.type}{' (periodic)' if p.periodic else ''}: set inventory.policy.type=sQ"
+        )
     cat = catalog_for(scenario)
     plan = demand_plan(scenario)
     # the scenario's own s and Q are those the simulator uses: set from the planned demand
@@ -150,16 +155,25 @@ def pairs_from(scenario: Scenario) -> Pairs:
     sup = [scenario.suppliers[j] for j in cat.supplier]
     L = np.tile([s.lead_time_days.mean for s in sup], W)
     VL = np.tile([s.lead_time_days.variance for s in sup], W)
-    eu, eu2 = max(u.mean, 1e-12), u.variance + u.mean ** 2
+    eu, eu2 = max(u.mean, 1e-12), u.variance + u.mean**2
     costs = scenario.inventory.costs
     unit_cost = np.tile(cat.unit_cost, W)
     K = np.tile([s.order_cost if s.order_cost is not None else costs.order_cost for s in sup], W)
-    return Pairs(sku=list(cat.ids) * W, warehouse=[w.name for w in scenario.warehouses for _ in range(n)],
-                 abc=np.tile(cat.abc, W), mu=mu, ltd_mean=mu * L, ltd_var=mu * L * eu2 / eu + mu ** 2 * VL,
-                 Q=np.maximum(np.rint(pol.order_quantity), 1).astype(int), unit_cost=unit_cost,
-                 h=np.maximum(costs.holding_rate_per_year * unit_cost, 1e-9),
-                 b=costs.backorder_cost_per_unit_day * 365.0, K=K, current_r=pol.reorder_point,
-                 wh_index=np.repeat(np.arange(W), n))
+    return Pairs(
+        sku=list(cat.ids) * W,
+        warehouse=[w.name for w in scenario.warehouses for _ in range(n)],
+        abc=np.tile(cat.abc, W),
+        mu=mu,
+        ltd_mean=mu * L,
+        ltd_var=mu * L * eu2 / eu + mu**2 * VL,
+        Q=np.maximum(np.rint(pol.order_quantity), 1).astype(int),
+        unit_cost=unit_cost,
+        h=np.maximum(costs.holding_rate_per_year * unit_cost, 1e-9),
+        b=costs.backorder_cost_per_unit_day * 365.0,
+        K=K,
+        current_r=pol.reorder_point,
+        wh_index=np.repeat(np.arange(W), n),
+    )
 
 
 # ------------------------------------------------------------------ the plan
@@ -178,20 +192,41 @@ class ReorderPlan:
 
     def to_overlay(self) -> dict:
         """A YAML overlay of scenario keys: the simulator runs exactly this plan."""
-        per_sku = [{"sku": r.sku, "warehouse": r.warehouse, "reorder_point": int(r.reorder_point),
-                    "order_quantity": int(r.order_quantity)} for r in self.rows.itertuples()]
-        return {"plan_info": {"kind": "reorder", "status": self.status, "objective_per_year": round(self.objective, 2),
-                              "fill_target": self.fill_target,
-                              "predicted_fill_rate": round(self.predicted_fill_rate, 6),
-                              "duals": {k: round(v, 6) for k, v in self.duals.items()}, "binding": self.binding},
-                "inventory": {"policy": {"type": "sQ", "review": "continuous"}, "per_sku": per_sku}}
+        per_sku = [
+            {
+                "sku": r.sku,
+                "warehouse": r.warehouse,
+                "reorder_point": int(r.reorder_point),
+                "order_quantity": int(r.order_quantity),
+            }
+            for r in self.rows.itertuples()
+        ]
+        return {
+            "plan_info": {
+                "kind": "reorder",
+                "status": self.status,
+                "objective_per_year": round(self.objective, 2),
+                "fill_target": self.fill_target,
+                "predicted_fill_rate": round(self.predicted_fill_rate, 6),
+                "duals": {k: round(v, 6) for k, v in self.duals.items()},
+                "binding": self.binding,
+            },
+            "inventory": {"policy": {"type": "sQ", "review": "continuous"}, "per_sku": per_sku},
+        }
 
     def by_class(self) -> pd.DataFrame:
         g = self.rows.assign(w=self.rows.mean_daily_demand)
-        out = g.groupby("abc").apply(lambda x: pd.Series({
-            "pairs": len(x), "predicted_fill_rate": np.average(x.fill_rate, weights=x.w) if x.w.sum() else np.nan,
-            "inventory_value": x.inventory_value.sum(), "cost_per_year": x.cost_per_year.sum()}),
-            include_groups=False)
+        out = g.groupby("abc").apply(
+            lambda x: pd.Series(
+                {
+                    "pairs": len(x),
+                    "predicted_fill_rate": np.average(x.fill_rate, weights=x.w) if x.w.sum() else np.nan,
+                    "inventory_value": x.inventory_value.sum(),
+                    "cost_per_year": x.cost_per_year.sum(),
+                }
+            ),
+            include_groups=False,
+        )
         return out.reset_index()
 
 
@@ -199,17 +234,21 @@ def evaluate(pairs: Pairs, r: np.ndarray) -> pd.DataFrame:
     """Predicted performance of given reorder points (the same cost model as the optimizer)."""
     rows = []
     for i in range(len(pairs.mu)):
-        c = rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b,
-                          max_candidates=10**9)
+        c = rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates=10**9)
         j = int(np.clip(np.searchsorted(c.r, r[i]), 0, len(c.r) - 1))
         rows.append((c.r[j], c.fill_rate[j], c.on_hand[j], c.cost[j]))
     a = np.array(rows)
     return pd.DataFrame({"reorder_point": a[:, 0], "fill_rate": a[:, 1], "on_hand": a[:, 2], "cost": a[:, 3]})
 
 
-def solve(scenario: Scenario, fill_target: float | None = None, budget: float | None = None,
-          class_min: dict[str, float] | None = None, max_candidates: int = 60,
-          time_limit: float = 300.0) -> ReorderPlan:
+def solve(
+    scenario: Scenario,
+    fill_target: float | None = None,
+    budget: float | None = None,
+    class_min: dict[str, float] | None = None,
+    max_candidates: int = 60,
+    time_limit: float = 300.0,
+) -> ReorderPlan:
     """Cheapest reorder points meeting the demand-weighted fill target; raises Infeasible."""
     t0 = time.perf_counter()
     pairs = pairs_from(scenario)
@@ -218,33 +257,41 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
     if fill_target is None:
         current = evaluate(pairs, pairs.current_r)
         fill_target = float(np.dot(weights, current.fill_rate))
-        notes.append(f"fill target = predicted fill rate of the scenario's own reorder points "
-                     f"(service level {scenario.inventory.policy.service_level:g}): {fill_target:.4f}")
-    cands = [rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates)
-             for i in range(len(pairs.mu))]
+        notes.append(
+            f"fill target = predicted fill rate of the scenario's own reorder points "
+            f"(service level {scenario.inventory.policy.service_level:g}): {fill_target:.4f}"
+        )
+    cands = [
+        rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates)
+        for i in range(len(pairs.mu))
+    ]
     prob = pulp.LpProblem("reorder_points", pulp.LpMinimize)
-    y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1, cat=pulp.LpBinary) for j in range(len(c.r))]
-         for i, c in enumerate(cands)]
+    y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1, cat=pulp.LpBinary) for j in range(len(c.r))] for i, c in enumerate(cands)]
     prob += pulp.LpAffineExpression([(v, cost) for yi, c in zip(y, cands) for v, cost in zip(yi, c.cost)])
     for i, yi in enumerate(y):
-        prob += pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in yi]), pulp.LpConstraintEQ,
-                                  f"choose_{i}", 1.0)
-    fill_expr = pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)
-                                         for v, f in zip(yi, c.fill_rate)])
+        prob += pulp.LpConstraint(
+            pulp.LpAffineExpression([(v, 1.0) for v in yi]), pulp.LpConstraintEQ, f"choose_{i}", 1.0
+        )
+    fill_expr = pulp.LpAffineExpression(
+        [(v, w * f) for yi, c, w in zip(y, cands, weights) for v, f in zip(yi, c.fill_rate)]
+    )
     # a hair above the target so the MIP's feasibility tolerance (1e-6) cannot land the plan below it
-    prob += pulp.LpConstraint(fill_expr, pulp.LpConstraintGE, "fill_target:all",
-                              _rhs(fill_target, _best_fill(cands, weights)))
+    prob += pulp.LpConstraint(
+        fill_expr, pulp.LpConstraintGE, "fill_target:all", _rhs(fill_target, _best_fill(cands, weights))
+    )
     for cls, minimum in (class_min or {}).items():
         idx = np.flatnonzero(pairs.abc == cls)
         wc = pairs.mu[idx] / pairs.mu[idx].sum() if len(idx) and pairs.mu[idx].sum() > 0 else None
         if wc is None:
             continue
         expr = pulp.LpAffineExpression([(v, w * f) for i, w in zip(idx, wc) for v, f in zip(y[i], cands[i].fill_rate)])
-        prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"class_min:{cls}",
-                                  _rhs(minimum, _best_fill([cands[i] for i in idx], wc)))
+        prob += pulp.LpConstraint(
+            expr, pulp.LpConstraintGE, f"class_min:{cls}", _rhs(minimum, _best_fill([cands[i] for i in idx], wc))
+        )
     if budget is not None:
-        expr = pulp.LpAffineExpression([(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands))
-                                        for v, oh in zip(yi, c.on_hand)])
+        expr = pulp.LpAffineExpression(
+            [(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands)) for v, oh in zip(yi, c.on_hand)]
+        )
         prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, "budget:all", budget)
     for wi, w in enumerate(scenario.warehouses):
         cap = w.storage_units
@@ -269,8 +316,9 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
     if sol.status == "infeasible":
         raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
     if sol.status not in ("optimal", "time_limit"):
-        raise RuntimeError(f"the solver stopped without a plan (status {sol.status}); raise --time-limit "
-                           f"(now {time_limit:g} s)")
+        raise RuntimeError(
+            f"the solver stopped without a plan (status {sol.status}); raise --time-limit (now {time_limit:g} s)"
+        )
     chosen = [int(np.argmax([v.value() or 0.0 for v in yi])) for yi in y]
     rows = _rows(pairs, cands, chosen)
     duals = {"fill_rate_point": relax.duals.get("fill_target:all", 0.0) * 0.01}
@@ -281,9 +329,18 @@ def solve(scenario: Scenario, fill_target: float | None = None, budget: float | 
             duals[f"class_{cls}_point"] = relax.duals[f"class_min:{cls}"] * 0.01
     binding = [n for n in relax.binding() if not n.startswith("choose_")]
     predicted = float(np.dot(weights, rows.fill_rate))
-    return ReorderPlan(rows=rows, objective=float(rows.cost_per_year.sum()), status=sol.status,
-                       fill_target=fill_target, predicted_fill_rate=predicted, build_seconds=build,
-                       solve_seconds=relax.seconds + sol.seconds, duals=duals, binding=binding, notes=notes)
+    return ReorderPlan(
+        rows=rows,
+        objective=float(rows.cost_per_year.sum()),
+        status=sol.status,
+        fill_target=fill_target,
+        predicted_fill_rate=predicted,
+        build_seconds=build,
+        solve_seconds=relax.seconds + sol.seconds,
+        duals=duals,
+        binding=binding,
+        notes=notes,
+    )
 
 
 def _rows(pairs: Pairs, cands: list[Candidates], chosen: list[int]) -> pd.DataFrame:
@@ -291,10 +348,21 @@ def _rows(pairs: Pairs, cands: list[Candidates], chosen: list[int]) -> pd.DataFr
     fill = np.array([c.fill_rate[j] for c, j in zip(cands, chosen)])
     oh = np.array([c.on_hand[j] for c, j in zip(cands, chosen)])
     cost = np.array([c.cost[j] for c, j in zip(cands, chosen)]) + pairs.K * 365 * pairs.mu / pairs.Q
-    return pd.DataFrame({"sku": pairs.sku, "warehouse": pairs.warehouse, "abc": pairs.abc,
-                         "mean_daily_demand": pairs.mu, "reorder_point": r, "order_quantity": pairs.Q,
-                         "safety_stock": r - pairs.ltd_mean, "fill_rate": fill, "expected_on_hand": oh,
-                         "inventory_value": oh * pairs.unit_cost, "cost_per_year": cost})
+    return pd.DataFrame(
+        {
+            "sku": pairs.sku,
+            "warehouse": pairs.warehouse,
+            "abc": pairs.abc,
+            "mean_daily_demand": pairs.mu,
+            "reorder_point": r,
+            "order_quantity": pairs.Q,
+            "safety_stock": r - pairs.ltd_mean,
+            "fill_rate": fill,
+            "expected_on_hand": oh,
+            "inventory_value": oh * pairs.unit_cost,
+            "cost_per_year": cost,
+        }
+    )
 
 
 def _best_fill(cands, weights) -> float:
@@ -332,19 +400,23 @@ def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
                 m, t = _digits(minimum, top)
                 return f"class {cls} minimum fill rate {m} is above the best reachable {t}"
     if budget is not None:
-        need = _min_for_target(pairs, cands, weights, _rhs(target, best),
-                               lambda i, c: pairs.unit_cost[i] * c.on_hand)
+        need = _min_for_target(pairs, cands, weights, _rhs(target, best), lambda i, c: pairs.unit_cost[i] * c.on_hand)
         if need > budget:
-            return (f"fill-rate target {target:.4f} needs at least {need:,.0f} of average inventory value; "
-                    f"budget is {budget:,.0f}")
+            return (
+                f"fill-rate target {target:.4f} needs at least {need:,.0f} of average inventory value; "
+                f"budget is {budget:,.0f}"
+            )
     for wi, w in enumerate(scenario.warehouses):
         if w.storage_units is None:
             continue
-        need = _min_for_target(pairs, cands, weights, _rhs(target, best),
-                               lambda i, c: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi))
+        need = _min_for_target(
+            pairs, cands, weights, _rhs(target, best), lambda i, c: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi)
+        )
         if need > w.storage_units:
-            return (f"storage at {w.name}: fill-rate target {target:.4f} needs room for at least {need:,.0f} "
-                    f"units (sum of r + Q); capacity is {w.storage_units:,}")
+            return (
+                f"storage at {w.name}: fill-rate target {target:.4f} needs room for at least {need:,.0f} "
+                f"units (sum of r + Q); capacity is {w.storage_units:,}"
+            )
     return "the fill-rate target, budget and storage limits cannot all be met together"
 
 
@@ -354,11 +426,15 @@ def _min_for_target(pairs, cands, weights, target, coef) -> float:
     # binaries: the least total of the discrete model (the LP bound can sit below it, then the message
     # would not explain an infeasible plan)
     y = [[pulp.LpVariable(f"y_{i}_{j}", cat=pulp.LpBinary) for j in range(len(c.r))] for i, c in enumerate(cands)]
-    prob += pulp.LpAffineExpression([(v, float(a)) for i, (yi, c) in enumerate(zip(y, cands))
-                                     for v, a in zip(yi, coef(i, c))])
+    prob += pulp.LpAffineExpression(
+        [(v, float(a)) for i, (yi, c) in enumerate(zip(y, cands)) for v, a in zip(yi, coef(i, c))]
+    )
     for i, yi in enumerate(y):
         prob += pulp.lpSum(yi) == 1, f"choose_{i}"
-    prob += pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights)
-                                     for v, f in zip(yi, c.fill_rate)]) >= target, "fill_target:all"
+    prob += (
+        pulp.LpAffineExpression([(v, w * f) for yi, c, w in zip(y, cands, weights) for v, f in zip(yi, c.fill_rate)])
+        >= target,
+        "fill_target:all",
+    )
     s = run_solver(prob)
     return s.objective if s.status == "optimal" else float("inf")

@@ -15,6 +15,7 @@ group. No optimizer calls ``prob.solve()`` directly.
 >>> s.status, s.objective, s.duals["demand:all"]
 ('optimal', 6.0, 2.0)
 """
+
 from __future__ import annotations
 
 import time
@@ -22,9 +23,13 @@ from dataclasses import dataclass, field
 
 import pulp
 
-STATUS = {pulp.LpStatusOptimal: "optimal", pulp.LpStatusInfeasible: "infeasible",
-          pulp.LpStatusUnbounded: "unbounded", pulp.LpStatusNotSolved: "not_solved",
-          pulp.LpStatusUndefined: "undefined"}
+STATUS = {
+    pulp.LpStatusOptimal: "optimal",
+    pulp.LpStatusInfeasible: "infeasible",
+    pulp.LpStatusUnbounded: "unbounded",
+    pulp.LpStatusNotSolved: "not_solved",
+    pulp.LpStatusUndefined: "undefined",
+}
 
 
 class Infeasible(Exception):
@@ -69,8 +74,13 @@ def available() -> list[str]:
     return out
 
 
-def solve(problem: pulp.LpProblem, time_limit: float | None = 120.0, solver: str | None = None,
-          mip_gap: float | None = None, method: str | None = None) -> Solution:
+def solve(
+    problem: pulp.LpProblem,
+    time_limit: float | None = 120.0,
+    solver: str | None = None,
+    mip_gap: float | None = None,
+    method: str | None = None,
+) -> Solution:
     """Solve with HiGHS (or CBC when HiGHS is missing); duals for LPs."""
     names = available()
     if not names:
@@ -92,8 +102,14 @@ def solve(problem: pulp.LpProblem, time_limit: float | None = 120.0, solver: str
         slacks[cname] = c.slack if c.slack is not None else float("nan")
         if not is_mip and c.pi is not None:
             duals[cname] = sign * c.pi
-    return Solution(status=status, objective=float(obj) if obj is not None else float("nan"), seconds=seconds,
-                    solver=name, duals=duals, slacks=slacks)
+    return Solution(
+        status=status,
+        objective=float(obj) if obj is not None else float("nan"),
+        seconds=seconds,
+        solver=name,
+        duals=duals,
+        slacks=slacks,
+    )
 
 
 def group_of(constraint_name: str) -> str:

@@ -12,6 +12,7 @@ days and minutes with their unit.
 >>> KPIS["click_to_door_p95"].format(2.345)
 '2.35 days'
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,10 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "mean_order_delay_days": ("days", "mean time from order to allocation of its last unit"),
     "avg_on_hand_units": ("units", "time-average units on hand"),
     "avg_inventory_value": ("currency", "time-average value of stock on hand at unit cost"),
-    "avg_overflow_units": ("units", "time-average units on hand above the warehouses' storage_units "
-                           "(in overflow space; 0 without capacities)"),
+    "avg_overflow_units": (
+        "units",
+        "time-average units on hand above the warehouses' storage_units (in overflow space; 0 without capacities)",
+    ),
     "max_overflow_units": ("units", "most units in one warehouse's overflow space at once"),
     "inventory_turnover": ("1/year", "cost of goods sold per year / average inventory value"),
     "days_of_supply": ("days", "average units on hand / units shipped per day"),
@@ -50,8 +53,11 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "labour_cost": ("currency", "scheduled picker-hours x wage"),
     "warehouse_fixed_cost": ("currency", "days x fixed_cost_per_day of the open warehouses"),
     "late_delivery_cost": ("currency", "late orders x inventory.costs.late_delivery_cost_per_order"),
-    "total_cost": ("currency", "holding + ordering + shortage + overflow + marketing + shipping + handling "
-                   "+ labour + warehouse fixed + late delivery"),
+    "total_cost": (
+        "currency",
+        "holding + ordering + shortage + overflow + marketing + shipping + handling "
+        "+ labour + warehouse fixed + late delivery",
+    ),
     "cost_per_day": ("currency/day", "total cost per day"),
     "profit": ("currency", "gross margin - total cost"),
     "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
@@ -123,64 +129,66 @@ DAILY_COLUMNS_INFO: dict[str, tuple[str, str]] = {
     "shipments_shipped": ("shipments", "shipments that left a warehouse that day"),
     "late_orders": ("orders", "orders due that day (promised day = this day) not delivered by its end"),
     "orders_due": ("orders", "orders whose promised day is that day (lost orders excluded)"),
-    "delivered_on_time": ("orders", "orders due that day that were delivered by its end "
-                          "(orders_due = delivered_on_time + late_orders)"),
+    "delivered_on_time": (
+        "orders",
+        "orders due that day that were delivered by its end (orders_due = delivered_on_time + late_orders)",
+    ),
     "delivered": ("orders", "orders whose last parcel was delivered that day"),
 }
 
 #: name -> (human label, better direction: "higher", "lower" or None when neither is better)
 LABELS: dict[str, tuple[str, str | None]] = {
-    "orders": ('Orders', None),
-    "units_demanded": ('Units demanded', None),
-    "units_shipped": ('Units shipped', 'higher'),
-    "revenue": ('Revenue', 'higher'),
-    "cost_of_goods_sold": ('Cost of goods sold', None),
-    "gross_margin": ('Gross margin', 'higher'),
-    "unit_fill_rate": ('Unit fill rate', 'higher'),
-    "line_fill_rate": ('Line fill rate', 'higher'),
-    "order_fill_rate": ('Order fill rate', 'higher'),
-    "cycle_service_level": ('Cycle service level', 'higher'),
-    "lost_units": ('Lost units', 'lower'),
-    "lost_sales_value": ('Lost sales value', 'lower'),
-    "backordered_units": ('Backordered units', 'lower'),
-    "avg_backorder_units": ('Average backorders', 'lower'),
-    "mean_order_delay_days": ('Mean order delay', 'lower'),
-    "avg_on_hand_units": ('Average stock on hand', None),
-    "avg_inventory_value": ('Average inventory value', 'lower'),
-    "avg_overflow_units": ('Average overflow stock', 'lower'),
-    "max_overflow_units": ('Peak overflow stock', 'lower'),
-    "inventory_turnover": ('Inventory turnover', 'higher'),
-    "days_of_supply": ('Days of supply', None),
-    "holding_cost": ('Holding cost', 'lower'),
-    "ordering_cost": ('Ordering cost', 'lower'),
-    "shortage_cost": ('Shortage cost', 'lower'),
-    "overflow_cost": ('Overflow storage cost', 'lower'),
-    "marketing_cost": ('Marketing spend', None),
-    "shipping_cost": ('Shipping cost', 'lower'),
-    "handling_cost": ('Handling cost', 'lower'),
-    "labour_cost": ('Picking labour cost', 'lower'),
-    "warehouse_fixed_cost": ('Warehouse fixed cost', 'lower'),
-    "late_delivery_cost": ('Late-delivery compensation', 'lower'),
-    "total_cost": ('Total cost', 'lower'),
-    "cost_per_day": ('Cost per day', 'lower'),
-    "profit": ('Profit', 'higher'),
-    "replenishment_orders": ('Purchase orders', None),
-    "picks": ('Lines picked', None),
-    "picker_utilization": ('Picker utilization', None),
-    "pick_queue_mean": ('Average pick queue', 'lower'),
-    "pick_queue_max": ('Longest pick queue', 'lower'),
-    "mean_pick_wait_minutes": ('Mean wait for a picker', 'lower'),
-    "prob_pick_wait": ('Share waiting for a picker', 'lower'),
-    "order_cycle_time_days": ('Order cycle time', 'lower'),
-    "click_to_door_days": ('Click-to-door time', 'lower'),
-    "click_to_door_p50": ('Click-to-door, median', 'lower'),
-    "click_to_door_p90": ('Click-to-door, 90th percentile', 'lower'),
-    "click_to_door_p95": ('Click-to-door, 95th percentile', 'lower'),
-    "on_time_rate": ('On-time delivery', 'higher'),
-    "late_orders": ('Late orders', 'lower'),
-    "split_shipment_rate": ('Split shipments', 'lower'),
-    "shipping_cost_per_order": ('Shipping cost per order', 'lower'),
-    "total_cost_per_order": ('Total cost per order', 'lower'),
+    "orders": ("Orders", None),
+    "units_demanded": ("Units demanded", None),
+    "units_shipped": ("Units shipped", "higher"),
+    "revenue": ("Revenue", "higher"),
+    "cost_of_goods_sold": ("Cost of goods sold", None),
+    "gross_margin": ("Gross margin", "higher"),
+    "unit_fill_rate": ("Unit fill rate", "higher"),
+    "line_fill_rate": ("Line fill rate", "higher"),
+    "order_fill_rate": ("Order fill rate", "higher"),
+    "cycle_service_level": ("Cycle service level", "higher"),
+    "lost_units": ("Lost units", "lower"),
+    "lost_sales_value": ("Lost sales value", "lower"),
+    "backordered_units": ("Backordered units", "lower"),
+    "avg_backorder_units": ("Average backorders", "lower"),
+    "mean_order_delay_days": ("Mean order delay", "lower"),
+    "avg_on_hand_units": ("Average stock on hand", None),
+    "avg_inventory_value": ("Average inventory value", "lower"),
+    "avg_overflow_units": ("Average overflow stock", "lower"),
+    "max_overflow_units": ("Peak overflow stock", "lower"),
+    "inventory_turnover": ("Inventory turnover", "higher"),
+    "days_of_supply": ("Days of supply", None),
+    "holding_cost": ("Holding cost", "lower"),
+    "ordering_cost": ("Ordering cost", "lower"),
+    "shortage_cost": ("Shortage cost", "lower"),
+    "overflow_cost": ("Overflow storage cost", "lower"),
+    "marketing_cost": ("Marketing spend", None),
+    "shipping_cost": ("Shipping cost", "lower"),
+    "handling_cost": ("Handling cost", "lower"),
+    "labour_cost": ("Picking labour cost", "lower"),
+    "warehouse_fixed_cost": ("Warehouse fixed cost", "lower"),
+    "late_delivery_cost": ("Late-delivery compensation", "lower"),
+    "total_cost": ("Total cost", "lower"),
+    "cost_per_day": ("Cost per day", "lower"),
+    "profit": ("Profit", "higher"),
+    "replenishment_orders": ("Purchase orders", None),
+    "picks": ("Lines picked", None),
+    "picker_utilization": ("Picker utilization", None),
+    "pick_queue_mean": ("Average pick queue", "lower"),
+    "pick_queue_max": ("Longest pick queue", "lower"),
+    "mean_pick_wait_minutes": ("Mean wait for a picker", "lower"),
+    "prob_pick_wait": ("Share waiting for a picker", "lower"),
+    "order_cycle_time_days": ("Order cycle time", "lower"),
+    "click_to_door_days": ("Click-to-door time", "lower"),
+    "click_to_door_p50": ("Click-to-door, median", "lower"),
+    "click_to_door_p90": ("Click-to-door, 90th percentile", "lower"),
+    "click_to_door_p95": ("Click-to-door, 95th percentile", "lower"),
+    "on_time_rate": ("On-time delivery", "higher"),
+    "late_orders": ("Late orders", "lower"),
+    "split_shipment_rate": ("Split shipments", "lower"),
+    "shipping_cost_per_order": ("Shipping cost per order", "lower"),
+    "total_cost_per_order": ("Total cost per order", "lower"),
 }
 
 #: ISO code -> symbol shown before amounts; other codes are shown after the amount.
@@ -208,7 +216,7 @@ def money(value: float, currency: str | None = None, decimals: int = 0) -> str:
 class KPI:
     name: str
     label: str
-    unit: str          # fraction, currency, currency/order, currency/day, units, orders, days, minutes, ...
+    unit: str  # fraction, currency, currency/order, currency/day, units, orders, days, minutes, ...
     better: str | None
     description: str
 
@@ -229,7 +237,7 @@ class KPI:
             return "%"
         if self.kind == "money":
             sym = currency_symbol(currency) or "currency"
-            return sym + self.unit[len("currency"):]
+            return sym + self.unit[len("currency") :]
         return self.unit
 
     def axis_label(self, currency: str | None = None) -> str:
@@ -251,8 +259,9 @@ class KPI:
             return f"{plus}{value:,.0f}"
         return f"{plus}{value:,.3g}"
 
-    def format_ci(self, mean: float, half_width: float | None, currency: str | None = None,
-                  signed: bool = False) -> str:
+    def format_ci(
+        self, mean: float, half_width: float | None, currency: str | None = None, signed: bool = False
+    ) -> str:
         """Mean (or, ``signed``, a difference) and 95% CI half-width as a person reads them.
 
         >>> KPIS["on_time_rate"].format_ci(0.9134, 0.0042)
@@ -274,8 +283,13 @@ class KPI:
 
 
 KPIS: dict[str, KPI] = {
-    name: KPI(name, LABELS.get(name, (name.replace("_", " ").capitalize(), None))[0], unit,
-              LABELS.get(name, ("", None))[1], meaning)
+    name: KPI(
+        name,
+        LABELS.get(name, (name.replace("_", " ").capitalize(), None))[0],
+        unit,
+        LABELS.get(name, ("", None))[1],
+        meaning,
+    )
     for name, (unit, meaning) in KPI_INFO.items()
 }
 

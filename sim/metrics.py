@@ -19,6 +19,7 @@ shipping and handling costs are those of the shipments of the orders placed in i
 (attributable per order); after a plain warm-up cut they are those of the days.
 ``PER_ORDER`` names the KPIs that follow the orders placed in the span.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,11 +27,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from sim.fulfilment import open_warehouses
-from sim.demand import promotion_days
 from sim.kpis import KPI_INFO
-from sim.schema import Scenario
-from sim.warehouse import picker_days_per_day
+from sim.model.demand import promotion_days
+from sim.model.fulfilment import open_warehouses
+from sim.model.warehouse import picker_days_per_day
+from sim.scenario.schema import Scenario
 
 WAREHOUSE_COST_RULE = (
     "Every shipment that leaves a warehouse pays its `handling_cost_per_order` on the day it leaves "
@@ -39,14 +40,26 @@ WAREHOUSE_COST_RULE = (
     "`warehouse_fixed_cost`); all warehouses are "
     "open, except that under `routing.warehouse: lane_plan` a warehouse that no lane with a positive share "
     "names is closed (that is how the logistics optimizer closes one). Both are part of `total_cost` and "
-    "`profit`, and they are the costs the logistics optimizer minimizes.")
+    "`profit`, and they are the costs the logistics optimizer minimizes."
+)
 
 
 STAGES = ("backordered", "in_warehouse", "in_transit", "delivered", "lost")
 
-DAILY_EXTRA = ("on_hand_units", "inventory_value", "backorder_unit_days", "backorder_units_end",
-               "on_order_units_end", "overflow_unit_days", "overflow_cost", "overflow_units_max",
-               "pick_queue_mean", "pick_queue_max", "picks", "picker_busy_days")
+DAILY_EXTRA = (
+    "on_hand_units",
+    "inventory_value",
+    "backorder_unit_days",
+    "backorder_units_end",
+    "on_order_units_end",
+    "overflow_unit_days",
+    "overflow_cost",
+    "overflow_units_max",
+    "pick_queue_mean",
+    "pick_queue_max",
+    "picks",
+    "picker_busy_days",
+)
 
 
 def order_table(model, shp: dict) -> dict[str, np.ndarray]:
@@ -62,28 +75,38 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
     released = ~np.isnan(shp["release"])
     lost_shipment = ~released & ~outstanding
     ship, deliver = shp["ship"], shp["deliver"]
-    stage = np.where(outstanding, 0, np.where(~released, 4, np.where(~(ship <= H), 1,
-                     np.where(~(deliver <= H), 2, 3))))
+    stage = np.where(outstanding, 0, np.where(~released, 4, np.where(~(ship <= H), 1, np.where(~(deliver <= H), 2, 3))))
     o_stage = np.full(n, 9)
     np.minimum.at(o_stage, order, np.where(stage == 4, 9, stage))
     o_stage[o_stage == 9] = 4
     kept = ~lost_shipment
     n_ship = np.bincount(order[kept], minlength=n)
+
     def latest(x):
         out = np.full(n, -np.inf)
         np.maximum.at(out, order[kept], np.nan_to_num(x[kept], nan=np.inf))
         out[n_ship == 0] = np.nan
         return out
+
     first = np.full(n, len(order))
     np.minimum.at(first, order, sid)
     carrier = shp["carrier"][np.minimum(first, len(order) - 1)] if len(order) else np.zeros(0)
     fc = model.fulfilment.carriers
     region = np.asarray(model.o_region, dtype=np.int64)
-    promise = np.array([fc.promise(int(c), int(r)) if c >= 0 else fc.promise_region[r]
-                        for c, r in zip(carrier, region)], dtype=float)
-    return {"arrival": arrival, "region": region, "value": np.asarray(model.o_value, dtype=float),
-            "shipments": n_ship, "release": latest(shp["release"]), "ship": latest(ship),
-            "deliver": latest(deliver), "deadline": np.floor(arrival) + promise + 1, "stage": o_stage}
+    promise = np.array(
+        [fc.promise(int(c), int(r)) if c >= 0 else fc.promise_region[r] for c, r in zip(carrier, region)], dtype=float
+    )
+    return {
+        "arrival": arrival,
+        "region": region,
+        "value": np.asarray(model.o_value, dtype=float),
+        "shipments": n_ship,
+        "release": latest(shp["release"]),
+        "ship": latest(ship),
+        "deliver": latest(deliver),
+        "deadline": np.floor(arrival) + promise + 1,
+        "stage": o_stage,
+    }
 
 
 def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
@@ -121,11 +144,19 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     late_by_day = due_by_day - on_time_by_day
     got = kept & (orders["deliver"] < H)
     delivered_by_day = np.bincount(np.floor(orders["deliver"][got]).astype(int), minlength=H)[:H]
-    return {"shipping_cost": shipping, "handling_cost": handling, "labour_cost": labour,
-            "warehouse_fixed_cost": np.full(H, float(fixed)), "scheduled_picker_days": picker_days,
-            "backlog_end": backlog.astype(float), "shipments_shipped": shipped_day.astype(float),
-            "late_orders": late_by_day.astype(float), "orders_due": due_by_day.astype(float),
-            "delivered_on_time": on_time_by_day.astype(float), "delivered": delivered_by_day.astype(float)}
+    return {
+        "shipping_cost": shipping,
+        "handling_cost": handling,
+        "labour_cost": labour,
+        "warehouse_fixed_cost": np.full(H, float(fixed)),
+        "scheduled_picker_days": picker_days,
+        "backlog_end": backlog.astype(float),
+        "shipments_shipped": shipped_day.astype(float),
+        "late_orders": late_by_day.astype(float),
+        "orders_due": due_by_day.astype(float),
+        "delivered_on_time": on_time_by_day.astype(float),
+        "delivered": delivered_by_day.astype(float),
+    }
 
 
 def _ratio(a: float, b: float) -> float:
@@ -143,10 +174,26 @@ def _pct(x: np.ndarray, q: float) -> float:
 #: KPIs that follow the orders placed in the span (the others sum or average the span's days).
 #: Fill rates, lost and backordered units count at the moment an order is placed, so their daily
 #: sums over the span are those of the span's orders.
-PER_ORDER = ("orders", "units_demanded", "unit_fill_rate", "line_fill_rate", "order_fill_rate", "lost_units",
-             "lost_sales_value", "backordered_units", "mean_order_delay_days", "order_cycle_time_days",
-             "click_to_door_days", "click_to_door_p50", "click_to_door_p90", "click_to_door_p95",
-             "on_time_rate", "late_orders", "late_delivery_cost", "split_shipment_rate")
+PER_ORDER = (
+    "orders",
+    "units_demanded",
+    "unit_fill_rate",
+    "line_fill_rate",
+    "order_fill_rate",
+    "lost_units",
+    "lost_sales_value",
+    "backordered_units",
+    "mean_order_delay_days",
+    "order_cycle_time_days",
+    "click_to_door_days",
+    "click_to_door_p50",
+    "click_to_door_p90",
+    "click_to_door_p95",
+    "on_time_rate",
+    "late_orders",
+    "late_delivery_cost",
+    "split_shipment_rate",
+)
 #: Per order only in a window (kpi_window or an event); per day after a plain warm-up cut.
 PER_ORDER_IN_WINDOW = ("shipping_cost", "handling_cost", "shipping_cost_per_order")
 
@@ -177,8 +224,9 @@ def event_windows(scenario: Scenario) -> list[tuple[str, int, int]]:
     return out
 
 
-def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment,
-                 span: tuple[int, int] | None = None) -> dict[str, float]:
+def compute_kpis(
+    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment, span: tuple[int, int] | None = None
+) -> dict[str, float]:
     """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``."""
     H = scenario.horizon_days
     windowed = span is not None or scenario.kpi_window is not None
@@ -194,8 +242,9 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
         S["handling_cost"] = float(per_shipment[shp["wh"][mine].astype(int)].sum())
     costs = scenario.inventory.costs
     holding = S["inventory_value"] * costs.holding_rate_per_year / 365.0
-    shortage = (S["backorder_unit_days"] * costs.backorder_cost_per_unit_day
-                + S["units_lost"] * costs.lost_sale_cost_per_unit)
+    shortage = (
+        S["backorder_unit_days"] * costs.backorder_cost_per_unit_day + S["units_lost"] * costs.lost_sale_cost_per_unit
+    )
     gross = S["revenue"] - S["cogs"]
     avg_value = S["inventory_value"] / days
 
@@ -209,8 +258,18 @@ def compute_kpis(scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dic
     on_time = due & (orders["deliver"] <= orders["deadline"])
     late = float(due.sum() - on_time.sum())
     late_cost = late * costs.late_delivery_cost_per_order
-    total = (holding + S["ordering_cost"] + shortage + S["overflow_cost"] + S["marketing_spend"] + S["shipping_cost"]
-             + S["handling_cost"] + S["labour_cost"] + S["warehouse_fixed_cost"] + late_cost)
+    total = (
+        holding
+        + S["ordering_cost"]
+        + shortage
+        + S["overflow_cost"]
+        + S["marketing_spend"]
+        + S["shipping_cost"]
+        + S["handling_cost"]
+        + S["labour_cost"]
+        + S["warehouse_fixed_cost"]
+        + late_cost
+    )
     s_post = (shp["release"] >= a) & (shp["release"] < b) & (shp["pick_start"] <= H)
     wait = shp["pick_start"][s_post] - shp["release"][s_post]
     busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]

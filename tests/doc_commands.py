@@ -6,6 +6,7 @@ error ends the command line with a comment ``# exits N``; every other command mu
 Skipped on purpose: the README's set-up lines (they create a venv and start with
 ``python3 -m venv``, so they do not match) and ``bench`` without ``--quick`` (minutes long).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,11 @@ _PREFIXES = ("python run.py ", "python3 run.py ")
 
 @dataclass(frozen=True)
 class DocCommand:
-    doc: str            # path relative to the repository root
-    line: int           # 1-based line of the command's first line
-    text: str           # the command as written (continuations joined)
-    args: tuple         # arguments after ``run.py``
-    exit_code: int      # the exit code the doc promises
+    doc: str  # path relative to the repository root
+    line: int  # 1-based line of the command's first line
+    text: str  # the command as written (continuations joined)
+    args: tuple  # arguments after ``run.py``
+    exit_code: int  # the exit code the doc promises
 
     @property
     def where(self) -> str:
@@ -79,8 +80,15 @@ def _parse_block(path: Path, block) -> list[DocCommand]:
         args = tuple(words[2:])
         if args and args[0] == "bench" and "--quick" not in args:
             continue
-        found.append(DocCommand(doc=str(path.relative_to(ROOT)), line=number, text=text, args=args,
-                                exit_code=int(expected.group(1)) if expected else 0))
+        found.append(
+            DocCommand(
+                doc=str(path.relative_to(ROOT)),
+                line=number,
+                text=text,
+                args=args,
+                exit_code=int(expected.group(1)) if expected else 0,
+            )
+        )
     return found
 
 

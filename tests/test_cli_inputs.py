@@ -8,6 +8,7 @@ traceback). Every case runs the real CLI in this process (``run.main``), checks 
 exit code, that stderr has exactly one ``error:`` line naming the argument or
 ``FILE:LINE: key``, no traceback, and that the folders involved look the same after.
 """
+
 from __future__ import annotations
 
 import math
@@ -116,8 +117,13 @@ def test_safe_names_still_work(tmp_path, capsys):
 
 
 def _spec(folder: Path, name: str, extra: str = "") -> Path:
-    data = {"name": name, "base": str(CLASSROOM_SQ), "set": {"horizon_days": 60}, "replications": 2,
-            "metrics": ["unit_fill_rate"]}
+    data = {
+        "name": name,
+        "base": str(CLASSROOM_SQ),
+        "set": {"horizon_days": 60},
+        "replications": 2,
+        "metrics": ["unit_fill_rate"],
+    }
     path = folder / "spec.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False) + extra, encoding="utf-8")
     return path
@@ -161,12 +167,16 @@ def test_simulate_out_is_a_file(tmp_path, capsys):
     assert listing(tmp_path) == ["taken"] and out.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("command", [
-    ["simulate", CLASSROOM_SQ],
-    ["experiment", ROOT / "experiments" / "demo.yaml"],
-    ["bench", "--quick"],
-    ["optimize", "logistics", ROOT / "scenarios" / "multi_warehouse.yaml", "--sweep", "0.9,0.95"],
-], ids=["simulate", "experiment", "bench", "optimize-sweep"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", CLASSROOM_SQ],
+        ["experiment", ROOT / "experiments" / "demo.yaml"],
+        ["bench", "--quick"],
+        ["optimize", "logistics", ROOT / "scenarios" / "multi_warehouse.yaml", "--sweep", "0.9,0.95"],
+    ],
+    ids=["simulate", "experiment", "bench", "optimize-sweep"],
+)
 def test_results_under_a_file(tmp_path, capsys, command):
     (tmp_path / "some_file").write_text("x")
     rc, err = cli(capsys, *command, "--results", tmp_path / "some_file" / "sub")
@@ -174,8 +184,11 @@ def test_results_under_a_file(tmp_path, capsys, command):
     assert listing(tmp_path) == ["some_file"]
 
 
-@pytest.mark.parametrize("command", [["simulate", CLASSROOM_SQ], ["experiment", ROOT / "experiments" / "demo.yaml"],
-                                     ["bench", "--quick"]], ids=["simulate", "experiment", "bench"])
+@pytest.mark.parametrize(
+    "command",
+    [["simulate", CLASSROOM_SQ], ["experiment", ROOT / "experiments" / "demo.yaml"], ["bench", "--quick"]],
+    ids=["simulate", "experiment", "bench"],
+)
 def test_out_folder_under_a_file_or_a_file(tmp_path, capsys, command):
     (tmp_path / "some_file").write_text("x")
     for out in (tmp_path / "some_file", tmp_path / "some_file" / "run"):
@@ -189,8 +202,11 @@ def test_optimize_plan_out_that_cannot_be_a_file(tmp_path, capsys, decision):
     (tmp_path / "some_file").write_text("x")
     (tmp_path / "folder").mkdir()
     before = listing(tmp_path)
-    for out, needle in ((tmp_path / "folder", "is a folder"), (tmp_path / "some_file" / "plan.yaml", "is a file"),
-                        ("/dev/null", "not a regular file")):
+    for out, needle in (
+        (tmp_path / "folder", "is a folder"),
+        (tmp_path / "some_file" / "plan.yaml", "is a file"),
+        ("/dev/null", "not a regular file"),
+    ):
         rc, err = cli(capsys, "optimize", decision, CLASSROOM_SQ, "--out", out)
         assert_one_clear_error(rc, err, "error: --out", needle)
     assert listing(tmp_path) == before
@@ -228,48 +244,57 @@ def test_writable_helpers_leave_nothing_behind(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-@pytest.mark.parametrize("command", [["simulate", CLASSROOM_SQ], ["optimize", "reorder", CLASSROOM_SQ]],
-                         ids=["simulate", "optimize"])
+@pytest.mark.parametrize(
+    "command", [["simulate", CLASSROOM_SQ], ["optimize", "reorder", CLASSROOM_SQ]], ids=["simulate", "optimize"]
+)
 def test_out_is_a_fifo_refused_without_hanging(tmp_path, command):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    res = subprocess.run([sys.executable, "run.py", *map(str, command), "--out", str(fifo)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "run.py", *map(str, command), "--out", str(fifo)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert_one_clear_error(res.returncode, res.stderr, "error: --out:", "not a")
     assert listing(tmp_path) == ["pipe"]
 
 
 # --------------------------------------------------------------------------- absurd numbers
-@pytest.mark.parametrize("args, flag", [
-    (["simulate", CLASSROOM_SQ, "--workers", "1e11"], "--workers"),
-    (["simulate", CLASSROOM_SQ, "--workers", "100000000000"], "--workers"),
-    (["simulate", CLASSROOM_SQ, "--workers", "0"], "--workers"),
-    (["simulate", CLASSROOM_SQ, "-n", "1e20"], "--replications"),
-    (["simulate", CLASSROOM_SQ, "-n", "100000000000000000000"], "--replications"),
-    (["simulate", CLASSROOM_SQ, "-n", "9" * 5000], "--replications"),
-    (["simulate", CLASSROOM_SQ, "--seed", "-1"], "--seed"),
-    (["simulate", CLASSROOM_SQ, "--seed", str(2**63)], "--seed"),
-    (["experiment", ROOT / "experiments" / "demo.yaml", "--workers", "1e11"], "--workers"),
-    (["experiment", ROOT / "experiments" / "demo.yaml", "-n", "100000000000000000000"], "--replications"),
-    (["check-theory", "-n", "1000001"], "--replications"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--budget", "inf"], "--budget"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--budget", "nan"], "--budget"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--budget", "1e13"], "--budget"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--target-roas", "1e400"], "--target-roas"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--target-roas", "0"], "--target-roas"),
-    (["optimize", "promotion", CLASSROOM_SQ, "--max-utilization", "nan"], "--max-utilization"),
-    (["optimize", "reorder", CLASSROOM_SQ, "--budget", "-inf"], "--budget"),
-    (["optimize", "reorder", CLASSROOM_SQ, "--time-limit", "1e9"], "--time-limit"),
-    (["optimize", "reorder", CLASSROOM_SQ, "--time-limit", "nan"], "--time-limit"),
-    (["optimize", "reorder", CLASSROOM_SQ, "--fill-target", "nan"], "--fill-target"),
-    (["optimize", "reorder", CLASSROOM_SQ, "--verify", "10001"], "--verify"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--on-time-target", "inf"], "--on-time-target"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,nan"], "--sweep"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,1.5"], "--sweep"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,0.90"], "--sweep"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--sweep", ",".join(["0.5"] * 51)], "--sweep"),
-    (["optimize", "logistics", CLASSROOM_SQ, "--sweep", ""], "--sweep"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["simulate", CLASSROOM_SQ, "--workers", "1e11"], "--workers"),
+        (["simulate", CLASSROOM_SQ, "--workers", "100000000000"], "--workers"),
+        (["simulate", CLASSROOM_SQ, "--workers", "0"], "--workers"),
+        (["simulate", CLASSROOM_SQ, "-n", "1e20"], "--replications"),
+        (["simulate", CLASSROOM_SQ, "-n", "100000000000000000000"], "--replications"),
+        (["simulate", CLASSROOM_SQ, "-n", "9" * 5000], "--replications"),
+        (["simulate", CLASSROOM_SQ, "--seed", "-1"], "--seed"),
+        (["simulate", CLASSROOM_SQ, "--seed", str(2**63)], "--seed"),
+        (["experiment", ROOT / "experiments" / "demo.yaml", "--workers", "1e11"], "--workers"),
+        (["experiment", ROOT / "experiments" / "demo.yaml", "-n", "100000000000000000000"], "--replications"),
+        (["check-theory", "-n", "1000001"], "--replications"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--budget", "inf"], "--budget"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--budget", "nan"], "--budget"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--budget", "1e13"], "--budget"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--target-roas", "1e400"], "--target-roas"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--target-roas", "0"], "--target-roas"),
+        (["optimize", "promotion", CLASSROOM_SQ, "--max-utilization", "nan"], "--max-utilization"),
+        (["optimize", "reorder", CLASSROOM_SQ, "--budget", "-inf"], "--budget"),
+        (["optimize", "reorder", CLASSROOM_SQ, "--time-limit", "1e9"], "--time-limit"),
+        (["optimize", "reorder", CLASSROOM_SQ, "--time-limit", "nan"], "--time-limit"),
+        (["optimize", "reorder", CLASSROOM_SQ, "--fill-target", "nan"], "--fill-target"),
+        (["optimize", "reorder", CLASSROOM_SQ, "--verify", "10001"], "--verify"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--on-time-target", "inf"], "--on-time-target"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,nan"], "--sweep"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,1.5"], "--sweep"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--sweep", "0.9,0.90"], "--sweep"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--sweep", ",".join(["0.5"] * 51)], "--sweep"),
+        (["optimize", "logistics", CLASSROOM_SQ, "--sweep", ""], "--sweep"),
+    ],
+)
 def test_absurd_numbers_are_argparse_errors(capsys, args, flag):
     before = listing(ROOT / "results")
     rc, err = cli(capsys, *args)
@@ -296,9 +321,16 @@ def test_bounds_accept_their_edges():
 
 
 # --------------------------------------------------------------------------- spec target_half_width
-@pytest.mark.parametrize("value, needle", [("0", "greater than 0"), ("-1", "greater than 0"),
-                                           (".nan", "finite number"), (".inf", "finite number"),
-                                           ("true", "valid number")])
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        (".nan", "finite number"),
+        (".inf", "finite number"),
+        ("true", "valid number"),
+    ],
+)
 def test_target_half_width_must_be_a_finite_positive_number(tmp_path, capsys, monkeypatch, value, needle):
     calls = no_simulation(monkeypatch)
     path = _spec(tmp_path, "thw", f"target_half_width:\n  unit_fill_rate: {value}\n")
@@ -314,6 +346,7 @@ def test_target_half_width_key_must_be_a_known_metric(tmp_path, capsys, monkeypa
     path = _spec(tmp_path, "thw", "target_half_width:\n  unit_fill_rat: 0.01\n")
     line = len(path.read_text().splitlines())
     rc, err = cli(capsys, "experiment", path, "--out", tmp_path / "out")
-    assert_one_clear_error(rc, err, f"{path}:{line}: target_half_width.unit_fill_rat:", "unknown metric",
-                           "did you mean 'unit_fill_rate'")
+    assert_one_clear_error(
+        rc, err, f"{path}:{line}: target_half_width.unit_fill_rat:", "unknown metric", "did you mean 'unit_fill_rate'"
+    )
     assert calls == [] and not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ keeps the whole module at a few minutes on 2 cores.
 Extraction rules: tests/doc_commands.py. To see which commands run:
 ``python -c "import sys; sys.path.insert(0, 'tests'); import doc_commands as d; print(*[c.text for cs in d.all_commands().values() for c in cs], sep='\\n')"``
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from doc_commands import ROOT, DocCommand, all_commands
 
 pytestmark = pytest.mark.slow
@@ -29,8 +29,19 @@ pytestmark = pytest.mark.slow
 COMMANDS = all_commands()
 TIMEOUT_SECONDS = 600
 # what a copy of the repository leaves out: VCS data, environments, caches and old results
-IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "results", "__pycache__", "*.egg-info", ".pytest_cache",
-                                ".hypothesis", "build", "dist", "dask-worker-space")
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "results",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".hypothesis",
+    "build",
+    "dist",
+    "dask-worker-space",
+)
 
 
 def _copy_repo(dest: Path) -> Path:
@@ -48,8 +59,15 @@ def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.Compl
     for cmd in COMMANDS[doc]:
         start = time.perf_counter()
         try:
-            res = subprocess.run([sys.executable, "run.py", *cmd.args], cwd=repo, env=env, capture_output=True,
-                                 text=True, timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+            res = subprocess.run(
+                [sys.executable, "run.py", *cmd.args],
+                cwd=repo,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             res = f"timed out after {TIMEOUT_SECONDS} s"
         out.append((cmd, res, time.perf_counter() - start))
@@ -59,13 +77,17 @@ def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.Compl
 @pytest.fixture(scope="module")
 def doc_runs(tmp_path_factory, request):
     """Start every selected document at once on a small pool; each test waits for its own."""
-    selected = {item.callspec.params["doc"] for item in request.session.items
-                if getattr(getattr(item, "module", None), "__name__", None) == __name__
-                and hasattr(item, "callspec") and "doc" in item.callspec.params}
+    selected = {
+        item.callspec.params["doc"]
+        for item in request.session.items
+        if getattr(getattr(item, "module", None), "__name__", None) == __name__
+        and hasattr(item, "callspec")
+        and "doc" in item.callspec.params
+    }
     jobs = max(1, int(os.environ.get("ECOMLAB_DOC_JOBS", "2")))
     pool = ThreadPoolExecutor(max_workers=jobs)
     # longest documents first, so the pool ends together
-    order = sorted(selected, key=lambda d: -len(COMMANDS[d]) if d != "README.md" else -10**6)
+    order = sorted(selected, key=lambda d: -len(COMMANDS[d]) if d != "README.md" else -(10**6))
     futures = {doc: pool.submit(_run_doc, doc, tmp_path_factory.mktemp(Path(doc).stem)) for doc in order}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
@@ -84,8 +106,10 @@ def test_doc_commands_run(doc, doc_runs):
             problems.append(f"{cmd.where}: {cmd.text}\n  {res}")
             continue
         if res.returncode != cmd.exit_code:
-            problems.append(f"{cmd.where}: {cmd.text}\n  exit code {res.returncode}, the doc says {cmd.exit_code}\n"
-                            f"  stdout:\n{_tail(res.stdout)}\n  stderr:\n{_tail(res.stderr)}")
+            problems.append(
+                f"{cmd.where}: {cmd.text}\n  exit code {res.returncode}, the doc says {cmd.exit_code}\n"
+                f"  stdout:\n{_tail(res.stdout)}\n  stderr:\n{_tail(res.stderr)}"
+            )
         elif "Traceback (most recent call last)" in res.stderr:
             problems.append(f"{cmd.where}: {cmd.text}\n  printed a traceback:\n{_tail(res.stderr)}")
     print("\n".join(timing))

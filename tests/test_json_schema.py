@@ -4,6 +4,7 @@
 * every shipped scenario and spec names its schema in its first line (yaml-language-server)
   and validates against it, with YAML read as an editor reads it (dates stay strings).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,15 @@ import yaml
 jsonschema = pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = {"scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
-           "spec": ROOT / "docs" / "schema" / "spec.schema.json"}
-SHIPPED = ([(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
-           + [(p, "spec") for p in sorted((ROOT / "experiments").glob("*.yaml"))]
-           + [(p, "spec") for p in sorted((ROOT / "docs" / "examples").glob("*.yaml"))])
+SCHEMAS = {
+    "scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
+    "spec": ROOT / "docs" / "schema" / "spec.schema.json",
+}
+SHIPPED = (
+    [(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
+    + [(p, "spec") for p in sorted((ROOT / "experiments").glob("*.yaml"))]
+    + [(p, "spec") for p in sorted((ROOT / "docs" / "examples").glob("*.yaml"))]
+)
 
 
 class _EditorLoader(yaml.SafeLoader):
@@ -30,7 +35,8 @@ class _EditorLoader(yaml.SafeLoader):
 
 _EditorLoader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()}
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -41,7 +47,8 @@ def test_committed_schema_is_up_to_date(kind):
     path = SCHEMAS[kind]
     assert res.stdout == path.read_text(encoding="utf-8"), (
         f"{path.relative_to(ROOT)} is stale (the pydantic models changed). Regenerate it from the repository "
-        f"root with:\n    python run.py {' '.join(args)} > {path.relative_to(ROOT)}\nand commit the result.")
+        f"root with:\n    python run.py {' '.join(args)} > {path.relative_to(ROOT)}\nand commit the result."
+    )
 
 
 @pytest.mark.parametrize("path,kind", SHIPPED, ids=[f"{p.parent.name}/{p.name}" for p, _ in SHIPPED])

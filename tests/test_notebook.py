@@ -3,6 +3,7 @@
 It is executed with nbclient on the ``python3`` kernel, which ipykernel (a dev dependency)
 registers for the interpreter it is installed in, so the notebook sees this venv's packages.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,14 +21,15 @@ NOTEBOOK = ROOT / "docs" / "examples" / "python_api.ipynb"
 def test_python_api_notebook_executes(monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the notebook shows its figures inline
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
     client.execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
-    assert "reoder_point" in text                      # the InputError cell printed its problem
-    assert "('report.html', True" in text              # run_experiment wrote the report
+    assert "reoder_point" in text  # the InputError cell printed its problem
+    assert "('report.html', True" in text  # run_experiment wrote the report
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2, "the two plots were not shown"
 
 

@@ -7,12 +7,13 @@
   scenario and spec files that exist (the slow tests/test_docs.py runs them);
 * ``run.py list``, ``run.py explain`` and ``run.py check-theory`` (a quick case).
 """
+
 from __future__ import annotations
 
 import difflib
-import re
 import importlib.util
 import io
+import re
 import subprocess
 import sys
 from contextlib import redirect_stderr
@@ -20,16 +21,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from doc_commands import ROOT, all_commands
+
 from sim.kpis import DAILY_COLUMNS_INFO, KPI_INFO
 
 REGENERATE = "python run.py schema --markdown > docs/scenario-reference.md"
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def _description(path: Path) -> str:
@@ -43,22 +43,36 @@ def test_scenario_reference_is_up_to_date():
     assert res.returncode == 0, res.stderr
     committed = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
     if res.stdout != committed:
-        diff = "".join(list(difflib.unified_diff(committed.splitlines(keepends=True), res.stdout.splitlines(keepends=True),
-                                                 "docs/scenario-reference.md (committed)",
-                                                 "run.py schema --markdown (now)"))[:40])
-        pytest.fail(f"docs/scenario-reference.md is stale (the schema in sim/schema.py changed).\n"
-                    f"Regenerate it from the repository root with:\n    {REGENERATE}\n"
-                    f"and commit the result. First lines of the difference:\n{diff}")
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    committed.splitlines(keepends=True),
+                    res.stdout.splitlines(keepends=True),
+                    "docs/scenario-reference.md (committed)",
+                    "run.py schema --markdown (now)",
+                )
+            )[:40]
+        )
+        pytest.fail(
+            f"docs/scenario-reference.md is stale (the schema in sim/scenario/schema.py changed).\n"
+            f"Regenerate it from the repository root with:\n    {REGENERATE}\n"
+            f"and commit the result. First lines of the difference:\n{diff}"
+        )
 
 
 @pytest.mark.parametrize("registry_name", ["KPI_INFO", "DAILY_COLUMNS_INFO"])
 def test_kpi_glossary_lists_every_kpi_and_daily_column(registry_name):
     registry = {"KPI_INFO": KPI_INFO, "DAILY_COLUMNS_INFO": DAILY_COLUMNS_INFO}[registry_name]
     page = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
-    missing = [f"| `{k}` | {unit} | {meaning} |" for k, (unit, meaning) in registry.items()
-               if f"| `{k}` | {unit} | {meaning} |" not in page]
-    assert not missing, (f"docs/kpis.md is out of date with {registry_name} in sim/kpis.py; "
-                         "replace or add these rows:\n" + "\n".join(missing))
+    missing = [
+        f"| `{k}` | {unit} | {meaning} |"
+        for k, (unit, meaning) in registry.items()
+        if f"| `{k}` | {unit} | {meaning} |" not in page
+    ]
+    assert not missing, (
+        f"docs/kpis.md is out of date with {registry_name} in sim/kpis.py; "
+        "replace or add these rows:\n" + "\n".join(missing)
+    )
 
 
 # --------------------------------------------------------------------------- doc commands, statically
@@ -106,13 +120,19 @@ def test_explain_double11_names_what_the_scenario_sets_up():
     res = run_cli("explain", "scenarios/double11.yaml")
     assert res.returncode == 0, res.stderr
     text = res.stdout
-    for expected in ("300 SKU",                      # catalogue
-                     "orders/day",                   # demand per day
-                     "policy sQ",                    # replenishment policy
-                     "Warehouse east_dc", "Warehouse south_dc", "Warehouse southwest_dc",
-                     "Carrier economy", "Carrier express",
-                     "Promotion double11", "Promotion 618",
-                     "Marketing livestream"):
+    for expected in (
+        "300 SKU",  # catalogue
+        "orders/day",  # demand per day
+        "policy sQ",  # replenishment policy
+        "Warehouse east_dc",
+        "Warehouse south_dc",
+        "Warehouse southwest_dc",
+        "Carrier economy",
+        "Carrier express",
+        "Promotion double11",
+        "Promotion 618",
+        "Marketing livestream",
+    ):
         assert expected in text, f"`run.py explain scenarios/double11.yaml` does not mention {expected!r}:\n{text}"
 
 

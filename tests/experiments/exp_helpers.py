@@ -2,6 +2,7 @@
 
 Imported by the test modules (pytest puts this folder on sys.path: tests have no __init__.py).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,14 +67,17 @@ def run_folders(out: Path) -> list[Path]:
     out = Path(out)
     if not out.exists():
         return []
-    return sorted(p for p in out.iterdir()
-                  if p.is_dir() and not p.is_symlink() and p.name != "cache" and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in out.iterdir()
+        if p.is_dir() and not p.is_symlink() and p.name != "cache" and not p.name.startswith(".")
+    )
 
 
 def patch_simulate(monkeypatch, fail=lambda scenario, seed: False) -> list[int]:
     """Replace the runner's simulate by the real one that records each seed and raises where ``fail``."""
     import experiments.runner as runner
-    from sim.model import simulate as real
+    from sim.model.shop import simulate as real
 
     calls: list[int] = []
 

@@ -3,6 +3,7 @@
 Issue 13, item 5. Each regression test names the damage it guards against: before, a
 wrong-shape entry crashed the resume and an entry edited by hand was used silently.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from exp_helpers import ROOT, cache_files, patch_simulate, run_cli, write_spec
+
 from experiments.output import STALE_SECONDS, RunFolder
 from experiments.runner import Cache, run_tasks, tasks_for
 from experiments.spec import load_spec
@@ -120,8 +121,7 @@ def test_an_entry_that_does_not_parse_is_recomputed_with_a_warning(tmp_path, mon
     _, runs2, _ = _run(spec_path, tmp_path / "cache")
     assert calls == [tasks[0].seed]
     pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
-    assert capsys.readouterr().err.splitlines() == [
-        f"warning: cache entry {victim} is not valid JSON; recomputing it"]
+    assert capsys.readouterr().err.splitlines() == [f"warning: cache entry {victim} is not valid JSON; recomputing it"]
 
 
 def test_an_entry_missing_a_daily_column_asked_for_now_is_recomputed_silently(tmp_path, monkeypatch, capsys):
@@ -210,11 +210,13 @@ def test_partial_folders_without_an_owner_file_are_removed_only_when_old(tmp_pat
 
 
 # --------------------------------------------------------------------------- a worker that dies
-@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
-                    reason="the patched simulate reaches the workers by fork")
+@pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="the patched simulate reaches the workers by fork",
+)
 def test_a_worker_that_dies_fails_only_its_replication(tmp_path, monkeypatch):
     import experiments.runner as runner
-    from sim.model import simulate as real
+    from sim.model.shop import simulate as real
 
     spec_path = write_spec(tmp_path, replications=3)
     spec, points = load_spec(spec_path)
@@ -233,8 +235,9 @@ def test_a_worker_that_dies_fails_only_its_replication(tmp_path, monkeypatch):
     assert "exit code 9" in runs.loc[4, "error"]
     ok = runs.drop(index=4)
     assert (ok["status"] == "ok").all()
-    pd.testing.assert_frame_equal(ok.drop(columns=["error"]), reference.drop(index=4).drop(columns=["error"]),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        ok.drop(columns=["error"]), reference.drop(index=4).drop(columns=["error"]), check_exact=True
+    )
 
 
 # --------------------------------------------------------------------------- Ctrl-C
@@ -250,13 +253,35 @@ def test_ctrl_c_ends_running_workers_at_once_and_keeps_finished_replications(tmp
     if executor == "dask":
         pytest.importorskip("dask.distributed")
     # four quick replications finish; then both workers start ones that would take ~20 s each
-    spec = write_spec(tmp_path, name="ctrl_c", replications=4, variants=[
-        {"name": "quick"},
-        {"name": "slow", "set": {"horizon_days": 36_500, "demand.base_orders_per_day": 5}}])
+    spec = write_spec(
+        tmp_path,
+        name="ctrl_c",
+        replications=4,
+        variants=[
+            {"name": "quick"},
+            {"name": "slow", "set": {"horizon_days": 36_500, "demand.base_orders_per_day": 5}},
+        ],
+    )
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "run.py", "experiment", str(spec), "--out", str(out),
-                             "--executor", executor, "--workers", "2"], preexec_fn=_ctrl_c_child,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "run.py",
+            "experiment",
+            str(spec),
+            "--out",
+            str(out),
+            "--executor",
+            executor,
+            "--workers",
+            "2",
+        ],
+        preexec_fn=_ctrl_c_child,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(cache_files(out)) < 4:

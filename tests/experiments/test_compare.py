@@ -2,6 +2,7 @@
 
 The intervals are checked against an independent hand computation with scipy.stats.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as st
+from exp_helpers import ROOT, read_csv
 
 import run
-from exp_helpers import ROOT, read_csv
 from experiments.compare import CompareError, compare_runs, compare_tables, read_run
 
 
@@ -59,8 +60,8 @@ def test_matching_seeds_are_paired_and_the_ci_matches_a_hand_computation(runs):
         assert row.ci_low == pytest.approx(d.mean() - hw, rel=1e-9)
         assert row.a_mean == pytest.approx(np.mean(xa)) and row.b_mean == pytest.approx(np.mean(xb))
     rows = c.table.set_index("metric")
-    assert rows.loc["unit_fill_rate", "excludes_zero"]          # +1.83 pp +- 0.8: all pairs agree
-    assert not rows.loc["total_cost", "excludes_zero"]          # -8.3 +- 12.7
+    assert rows.loc["unit_fill_rate", "excludes_zero"]  # +1.83 pp +- 0.8: all pairs agree
+    assert not rows.loc["total_cost", "excludes_zero"]  # -8.3 +- 12.7
 
 
 def test_different_seeds_use_welch_matching_scipy(runs):
@@ -87,9 +88,13 @@ def test_pairing_rules():
 
 
 def test_experiment_variants_and_latest(tmp_path):
-    exp = _run(tmp_path / "results" / "demo" / "20260101-000000-run", SEEDS * 2,
-               {"unit_fill_rate": A_FILL + B_FILL, "total_cost": A_COST + B_COST}, kind="experiment",
-               variants=["base"] * 6 + ["more"] * 6)
+    exp = _run(
+        tmp_path / "results" / "demo" / "20260101-000000-run",
+        SEEDS * 2,
+        {"unit_fill_rate": A_FILL + B_FILL, "total_cost": A_COST + B_COST},
+        kind="experiment",
+        variants=["base"] * 6 + ["more"] * 6,
+    )
     os.symlink(exp.name, exp.parent / "latest")
     a = read_run(f"{exp}:base")
     assert a.variant == "base" and list(a.runs["unit_fill_rate"]) == A_FILL
@@ -107,20 +112,25 @@ def _cli(tmp_path, *argv) -> int:
     return run.main(["compare", *argv, "--results", str(tmp_path / "out_root")])
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "no such run folder"),
-    ("empty", "not a finished simulate or experiment run folder"),
-    ("variant_of_simulate", "is a simulate run; it has no variants"),
-    ("no_common", "have no KPI in common"),
-    ("unknown_metric", "--metric nonsense: not a KPI of both runs"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "no such run folder"),
+        ("empty", "not a finished simulate or experiment run folder"),
+        ("variant_of_simulate", "is a simulate run; it has no variants"),
+        ("no_common", "have no KPI in common"),
+        ("unknown_metric", "--metric nonsense: not a KPI of both runs"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, runs, case, message):
     a, b, _ = runs
-    args = {"missing": [str(a), str(tmp_path / "nowhere")],
-            "empty": [str(a), str((tmp_path / "empty").mkdir() or tmp_path / "empty")],
-            "variant_of_simulate": [str(a), f"{b}:base"],
-            "no_common": [str(a), str(_run(tmp_path / "d", SEEDS, {"not_a_kpi": A_FILL}))],
-            "unknown_metric": [str(a), str(b), "--metric", "nonsense"]}[case]
+    args = {
+        "missing": [str(a), str(tmp_path / "nowhere")],
+        "empty": [str(a), str((tmp_path / "empty").mkdir() or tmp_path / "empty")],
+        "variant_of_simulate": [str(a), f"{b}:base"],
+        "no_common": [str(a), str(_run(tmp_path / "d", SEEDS, {"not_a_kpi": A_FILL}))],
+        "unknown_metric": [str(a), str(b), "--metric", "nonsense"],
+    }[case]
     assert _cli(tmp_path, *args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and err[0].endswith("nothing was written."), err
@@ -131,11 +141,25 @@ def test_cli_on_real_simulate_runs_writes_the_report(tmp_path, capsys):
     sq = str(ROOT / "scenarios" / "classroom_sq.yaml")
     common = ["-n", "4", "--set", "horizon_days=200"]
     assert run.main(["simulate", sq, *common, "--out", str(tmp_path / "r3")]) == 0
-    assert run.main(["simulate", sq, *common, "--set", "inventory.policy.reorder_point=5",
-                     "--out", str(tmp_path / "r5")]) == 0
+    assert (
+        run.main(["simulate", sq, *common, "--set", "inventory.policy.reorder_point=5", "--out", str(tmp_path / "r5")])
+        == 0
+    )
     capsys.readouterr()
-    assert run.main(["compare", str(tmp_path / "r3"), str(tmp_path / "r5"), "--out", str(tmp_path / "cmp"),
-                     "--results", str(tmp_path)]) == 0
+    assert (
+        run.main(
+            [
+                "compare",
+                str(tmp_path / "r3"),
+                str(tmp_path / "r5"),
+                "--out",
+                str(tmp_path / "cmp"),
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "paired differences on 4 common replication seeds" in out
     assert "unit_fill_rate" in out and " pp" in out and " *" in out
@@ -149,7 +173,19 @@ def test_cli_on_real_simulate_runs_writes_the_report(tmp_path, capsys):
     d = kpis[1]["unit_fill_rate"] - kpis[0]["unit_fill_rate"]
     assert row.difference == pytest.approx(d.mean(), rel=1e-12)
     # default location: results/compare/<run-id>/
-    assert run.main(["compare", str(tmp_path / "r3"), str(tmp_path / "r5"), "--results", str(tmp_path / "res"),
-                     "--metric", "total_cost"]) == 0
+    assert (
+        run.main(
+            [
+                "compare",
+                str(tmp_path / "r3"),
+                str(tmp_path / "r5"),
+                "--results",
+                str(tmp_path / "res"),
+                "--metric",
+                "total_cost",
+            ]
+        )
+        == 0
+    )
     made = list((tmp_path / "res" / "compare").iterdir())
     assert len(made) == 1 and (made[0] / "compare.md").is_file()

@@ -3,6 +3,7 @@
 Specs are tiny (classroom_sq, short horizons) so each replication takes a few
 hundredths of a second; only interpreter start-up and the Dask cluster cost real time.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,14 +17,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
 
 import experiments.cli as cli
-from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
-from sim.streams import replication_seed
+from sim.model.streams import replication_seed
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RUN_FILES = ["runs.csv", "summary.csv", "paired.csv", "daily.csv", "report.md", "report.html",
-             "spec.yaml", "manifest.json"]
+RUN_FILES = [
+    "runs.csv",
+    "summary.csv",
+    "paired.csv",
+    "daily.csv",
+    "report.md",
+    "report.html",
+    "spec.yaml",
+    "manifest.json",
+]
 
 
 def _assert_same_runs(a: Path, b: Path) -> None:
@@ -37,17 +46,25 @@ def report_run(tmp_path_factory):
     """Three variants, baseline the middle one, daily columns and every plot type but sweep."""
     folder = tmp_path_factory.mktemp("report")
     spec = write_spec(
-        folder, name="report_check", replications=5,
-        variants=[{"name": "r3"}, {"name": "r4", "set": {"inventory.policy.reorder_point": 4}},
-                  {"name": "r5", "set": {"inventory.policy.reorder_point": 5}}],
+        folder,
+        name="report_check",
+        replications=5,
+        variants=[
+            {"name": "r3"},
+            {"name": "r4", "set": {"inventory.policy.reorder_point": 4}},
+            {"name": "r5", "set": {"inventory.policy.reorder_point": 5}},
+        ],
         baseline="r4",
         metrics=["unit_fill_rate", "avg_on_hand_units", "total_cost"],
         daily_metrics=["orders", "on_hand_units"],
-        plots=[{"type": "bar", "metric": "unit_fill_rate"},
-               {"type": "paired", "metric": "total_cost"},
-               {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate", "minimize_y": False},
-               {"type": "daily", "metric": "on_hand_units", "variants": ["r3", "r5"], "days": [100, 160]}],
-        target_half_width={"unit_fill_rate": 0.005})
+        plots=[
+            {"type": "bar", "metric": "unit_fill_rate"},
+            {"type": "paired", "metric": "total_cost"},
+            {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate", "minimize_y": False},
+            {"type": "daily", "metric": "on_hand_units", "variants": ["r3", "r5"], "days": [100, 160]},
+        ],
+        target_half_width={"unit_fill_rate": 0.005},
+    )
     out = folder / "out"
     code = run_cli(spec, out, "--executor", "serial", "--quiet")
     return {"spec": spec, "out": out, "code": code, "run": latest(out) if code == 0 else None}
@@ -72,8 +89,7 @@ def test_tables(report_run):
     run = report_run["run"]
     runs = read_csv(run / "runs.csv")
     assert len(runs) == 3 * 5
-    assert sorted(zip(runs["variant"], runs["replication"])) == [(v, r) for v in ("r3", "r4", "r5")
-                                                                   for r in range(5)]
+    assert sorted(zip(runs["variant"], runs["replication"])) == [(v, r) for v in ("r3", "r4", "r5") for r in range(5)]
     assert (runs["status"] == "ok").all()
     assert set(runs.groupby("replication")["seed"].nunique()) == {1}  # CRN: one seed per replication
 
@@ -82,7 +98,8 @@ def test_tables(report_run):
         assert col in summary.columns
     assert len(summary) == 3 * 3
     assert set(zip(summary["variant"], summary["metric"])) == {
-        (v, m) for v in ("r3", "r4", "r5") for m in ("unit_fill_rate", "avg_on_hand_units", "total_cost")}
+        (v, m) for v in ("r3", "r4", "r5") for m in ("unit_fill_rate", "avg_on_hand_units", "total_cost")
+    }
     assert (summary["n"] == 5).all()
     assert (summary["ci_low"] < summary["mean"]).all() and (summary["mean"] < summary["ci_high"]).all()
     row = summary[(summary["variant"] == "r3") & (summary["metric"] == "total_cost")].iloc[0]
@@ -122,8 +139,14 @@ def test_report_html_is_self_contained(report_run):
     for bad in ('src="http', "src='http", 'href="http', "href='http", "<link", "<script", "url(http"):
         assert bad not in page, bad
     assert re.findall(r'src="([^"]*)"', page) == [f"data:image/png;base64,{i}" for i in images]
-    for heading in ("Summary", "Paired differences vs baseline", "Plots", "Experiment spec", "Manifest",
-                    "Replications needed for the target CI half-width"):
+    for heading in (
+        "Summary",
+        "Paired differences vs baseline",
+        "Plots",
+        "Experiment spec",
+        "Manifest",
+        "Replications needed for the target CI half-width",
+    ):
         assert f"<h2>{heading}</h2>" in page, heading
     assert "Failed replications" not in page
     assert "report_check" in page and "scenario_hash" in page  # the spec and the manifest themselves
@@ -136,9 +159,17 @@ def test_report_html_is_self_contained(report_run):
 @pytest.fixture(scope="module")
 def executor_spec(tmp_path_factory):
     folder = tmp_path_factory.mktemp("executors")
-    return write_spec(folder, name="executors", replications=5, daily_metrics=["orders"],
-                      variants=[{"name": "r3"}, {"name": "r4", "set": {"inventory.policy.reorder_point": 4}},
-                                {"name": "q8", "set": {"inventory.policy.order_quantity": 8}}])
+    return write_spec(
+        folder,
+        name="executors",
+        replications=5,
+        daily_metrics=["orders"],
+        variants=[
+            {"name": "r3"},
+            {"name": "r4", "set": {"inventory.policy.reorder_point": 4}},
+            {"name": "q8", "set": {"inventory.policy.order_quantity": 8}},
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +191,25 @@ def test_process_executor_gives_identical_runs(executor_spec, serial_runs, tmp_p
 def test_dask_local_cluster_gives_identical_runs(executor_spec, serial_runs, tmp_path):
     pytest.importorskip("dask.distributed")
     out = tmp_path / "dask"
-    res = subprocess.run([sys.executable, "run.py", "experiment", str(executor_spec), "--out", str(out),
-                          "--executor", "dask", "--workers", "2", "--quiet"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "experiment",
+            str(executor_spec),
+            "--out",
+            str(out),
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     _assert_same_runs(latest(out) / "runs.csv", serial_runs)
     _assert_same_runs(latest(out) / "daily.csv", serial_runs.parent / "daily.csv")
@@ -193,9 +240,14 @@ def _default_sigint() -> None:
 
 
 def _start(spec: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "run.py", "experiment", str(spec), "--out", str(out),
-                             "--executor", "serial"], preexec_fn=_default_sigint,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "run.py", "experiment", str(spec), "--out", str(out), "--executor", "serial"],
+        preexec_fn=_default_sigint,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_cache(proc: subprocess.Popen, out: Path, n: int, timeout: float = 60.0) -> None:
@@ -208,8 +260,13 @@ def _wait_for_cache(proc: subprocess.Popen, out: Path, n: int, timeout: float = 
 
 def _resume_and_compare(spec: Path, out: Path, reference: Path, cached_before: int) -> None:
     total = 2 * KILL_REPS
-    res = subprocess.run([sys.executable, "run.py", "experiment", str(spec), "--out", str(out),
-                          "--executor", "serial"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "run.py", "experiment", str(spec), "--out", str(out), "--executor", "serial"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     m = re.search(r"resuming: (\d+) of (\d+) replications cached", res.stderr)
@@ -237,8 +294,7 @@ def test_sigint_then_resume_gives_the_uninterrupted_results(kill_spec, uninterru
     _resume_and_compare(kill_spec, out, uninterrupted_runs, cached)
 
 
-def test_sigkill_leaves_no_corrupt_cache_and_resume_gives_the_same_results(kill_spec, uninterrupted_runs,
-                                                                           tmp_path):
+def test_sigkill_leaves_no_corrupt_cache_and_resume_gives_the_same_results(kill_spec, uninterrupted_runs, tmp_path):
     out = tmp_path / "out"
     proc = _start(kill_spec, out)
     _wait_for_cache(proc, out, 6)
@@ -367,11 +423,19 @@ def test_grid_sweep_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli.P, "sweep_lines", spy)
     rp, q = "inventory.policy.reorder_point", "inventory.policy.order_quantity"
-    spec = write_spec(tmp_path, name="sweep", set={"horizon_days": 300}, variants=[], replications=3,
-                      grid={rp: [2, 3, 4], q: [4, 6]}, metrics=["unit_fill_rate", "avg_on_hand_units"],
-                      plots=[{"type": "sweep", "metric": "unit_fill_rate", "x": rp, "series": q},
-                             {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate",
-                              "minimize_y": False}])
+    spec = write_spec(
+        tmp_path,
+        name="sweep",
+        set={"horizon_days": 300},
+        variants=[],
+        replications=3,
+        grid={rp: [2, 3, 4], q: [4, 6]},
+        metrics=["unit_fill_rate", "avg_on_hand_units"],
+        plots=[
+            {"type": "sweep", "metric": "unit_fill_rate", "x": rp, "series": q},
+            {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate", "minimize_y": False},
+        ],
+    )
     out = tmp_path / "out"
     assert run_cli(spec, out, "--executor", "serial", "--quiet") == 0
     run = latest(out)

@@ -6,6 +6,7 @@
 * ``simulate --orders`` writes one row per order, and the KPIs follow from it: statuses sum to
   ``orders``, on-time flags give ``on_time_rate`` and ``late_orders``.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,12 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from exp_helpers import ROOT, latest, read_csv, run_cli, write_spec
 
 import run
-from exp_helpers import ROOT, latest, read_csv, run_cli, write_spec
 from experiments.output import write_table, write_workbook
 from experiments.stats import paired_differences, summarize
-from sim.orders import COLUMNS
+from sim.model.records import COLUMNS
 
 
 def assert_parquet_matches_csv(folder: Path, name: str) -> pd.DataFrame:
@@ -34,9 +35,15 @@ def assert_parquet_matches_csv(folder: Path, name: str) -> pd.DataFrame:
 
 
 def test_write_table_round_trips_mixed_columns(tmp_path):
-    frame = pd.DataFrame({"variant": ["a", "b", "c"], "reorder_point": [3, "eoq", None],
-                          "x": [1.5, math.nan, 1e-17], "ok": [True, False, True],
-                          "date": pd.to_datetime(["2026-11-11", "2026-11-12", "2026-11-13"])})
+    frame = pd.DataFrame(
+        {
+            "variant": ["a", "b", "c"],
+            "reorder_point": [3, "eoq", None],
+            "x": [1.5, math.nan, 1e-17],
+            "ok": [True, False, True],
+            "date": pd.to_datetime(["2026-11-11", "2026-11-12", "2026-11-13"]),
+        }
+    )
     paths = write_table(tmp_path, "t", frame)
     assert [p.name for p in paths] == ["t.csv", "t.parquet"]
     back = assert_parquet_matches_csv(tmp_path, "t")
@@ -49,9 +56,16 @@ def _tables():
     rng = np.random.default_rng(4)
     for variant, shift in (("base", 0.0), ("more", 0.02)):
         for r in range(5):
-            rows.append({"variant": variant, "replication": r, "status": "ok",
-                         "unit_fill_rate": 0.9 + shift + rng.normal(0, 0.01),
-                         "total_cost": 1_234_567.0 + 1000 * r + 5000 * shift, "orders": 40_000.0 + r})
+            rows.append(
+                {
+                    "variant": variant,
+                    "replication": r,
+                    "status": "ok",
+                    "unit_fill_rate": 0.9 + shift + rng.normal(0, 0.01),
+                    "total_cost": 1_234_567.0 + 1000 * r + 5000 * shift,
+                    "orders": 40_000.0 + r,
+                }
+            )
     runs = pd.DataFrame(rows)
     metrics = ["unit_fill_rate", "total_cost", "orders"]
     return summarize(runs, metrics), paired_differences(runs, metrics, "base")
@@ -95,8 +109,21 @@ def test_workbook_has_formatted_summary_and_paired_sheets(tmp_path):
 @pytest.fixture(scope="module")
 def simulate_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "run"
-    code = run.main(["simulate", str(ROOT / "scenarios" / "multi_warehouse.yaml"), "-n", "2",
-                     "--set", "horizon_days=30", "--set", "warmup_days=5", "--orders", "--out", str(out)])
+    code = run.main(
+        [
+            "simulate",
+            str(ROOT / "scenarios" / "multi_warehouse.yaml"),
+            "-n",
+            "2",
+            "--set",
+            "horizon_days=30",
+            "--set",
+            "warmup_days=5",
+            "--orders",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 

@@ -9,25 +9,37 @@ screenshot is written to the test's tmp folder.
 
 CI installs chromium (.ci/run); without it the test is skipped with the reason.
 """
+
 from __future__ import annotations
 
 import shutil
 import struct
 
 import pytest
-
 from exp_helpers import latest, run_cli, write_spec
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
-                                "(apt-get install chromium; .ci/run does this)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does this)"
+)
 WIDTH = 1280
 
-LONG_NAMES = ["reorder_point=3,order_quantity=5,review=continuous,service_level=0.95",
-              "reorder_point=4,order_quantity=5,review=continuous,service_level=0.98",
-              "reorder_point=6,order_quantity=8,review=continuous,service_level=0.995_with_expedite"]
-METRICS = ["unit_fill_rate", "order_fill_rate", "cycle_service_level", "avg_on_hand_units", "holding_cost",
-           "ordering_cost", "shortage_cost", "total_cost", "replenishment_orders"]
+LONG_NAMES = [
+    "reorder_point=3,order_quantity=5,review=continuous,service_level=0.95",
+    "reorder_point=4,order_quantity=5,review=continuous,service_level=0.98",
+    "reorder_point=6,order_quantity=8,review=continuous,service_level=0.995_with_expedite",
+]
+METRICS = [
+    "unit_fill_rate",
+    "order_fill_rate",
+    "cycle_service_level",
+    "avg_on_hand_units",
+    "holding_cost",
+    "ordering_cost",
+    "shortage_cost",
+    "total_cost",
+    "replenishment_orders",
+]
 
 MEASURE = """() => {
   const doc = document.documentElement;
@@ -59,18 +71,26 @@ def _png_size(data: bytes) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    variants = [{"name": LONG_NAMES[0]},
-                {"name": LONG_NAMES[1], "set": {"inventory.policy.reorder_point": 4}},
-                {"name": LONG_NAMES[2], "set": {"inventory.policy.reorder_point": 6,
-                                                "inventory.policy.order_quantity": 8}}]
-    spec = write_spec(folder, name="browser_check", replications=4, variants=variants, metrics=METRICS,
-                      daily_metrics=["on_hand_units"],
-                      plots=[{"type": "bar", "metric": "unit_fill_rate"},
-                             {"type": "bar", "metric": "total_cost"},
-                             {"type": "paired", "metric": "total_cost"},
-                             {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate",
-                              "minimize_y": False},
-                             {"type": "daily", "metric": "on_hand_units", "days": [100, 160]}])
+    variants = [
+        {"name": LONG_NAMES[0]},
+        {"name": LONG_NAMES[1], "set": {"inventory.policy.reorder_point": 4}},
+        {"name": LONG_NAMES[2], "set": {"inventory.policy.reorder_point": 6, "inventory.policy.order_quantity": 8}},
+    ]
+    spec = write_spec(
+        folder,
+        name="browser_check",
+        replications=4,
+        variants=variants,
+        metrics=METRICS,
+        daily_metrics=["on_hand_units"],
+        plots=[
+            {"type": "bar", "metric": "unit_fill_rate"},
+            {"type": "bar", "metric": "total_cost"},
+            {"type": "paired", "metric": "total_cost"},
+            {"type": "tradeoff", "x": "avg_on_hand_units", "y": "unit_fill_rate", "minimize_y": False},
+            {"type": "daily", "metric": "on_hand_units", "days": [100, 160]},
+        ],
+    )
     out = folder / "out"
     assert run_cli(spec, out, "--executor", "serial", "--quiet") == 0
     return latest(out) / "report.html"

@@ -1,17 +1,18 @@
 """The batch runner: tasks, common random numbers, the replication cache, failures, grid points."""
+
 from __future__ import annotations
 
 import io
 import json
 
 import pandas as pd
+from exp_helpers import BASELINE, patch_simulate, write_spec
 
 import experiments.runner as runner
 from experiments.runner import Cache, run_tasks, tasks_for
 from experiments.spec import baseline_name, load_spec
 from experiments.stats import paired_differences
-from exp_helpers import BASELINE, patch_simulate, write_spec
-from sim.streams import replication_seed
+from sim.model.streams import replication_seed
 
 
 def _run(spec_path, cache_dir, **kw):
@@ -43,7 +44,7 @@ def test_tasks_cross_points_and_replications_with_common_seeds(tmp_path):
 def test_crn_paired_ci_much_narrower_than_unpaired_classroom_sq(tmp_path):
     """(r,Q) with r = 3 vs r = 4: same demand in replication r, so the paired CI is tight."""
     spec_path = write_spec(tmp_path, replications=10, daily_metrics=["orders"])
-    spec, points, tasks, runs, daily = _run(spec_path, tmp_path / "cache")
+    spec, points, _tasks, runs, _daily = _run(spec_path, tmp_path / "cache")
     assert (runs["status"] == "ok").all()
     paired = paired_differences(runs, spec.metrics, baseline_name(spec, points)).set_index("metric")
     for metric in ("unit_fill_rate", "avg_on_hand_units", "total_cost"):
@@ -73,11 +74,19 @@ def test_crn_policy_variant_sees_identical_daily_demand(tmp_path):
 def test_crn_service_level_variants_of_baseline_shop(tmp_path):
     """300 SKUs, two suppliers, disruptions: service level changes stock, not demand."""
     spec_path = write_spec(
-        tmp_path, base=str(BASELINE), set={"horizon_days": 60}, replications=5, seed=3,
-        variants=[{"name": "s90", "set": {"inventory.policy.service_level": 0.90}},
-                  {"name": "s98", "set": {"inventory.policy.service_level": 0.98}}],
-        metrics=["avg_inventory_value", "holding_cost", "total_cost"], daily_metrics=["orders"])
-    spec, points, tasks, runs, daily = _run(spec_path, tmp_path / "cache")
+        tmp_path,
+        base=str(BASELINE),
+        set={"horizon_days": 60},
+        replications=5,
+        seed=3,
+        variants=[
+            {"name": "s90", "set": {"inventory.policy.service_level": 0.90}},
+            {"name": "s98", "set": {"inventory.policy.service_level": 0.98}},
+        ],
+        metrics=["avg_inventory_value", "holding_cost", "total_cost"],
+        daily_metrics=["orders"],
+    )
+    spec, _points, _tasks, runs, daily = _run(spec_path, tmp_path / "cache")
     paired = paired_differences(runs, spec.metrics, "s90").set_index("metric")
     for metric in spec.metrics:
         row = paired.loc[metric]
@@ -115,7 +124,7 @@ def test_results_of_other_simulator_code_are_not_reused(tmp_path, monkeypatch):
 
     spec_path = write_spec(tmp_path, replications=2)
     _run(spec_path, tmp_path / "cache")
-    monkeypatch.setattr(runner, "SIM_FINGERPRINT", "0123456789ab")   # as if sim/ had changed
+    monkeypatch.setattr(runner, "SIM_FINGERPRINT", "0123456789ab")  # as if sim/ had changed
     calls = patch_simulate(monkeypatch)
     _run(spec_path, tmp_path / "cache")
     assert len(calls) == 4
@@ -123,7 +132,7 @@ def test_results_of_other_simulator_code_are_not_reused(tmp_path, monkeypatch):
 
 
 def test_simulator_fingerprint_is_stable_and_short():
-    from sim.streams import simulator_fingerprint
+    from sim.model.streams import simulator_fingerprint
 
     assert simulator_fingerprint() == simulator_fingerprint() and len(simulator_fingerprint()) == 12
 
@@ -168,10 +177,9 @@ def test_cache_put_is_atomic_and_leaves_no_temp_files(tmp_path):
 # --------------------------------------------------------------------------- failures
 def test_a_failing_replication_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
     spec_path = write_spec(tmp_path, replications=4)
-    spec, points = load_spec(spec_path)
+    spec, _points = load_spec(spec_path)
     bad_seed = replication_seed(spec.seed, 2)
-    patch_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed
-                       and s.inventory.policy.reorder_point == 4)
+    patch_simulate(monkeypatch, fail=lambda s, seed: seed == bad_seed and s.inventory.policy.reorder_point == 4)
     *_, runs, _ = _run(spec_path, tmp_path / "cache")
     assert len(runs) == 8
     failed = runs[runs["status"] == "failed"]
@@ -191,15 +199,19 @@ def test_a_failing_replication_is_recorded_and_the_others_finish(tmp_path, monke
 
 # --------------------------------------------------------------------------- grid
 def test_grid_expands_to_the_cartesian_product_with_readable_names(tmp_path):
-    spec_path = write_spec(tmp_path, variants=[], grid={"inventory.policy.reorder_point": [2, 3, 4],
-                                                        "inventory.policy.order_quantity": [4, 6]})
+    spec_path = write_spec(
+        tmp_path,
+        variants=[],
+        grid={"inventory.policy.reorder_point": [2, 3, 4], "inventory.policy.order_quantity": [4, 6]},
+    )
     spec, points = load_spec(spec_path)
-    assert [p.name for p in points] == [f"reorder_point={r},order_quantity={q}"
-                                        for r in (2, 3, 4) for q in (4, 6)]
+    assert [p.name for p in points] == [f"reorder_point={r},order_quantity={q}" for r in (2, 3, 4) for q in (4, 6)]
     for p in points:
         pol = p.scenario.inventory.policy
-        assert p.params == {"inventory.policy.reorder_point": pol.reorder_point,
-                            "inventory.policy.order_quantity": pol.order_quantity}
+        assert p.params == {
+            "inventory.policy.reorder_point": pol.reorder_point,
+            "inventory.policy.order_quantity": pol.order_quantity,
+        }
     assert len({p.hash for p in points}) == 6
     assert baseline_name(spec, points) == points[0].name
 
@@ -207,22 +219,26 @@ def test_grid_expands_to_the_cartesian_product_with_readable_names(tmp_path):
 def test_grid_crossed_with_variants(tmp_path):
     spec_path = write_spec(tmp_path, grid={"inventory.policy.order_quantity": [4, 6.5]}, baseline="r4")
     spec, points = load_spec(spec_path)
-    assert [p.name for p in points] == ["r3[order_quantity=4]", "r3[order_quantity=6.5]",
-                                        "r4[order_quantity=4]", "r4[order_quantity=6.5]"]
+    assert [p.name for p in points] == [
+        "r3[order_quantity=4]",
+        "r3[order_quantity=6.5]",
+        "r4[order_quantity=4]",
+        "r4[order_quantity=6.5]",
+    ]
     assert points[3].scenario.inventory.policy.reorder_point == 4
     assert points[3].scenario.inventory.policy.order_quantity == 6.5
     assert baseline_name(spec, points) == "r4[order_quantity=4]"
 
 
-
 def test_linked_grid_keys_set_several_paths_to_one_value(tmp_path):
     linked = "inventory.policy.reorder_point, inventory.policy.order_quantity"
-    spec, points = load_spec(write_spec(tmp_path, variants=[], grid={linked: [4, 6]}))
+    _spec, points = load_spec(write_spec(tmp_path, variants=[], grid={linked: [4, 6]}))
     assert [p.name for p in points] == ["reorder_point=4", "reorder_point=6"]
     for p, value in zip(points, (4, 6)):
         assert p.scenario.inventory.policy.reorder_point == value
         assert p.scenario.inventory.policy.order_quantity == value
         assert p.params == {linked: value}
+
 
 # --------------------------------------------------------------------------- progress
 class _Stream(io.StringIO):

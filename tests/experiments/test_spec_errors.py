@@ -4,6 +4,7 @@ The cases the issue lists run the real command line (``python run.py experiment 
 DIR``) in subprocesses started together; the rest call ``run.main`` in-process. The shipped
 specs must all load.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -11,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from experiments.spec import load_spec
-from experiments.runner import tasks_for
 from exp_helpers import CLASSROOM_SQ, ROOT
-from sim.yamlio import InputError
+
+from experiments.runner import tasks_for
+from experiments.spec import load_spec
+from sim.scenario.errors import InputError
 
 SQ = str(CLASSROOM_SQ)
 HEAD = f"name: bad\nbase: {SQ}\nset: {{horizon_days: 60}}\n"
@@ -26,82 +27,109 @@ HEAD = f"name: bad\nbase: {SQ}\nset: {{horizon_days: 60}}\n"
 CASES = {
     "unknown_top_level_key": (
         HEAD + "replicatons: 3\n",
-        [("replicatons: 3", "replicatons", ["unknown key", "did you mean 'replications'"])]),
+        [("replicatons: 3", "replicatons", ["unknown key", "did you mean 'replications'"])],
+    ),
     "unknown_metric": (
         HEAD + "metrics: [unit_fill_rate, unit_fil_rate]\n",
-        [("metrics:", "metrics[1]", ["unknown metric 'unit_fil_rate'", "did you mean 'unit_fill_rate'"])]),
+        [("metrics:", "metrics[1]", ["unknown metric 'unit_fil_rate'", "did you mean 'unit_fill_rate'"])],
+    ),
     "unknown_variant_override_key": (
         HEAD + "variants:\n"
-               "  - name: a\n"
-               "  - name: b\n"
-               "    set:\n"
-               "      inventory.policy.reorder_point: 4\n"
-               "      inventory.policy.service_levl: 0.9\n",
-        [("service_levl: 0.9", "inventory.policy.service_levl",
-          ["variant 'b'", "unknown key", "did you mean 'service_level'"])]),
+        "  - name: a\n"
+        "  - name: b\n"
+        "    set:\n"
+        "      inventory.policy.reorder_point: 4\n"
+        "      inventory.policy.service_levl: 0.9\n",
+        [
+            (
+                "service_levl: 0.9",
+                "inventory.policy.service_levl",
+                ["variant 'b'", "unknown key", "did you mean 'service_level'"],
+            )
+        ],
+    ),
     "wrong_type_of_replications": (
         HEAD + "replications: many\n",
-        [("replications: many", "replications", ["integer", "many"])]),
+        [("replications: many", "replications", ["integer", "many"])],
+    ),
     "replications_below_one": (
         HEAD + "replications: 0\n",
-        [("replications: 0", "replications", ["greater than or equal to 1"])]),
+        [("replications: 0", "replications", ["greater than or equal to 1"])],
+    ),
     "baseline_names_missing_variant": (
         HEAD + "variants: [{name: sQ_95}, {name: sQ_98, set: {inventory.policy.service_level: 0.98}}]\n"
-               "baseline: sQ_99\n",
-        [("baseline: sQ_99", "baseline", ["unknown variant 'sQ_99'", "did you mean"])]),
+        "baseline: sQ_99\n",
+        [("baseline: sQ_99", "baseline", ["unknown variant 'sQ_99'", "did you mean"])],
+    ),
     "missing_base_scenario": (
         "name: bad\nbase: no_such_folder/shop.yaml\n",
-        [("base: no_such_folder", "base", ["no_such_folder/shop.yaml", "not found"])]),
+        [("base: no_such_folder", "base", ["no_such_folder/shop.yaml", "not found"])],
+    ),
     "plot_metric_not_in_metrics": (
         HEAD + "metrics: [unit_fill_rate]\nplots:\n  - {type: bar, metric: total_cost}\n",
-        [("type: bar", "plots[0].metric", ["'total_cost' is not in metrics"])]),
-    "yaml_syntax_error": (
-        HEAD + "seed: 1: 2\nreplications: 3\n",
-        [("seed: 1: 2", None, ["YAML syntax error"])]),
-    "not_a_mapping": (
-        "- name: bad\n- base: x.yaml\n",
-        [("- name: bad", None, ["must be a mapping"])]),
+        [("type: bar", "plots[0].metric", ["'total_cost' is not in metrics"])],
+    ),
+    "yaml_syntax_error": (HEAD + "seed: 1: 2\nreplications: 3\n", [("seed: 1: 2", None, ["YAML syntax error"])]),
+    "not_a_mapping": ("- name: bad\n- base: x.yaml\n", [("- name: bad", None, ["must be a mapping"])]),
     "bad_executor": (
         HEAD + "executor: {type: threads}\n",
-        [("executor:", "executor.type", ["'serial', 'process' or 'dask'", "threads"])]),
+        [("executor:", "executor.type", ["'serial', 'process' or 'dask'", "threads"])],
+    ),
     "override_value_out_of_range_and_wrong_type": (
         HEAD + "variants:\n"
-               "  - name: a\n"
-               "    set: {inventory.policy.reorder_point: -2}\n"
-               "  - name: b\n"
-               "    set:\n"
-               "      inventory.policy.order_quantity: lots\n",
-        [("reorder_point: -2", "inventory.policy.reorder_point", ["variant 'a'", "greater than or equal to 0"]),
-         ("order_quantity: lots", "inventory.policy.order_quantity", ["variant 'b'", "lots"])]),
-    "override_path_below_a_number": (   # reported at the spec's line, not at the base scenario's
+        "  - name: a\n"
+        "    set: {inventory.policy.reorder_point: -2}\n"
+        "  - name: b\n"
+        "    set:\n"
+        "      inventory.policy.order_quantity: lots\n",
+        [
+            ("reorder_point: -2", "inventory.policy.reorder_point", ["variant 'a'", "greater than or equal to 0"]),
+            ("order_quantity: lots", "inventory.policy.order_quantity", ["variant 'b'", "lots"]),
+        ],
+    ),
+    "override_path_below_a_number": (  # reported at the spec's line, not at the base scenario's
         HEAD + "variants:\n  - name: a\n    set:\n      inventory.policy.order_quantity.size: 2\n",
-        [("order_quantity.size", "inventory.policy.order_quantity", ["variant 'a'"])]),
+        [("order_quantity.size", "inventory.policy.order_quantity", ["variant 'a'"])],
+    ),
     "override_list_index_out_of_range": (
         HEAD + "variants:\n  - name: a\n    set:\n      suppliers[3].lead_time_days: 2\n",
-        [("suppliers[3]", "variants[0].set.suppliers[3].lead_time_days", ["out of range"])]),
+        [("suppliers[3]", "variants[0].set.suppliers[3].lead_time_days", ["out of range"])],
+    ),
     "grid_key_typo_reported_once": (
         HEAD + "grid:\n  inventory.policy.reorder_pont: [1, 2, 3]\n  inventory.policy.order_quantity: [4, 6]\n",
-        [("reorder_pont:", "inventory.policy.reorder_pont", ["unknown key", "did you mean 'reorder_point'"])]),
+        [("reorder_pont:", "inventory.policy.reorder_pont", ["unknown key", "did you mean 'reorder_point'"])],
+    ),
     "sweep_plot_x_not_a_grid_key": (
         HEAD + "grid: {inventory.policy.reorder_point: [2, 3]}\nmetrics: [unit_fill_rate]\n"
-               "plots:\n  - {type: sweep, metric: unit_fill_rate, x: inventory.policy.order_quantity}\n",
-        [("type: sweep", "plots[0].x", ["is not a grid key"])]),
+        "plots:\n  - {type: sweep, metric: unit_fill_rate, x: inventory.policy.order_quantity}\n",
+        [("type: sweep", "plots[0].x", ["is not a grid key"])],
+    ),
     "several_problems_at_once": (
         HEAD + "variants: [{name: a}, {name: b, set: {inventory.policy.reorder_point: 4}}]\n"
-               "metrics: [unit_fill_rate, profitt]\n"
-               "baseline: c\n"
-               "plots:\n  - {type: daily, metric: orders}\n",
-        [("metrics:", "metrics[1]", ["unknown metric 'profitt'", "did you mean 'profit'"]),
-         ("baseline: c", "baseline", ["unknown variant 'c'"]),
-         ("type: daily", "plots[0].metric", ["not in daily_metrics"])]),
+        "metrics: [unit_fill_rate, profitt]\n"
+        "baseline: c\n"
+        "plots:\n  - {type: daily, metric: orders}\n",
+        [
+            ("metrics:", "metrics[1]", ["unknown metric 'profitt'", "did you mean 'profit'"]),
+            ("baseline: c", "baseline", ["unknown variant 'c'"]),
+            ("type: daily", "plots[0].metric", ["not in daily_metrics"]),
+        ],
+    ),
 }
 
 
 # The cases the issue names run as real subprocesses (all started together); the others run
 # the same ``run.main`` in-process, which is much cheaper than an interpreter start-up each.
-VIA_SUBPROCESS = ["unknown_top_level_key", "unknown_metric", "unknown_variant_override_key",
-                  "wrong_type_of_replications", "baseline_names_missing_variant", "missing_base_scenario",
-                  "plot_metric_not_in_metrics", "yaml_syntax_error"]
+VIA_SUBPROCESS = [
+    "unknown_top_level_key",
+    "unknown_metric",
+    "unknown_variant_override_key",
+    "wrong_type_of_replications",
+    "baseline_names_missing_variant",
+    "missing_base_scenario",
+    "plot_metric_not_in_metrics",
+    "yaml_syntax_error",
+]
 
 
 def _line_of(text: str, marker: str) -> int:
@@ -123,8 +151,17 @@ def cli_results(tmp_path_factory):
         spec = folder / f"{case}.yaml"
         spec.write_text(CASES[case][0], encoding="utf-8")
         out = folder / f"out_{case}"
-        procs[case] = (spec, out, subprocess.Popen([sys.executable, "run.py", *_argv(spec, out)], cwd=ROOT,
-                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs[case] = (
+            spec,
+            out,
+            subprocess.Popen(
+                [sys.executable, "run.py", *_argv(spec, out)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
     results = {}
     for case, (spec, out, proc) in procs.items():
         stdout, stderr = proc.communicate(timeout=120)
@@ -168,8 +205,13 @@ def test_bad_spec_gives_one_clear_line_per_problem_and_writes_nothing(case, requ
 
 
 def test_missing_spec_file(tmp_path):
-    res = subprocess.run([sys.executable, "run.py", "experiment", str(tmp_path / "nope.yaml"),
-                          "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "run.py", "experiment", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert res.stderr.startswith(f"error: {tmp_path / 'nope.yaml'}: file not found")
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()

@@ -9,18 +9,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.stats import (
-    CI, mean_ci, normal_quantile, paired_differences, replications_needed, summarize,
-    summary_wide, t_cdf, t_quantile, welch_half_width,
+    CI,
+    mean_ci,
+    normal_quantile,
+    paired_differences,
+    replications_needed,
+    summarize,
+    summary_wide,
+    t_cdf,
+    t_quantile,
+    welch_half_width,
 )
 
 # --------------------------------------------------------------------------- t quantile
 
 # Published values (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2), 6 decimals.
 TABLE = [
-    (0.975, 1, 12.706205), (0.975, 2, 4.302653), (0.975, 3, 3.182446),
-    (0.975, 9, 2.262157), (0.995, 29, 2.756386), (0.975, 1000, 1.962339),
-    (0.95, 10, 1.812461), (0.975, 30, 2.042272), (0.999, 5, 5.893430),
-    (0.90, 20, 1.325341), (0.995, 1, 63.656741),
+    (0.975, 1, 12.706205),
+    (0.975, 2, 4.302653),
+    (0.975, 3, 3.182446),
+    (0.975, 9, 2.262157),
+    (0.995, 29, 2.756386),
+    (0.975, 1000, 1.962339),
+    (0.95, 10, 1.812461),
+    (0.975, 30, 2.042272),
+    (0.999, 5, 5.893430),
+    (0.90, 20, 1.325341),
+    (0.995, 1, 63.656741),
 ]
 
 
@@ -72,7 +87,7 @@ def test_t_cdf_matches_numerical_integral_of_density(df, t):
     # Simpson's rule on the density; independent of the incomplete beta code.
     xs = np.linspace(0.0, t, 20001)
     c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    f = c * (1 + xs ** 2 / df) ** (-(df + 1) / 2)
+    f = c * (1 + xs**2 / df) ** (-(df + 1) / 2)
     h = xs[1] - xs[0]
     integral = h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
     assert t_cdf(t, df) == pytest.approx(0.5 + integral, abs=1e-10)
@@ -116,7 +131,7 @@ def test_mean_ci_coverage_by_simulation(level):
 def test_welch_half_width_hand_computed():
     a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 8.0]
     va, vb = np.var(a, ddof=1) / 4, np.var(b, ddof=1) / 4
-    df = (va + vb) ** 2 / (va ** 2 / 3 + vb ** 2 / 3)
+    df = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 3)
     assert df == pytest.approx(4.41176, rel=1e-5)
     expected = t_quantile(0.975, df) * math.sqrt(va + vb)
     assert welch_half_width(a, b) == pytest.approx(expected, rel=1e-12)
@@ -127,19 +142,20 @@ def test_welch_half_width_hand_computed():
 @pytest.fixture
 def runs():
     # Variant "b" first on purpose: order of first appearance must be kept.
-    return pd.DataFrame({
-        "variant": ["b", "b", "b", "a", "a", "a", "a", "c"],
-        "replication": [0, 1, 2, 0, 1, 2, 3, 0],
-        "status": ["ok", "ok", "ok", "ok", "ok", "ok", "error", "error"],
-        "cost": [11.0, 13.0, 15.0, 10.0, 11.0, 13.0, 999.0, 1.0],
-        "fill": [0.9, np.nan, 0.8, 0.95, 0.85, 0.9, 0.0, 0.0],
-    })
+    return pd.DataFrame(
+        {
+            "variant": ["b", "b", "b", "a", "a", "a", "a", "c"],
+            "replication": [0, 1, 2, 0, 1, 2, 3, 0],
+            "status": ["ok", "ok", "ok", "ok", "ok", "ok", "error", "error"],
+            "cost": [11.0, 13.0, 15.0, 10.0, 11.0, 13.0, 999.0, 1.0],
+            "fill": [0.9, np.nan, 0.8, 0.95, 0.85, 0.9, 0.0, 0.0],
+        }
+    )
 
 
 def test_summarize_hand_computed(runs):
     s = summarize(runs, ["cost", "fill"])
-    assert list(s.columns) == ["variant", "metric", "n", "mean", "std", "half_width",
-                               "ci_low", "ci_high"]
+    assert list(s.columns) == ["variant", "metric", "n", "mean", "std", "half_width", "ci_low", "ci_high"]
     assert s["variant"].tolist() == ["b", "b", "a", "a", "c", "c"]
     assert s["metric"].tolist() == ["cost", "fill"] * 3
     b_cost = s.iloc[0]
@@ -169,27 +185,37 @@ def test_summarize_group_cols_and_wide(runs):
 
 def test_paired_differences_hand_computed(runs):
     d = paired_differences(runs, ["cost"], baseline="a")
-    assert list(d.columns) == ["variant", "metric", "n", "mean_diff", "half_width",
-                               "ci_low", "ci_high", "excludes_zero", "unpaired_half_width"]
+    assert list(d.columns) == [
+        "variant",
+        "metric",
+        "n",
+        "mean_diff",
+        "half_width",
+        "ci_low",
+        "ci_high",
+        "excludes_zero",
+        "unpaired_half_width",
+    ]
     assert d["variant"].tolist() == ["b", "c"]  # baseline excluded, order kept
     row = d.iloc[0]
     # b - a on replications 0, 1, 2: diffs 1, 2, 2 -> mean 5/3, s = sqrt(1/3)
     assert row["n"] == 3 and row["mean_diff"] == pytest.approx(5 / 3)
-    assert row["half_width"] == pytest.approx(4.302653 * math.sqrt(1 / 3) / math.sqrt(3),
-                                              rel=1e-6)
+    assert row["half_width"] == pytest.approx(4.302653 * math.sqrt(1 / 3) / math.sqrt(3), rel=1e-6)
     assert bool(row["excludes_zero"]) is True
-    assert row["unpaired_half_width"] == pytest.approx(
-        welch_half_width([11, 13, 15], [10, 11, 13]), rel=1e-12)
+    assert row["unpaired_half_width"] == pytest.approx(welch_half_width([11, 13, 15], [10, 11, 13]), rel=1e-12)
     c = d.iloc[1]  # c has no ok replication
     assert c["n"] == 0 and math.isnan(c["mean_diff"]) and not c["excludes_zero"]
 
 
 def test_paired_only_uses_replications_ok_in_both():
-    runs = pd.DataFrame({
-        "variant": ["base"] * 4 + ["alt"] * 4, "replication": [0, 1, 2, 3] * 2,
-        "status": ["ok", "ok", "error", "ok", "ok", "error", "ok", "ok"],
-        "cost": [10.0, 20.0, 30.0, 40.0, 12.0, 99.0, 99.0, 43.0],
-    })
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * 4 + ["alt"] * 4,
+            "replication": [0, 1, 2, 3] * 2,
+            "status": ["ok", "ok", "error", "ok", "ok", "error", "ok", "ok"],
+            "cost": [10.0, 20.0, 30.0, 40.0, 12.0, 99.0, 99.0, 43.0],
+        }
+    )
     row = paired_differences(runs, ["cost"], baseline="base").iloc[0]
     assert row["n"] == 2 and row["mean_diff"] == pytest.approx(2.5)  # reps 0 and 3
 
@@ -199,9 +225,14 @@ def test_paired_is_narrower_than_unpaired_on_correlated_data():
     common = rng.normal(100.0, 20.0, size=30)  # shared by both variants (CRN)
     base = common + rng.normal(0.0, 1.0, size=30)
     alt = common + rng.normal(0.0, 1.0, size=30)  # same mean as base
-    runs = pd.DataFrame({"variant": ["base"] * 30 + ["alt"] * 30,
-                         "replication": list(range(30)) * 2, "status": "ok",
-                         "cost": np.concatenate([base, alt])})
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * 30 + ["alt"] * 30,
+            "replication": list(range(30)) * 2,
+            "status": "ok",
+            "cost": np.concatenate([base, alt]),
+        }
+    )
     row = paired_differences(runs, ["cost"], baseline="base").iloc[0]
     assert row["half_width"] < row["unpaired_half_width"] / 5
     assert row["ci_low"] <= 0.0 <= row["ci_high"] and not row["excludes_zero"]

@@ -20,6 +20,7 @@ plan is optimal for the objective the solver really minimizes.
 Simulation-backed checks (the CLI and verification on ``multi_warehouse.yaml``) use
 short horizons; the paired verification against the default routing is ``slow``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -37,29 +38,42 @@ import yaml
 from experiments.stats import mean_ci
 from optimize.logistics import TIE_BREAK, Network, network_from, solve
 from optimize.solver import Infeasible
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.streams import replication_seed
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 MULTI = "scenarios/multi_warehouse.yaml"
 
 
 # --------------------------------------------------------------------------- helpers
-def make_network(ship, on_time, demand, handling=None, fixed=None, pick=None, carrier_cap=None,
-                 regions=None, warehouses=None, carriers=None) -> Network:
+def make_network(
+    ship,
+    on_time,
+    demand,
+    handling=None,
+    fixed=None,
+    pick=None,
+    carrier_cap=None,
+    regions=None,
+    warehouses=None,
+    carriers=None,
+) -> Network:
     ship = np.asarray(ship, dtype=float)
     R, W, C = ship.shape
     return Network(
         regions=list(regions or [f"r{i}" for i in range(R)]),
         warehouses=list(warehouses or [f"w{i}" for i in range(W)]),
         carriers=list(carriers or [f"c{i}" for i in range(C)]),
-        demand=np.asarray(demand, dtype=float), ship_cost=ship,
+        demand=np.asarray(demand, dtype=float),
+        ship_cost=ship,
         handling=np.zeros(W) if handling is None else np.asarray(handling, dtype=float),
         fixed=np.zeros(W) if fixed is None else np.asarray(fixed, dtype=float),
         pick_capacity=np.full(W, np.inf) if pick is None else np.asarray(pick, dtype=float),
         carrier_capacity=np.full(C, np.inf) if carrier_cap is None else np.asarray(carrier_cap, dtype=float),
-        on_time=np.asarray(on_time, dtype=float), mean_weight=1.0)
+        on_time=np.asarray(on_time, dtype=float),
+        mean_weight=1.0,
+    )
 
 
 def random_network(seed: int, R: int = 3, W: int = 2, C: int = 2, capacities: bool = True) -> Network:
@@ -74,8 +88,15 @@ def random_network(seed: int, R: int = 3, W: int = 2, C: int = 2, capacities: bo
         if np.isfinite(pick).all() and pick.sum() < 1.2 * demand.sum():
             pick[-1] = np.inf
         carrier_cap = np.array([np.inf] * (C - 1) + [round(float(rng.uniform(0.2, 0.5) * demand.sum()), 1)])
-    return make_network(ship, on_time, demand, handling=rng.uniform(0, 2, W).round(2),
-                        fixed=rng.uniform(0, 300, W).round(0), pick=pick, carrier_cap=carrier_cap)
+    return make_network(
+        ship,
+        on_time,
+        demand,
+        handling=rng.uniform(0, 2, W).round(2),
+        fixed=rng.uniform(0, 300, W).round(0),
+        pick=pick,
+        carrier_cap=carrier_cap,
+    )
 
 
 def cheapest_mix(costs, probs, target: float) -> float:
@@ -123,8 +144,7 @@ def lp_rows(net: Network, target: float, scope: str, tie_break: bool, allowed=No
     return cost, a_eq, np.array(ub).reshape(-1, n), np.array(b)
 
 
-def brute_force_lp(net: Network, target: float, scope: str = "region", tie_break: bool = False,
-                   allowed=None) -> float:
+def brute_force_lp(net: Network, target: float, scope: str = "region", tie_break: bool = False, allowed=None) -> float:
     """Optimal value by enumerating every vertex (basis) of the bounded polytope; inf if empty."""
     cost, a_eq, a_ub, b_ub = lp_rows(net, target, scope, tie_break, allowed)
     n, m = len(cost), len(a_eq)
@@ -189,15 +209,14 @@ def scenario60():
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- 1. small cases = independent solutions
 def test_two_regions_hand_computed(scenario60):
     """Region a: the cheap lane (0.80) misses 0.9, so mix it with the punctual one (0.95) at
     weight (0.9 - 0.8) / (0.95 - 0.8) = 2/3; region b: the cheap lane already meets it."""
-    ship = [[[5.0, 11.0]], [[6.0, 12.0]]]           # (R=2, W=1, C=2)
+    ship = [[[5.0, 11.0]], [[6.0, 12.0]]]  # (R=2, W=1, C=2)
     on_time = [[[0.80, 0.95]], [[0.92, 0.99]]]
     net = make_network(ship, on_time, demand=[90, 30], handling=[0.5])
     plan = solve(scenario60, on_time_target=0.9, network=net)
@@ -285,8 +304,9 @@ def test_capacitated_lp_equals_vertex_enumeration(seed, scope, scenario60):
 def test_capacity_example_by_hand(scenario60):
     """w0 is cheaper for both regions but picks 130/day: region a saves 4 per order there,
     b only 1, so a takes 100 and b the remaining 30 (half of its 60)."""
-    net = make_network(ship=[[[5.0], [9.0]], [[5.0], [6.0]]], on_time=np.full((2, 2, 1), 0.99),
-                       demand=[100, 60], pick=[130, np.inf])
+    net = make_network(
+        ship=[[[5.0], [9.0]], [[5.0], [6.0]]], on_time=np.full((2, 2, 1), 0.99), demand=[100, 60], pick=[130, np.inf]
+    )
     plan = solve(scenario60, on_time_target=0.9, network=net)
     share = plan.lanes.set_index(["region", "warehouse"]).share
     assert share["r0", "w0"] == pytest.approx(1.0, abs=1e-7)
@@ -294,7 +314,7 @@ def test_capacity_example_by_hand(scenario60):
     assert plan.objective_per_day == pytest.approx(100 * 5 + 30 * 5 + 30 * 6, rel=1e-9)
     load = plan.loads.set_index("resource")
     assert load.load["pick_capacity:w0"] == pytest.approx(130, abs=1e-6)
-    assert load.dual["pick_capacity:w0"] == pytest.approx(1.0, abs=1e-6)   # b's saving per order
+    assert load.dual["pick_capacity:w0"] == pytest.approx(1.0, abs=1e-6)  # b's saving per order
 
 
 # --------------------------------------------------------------------------- 2. monotone in the target; overlay
@@ -314,8 +334,8 @@ def test_tighter_target_never_lowers_cost(seed, scope, scenario60):
         on_times.append(plan.on_time)
     finite = [c for c in costs if np.isfinite(c)]
     assert len(finite) >= 5, costs
-    assert all(b >= a - 1e-6 for a, b in zip(costs, costs[1:])), costs   # inf stays inf once reached
-    assert finite[-1] > finite[0]                  # the target does bind somewhere in the sweep
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(costs)), costs  # inf stays inf once reached
+    assert finite[-1] > finite[0]  # the target does bind somewhere in the sweep
 
 
 def test_overlay_sums_to_one_and_loads_as_lane_plan(scenario60, tmp_path):
@@ -326,8 +346,16 @@ def test_overlay_sums_to_one_and_loads_as_lane_plan(scenario60, tmp_path):
     ship = rng.uniform(5, 15, (3, 3, 2)).round(2)
     on_time = rng.uniform(0.5, 0.99, (3, 3, 2))
     on_time[:, :, 1] = np.maximum(on_time[:, :, 1], 0.96)
-    net = make_network(ship, on_time, demand=[150, 117, 67], pick=[100, 100, np.inf], carrier_cap=[np.inf, 41],
-                       regions=regions, warehouses=warehouses, carriers=["economy", "express"])
+    net = make_network(
+        ship,
+        on_time,
+        demand=[150, 117, 67],
+        pick=[100, 100, np.inf],
+        carrier_cap=[np.inf, 41],
+        regions=regions,
+        warehouses=warehouses,
+        carriers=["economy", "express"],
+    )
     plan = solve(scenario60, on_time_target=0.85, network=net)
     overlay = plan.to_overlay()
     rows = overlay["routing"]["lane_plan"]
@@ -342,11 +370,11 @@ def test_overlay_sums_to_one_and_loads_as_lane_plan(scenario60, tmp_path):
         assert row["share"] == pytest.approx(by_lane[row["region"], row["warehouse"], row["carrier"]], abs=1e-8)
     assert overlay["plan_info"]["kind"] == "logistics"
     # as a dict overlay and as a plan file written by the CLI
-    for sc in (load_scenario(MULTI, ["horizon_days=60"], overlays=[overlay]),
-               _load_via_file(overlay, tmp_path)):
+    for sc in (load_scenario(MULTI, ["horizon_days=60"], overlays=[overlay]), _load_via_file(overlay, tmp_path)):
         assert sc.routing.warehouse == "lane_plan"
-        assert {(r.region, r.warehouse, r.carrier) for r in sc.routing.lane_plan} == \
-            {(r["region"], r["warehouse"], r["carrier"]) for r in rows}
+        assert {(r.region, r.warehouse, r.carrier) for r in sc.routing.lane_plan} == {
+            (r["region"], r["warehouse"], r["carrier"]) for r in rows
+        }
 
 
 def _load_via_file(overlay: dict, folder: Path):
@@ -379,16 +407,24 @@ def test_network_from_multi_warehouse_is_consistent(scenario60):
 def _closing_network(fixed_b: float) -> Network:
     """Per-order cost (ship + handling): A serves east 5+1=6, west 8+1=9; B serves east 7+0.5=7.5,
     west 5+0.5=5.5. Opening B moves west (50/day) to it and saves 50 x (9 - 5.5) = 175/day."""
-    return make_network(ship=[[[5.0], [7.0]], [[8.0], [5.0]]], on_time=np.full((2, 2, 1), 0.97),
-                        demand=[100, 50], handling=[1.0, 0.5], fixed=[30.0, fixed_b],
-                        regions=["east", "west"], warehouses=["A", "B"])
+    return make_network(
+        ship=[[[5.0], [7.0]], [[8.0], [5.0]]],
+        on_time=np.full((2, 2, 1), 0.97),
+        demand=[100, 50],
+        handling=[1.0, 0.5],
+        fixed=[30.0, fixed_b],
+        regions=["east", "west"],
+        warehouses=["A", "B"],
+    )
 
 
 SAVINGS_B = 50 * ((8.0 + 1.0) - (5.0 + 0.5))
 
 
-@pytest.mark.parametrize("fixed_b, open_b", [(SAVINGS_B + 5, False), (SAVINGS_B + 0.5, False),
-                                             (SAVINGS_B - 0.5, True), (SAVINGS_B - 5, True)])
+@pytest.mark.parametrize(
+    "fixed_b, open_b",
+    [(SAVINGS_B + 5, False), (SAVINGS_B + 0.5, False), (SAVINGS_B - 0.5, True), (SAVINGS_B - 5, True)],
+)
 def test_milp_closes_a_warehouse_exactly_when_fixed_cost_exceeds_savings(fixed_b, open_b, scenario60):
     net = _closing_network(fixed_b)
     plan = solve(scenario60, on_time_target=0.9, allow_close=True, network=net)
@@ -419,7 +455,7 @@ def test_milp_equals_brute_force_over_assignments(seed, scope, scenario60):
     plan = solve(scenario60, on_time_target=target, allow_close=True, scope=scope, network=net)
     assert_plan_valid(plan, net, target, scope)
     used = plan.lanes[plan.lanes.share > 1e-9]
-    assert (used.groupby("region").warehouse.nunique() == 1).all(), used   # single sourcing
+    assert (used.groupby("region").warehouse.nunique() == 1).all(), used  # single sourcing
     assert np.allclose(used.groupby("region").share.sum(), 1.0, atol=1e-7)
     assert set(used.warehouse) <= set(plan.open_warehouses)
     fixed = sum(net.fixed[net.warehouses.index(w)] for w in plan.open_warehouses)
@@ -434,8 +470,7 @@ def test_milp_equals_brute_force_over_assignments(seed, scope, scenario60):
 # --------------------------------------------------------------------------- 4. infeasible targets
 def test_infeasible_region_is_named(scenario60):
     on_time = np.array([[[0.97, 0.99]], [[0.90, 0.93]], [[0.96, 0.95]]])
-    net = make_network(np.full((3, 1, 2), 5.0), on_time, demand=[10, 20, 30],
-                       regions=["north-east", "inland", "coast"])
+    net = make_network(np.full((3, 1, 2), 5.0), on_time, demand=[10, 20, 30], regions=["north-east", "inland", "coast"])
     with pytest.raises(Infeasible) as err:
         solve(scenario60, on_time_target=0.95, network=net)
     message = str(err.value)
@@ -469,8 +504,9 @@ def test_infeasible_for_capacity_says_capacity(scenario60):
 
 def test_cli_infeasible_target_exits_3_and_writes_nothing(tmp_path):
     out = tmp_path / "plan.yaml"
-    proc = run_cli("optimize", "logistics", MULTI, "--on-time-target", "0.99", "--set", "horizon_days=60",
-                   "--out", str(out))
+    proc = run_cli(
+        "optimize", "logistics", MULTI, "--on-time-target", "0.99", "--set", "horizon_days=60", "--out", str(out)
+    )
     assert proc.returncode == 3, proc.stderr
     assert "infeasible" in proc.stderr and "nothing was written" in proc.stderr
     for region in ("east", "south", "southwest"):
@@ -495,8 +531,21 @@ def test_cli_writes_an_overlay_that_simulates(tmp_path):
     about 0.35 here)."""
     out = tmp_path / "plan.yaml"
     sets = ["--set", "horizon_days=60", "--set", "warehouses[0].handling_cost_per_order=6"]
-    proc = run_cli("optimize", "logistics", MULTI, "--on-time-target", "0.9", "--scope", "overall", *sets,
-                   "--out", str(out), "--verify", "2", "--quiet")
+    proc = run_cli(
+        "optimize",
+        "logistics",
+        MULTI,
+        "--on-time-target",
+        "0.9",
+        "--scope",
+        "overall",
+        *sets,
+        "--out",
+        str(out),
+        "--verify",
+        "2",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "verification: 2 replications" in proc.stdout and "on-time rate" in proc.stdout
@@ -515,10 +564,15 @@ def test_cli_writes_an_overlay_that_simulates(tmp_path):
 
 # --------------------------------------------------------------------------- 5. duals
 def _dual_network(pick0: float = 130.0, cap_express: float = np.inf, names=("w0", "w1")) -> Network:
-    return make_network(ship=[[[5.0, 9.0], [9.0, 12.0]], [[5.0, 8.0], [6.0, 9.0]]],
-                        on_time=[[[0.9, 0.99], [0.9, 0.99]], [[0.9, 0.99], [0.9, 0.99]]],
-                        demand=[100, 60], pick=[pick0, np.inf], carrier_cap=[np.inf, cap_express],
-                        warehouses=list(names), carriers=["eco", "express"])
+    return make_network(
+        ship=[[[5.0, 9.0], [9.0, 12.0]], [[5.0, 8.0], [6.0, 9.0]]],
+        on_time=[[[0.9, 0.99], [0.9, 0.99]], [[0.9, 0.99], [0.9, 0.99]]],
+        demand=[100, 60],
+        pick=[pick0, np.inf],
+        carrier_cap=[np.inf, cap_express],
+        warehouses=list(names),
+        carriers=["eco", "express"],
+    )
 
 
 @pytest.mark.parametrize("names", [("w0", "w1"), ("north-east dc", "w1")])
@@ -531,9 +585,9 @@ def test_pick_capacity_dual_is_the_saving_of_one_more_order(names, scenario60):
     more = solve(scenario60, on_time_target=0.85, network=_dual_network(131.0, names=names))
     saving = plan.objective_per_day - more.objective_per_day
     assert dual == pytest.approx(saving, rel=0.02, abs=2 * TIE_BREAK)
-    assert plan.loads.set_index("resource").dual[key] == pytest.approx(dual)   # the loads table carries it
+    assert plan.loads.set_index("resource").dual[key] == pytest.approx(dual)  # the loads table carries it
     slack = plan.loads[plan.loads.load < plan.loads.capacity - 1e-6]
-    assert (slack.dual.fillna(0).abs() < 1e-9).all()   # non-binding capacity is worth nothing
+    assert (slack.dual.fillna(0).abs() < 1e-9).all()  # non-binding capacity is worth nothing
 
 
 def test_carrier_capacity_and_on_time_duals(scenario60):
@@ -576,16 +630,15 @@ def test_plan_verified_by_simulation_beats_default_routing():
         seed = replication_seed(base.seed, r)
         for name, sc in (("default", base), ("plan", planned)):
             k = simulate(sc, seed).kpis
-            rows.append({"variant": name, "rep": r, "on_time": k["on_time_rate"],
-                         "cost": k["shipping_cost_per_order"]})
+            rows.append({"variant": name, "rep": r, "on_time": k["on_time_rate"], "cost": k["shipping_cost_per_order"]})
     t = pd.DataFrame(rows)
     d, p = t[t.variant == "default"].set_index("rep"), t[t.variant == "plan"].set_index("rep")
     sim_on_time = mean_ci(p.on_time)
     assert abs(sim_on_time.mean - plan.on_time) < 0.02, (sim_on_time, plan.on_time)
     assert abs(mean_ci(p.cost).mean - plan.cost_per_order) < 0.05 * plan.cost_per_order
     cost_diff, on_time_diff = mean_ci(p.cost - d.cost), mean_ci(p.on_time - d.on_time)
-    assert cost_diff.high < 0, cost_diff                       # cheaper, with 95% confidence
-    assert on_time_diff.mean >= 0 and on_time_diff.low > -0.005, on_time_diff   # not less punctual
+    assert cost_diff.high < 0, cost_diff  # cheaper, with 95% confidence
+    assert on_time_diff.mean >= 0 and on_time_diff.low > -0.005, on_time_diff  # not less punctual
     assert sim_on_time.mean >= 0.93
 
 
@@ -593,16 +646,23 @@ def test_plan_verified_by_simulation_beats_default_routing():
 def _large_network(seed: int = 0, R: int = 50, W: int = 10, C: int = 3) -> Network:
     rng = np.random.default_rng(seed)
     xy_r, xy_w = rng.uniform(0, 1000, (R, 2)), rng.uniform(0, 1000, (W, 2))
-    km = np.linalg.norm(xy_r[:, None] - xy_w[None], axis=2)                       # (R, W)
-    speed = np.array([1.0, 0.7, 0.45])[:C]                                        # transit days per 500 km
+    km = np.linalg.norm(xy_r[:, None] - xy_w[None], axis=2)  # (R, W)
+    speed = np.array([1.0, 0.7, 0.45])[:C]  # transit days per 500 km
     price = np.array([1.0, 1.4, 2.2])[:C]
     ship = (4 + km[..., None] / 150 * price) * rng.uniform(0.9, 1.1, (R, W, C))
     days = 0.5 + km[..., None] / 500 / speed
-    on_time = np.clip(1 / (1 + np.exp(3 * (days - 2.5))), 0.01, 0.995)            # promise 2.5 days
+    on_time = np.clip(1 / (1 + np.exp(3 * (days - 2.5))), 0.01, 0.995)  # promise 2.5 days
     demand = rng.uniform(10, 200, R)
     pick = rng.uniform(0.12, 0.25, W) * demand.sum()
-    return make_network(ship, on_time, demand, handling=rng.uniform(0.5, 1.5, W), fixed=rng.uniform(200, 2000, W),
-                        pick=pick, carrier_cap=np.array([np.inf, 0.1, 0.05])[:C] * demand.sum())
+    return make_network(
+        ship,
+        on_time,
+        demand,
+        handling=rng.uniform(0.5, 1.5, W),
+        fixed=rng.uniform(200, 2000, W),
+        pick=pick,
+        carrier_cap=np.array([np.inf, 0.1, 0.05])[:C] * demand.sum(),
+    )
 
 
 @pytest.mark.parametrize("allow_close", [False, True])

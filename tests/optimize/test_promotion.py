@@ -13,8 +13,12 @@
 Small scenarios are written to ``tmp_path`` as files that extend ``baseline.yaml``
 (one warehouse without a picking model: no capacity limit, no carriers).
 """
+
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 import subprocess
 import sys
 from pathlib import Path
@@ -27,11 +31,11 @@ import yaml
 from experiments.stats import mean_ci
 from optimize.promotion import inputs_from, pwl_curve, replenishment_cost_per_unit, solve
 from optimize.solver import Infeasible
-from sim.demand import demand_plan, hill_response
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.schema import Channel
-from sim.streams import replication_seed
+from sim.model.demand import demand_plan, hill_response
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import Channel
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "scenarios/baseline.yaml"
@@ -40,17 +44,34 @@ DOUBLE11 = "scenarios/double11.yaml"
 # the picking capacity), the hangover week.
 D11_WINDOW = ["start_date=2026-11-01", "horizon_days=20", "warmup_days=0"]
 
-SEARCH = {"name": "search", "max_extra_orders_per_day": 60, "half_saturation_spend": 4000, "hill_shape": 0.9,
-          "event_multiplier": 2.0}
-SOCIAL = {"name": "social", "max_extra_orders_per_day": 150, "half_saturation_spend": 9000, "hill_shape": 0.75,
-          "event_multiplier": 1.5, "max_spend_per_day": 60000}
+SEARCH = {
+    "name": "search",
+    "max_extra_orders_per_day": 60,
+    "half_saturation_spend": 4000,
+    "hill_shape": 0.9,
+    "event_multiplier": 2.0,
+}
+SOCIAL = {
+    "name": "social",
+    "max_extra_orders_per_day": 150,
+    "half_saturation_spend": 9000,
+    "hill_shape": 0.75,
+    "event_multiplier": 1.5,
+    "max_spend_per_day": 60000,
+}
 SALE = {"name": "flash_sale", "date": "2026-03-04", "days": 1, "uplift": 2.0, "discount": 0.25}
 
 
 def tiny(tmp_path: Path, channels=(SEARCH, SOCIAL), days: int = 5, promotions=(SALE,), name: str = "tiny") -> Path:
     """A few-day scenario on the baseline shop (no picking model: no capacity limit)."""
-    data = {"extends": str(ROOT / BASELINE), "name": name, "start_date": "2026-03-02", "horizon_days": days,
-            "warmup_days": 0, "demand": {"channels": [dict(c) for c in channels], "promotions": list(promotions)}}
+    data = {
+        "extends": str(ROOT / BASELINE),
+        "name": name,
+        "start_date": "2026-03-02",
+        "horizon_days": days,
+        "warmup_days": 0,
+        "demand": {"channels": [dict(c) for c in channels], "promotions": list(promotions)},
+    }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -99,12 +120,17 @@ def per_day(plan, days: int) -> pd.DataFrame:
 
 
 def run_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "optimize", "promotion", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "optimize", "promotion", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 # --------------------------------------------------------------------------- 1. the curve
-CHANNELS = [Channel(**SEARCH), Channel(**SOCIAL)] + list(load_scenario(DOUBLE11, D11_WINDOW).demand.channels)
+CHANNELS = [Channel(**SEARCH), Channel(**SOCIAL), *list(load_scenario(DOUBLE11, D11_WINDOW).demand.channels)]
 
 
 def dense_error(channel, curve) -> float:
@@ -136,7 +162,7 @@ def test_pwl_curve_is_concave_exact_at_breakpoints_and_reports_its_error(channel
 @pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
 def test_pwl_error_shrinks_with_more_segments(channel):
     errors = [pwl_curve(channel, n).max_error for n in (6, 12, 24, 48, 96)]
-    for coarse, fine in zip(errors, errors[1:]):
+    for coarse, fine in itertools.pairwise(errors):
         assert fine < 0.6 * coarse  # doubling the segments at least nearly halves the error
     assert errors[-1] == pytest.approx(dense_error(channel, pwl_curve(channel, 96)), rel=0.01)
 
@@ -222,12 +248,12 @@ def test_more_budget_never_lowers_expected_profit(tmp_path, source):
     profits = [p.objective for p in plans]
     duals = [p.duals["budget_unit"] for p in plans]
     assert profits[0] == pytest.approx(0.0, abs=1e-6) and profits[-1] > profits[1] > 0
-    for lo, hi in zip(profits, profits[1:]):
+    for lo, hi in itertools.pairwise(profits):
         assert hi >= lo - 1e-6
     for b, p in zip(budgets, plans):
         assert p.spend.spend.sum() <= b + 1e-6
     assert all(d >= -1e-9 for d in duals)
-    for lo, hi in zip(duals, duals[1:]):  # the value of budget is concave: its dual never rises
+    for lo, hi in itertools.pairwise(duals):  # the value of budget is concave: its dual never rises
         assert hi <= lo + 1e-7
     assert duals[-1] == pytest.approx(0.0, abs=1e-9)  # the last budget is more than is worth spending
 
@@ -338,8 +364,9 @@ def test_weekly_capacity_counts_event_multipliers_per_day():
     for ch in sc.demand.channels:
         rows = per_day(plan, inp.days)
         x = rows[rows.channel == ch.name].set_index("day").spend.reindex(range(inp.days)).to_numpy()
-        extra += np.where(inp.event, ch.event_multiplier, 1.0) * np.interp(x, curves[ch.name].breakpoints,
-                                                                           curves[ch.name].orders)
+        extra += np.where(inp.event, ch.event_multiplier, 1.0) * np.interp(
+            x, curves[ch.name].breakpoints, curves[ch.name].orders
+        )
     assert extra[inp.event].sum() > 1  # the event week is used
     assert np.all(inp.base_orders + extra <= np.maximum(inp.capacity, inp.base_orders) + 1e-6)
     assert extra.sum() == pytest.approx(plan.spend.extra_orders.sum(), rel=1e-6)
@@ -350,8 +377,9 @@ def test_channel_min_and_max_budgets_hold(tmp_path):
     sc0 = load_scenario(tiny(tmp_path))
     _, free, _, _ = greedy(sc0, None)
     lo, hi = float(round(2.0 * free["search"], 2)), float(round(0.5 * free["social"], 2))
-    sc = load_scenario(tiny(tmp_path, channels=(dict(SEARCH, min_budget=lo), dict(SOCIAL, max_budget=hi)),
-                            name="limits"))
+    sc = load_scenario(
+        tiny(tmp_path, channels=(dict(SEARCH, min_budget=lo), dict(SOCIAL, max_budget=hi)), name="limits")
+    )
     plan = solve(sc, budget=1e9)
     got = plan.channels.set_index("channel").spend
     assert got["search"] == pytest.approx(lo, rel=1e-7)
@@ -393,12 +421,21 @@ def test_minimums_above_budget_are_infeasible_with_a_clear_message(tmp_path):
     assert solve(sc, budget=11_000).spend.spend.sum() == pytest.approx(11_000, rel=1e-7)
 
 
-@pytest.mark.parametrize("case,kwargs,message", [
-    ("min_above_max", dict(channels=(dict(SEARCH, min_budget=5000, max_budget=4000), SOCIAL)),
-     r"channel search: min_budget 5,000 is above max_budget 4,000"),
-    ("min_above_spendable", dict(channels=(SEARCH, dict(SOCIAL, max_spend_per_day=100, min_budget=1000))),
-     r"channel social: min_budget 1,000 is more than it can spend in 5 days at 100 a day"),
-])
+@pytest.mark.parametrize(
+    "case,kwargs,message",
+    [
+        (
+            "min_above_max",
+            dict(channels=(dict(SEARCH, min_budget=5000, max_budget=4000), SOCIAL)),
+            r"channel search: min_budget 5,000 is above max_budget 4,000",
+        ),
+        (
+            "min_above_spendable",
+            dict(channels=(SEARCH, dict(SOCIAL, max_spend_per_day=100, min_budget=1000))),
+            r"channel social: min_budget 1,000 is more than it can spend in 5 days at 100 a day",
+        ),
+    ],
+)
 def test_infeasible_lp_says_which_limit_is_at_fault(tmp_path, case, kwargs, message):
     sc = load_scenario(tiny(tmp_path, name=case, **kwargs))
     with pytest.raises(Infeasible, match=message):
@@ -411,7 +448,7 @@ def test_infeasible_roas_period_cap_and_capacity_messages(tmp_path):
         solve(sc, target_roas=50)
     with pytest.raises(Infeasible, match=r"period caps allow \(5 periods x 1,000\)"):
         solve(sc, budget=1e6, period_cap=1000)
-    d11 = load_scenario(DOUBLE11, D11_WINDOW + ["demand.channels[1].min_budget=6000000"])
+    d11 = load_scenario(DOUBLE11, [*D11_WINDOW, "demand.channels[1].min_budget=6000000"])
     with pytest.raises(Infeasible, match=r"more extra orders than the warehouses can pick"):
         solve(d11, budget=7e6)
     assert solve(d11, budget=7e6, capacity_aware=False).channels.set_index("channel").spend["livestream"] >= 6e6 - 1e-3
@@ -421,7 +458,7 @@ def test_minimums_under_binding_capacity_still_give_a_real_spend_plan():
     """Channel minimums force spend where capacity binds. An LP over segments could meet them by
     'buying' flat segments while skipping steep ones, predicting far fewer orders than the
     simulator's curve gives for that spend; the plan must fill every curve in order."""
-    ov = D11_WINDOW + ["demand.channels[0].min_budget=100000", "demand.channels[1].min_budget=1000000"]
+    ov = [*D11_WINDOW, "demand.channels[0].min_budget=100000", "demand.channels[1].min_budget=1000000"]
     sc = load_scenario(DOUBLE11, ov)
     inp = inputs_from(sc)
     plan = solve(sc, budget=5e6)
@@ -441,8 +478,19 @@ def test_minimums_under_binding_capacity_still_give_a_real_spend_plan():
 
 def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
     out = tmp_path / "plan.yaml"
-    r = run_cli(BASELINE, "--set", "horizon_days=28", "--set", "warmup_days=0",
-                "--set", "demand.channels[0].min_budget=100000", "--budget", 50000, "--out", out)
+    r = run_cli(
+        BASELINE,
+        "--set",
+        "horizon_days=28",
+        "--set",
+        "warmup_days=0",
+        "--set",
+        "demand.channels[0].min_budget=100000",
+        "--budget",
+        50000,
+        "--out",
+        out,
+    )
     assert r.returncode == 3, r.stderr
     assert "infeasible" in r.stderr and "minimum spends add up to 100,000, above the budget 50,000" in r.stderr
     assert "nothing was written" in r.stderr
@@ -450,15 +498,25 @@ def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
     assert not out.exists() and not out.with_suffix(".csv").exists()
     assert list(tmp_path.iterdir()) == []
     # found by the LP (capacity), not by the up-front check
-    r = run_cli(DOUBLE11, *sum((["--set", s] for s in D11_WINDOW), []), "--set",
-                "demand.channels[1].min_budget=6000000", "--budget", 7e6, "--out", out)
+    r = run_cli(
+        DOUBLE11,
+        *functools.reduce(operator.iadd, (["--set", s] for s in D11_WINDOW), []),
+        "--set",
+        "demand.channels[1].min_budget=6000000",
+        "--budget",
+        7e6,
+        "--out",
+        out,
+    )
     assert r.returncode == 3, r.stderr
     assert "warehouses can pick" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
 
 
-@pytest.mark.parametrize("args", [["--budget", "1000", "--target-roas", "3"], ["--budget", "-5"],
-                                  ["--period", "month"], ["--target-roas", "abc"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--budget", "1000", "--target-roas", "3"], ["--budget", "-5"], ["--period", "month"], ["--target-roas", "abc"]],
+)
 def test_cli_bad_arguments_exit_2(tmp_path, args):
     out = tmp_path / "plan.yaml"
     r = run_cli(BASELINE, *args, "--out", out)
@@ -509,20 +567,27 @@ def test_overlay_on_double11_replaces_event_spend_and_schedules():
     for ch in applied.demand.channels:
         assert ch.spend_per_day == 0 and ch.event_spend_per_day == 0
     res = simulate(applied, 1)  # the simulator itself spends the plan
-    np.testing.assert_allclose(res.daily["marketing_spend"].to_numpy(), day_totals(plan).spend.to_numpy(),
-                               atol=0.011)
+    np.testing.assert_allclose(res.daily["marketing_spend"].to_numpy(), day_totals(plan).spend.to_numpy(), atol=0.011)
 
 
 def test_cli_writes_overlay_that_simulate_accepts(tmp_path):
     out = tmp_path / "plan.yaml"
-    r = run_cli(DOUBLE11, *sum((["--set", s] for s in D11_WINDOW), []), "--budget", 40000, "--out", out)
+    r = run_cli(
+        DOUBLE11,
+        *functools.reduce(operator.iadd, (["--set", s] for s in D11_WINDOW), []),
+        "--budget",
+        40000,
+        "--out",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     assert "capacity-aware promotion plan" in r.stdout and "picking capacity binds on 2026-11-11" in r.stdout
     csv = pd.read_csv(out.with_suffix(".csv"))
     assert csv.spend.sum() == pytest.approx(40_000, rel=1e-6)
     applied = load_scenario(DOUBLE11, D11_WINDOW, [out])
-    np.testing.assert_allclose(demand_plan(applied).spend.sum(axis=0),
-                               csv.groupby("period").spend.sum().to_numpy(), atol=0.011)
+    np.testing.assert_allclose(
+        demand_plan(applied).spend.sum(axis=0), csv.groupby("period").spend.sum().to_numpy(), atol=0.011
+    )
     assert yaml.safe_load(out.read_text())["plan_info"]["capacity_aware"] is True
 
 
@@ -537,8 +602,11 @@ def test_deterministic_arrivals_give_the_predicted_extra_orders():
     ov = ["horizon_days=120", "demand.arrivals=deterministic", "demand.channels[0].min_budget=360000"]
     sc = load_scenario(BASELINE, ov)
     plan = solve(sc, budget=360_000)
-    none = {"demand": {"channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True),
-                                         spend_per_day=0.0)]}}
+    none = {
+        "demand": {
+            "channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True), spend_per_day=0.0)]
+        }
+    }
     with_plan = simulate(load_scenario(BASELINE, ov, overlays=[plan.to_overlay()]), 1).kpis["orders"]
     without = simulate(load_scenario(BASELINE, ov, overlays=[none]), 1).kpis["orders"]
     predicted = extra_orders_predicted(plan, sc)
@@ -557,9 +625,15 @@ def test_simulated_extra_orders_within_5_percent_of_predicted():
     ov = ["horizon_days=120", "demand.base_orders_per_day=100", "demand.channels[0].min_budget=360000"]
     sc = load_scenario(BASELINE, ov)
     plan = solve(sc, budget=360_000)
-    none = {"demand": {"channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True),
-                                         spend_per_day=0.0)]}}
-    planned, zero = load_scenario(BASELINE, ov, overlays=[plan.to_overlay()]), load_scenario(BASELINE, ov, overlays=[none])
+    none = {
+        "demand": {
+            "channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True), spend_per_day=0.0)]
+        }
+    }
+    planned, zero = (
+        load_scenario(BASELINE, ov, overlays=[plan.to_overlay()]),
+        load_scenario(BASELINE, ov, overlays=[none]),
+    )
     extra = []
     for r in range(10):
         seed = replication_seed(sc.seed, r)
@@ -574,11 +648,30 @@ def test_simulated_extra_orders_within_5_percent_of_predicted():
 
 @pytest.mark.slow
 def test_cli_verify_prints_predicted_and_simulated(tmp_path):
-    r = run_cli(DOUBLE11, "--set", "start_date=2026-10-25", "--set", "horizon_days=28", "--set", "warmup_days=5",
-                "--budget", 60000, "--verify", 2, "--quiet")
+    r = run_cli(
+        DOUBLE11,
+        "--set",
+        "start_date=2026-10-25",
+        "--set",
+        "horizon_days=28",
+        "--set",
+        "warmup_days=5",
+        "--budget",
+        60000,
+        "--verify",
+        2,
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
-    for label in ("extra orders", "profit from marketing", "late-delivery rate", "late orders",
-                  "late-delivery cost", "peak pick backlog", "aware - blind"):
+    for label in (
+        "extra orders",
+        "profit from marketing",
+        "late-delivery rate",
+        "late orders",
+        "late-delivery cost",
+        "peak pick backlog",
+        "aware - blind",
+    ):
         assert label in r.stdout
 
 
@@ -597,21 +690,30 @@ def test_predicted_profit_from_marketing_matches_the_simulation():
     """multi_warehouse with carriers, stock and a price on late orders, no capacity binding: the LP's
     profit from marketing (gross margin - fulfilment - replenishment - late deliveries - spend)
     agrees with the simulated difference to a run without marketing, within 10%."""
-    ov = ["horizon_days=150", "inventory.costs.late_delivery_cost_per_order=10",
-          "demand.channels[0].max_extra_orders_per_day=200"]
+    ov = [
+        "horizon_days=150",
+        "inventory.costs.late_delivery_cost_per_order=10",
+        "demand.channels[0].max_extra_orders_per_day=200",
+    ]
     sc = load_scenario("scenarios/multi_warehouse.yaml", ov)
     plan = solve(sc, budget=450_000)
     assert set(plan.costs_per_order) == {"fulfilment", "replenishment", "late_delivery"}
     assert plan.costs_per_order["replenishment"] > 0 and plan.costs_per_order["late_delivery"] > 0
-    none = {"demand": {"channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True),
-                                         spend_per_day=0.0)]}}
+    none = {
+        "demand": {
+            "channels": [dict(sc.demand.channels[0].model_dump(mode="json", exclude_none=True), spend_per_day=0.0)]
+        }
+    }
     planned = load_scenario("scenarios/multi_warehouse.yaml", ov, overlays=[plan.to_overlay()])
     zero = load_scenario("scenarios/multi_warehouse.yaml", ov, overlays=[none])
-    diffs = [simulate(planned, replication_seed(sc.seed, r)).kpis["profit"]
-             - simulate(zero, replication_seed(sc.seed, r)).kpis["profit"] for r in range(6)]
+    diffs = [
+        simulate(planned, replication_seed(sc.seed, r)).kpis["profit"]
+        - simulate(zero, replication_seed(sc.seed, r)).kpis["profit"]
+        for r in range(6)
+    ]
     first = sc.start_date + pd.Timedelta(days=sc.warmup_days)
     predicted = float(plan.spend[plan.spend.start >= first].profit.sum())
     ci = mean_ci(diffs)
     assert predicted > 20_000
-    assert ci.half_width < 0.1 * predicted                   # sharp enough to see a 10% error
+    assert ci.half_width < 0.1 * predicted  # sharp enough to see a 10% error
     assert abs(ci.mean - predicted) <= 0.1 * predicted, (predicted, ci)

@@ -10,10 +10,13 @@ What a planner relies on, in the order of the issue's "done when":
 * the plan overlay makes the simulator run exactly the planned reorder points;
 * by simulation, the plan matches the uniform plan's fill rate with less inventory.
 """
+
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import operator
 import re
 import subprocess
 import sys
@@ -27,10 +30,10 @@ import run
 from experiments.stats import mean_ci
 from optimize.reorder import loss_function, ltd_pmf, pairs_from, rq_candidates, solve
 from optimize.solver import Infeasible
-from sim.catalog import catalog_for
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.streams import replication_seed
+from sim.model.catalog import catalog_for
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario
 from sim.theory import rq_poisson
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,13 +57,15 @@ def plan_fill(rows) -> float:
 
 
 # =========================================================================== 1. cost model
-@pytest.mark.parametrize("rate, lead_time, Q", [(1.0, 3.0, 5), (0.5, 2.0, 1), (4.0, 5.0, 20), (12.0, 7.0, 3),
-                                                (0.2, 10.0, 2), (30.0, 4.0, 60)])
+@pytest.mark.parametrize(
+    "rate, lead_time, Q",
+    [(1.0, 3.0, 5), (0.5, 2.0, 1), (4.0, 5.0, 20), (12.0, 7.0, 3), (0.2, 10.0, 2), (30.0, 4.0, 60)],
+)
 def test_candidates_for_unit_poisson_demand_are_hadley_whitin(rate, lead_time, Q):
     theta = rate * lead_time
     c = rq_candidates(theta, theta, Q, h=2.0, b=50.0, max_candidates=10**9)
     assert c.r[0] == 0 and np.all(np.diff(c.r) == 1)  # every reorder point from 0 up, no gaps
-    assert c.fill_rate[-1] >= 1 - 1e-7                 # up to (practically) full service
+    assert c.fill_rate[-1] >= 1 - 1e-7  # up to (practically) full service
     for k, r in enumerate(c.r):
         exact = rq_poisson(int(r), Q, rate, lead_time)
         assert c.fill_rate[k] == pytest.approx(exact.fill_rate, abs=1e-9)
@@ -76,8 +81,9 @@ def test_classroom_sq_published_answer():
     assert (round(c.fill_rate[k], 4), round(c.on_hand[k], 4), round(c.backorders[k], 4)) == (0.8666, 3.1054, 0.1054)
 
 
-@pytest.mark.parametrize("mean, var", [(3.0, 3.0), (0.4, 0.4), (6.0, 15.0), (0.3, 0.9), (40.0, 200.0),
-                                       (150.0, 2000.0), (0.05, 0.5)])
+@pytest.mark.parametrize(
+    "mean, var", [(3.0, 3.0), (0.4, 0.4), (6.0, 15.0), (0.3, 0.9), (40.0, 200.0), (150.0, 2000.0), (0.05, 0.5)]
+)
 def test_loss_function_equals_direct_summation(mean, var):
     pmf = ltd_pmf(mean, var)
     g = loss_function(pmf)
@@ -89,8 +95,21 @@ def test_loss_function_equals_direct_summation(mean, var):
     assert g[0] == pytest.approx(mean, rel=1e-9)  # E[D^+] = E[D]
 
 
-@pytest.mark.parametrize("mean, var", [(3.0, 3.0), (6.0, 15.0), (0.3, 0.9), (40.0, 200.0), (150.0, 2000.0),
-                                       (2.5, 2.5000001), (0.3, 1.8), (0.05, 0.5), (2.0, 20.0), (1440.0, 254000.0)])
+@pytest.mark.parametrize(
+    "mean, var",
+    [
+        (3.0, 3.0),
+        (6.0, 15.0),
+        (0.3, 0.9),
+        (40.0, 200.0),
+        (150.0, 2000.0),
+        (2.5, 2.5000001),
+        (0.3, 1.8),
+        (0.05, 0.5),
+        (2.0, 20.0),
+        (1440.0, 254000.0),
+    ],
+)
 def test_lead_time_demand_pmf_has_requested_mean_and_variance(mean, var):
     pmf = ltd_pmf(mean, var)
     k = np.arange(len(pmf))
@@ -109,15 +128,15 @@ def test_lead_time_demand_moments_match_a_compound_sample(tmp_path):
     rng = np.random.default_rng(5)
     n = 400_000
     lt_mean, lt_cv = 4.0, 0.3
-    shape = 1 / lt_cv ** 2
+    shape = 1 / lt_cv**2
     for k in range(len(p.mu)):
-        lines_per_day = p.mu[k] / 1.4                     # E[U] = 0.6 * 1 + 0.4 * 2 = 1.4
+        lines_per_day = p.mu[k] / 1.4  # E[U] = 0.6 * 1 + 0.4 * 2 = 1.4
         L = rng.gamma(shape, lt_mean / shape, n)
         lines = rng.poisson(lines_per_day * L)
-        units = lines + rng.binomial(lines, 0.4)          # each line 1 unit, plus 1 more with prob 0.4
+        units = lines + rng.binomial(lines, 0.4)  # each line 1 unit, plus 1 more with prob 0.4
         m, v = units.mean(), units.var(ddof=1)
         se_m = math.sqrt(v / n)
-        se_v = v * math.sqrt(2 / (n - 1)) * 3            # generous: demand is skewed (kurtosis > 3)
+        se_v = v * math.sqrt(2 / (n - 1)) * 3  # generous: demand is skewed (kurtosis > 3)
         assert abs(p.ltd_mean[k] - m) < 4 * se_m, (k, p.ltd_mean[k], m)
         assert abs(p.ltd_var[k] - v) < 4 * se_v, (k, p.ltd_var[k], v)
 
@@ -134,15 +153,22 @@ def small_scenario(tmp_path: Path, compound: bool = False, overrides=()):
     data = {
         "name": "small",
         "horizon_days": 200,
-        "catalog": {"skus": [{"id": "FAST", "price": 80, "unit_cost": 40, "popularity": 2, "abc": "A"},
-                             {"id": "SLOW", "price": 20, "unit_cost": 10, "popularity": 1, "abc": "C"}]},
-        "demand": {"base_orders_per_day": 3,
-                   "regions": [{"name": "east", "share": 0.6}, {"name": "west", "share": 0.4}]},
+        "catalog": {
+            "skus": [
+                {"id": "FAST", "price": 80, "unit_cost": 40, "popularity": 2, "abc": "A"},
+                {"id": "SLOW", "price": 20, "unit_cost": 10, "popularity": 1, "abc": "C"},
+            ]
+        },
+        "demand": {
+            "base_orders_per_day": 3,
+            "regions": [{"name": "east", "share": 0.6}, {"name": "west", "share": 0.4}],
+        },
         "warehouses": [{"name": "e_dc", "regions": ["east"]}, {"name": "w_dc", "regions": ["west"]}],
         "suppliers": [{"name": "acme", "lead_time_days": 4}],
-        "inventory": {"policy": {"type": "sQ", "review": "continuous"},
-                      "costs": {"holding_rate_per_year": 0.25, "order_cost": 20,
-                                "backorder_cost_per_unit_day": 0.02}},
+        "inventory": {
+            "policy": {"type": "sQ", "review": "continuous"},
+            "costs": {"holding_rate_per_year": 0.25, "order_cost": 20, "backorder_cost_per_unit_day": 0.02},
+        },
     }
     if compound:
         data["demand"]["units_per_line"] = {"dist": "empirical", "values": [1, 2], "probs": [0.6, 0.4]}
@@ -195,9 +221,13 @@ def test_plan_equals_brute_force_of_hadley_whitin_costs(tmp_path, target):
         assert row.order_quantity == Q and row.mean_daily_demand == pytest.approx(mu)
         r_all = np.arange(0, int(4 * mu + 8 * math.sqrt(4 * mu) + 8))
         hw = [rq_poisson(int(r), Q, mu, 4.0) for r in r_all]
-        options.append({"r": r_all, "fill": np.array([x.fill_rate for x in hw]),
-                        "cost": np.array([h * x.expected_on_hand + b * x.expected_backorders + K * 365 * mu / Q
-                                          for x in hw])})
+        options.append(
+            {
+                "r": r_all,
+                "fill": np.array([x.fill_rate for x in hw]),
+                "cost": np.array([h * x.expected_on_hand + b * x.expected_backorders + K * 365 * mu / Q for x in hw]),
+            }
+        )
         weights.append(mu)
     weights = np.array(weights) / sum(weights)
     r_best, cost_best = brute_force(options, weights, target)
@@ -213,8 +243,16 @@ def _optimizer_options(scenario):
     for i in range(len(p.mu)):
         c = rq_candidates(p.ltd_mean[i], p.ltd_var[i], p.Q[i], p.h[i], p.b, 60)
         assert len(c.r) < 60 and np.all(np.diff(c.r) == 1)  # no thinning: every reorder point 0..top
-        options.append({"r": c.r, "fill": c.fill_rate, "cost": c.cost + p.K[i] * 365 * p.mu[i] / p.Q[i],
-                        "value": p.unit_cost[i] * c.on_hand, "space": c.r + p.Q[i], "warehouse": p.warehouse[i]})
+        options.append(
+            {
+                "r": c.r,
+                "fill": c.fill_rate,
+                "cost": c.cost + p.K[i] * 365 * p.mu[i] / p.Q[i],
+                "value": p.unit_cost[i] * c.on_hand,
+                "space": c.r + p.Q[i],
+                "warehouse": p.warehouse[i],
+            }
+        )
     return options, p.mu / p.mu.sum(), list(p.abc)
 
 
@@ -227,8 +265,9 @@ CASES = {
     "budget": dict(target=0.95, budget=2400.0, backorder=1.0),
     "storage": dict(target=0.97, storage={"e_dc": 126}),
     "class C minimum": dict(target=0.95, class_min={"C": 0.999}),
-    "all together": dict(target=0.96, budget=2480.0, storage={"w_dc": 102}, class_min={"A": 0.95, "C": 0.995},
-                         backorder=1.0),
+    "all together": dict(
+        target=0.96, budget=2480.0, storage={"w_dc": 102}, class_min={"A": 0.95, "C": 0.995}, backorder=1.0
+    ),
 }
 
 
@@ -241,8 +280,15 @@ def test_plan_equals_brute_force_with_budget_storage_and_class_minimums(tmp_path
     overrides.append(f"inventory.costs.backorder_cost_per_unit_day={spec.get('backorder', 0.02)}")
     s = small_scenario(tmp_path, compound=True, overrides=overrides)
     options, weights, abc = _optimizer_options(s)
-    r_best, cost_best = brute_force(options, weights, spec["target"], budget=spec.get("budget"),
-                                    storage=storage, class_min=spec.get("class_min"), abc=abc)
+    r_best, cost_best = brute_force(
+        options,
+        weights,
+        spec["target"],
+        budget=spec.get("budget"),
+        storage=storage,
+        class_min=spec.get("class_min"),
+        abc=abc,
+    )
     if case != "target only":  # the constraint under test must matter
         r_free, _ = brute_force(options, weights, spec["target"])
         assert r_best != r_free
@@ -266,12 +312,12 @@ def test_tighter_fill_target_never_costs_less(baseline30):
     costs = [p.objective for p in plans]
     for t, p in zip(TARGETS, plans):
         assert p.status == "optimal"
-        assert plan_fill(p.rows) >= t                      # the promise holds in the plan itself
+        assert plan_fill(p.rows) >= t  # the promise holds in the plan itself
         assert p.predicted_fill_rate == pytest.approx(plan_fill(p.rows), abs=1e-12)
         assert p.objective == pytest.approx(p.rows.cost_per_year.sum())
     for (t0, c0), (t1, c1) in zip(zip(TARGETS, costs), zip(TARGETS[1:], costs[1:])):
         assert c1 >= c0 * (1 - 1e-9), f"target {t1} costs {c1:,.2f} < {c0:,.2f} at {t0}"
-    assert costs[-1] > costs[0] * 1.05                     # the targets bind: the check has teeth
+    assert costs[-1] > costs[0] * 1.05  # the targets bind: the check has teeth
 
 
 def test_bigger_budget_never_costs_more_and_budget_holds(baseline30):
@@ -283,9 +329,9 @@ def test_bigger_budget_never_costs_more_and_budget_holds(baseline30):
         assert p.rows.inventory_value.sum() <= b
         assert plan_fill(p.rows) >= 0.97
     costs = [p.objective for p in plans]
-    assert all(c1 <= c0 * (1 + 1e-9) for c0, c1 in zip(costs, costs[1:])), costs
-    assert costs[0] > costs[-1]                            # the tightest budget binds
-    assert costs[-1] == pytest.approx(free.objective)     # a loose budget changes nothing
+    assert all(c1 <= c0 * (1 + 1e-9) for c0, c1 in itertools.pairwise(costs)), costs
+    assert costs[0] > costs[-1]  # the tightest budget binds
+    assert costs[-1] == pytest.approx(free.objective)  # a loose budget changes nothing
     assert "budget:all" in plans[0].binding
 
 
@@ -293,8 +339,8 @@ def test_storage_capacity_holds_per_warehouse():
     overrides = ["catalog.generate.count=20"]
     free = solve(load_scenario(MULTI, overrides), fill_target=0.98)
     room = (free.rows.reorder_point + free.rows.order_quantity).groupby(free.rows.warehouse).sum()
-    cap = int(room["south_dc"] * 0.98)                     # 2% less room than the free plan uses
-    s = load_scenario(MULTI, overrides + [f"warehouses[1].storage_units={cap}"])
+    cap = int(room["south_dc"] * 0.98)  # 2% less room than the free plan uses
+    s = load_scenario(MULTI, [*overrides, f"warehouses[1].storage_units={cap}"])
     assert s.warehouses[1].name == "south_dc"
     plan = solve(s, fill_target=0.98)
     used = (plan.rows.reorder_point + plan.rows.order_quantity).groupby(plan.rows.warehouse).sum()
@@ -307,11 +353,11 @@ def test_storage_capacity_holds_per_warehouse():
 def test_storage_of_warehouse_zero_on_baseline(baseline30):
     free = solve(baseline30, fill_target=0.98)
     used = int((free.rows.reorder_point + free.rows.order_quantity).sum())
-    with pytest.raises(Infeasible) as exc:                 # no room at all: the message says how much is needed
+    with pytest.raises(Infeasible) as exc:  # no room at all: the message says how much is needed
         solve(baseline(30, "warehouses[0].storage_units=1"), fill_target=0.98)
     need = int(re.search(r"needs room for at least ([\d,]+) units", str(exc.value)).group(1).replace(",", ""))
     assert need < used
-    cap = (need + used) // 2                               # enough room, but less than the free plan takes
+    cap = (need + used) // 2  # enough room, but less than the free plan takes
     plan = solve(baseline(30, f"warehouses[0].storage_units={cap}"), fill_target=0.98)
     assert (plan.rows.reorder_point + plan.rows.order_quantity).sum() <= cap
     assert plan_fill(plan.rows) >= 0.98
@@ -326,7 +372,7 @@ def test_class_minimums_hold_per_abc_class(baseline30):
     plan = solve(baseline30, fill_target=0.97, class_min=minimum)
     for cls, m in minimum.items():
         assert class_fill(plan.rows, cls) >= m, (cls, class_fill(plan.rows, cls), m)
-        assert plan.duals[f"class_{cls}_point"] > 0       # both minimums bind and are priced
+        assert plan.duals[f"class_{cls}_point"] > 0  # both minimums bind and are priced
     assert plan_fill(plan.rows) >= 0.97
     assert plan.objective > free.objective
     by_class = plan.by_class().set_index("abc")
@@ -356,8 +402,19 @@ def test_plan_rows_are_consistent(baseline30):
     plan = solve(baseline30, fill_target=0.98)
     rows = plan.rows
     p = pairs_from(baseline30)
-    assert list(rows.columns) == ["sku", "warehouse", "abc", "mean_daily_demand", "reorder_point", "order_quantity",
-                                  "safety_stock", "fill_rate", "expected_on_hand", "inventory_value", "cost_per_year"]
+    assert list(rows.columns) == [
+        "sku",
+        "warehouse",
+        "abc",
+        "mean_daily_demand",
+        "reorder_point",
+        "order_quantity",
+        "safety_stock",
+        "fill_rate",
+        "expected_on_hand",
+        "inventory_value",
+        "cost_per_year",
+    ]
     assert np.allclose(rows.safety_stock, rows.reorder_point - p.ltd_mean)
     assert np.allclose(rows.inventory_value, rows.expected_on_hand * p.unit_cost)
     assert ((rows.fill_rate > 0) & (rows.fill_rate <= 1)).all()
@@ -390,7 +447,7 @@ def test_budget_message_names_the_budget_even_when_only_integrality_blocks(tmp_p
     options, weights, _ = _optimizer_options(s)
     values = functools.reduce(np.add.outer, [o["value"] for o in options])
     fills = functools.reduce(np.add.outer, [w * o["fill"] for w, o in zip(weights, options)])
-    least = float(values[fills >= 0.97].min())            # discrete minimum inventory value for 0.97
+    least = float(values[fills >= 0.97].min())  # discrete minimum inventory value for 0.97
     with pytest.raises(Infeasible) as exc:
         solve(s, fill_target=0.97, budget=least - 5)
     m = NEED.search(str(exc.value))
@@ -400,14 +457,28 @@ def test_budget_message_names_the_budget_even_when_only_integrality_blocks(tmp_p
 
 def _cli(args):
     """``python run.py ARGS`` in a subprocess (so a traceback would be visible)."""
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_infeasible_budget_exit_3_message_and_nothing_written(tmp_path):
     out = tmp_path / "plan.yaml"
-    res = _cli(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=20", "--fill-target", "0.98",
-                "--budget", "1000", "--out", str(out)])
+    res = _cli(
+        [
+            "optimize",
+            "reorder",
+            BASELINE,
+            "--set",
+            "catalog.generate.count=20",
+            "--fill-target",
+            "0.98",
+            "--budget",
+            "1000",
+            "--out",
+            str(out),
+        ]
+    )
     assert res.returncode == 3, res.stderr
     assert "Traceback" not in res.stderr
     assert "budget is 1,000" in res.stderr and "needs at least" in res.stderr
@@ -418,8 +489,19 @@ def test_cli_infeasible_budget_exit_3_message_and_nothing_written(tmp_path):
 
 def test_cli_unreachable_fill_target_exit_3(tmp_path, capsys):
     out = tmp_path / "plan.yaml"
-    rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=20",
-                   "--fill-target", "0.99999999", "--out", str(out)])
+    rc = run.main(
+        [
+            "optimize",
+            "reorder",
+            BASELINE,
+            "--set",
+            "catalog.generate.count=20",
+            "--fill-target",
+            "0.99999999",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 3, err
     m = re.search(r"fill-rate target ([\d.]+) is above the best reachable ([\d.]+)", err)
@@ -431,8 +513,10 @@ def test_cli_unreachable_fill_target_exit_3(tmp_path, capsys):
 def test_reachable_target_just_below_the_best_is_solved(baseline30):
     """A target above 1 - 2e-6 but below the best reachable fill is feasible, not 'infeasible'."""
     p = pairs_from(baseline30)
-    best = sum(w * rq_candidates(p.ltd_mean[i], p.ltd_var[i], p.Q[i], p.h[i], p.b, 60).fill_rate[-1]
-               for i, w in enumerate(p.mu / p.mu.sum()))
+    best = sum(
+        w * rq_candidates(p.ltd_mean[i], p.ltd_var[i], p.Q[i], p.h[i], p.b, 60).fill_rate[-1]
+        for i, w in enumerate(p.mu / p.mu.sum())
+    )
     target = best - 1e-6
     plan = solve(baseline30, fill_target=target)
     assert plan.status == "optimal"
@@ -441,8 +525,19 @@ def test_reachable_target_just_below_the_best_is_solved(baseline30):
 
 def test_cli_storage_too_small_names_the_warehouse(tmp_path, capsys):
     out = tmp_path / "plan.yaml"
-    rc = run.main(["optimize", "reorder", MULTI, "--set", "catalog.generate.count=20",
-                   "--set", "warehouses[1].storage_units=100", "--out", str(out)])
+    rc = run.main(
+        [
+            "optimize",
+            "reorder",
+            MULTI,
+            "--set",
+            "catalog.generate.count=20",
+            "--set",
+            "warehouses[1].storage_units=100",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 3, err
     m = re.search(r"storage at (\w+): .* needs room for at least ([\d,]+) units .* capacity is ([\d,]+)", err)
@@ -453,26 +548,39 @@ def test_cli_storage_too_small_names_the_warehouse(tmp_path, capsys):
 
 
 def test_cli_unreachable_class_minimum_names_the_class(tmp_path, capsys):
-    rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=20",
-                   "--class-min", "B=0.99999999", "--out", str(tmp_path / "plan.yaml")])
+    rc = run.main(
+        [
+            "optimize",
+            "reorder",
+            BASELINE,
+            "--set",
+            "catalog.generate.count=20",
+            "--class-min",
+            "B=0.99999999",
+            "--out",
+            str(tmp_path / "plan.yaml"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 3 and "class B minimum" in err, err
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--fill-target", "1.5"], "--fill-target"),
-    (["--fill-target", "abc"], "--fill-target"),
-    (["--budget", "-5"], "--budget"),
-    (["--class-min", "D=0.9"], "--class-min"),
-    (["--class-min", "A=1.2"], "--class-min"),
-    (["--set", "inventory.policy.review=periodic"], "sQ"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--fill-target", "1.5"], "--fill-target"),
+        (["--fill-target", "abc"], "--fill-target"),
+        (["--budget", "-5"], "--budget"),
+        (["--class-min", "D=0.9"], "--class-min"),
+        (["--class-min", "A=1.2"], "--class-min"),
+        (["--set", "inventory.policy.review=periodic"], "sQ"),
+    ],
+)
 def test_cli_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, needle):
     out = tmp_path / "plan.yaml"
     try:
-        rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=5", *args,
-                       "--out", str(out)])
+        rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=5", *args, "--out", str(out)])
     except SystemExit as exc:  # argparse rejects before the command runs
         rc = exc.code
     err = capsys.readouterr().err
@@ -490,7 +598,7 @@ def baseline50():
 @pytest.mark.parametrize("target", [0.98, 0.99])
 def test_fill_target_dual_prices_the_next_step(baseline50, target):
     plan = solve(baseline50, fill_target=target)
-    dual = plan.duals["fill_rate_point"]                   # cost per year of one more point (0.01)
+    dual = plan.duals["fill_rate_point"]  # cost per year of one more point (0.01)
     assert dual > 0 and "fill_target:all" in plan.binding
     step = 0.001
     actual = solve(baseline50, fill_target=target + step).objective - plan.objective
@@ -500,11 +608,11 @@ def test_fill_target_dual_prices_the_next_step(baseline50, target):
 
 def test_fill_target_dual_grows_with_the_target(baseline50):
     duals = [solve(baseline50, fill_target=t).duals["fill_rate_point"] for t in (0.98, 0.99, 0.995)]
-    assert duals[0] < duals[1] < duals[2]                  # convex cost: the last points are dearest
+    assert duals[0] < duals[1] < duals[2]  # convex cost: the last points are dearest
 
 
 def test_slack_fill_target_has_zero_dual(baseline50):
-    plan = solve(baseline50, fill_target=0.5)              # the cost optimum alone gives far more
+    plan = solve(baseline50, fill_target=0.5)  # the cost optimum alone gives far more
     assert plan.duals["fill_rate_point"] == pytest.approx(0.0, abs=1e-9)
     assert "fill_target:all" not in plan.binding
     assert plan_fill(plan.rows) > 0.9
@@ -514,7 +622,7 @@ def test_budget_dual_prices_one_more_unit_of_budget(baseline30):
     value = solve(baseline30, fill_target=0.97).rows.inventory_value.sum()
     budget = 0.95 * value
     plan = solve(baseline30, fill_target=0.97, budget=budget)
-    saving = plan.duals["budget_unit"]                     # cost per year saved by one more unit of budget
+    saving = plan.duals["budget_unit"]  # cost per year saved by one more unit of budget
     assert saving > 0
     step = 0.005 * value
     actual = plan.objective - solve(baseline30, fill_target=0.97, budget=budget + step).objective
@@ -535,22 +643,42 @@ def test_overlay_makes_the_simulator_run_exactly_the_plan(tmp_path):
     n, sku_index = cat.n, cat.index()
     wh_index = {w.name: i for i, w in enumerate(planned.warehouses)}
     k = [wh_index[r.warehouse] * n + sku_index[r.sku] for r in plan.rows.itertuples()]
-    assert sorted(k) == list(range(len(plan.rows)))        # every (SKU, warehouse) pair exactly once
+    assert sorted(k) == list(range(len(plan.rows)))  # every (SKU, warehouse) pair exactly once
     assert np.array_equal(policy.reorder_point[k], plan.rows.reorder_point.to_numpy(dtype=float))
     assert np.array_equal(policy.order_quantity[k], plan.rows.order_quantity.to_numpy(dtype=float))
     unplanned = simulate(s, seed=1).info["policy"]
     assert not np.array_equal(unplanned.reorder_point[k], policy.reorder_point[k])  # the overlay changed them
 
-    res = _cli(["simulate", MULTI, *sum((["--set", o] for o in overrides), []), "--plan", str(path),
-                "--out", str(tmp_path / "run")])
+    res = _cli(
+        [
+            "simulate",
+            MULTI,
+            *functools.reduce(operator.iadd, (["--set", o] for o in overrides), []),
+            "--plan",
+            str(path),
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "run" / "kpis.csv").exists()
 
 
 def test_cli_out_writes_the_overlay_and_a_csv(tmp_path, capsys):
     out = tmp_path / "plan.yaml"
-    rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=12",
-                   "--fill-target", "0.98", "--out", str(out)])
+    rc = run.main(
+        [
+            "optimize",
+            "reorder",
+            BASELINE,
+            "--set",
+            "catalog.generate.count=12",
+            "--fill-target",
+            "0.98",
+            "--out",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "fill-rate target 0.9800" in text and "one more point" in text
@@ -564,8 +692,21 @@ def test_cli_out_writes_the_overlay_and_a_csv(tmp_path, capsys):
 
 
 def test_cli_verify_prints_predicted_vs_simulated(capsys):
-    rc = run.main(["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=15",
-                   "--set", "horizon_days=90", "--verify", "2", "--seed", "3"])
+    rc = run.main(
+        [
+            "optimize",
+            "reorder",
+            BASELINE,
+            "--set",
+            "catalog.generate.count=15",
+            "--set",
+            "horizon_days=90",
+            "--verify",
+            "2",
+            "--seed",
+            "3",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "verification: 2 replications" in text
@@ -579,7 +720,7 @@ def test_plan_beats_uniform_service_by_simulation_with_common_random_numbers():
     """baseline (100 SKUs, one year), 8 replications with the same seeds for both plans."""
     overrides = ["catalog.generate.count=100"]
     uniform = baseline(100)
-    plan = solve(uniform)                                  # target = the uniform plan's predicted fill
+    plan = solve(uniform)  # target = the uniform plan's predicted fill
     planned = load_scenario(BASELINE, overrides, overlays=[plan.to_overlay()])
     fill_u, fill_p, value_u, value_p = [], [], [], []
     for r in range(8):
@@ -590,9 +731,9 @@ def test_plan_beats_uniform_service_by_simulation_with_common_random_numbers():
         value_u.append(ku["avg_inventory_value"])
         value_p.append(kp["avg_inventory_value"])
     saving = mean_ci(np.array(value_p) - np.array(value_u))
-    assert saving.high < 0, saving                         # less inventory value, significantly
+    assert saving.high < 0, saving  # less inventory value, significantly
     diff = mean_ci(np.array(fill_p) - np.array(fill_u))
-    assert -0.01 < diff.low and diff.high < 0.01, diff     # same fill rate within one point
+    assert diff.low > -0.01 and diff.high < 0.01, diff  # same fill rate within one point
     sim_fill = mean_ci(fill_p)
     assert abs(sim_fill.mean - plan.predicted_fill_rate) < 0.01
     assert plan.predicted_fill_rate - 0.01 < sim_fill.low and sim_fill.high < plan.predicted_fill_rate + 0.01

@@ -3,6 +3,7 @@
 Every optimizer goes through ``solve``; planners read its status ("optimal" vs
 "time_limit") and students read its duals, so both must be right.
 """
+
 from __future__ import annotations
 
 import math
@@ -114,8 +115,10 @@ def _market_split(m: int = 4, n: int = 40, seed: int = 1) -> pulp.LpProblem:
     under = [pulp.LpVariable(f"u{i}", 0) for i in range(m)]
     p += pulp.lpSum(over) + pulp.lpSum(under)
     for i in range(m):
-        p += (pulp.lpSum(int(a[i, j]) * x[j] for j in range(n)) + under[i] - over[i]
-              == int(a[i].sum() // 2)), f"split:{i}"
+        p += (
+            (pulp.lpSum(int(a[i, j]) * x[j] for j in range(n)) + under[i] - over[i] == int(a[i].sum() // 2)),
+            f"split:{i}",
+        )
     return p
 
 

@@ -3,27 +3,30 @@
 A researcher comparing two marketing plans needs the two runs to see the same
 customers wherever the plans agree, and the same customers plus some where one plan
 buys more orders; otherwise the paired difference drowns in noise. The simulator
-draws each day's orders from streams of that day (``sim.streams.day_rng``), arrivals
+draws each day's orders from streams of that day (``sim.model.streams.day_rng``), arrivals
 as the points of a unit-rate Poisson process below the day's rate, and every order's
 pick and transit times from per-order streams (``KeyedDraws``). These tests check
 both halves of that promise: the arrival process is still a Poisson process (counts,
 uniformity, independent gaps), and variants share their orders exactly.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.demand import unit_rate_points
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.streams import KeyedDraws, day_rng
+from sim.model.demand import unit_rate_points
+from sim.model.shop import simulate
+from sim.model.streams import KeyedDraws, day_rng
+from sim.scenario.loader import load_scenario
 
 MULTI = "scenarios/multi_warehouse.yaml"
 BOOST_DAY = 20
 # a channel that buys orders on one day only (day 20 = 2026-01-21)
-CHANNEL = ("demand.channels=[{name: ads, spend_per_day: 0, max_extra_orders_per_day: 300, "
-           "half_saturation_spend: 2000, schedule: [{start: 2026-01-21, end: 2026-01-21, spend_per_day: %d}]}]")
+CHANNEL = (
+    "demand.channels=[{name: ads, spend_per_day: 0, max_extra_orders_per_day: 300, "
+    "half_saturation_spend: 2000, schedule: [{start: 2026-01-21, end: 2026-01-21, spend_per_day: %d}]}]"
+)
 
 
 # ---------------------------------------------------------------- the arrival process
@@ -53,7 +56,7 @@ def test_unit_rate_points_are_uniform_and_their_gaps_independent():
     t = np.concatenate([d + x for d, x in enumerate(days)])
     gaps = np.diff(t) * 60.0
     assert abs(gaps.mean() - 1.0) < 2.58 / np.sqrt(len(gaps))
-    assert abs(gaps.std() - 1.0) < 0.03                      # exponential: sd = mean
+    assert abs(gaps.std() - 1.0) < 0.03  # exponential: sd = mean
     assert abs(np.corrcoef(gaps[:-1], gaps[1:])[0, 1]) < 2.58 / np.sqrt(len(gaps))
 
 
@@ -62,7 +65,7 @@ def test_a_higher_rate_keeps_the_points_of_a_lower_one():
         low = unit_rate_points(day_rng(13, "demand", day, 0), 40.0) * 40.0
         high = unit_rate_points(day_rng(13, "demand", day, 0), 55.0) * 55.0
         assert len(high) >= len(low)
-        np.testing.assert_allclose(high[:len(low)], low, rtol=1e-12)
+        np.testing.assert_allclose(high[: len(low)], low, rtol=1e-12)
 
 
 def test_keyed_draws_do_not_depend_on_the_order_of_the_questions():
@@ -89,17 +92,23 @@ def boosted():
     would differ before day 20 for that reason, not for their random numbers. The start
     stock lasts the 40 days, so no order waits for stock (lead times have their own test).
     """
-    base = ["horizon_days=40", "warmup_days=0", "inventory.policy.reorder_point=12",
-            "inventory.policy.order_quantity=40", "inventory.initial_on_hand=5000"]
-    runs = [simulate(load_scenario(MULTI, base + [CHANNEL % spend]), seed=77, record_orders=True)
-            for spend in (0, 4000)]
+    base = [
+        "horizon_days=40",
+        "warmup_days=0",
+        "inventory.policy.reorder_point=12",
+        "inventory.policy.order_quantity=40",
+        "inventory.initial_on_hand=5000",
+    ]
+    runs = [
+        simulate(load_scenario(MULTI, [*base, CHANNEL % spend]), seed=77, record_orders=True) for spend in (0, 4000)
+    ]
     return runs
 
 
 def test_more_marketing_on_one_day_adds_orders_on_that_day_only(boosted):
     base, more = boosted
     diff = more.daily["orders"].to_numpy() - base.daily["orders"].to_numpy()
-    assert diff[BOOST_DAY] > 50                               # about 200 extra orders expected
+    assert diff[BOOST_DAY] > 50  # about 200 extra orders expected
     assert np.all(np.delete(diff, BOOST_DAY) == 0)
 
 
@@ -151,8 +160,12 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
     ib = np.flatnonzero(sb["order"] >= first_a + shift)
     assert len(ia) == len(ib) > 1000
     np.testing.assert_array_equal(sa["order"][ia] + shift, sb["order"][ib])
-    same_lane = ((sa["wh"][ia] == sb["wh"][ib]) & (sa["carrier"][ia] == sb["carrier"][ib])
-                 & (sa["ship"][ia] <= 40) & (sb["ship"][ib] <= 40))
+    same_lane = (
+        (sa["wh"][ia] == sb["wh"][ib])
+        & (sa["carrier"][ia] == sb["carrier"][ib])
+        & (sa["ship"][ia] <= 40)
+        & (sb["ship"][ib] <= 40)
+    )
     assert same_lane.mean() > 0.95
     transit_a = (sa["deliver"] - sa["ship"])[ia][same_lane]
     transit_b = (sb["deliver"] - sb["ship"])[ib][same_lane]
@@ -162,9 +175,9 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
 # ---------------------------------------------------------------- supplier lead times
 def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
     """The n-th purchase order of a (warehouse, SKU) pair has the same lead time in every variant."""
-    from sim.inventory import SupplierModel
+    from sim.model.inventory import SupplierModel
 
-    sc = load_scenario(MULTI)                          # gamma lead times (mean 5 and 18 days)
+    sc = load_scenario(MULTI)  # gamma lead times (mean 5 and 18 days)
     pairs = 3 * 300
 
     def model():
@@ -172,7 +185,7 @@ def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
 
     a, b = model(), model()
     first = a.lead_times(0, np.array([1, 5, 9, 400]), 3.2)
-    alone = b.lead_times(0, np.array([5]), 11.7)        # another variant orders pair 5 later, alone
+    alone = b.lead_times(0, np.array([5]), 11.7)  # another variant orders pair 5 later, alone
     assert alone[0] == first[1]
     second_a = a.lead_times(0, np.array([5, 9]), 20.0)  # second orders: their own draws, again shared
     second_b = b.lead_times(0, np.array([5]), 26.5)

@@ -9,6 +9,7 @@ late delivery; gross margin = revenue - COGS). A planner trusts a KPI table only
 these hold for every scenario, so they are checked on the shipped scenarios,
 on variants of them, and on random small scenarios (hypothesis).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,12 +18,22 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.catalog import catalog_for
-from sim.model import simulate
-from sim.scenario import load_scenario
+from sim.model.catalog import catalog_for
+from sim.model.shop import simulate
+from sim.scenario.loader import load_scenario
 
-COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "overflow_cost", "marketing_cost", "shipping_cost",
-              "handling_cost", "labour_cost", "warehouse_fixed_cost", "late_delivery_cost")
+COST_PARTS = (
+    "holding_cost",
+    "ordering_cost",
+    "shortage_cost",
+    "overflow_cost",
+    "marketing_cost",
+    "shipping_cost",
+    "handling_cost",
+    "labour_cost",
+    "warehouse_fixed_cost",
+    "late_delivery_cost",
+)
 BASELINE_SHORT = ["horizon_days=120", "warmup_days=0"]
 PERIODIC = ["inventory.policy.review=null", "inventory.policy.order_quantity=null"]
 
@@ -31,26 +42,62 @@ CASES = {
     "classroom_rs": ("scenarios/classroom_rs.yaml", ["horizon_days=400"]),
     "classroom_eoq": ("scenarios/classroom_eoq.yaml", ["horizon_days=200"]),
     "baseline": ("scenarios/baseline.yaml", BASELINE_SHORT),
-    "baseline_lost_sales": ("scenarios/baseline.yaml", BASELINE_SHORT + ["inventory.unmet_demand=lost_sales"]),
+    "baseline_lost_sales": ("scenarios/baseline.yaml", [*BASELINE_SHORT, "inventory.unmet_demand=lost_sales"]),
     "baseline_RsS": ("scenarios/baseline.yaml", BASELINE_SHORT + PERIODIC + ["inventory.policy.type=RsS"]),
-    "baseline_RS_lost_sales": ("scenarios/baseline.yaml", BASELINE_SHORT + PERIODIC + [
-        "inventory.policy.type=RS", "inventory.unmet_demand=lost_sales", "inventory.policy.service_level=0.6"]),
-    "baseline_base_stock": ("scenarios/baseline.yaml", [  # an order per demand: keep it short
-        "horizon_days=45", "warmup_days=0", "inventory.policy.type=base_stock",
-        "inventory.policy.order_quantity=null"]),
-    "baseline_sS_periodic": ("scenarios/baseline.yaml", BASELINE_SHORT + [
-        "inventory.policy.type=sS", "inventory.policy.review=periodic", "inventory.policy.order_quantity=null",
-        "inventory.policy.review_period_days=5"]),
+    "baseline_RS_lost_sales": (
+        "scenarios/baseline.yaml",
+        BASELINE_SHORT
+        + PERIODIC
+        + ["inventory.policy.type=RS", "inventory.unmet_demand=lost_sales", "inventory.policy.service_level=0.6"],
+    ),
+    "baseline_base_stock": (
+        "scenarios/baseline.yaml",
+        [  # an order per demand: keep it short
+            "horizon_days=45",
+            "warmup_days=0",
+            "inventory.policy.type=base_stock",
+            "inventory.policy.order_quantity=null",
+        ],
+    ),
+    "baseline_sS_periodic": (
+        "scenarios/baseline.yaml",
+        [
+            *BASELINE_SHORT,
+            "inventory.policy.type=sS",
+            "inventory.policy.review=periodic",
+            "inventory.policy.order_quantity=null",
+            "inventory.policy.review_period_days=5",
+        ],
+    ),
     "double11_event": ("scenarios/double11.yaml", ["start_date=2026-10-01", "horizon_days=60", "warmup_days=0"]),
     "rich_two_warehouses": ("tests/data/rich.yaml", []),
-    "rich_lost_sales_sQ": ("tests/data/rich.yaml", [
-        "inventory.unmet_demand=lost_sales", "inventory.policy.type=sQ", "inventory.per_sku=[]",
-        "inventory.policy.service_level=0.5"]),
-    "rich_storage_and_warehouse_costs": ("tests/data/rich.yaml", [  # overflow space, handling, fixed cost
-        "warehouses[0].storage_units=60", "warehouses[1].storage_units=25", "warehouses[0].fixed_cost_per_day=40",
-        "warehouses[1].handling_cost_per_order=1.5"]),
-    "starved": ("scenarios/classroom_sq.yaml", [  # stock runs out for a long time: a deep backlog
-        "horizon_days=200", "warmup_days=0", "suppliers[0].lead_time_days=30", "inventory.initial_on_hand=0"]),
+    "rich_lost_sales_sQ": (
+        "tests/data/rich.yaml",
+        [
+            "inventory.unmet_demand=lost_sales",
+            "inventory.policy.type=sQ",
+            "inventory.per_sku=[]",
+            "inventory.policy.service_level=0.5",
+        ],
+    ),
+    "rich_storage_and_warehouse_costs": (
+        "tests/data/rich.yaml",
+        [  # overflow space, handling, fixed cost
+            "warehouses[0].storage_units=60",
+            "warehouses[1].storage_units=25",
+            "warehouses[0].fixed_cost_per_day=40",
+            "warehouses[1].handling_cost_per_order=1.5",
+        ],
+    ),
+    "starved": (
+        "scenarios/classroom_sq.yaml",
+        [  # stock runs out for a long time: a deep backlog
+            "horizon_days=200",
+            "warmup_days=0",
+            "suppliers[0].lead_time_days=30",
+            "inventory.initial_on_hand=0",
+        ],
+    ),
 }
 
 
@@ -155,8 +202,15 @@ DISTS = {
 @st.composite
 def small_scenarios(draw):
     n_sku = draw(st.integers(1, 4))
-    skus = [{"id": f"S{i}", "price": draw(st.floats(1, 100)), "unit_cost": draw(st.floats(0, 50)),
-             "popularity": draw(st.floats(0.1, 5))} for i in range(n_sku)]
+    skus = [
+        {
+            "id": f"S{i}",
+            "price": draw(st.floats(1, 100)),
+            "unit_cost": draw(st.floats(0, 50)),
+            "popularity": draw(st.floats(0.1, 5)),
+        }
+        for i in range(n_sku)
+    ]
     kind = draw(st.sampled_from(["sQ", "sS", "RS", "RsS", "base_stock"]))
     policy: dict = {"type": kind}
     if kind in ("sQ", "sS", "base_stock"):
@@ -189,21 +243,30 @@ def small_scenarios(draw):
             "base_orders_per_day": draw(st.floats(0, 15)),
             "arrivals": draw(st.sampled_from(["poisson", "deterministic"])),
             "lines_per_order": draw(st.sampled_from([1, {"dist": "poisson", "mean": 1.5, "shift": 1}])),
-            "units_per_line": draw(st.sampled_from([1, 3, {"dist": "negative_binomial", "mean": 2.5,
-                                                            "dispersion": 1, "shift": 1}])),
-            "regions": ([{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}] if two_wh
-                        else [{"name": "a", "share": 1.0}]),
+            "units_per_line": draw(
+                st.sampled_from([1, 3, {"dist": "negative_binomial", "mean": 2.5, "dispersion": 1, "shift": 1}])
+            ),
+            "regions": (
+                [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}] if two_wh else [{"name": "a", "share": 1.0}]
+            ),
         },
-        "warehouses": ([{"name": "wa", "regions": ["a"], "storage_units": draw(storage)},
-                        {"name": "wb", "regions": ["b"], "storage_units": draw(storage)}] if two_wh
-                       else [{"name": "wa", "storage_units": draw(storage)}]),
+        "warehouses": (
+            [
+                {"name": "wa", "regions": ["a"], "storage_units": draw(storage)},
+                {"name": "wb", "regions": ["b"], "storage_units": draw(storage)},
+            ]
+            if two_wh
+            else [{"name": "wa", "storage_units": draw(storage)}]
+        ),
         "suppliers": [supplier],
         "inventory": {
             "policy": policy,
             "unmet_demand": draw(st.sampled_from(["backorder", "lost_sales"])),
             "initial_on_hand": draw(st.sampled_from(["order_up_to", "reorder_point", 0, 7])),
-            "costs": {"backorder_cost_per_unit_day": draw(st.floats(0, 2)),
-                      "lost_sale_cost_per_unit": draw(st.floats(0, 5))},
+            "costs": {
+                "backorder_cost_per_unit_day": draw(st.floats(0, 2)),
+                "lost_sale_cost_per_unit": draw(st.floats(0, 5)),
+            },
         },
     }
 

@@ -6,6 +6,7 @@
   demand exactly as if base and channels had been tripled by hand;
 * scale 1 is the scenario without the key, KPI for KPI.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,13 +17,13 @@ import pytest
 
 from experiments.stats import mean_ci, paired_differences
 from optimize.promotion import pwl_curve
-from sim.catalog import catalog_for
-from sim.demand import demand_plan, planning_plan
-from sim.explain import explain
-from sim.model import simulate
-from sim.policy import resolve_policy
-from sim.scenario import load_scenario
-from sim.streams import replication_seed
+from sim.model.catalog import catalog_for
+from sim.model.demand import demand_plan, planning_plan
+from sim.model.policy import resolve_policy
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.explain import explain
+from sim.scenario.loader import load_scenario
 
 BASE = "scenarios/baseline.yaml"
 SHORT = ["horizon_days=90", "warmup_days=14"]
@@ -40,8 +41,11 @@ def _policy(s):
 def _tripled_by_hand(short=SHORT):
     s = _scenario()
     ch = s.demand.channels[0]
-    return _scenario(f"demand.base_orders_per_day={3 * s.demand.base_orders_per_day}",
-                     f"demand.channels[0].max_extra_orders_per_day={3 * ch.max_extra_orders_per_day}", short=short)
+    return _scenario(
+        f"demand.base_orders_per_day={3 * s.demand.base_orders_per_day}",
+        f"demand.channels[0].max_extra_orders_per_day={3 * ch.max_extra_orders_per_day}",
+        short=short,
+    )
 
 
 def test_scale_multiplies_base_promotion_and_marketing_orders():
@@ -60,7 +64,7 @@ def test_scale_multiplies_base_promotion_and_marketing_orders():
 
 def test_scale_zero_and_bounds():
     assert demand_plan(_scenario("demand.scale=0")).rate.sum() == 0
-    from sim.yamlio import InputError
+    from sim.scenario.errors import InputError
 
     for bad in ("-1", "1001"):
         with pytest.raises(InputError, match="demand.scale"):
@@ -113,7 +117,7 @@ def runs():
 
 def test_simulated_orders_triple(runs):
     s = _scenario("demand.scale=3")
-    expected = float(demand_plan(s).rate[s.warmup_days:].sum())
+    expected = float(demand_plan(s).rate[s.warmup_days :].sum())
     triple = runs[runs.variant == "triple"]["orders"]
     ci = mean_ci(triple, level=0.99)
     assert ci.contains(expected)
@@ -140,8 +144,10 @@ def test_promotion_optimizer_curves_follow_the_scale():
 
 
 def test_explain_says_how_the_plan_treats_the_scale():
-    assert "Demand scaled x3; reorder points and EOQ order quantities planned for today's demand (unscaled)" \
-        in explain(_scenario("demand.scale=3"))
+    assert "Demand scaled x3; reorder points and EOQ order quantities planned for today's demand (unscaled)" in explain(
+        _scenario("demand.scale=3")
+    )
     assert "planned for the scaled demand (as_scaled)" in explain(
-        _scenario("demand.scale=3", "inventory.plan_demand=as_scaled"))
+        _scenario("demand.scale=3", "inventory.plan_demand=as_scaled")
+    )
     assert "Demand scaled" not in explain(_scenario())

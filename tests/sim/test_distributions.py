@@ -1,11 +1,12 @@
 """Every distribution's sampler agrees with its own analytic mean and variance.
 
 Scenario files describe lead times, basket sizes and prices with these
-distributions, and the reorder-point formulas in sim.policy use their ``mean``
+distributions, and the reorder-point formulas in sim.model.policy use their ``mean``
 and ``variance``; if the sampler and the formula disagree, the simulation and
 the theory silently drift apart. Fixed seeds keep the tests deterministic; the
 tolerances come from the standard errors (a 5-SE band), not from seeded digits.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import (Constant, Empirical, Exponential, Gamma, LogNormal, NegativeBinomial,
-                               Normal, Poisson, Uniform, coerce_dist, nonnegative)
-from sim.schema import Dist
+from sim.scenario.distributions import (
+    Constant,
+    Empirical,
+    Exponential,
+    Gamma,
+    LogNormal,
+    NegativeBinomial,
+    Normal,
+    Poisson,
+    Uniform,
+    coerce_dist,
+    nonnegative,
+)
+from sim.scenario.schema import Dist
 
 N = 400_000
 Z_BAND = 5.0
@@ -43,7 +55,7 @@ def assert_moments(dist, n: int = N, seed: int = 12345) -> np.ndarray:
     se_mean = math.sqrt(var / n)
     assert abs(x.mean() - dist.mean) <= Z_BAND * se_mean + 1e-12, (x.mean(), dist.mean, se_mean)
     centred = x - x.mean()
-    mu4 = float(np.mean(centred ** 4))
+    mu4 = float(np.mean(centred**4))
     se_var = math.sqrt(max(mu4 - x.var() ** 2, 0.0) / n)
     assert abs(x.var(ddof=1) - var) <= Z_BAND * se_var + 1e-12, (x.var(ddof=1), var, se_var)
     return x
@@ -74,16 +86,19 @@ def test_sample_moments_match_analytic_moments(name):
     assert_moments(make(CASES[name]))
 
 
-@pytest.mark.parametrize("spec, mean, variance", [
-    ({"dist": "uniform", "low": 2, "high": 8}, 5.0, 3.0),
-    ({"dist": "lognormal", "mean": 7, "cv": 0.3}, 7.0, 4.41),
-    ({"dist": "gamma", "mean": 5, "cv": 0.4}, 5.0, 4.0),
-    ({"dist": "exponential", "mean": 3}, 3.0, 9.0),
-    ({"dist": "poisson", "mean": 3}, 3.0, 3.0),
-    ({"dist": "poisson", "mean": 1.6, "shift": 1}, 1.6, 0.6),
-    ({"dist": "negative_binomial", "mean": 4, "dispersion": 2}, 4.0, 12.0),
-    ({"dist": "empirical", "values": [0, 10], "probs": [0.5, 0.5]}, 5.0, 25.0),
-])
+@pytest.mark.parametrize(
+    "spec, mean, variance",
+    [
+        ({"dist": "uniform", "low": 2, "high": 8}, 5.0, 3.0),
+        ({"dist": "lognormal", "mean": 7, "cv": 0.3}, 7.0, 4.41),
+        ({"dist": "gamma", "mean": 5, "cv": 0.4}, 5.0, 4.0),
+        ({"dist": "exponential", "mean": 3}, 3.0, 9.0),
+        ({"dist": "poisson", "mean": 3}, 3.0, 3.0),
+        ({"dist": "poisson", "mean": 1.6, "shift": 1}, 1.6, 0.6),
+        ({"dist": "negative_binomial", "mean": 4, "dispersion": 2}, 4.0, 12.0),
+        ({"dist": "empirical", "values": [0, 10], "probs": [0.5, 0.5]}, 5.0, 25.0),
+    ],
+)
 def test_analytic_moments_are_the_textbook_formulas(spec, mean, variance):
     d = make(spec)
     assert d.mean == pytest.approx(mean)
@@ -162,55 +177,67 @@ def test_a_boolean_is_not_taken_for_a_number():
         make(True)
 
 
-@pytest.mark.parametrize("spec, cls", [
-    ({"dist": "uniform", "low": 0, "high": 1}, Uniform), ({"dist": "normal", "mean": 1, "sd": 1}, Normal),
-    ({"dist": "lognormal", "mean": 1, "cv": 1}, LogNormal), ({"dist": "gamma", "mean": 1, "cv": 1}, Gamma),
-    ({"dist": "exponential", "mean": 1}, Exponential), ({"dist": "poisson", "mean": 1}, Poisson),
-    ({"dist": "negative_binomial", "mean": 1, "dispersion": 1}, NegativeBinomial),
-    ({"dist": "empirical", "values": [1]}, Empirical),
-])
+@pytest.mark.parametrize(
+    "spec, cls",
+    [
+        ({"dist": "uniform", "low": 0, "high": 1}, Uniform),
+        ({"dist": "normal", "mean": 1, "sd": 1}, Normal),
+        ({"dist": "lognormal", "mean": 1, "cv": 1}, LogNormal),
+        ({"dist": "gamma", "mean": 1, "cv": 1}, Gamma),
+        ({"dist": "exponential", "mean": 1}, Exponential),
+        ({"dist": "poisson", "mean": 1}, Poisson),
+        ({"dist": "negative_binomial", "mean": 1, "dispersion": 1}, NegativeBinomial),
+        ({"dist": "empirical", "values": [1]}, Empirical),
+    ],
+)
 def test_the_dist_key_selects_the_distribution(spec, cls):
     assert isinstance(make(spec), cls)
 
 
 # ---------------------------------------------------------------- invalid parameters
-@pytest.mark.parametrize("spec", [
-    {"dist": "uniform", "low": 5, "high": 1},                       # high < low
-    {"dist": "normal", "mean": 5, "sd": -1},                         # negative sd
-    {"dist": "normal", "mean": -100, "sd": 1},                       # no mass above 0
-    {"dist": "normal", "mean": -1, "sd": 0},
-    {"dist": "lognormal", "mean": 0, "cv": 0.3},                     # mean must be > 0
-    {"dist": "lognormal", "mean": 5, "cv": -0.1},
-    {"dist": "gamma", "mean": 5, "cv": 0},                           # shape 1/cv^2 undefined
-    {"dist": "gamma", "mean": -5, "cv": 0.3},
-    {"dist": "exponential", "mean": 0},
-    {"dist": "poisson", "mean": -1},
-    {"dist": "poisson", "mean": 0.5, "shift": 1},                    # shift above the mean
-    {"dist": "negative_binomial", "mean": 3, "dispersion": 0},
-    {"dist": "negative_binomial", "mean": 1, "dispersion": 1, "shift": 1},
-    {"dist": "empirical", "values": []},
-    {"dist": "empirical", "values": [1, 2], "probs": [0.5]},         # lengths differ
-    {"dist": "empirical", "values": [1, 2], "probs": [0.7, 0.7]},    # do not sum to 1
-    {"dist": "empirical", "values": [1, 2], "probs": [1.5, -0.5]},   # outside [0, 1]
-    {"dist": "lognormal", "mean": 7},                                # cv missing
-    {"dist": "lognormal", "mean": 7, "cv": 0.3, "sd": 2},            # unknown key
-    {"dist": "weibull", "mean": 7},                                  # unknown name
-    {"mean": 7, "cv": 0.3},                                          # no dist key
-    "seven",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "uniform", "low": 5, "high": 1},  # high < low
+        {"dist": "normal", "mean": 5, "sd": -1},  # negative sd
+        {"dist": "normal", "mean": -100, "sd": 1},  # no mass above 0
+        {"dist": "normal", "mean": -1, "sd": 0},
+        {"dist": "lognormal", "mean": 0, "cv": 0.3},  # mean must be > 0
+        {"dist": "lognormal", "mean": 5, "cv": -0.1},
+        {"dist": "gamma", "mean": 5, "cv": 0},  # shape 1/cv^2 undefined
+        {"dist": "gamma", "mean": -5, "cv": 0.3},
+        {"dist": "exponential", "mean": 0},
+        {"dist": "poisson", "mean": -1},
+        {"dist": "poisson", "mean": 0.5, "shift": 1},  # shift above the mean
+        {"dist": "negative_binomial", "mean": 3, "dispersion": 0},
+        {"dist": "negative_binomial", "mean": 1, "dispersion": 1, "shift": 1},
+        {"dist": "empirical", "values": []},
+        {"dist": "empirical", "values": [1, 2], "probs": [0.5]},  # lengths differ
+        {"dist": "empirical", "values": [1, 2], "probs": [0.7, 0.7]},  # do not sum to 1
+        {"dist": "empirical", "values": [1, 2], "probs": [1.5, -0.5]},  # outside [0, 1]
+        {"dist": "lognormal", "mean": 7},  # cv missing
+        {"dist": "lognormal", "mean": 7, "cv": 0.3, "sd": 2},  # unknown key
+        {"dist": "weibull", "mean": 7},  # unknown name
+        {"mean": 7, "cv": 0.3},  # no dist key
+        "seven",
+    ],
+)
 def test_invalid_parameters_raise_validation_error(spec):
     with pytest.raises(ValidationError):
         make(spec)
 
 
-@pytest.mark.parametrize("spec", [
-    {"dist": "lognormal", "mean": float("inf"), "cv": 0.3},
-    {"dist": "lognormal", "mean": float("nan"), "cv": 0.3},
-    {"dist": "uniform", "low": 0, "high": float("inf")},
-    {"dist": "empirical", "values": [1, float("nan")]},
-    {"dist": "normal", "mean": float("nan"), "sd": 1},
-    {"dist": "constant", "value": float("inf")},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "lognormal", "mean": float("inf"), "cv": 0.3},
+        {"dist": "lognormal", "mean": float("nan"), "cv": 0.3},
+        {"dist": "uniform", "low": 0, "high": float("inf")},
+        {"dist": "empirical", "values": [1, float("nan")]},
+        {"dist": "normal", "mean": float("nan"), "sd": 1},
+        {"dist": "constant", "value": float("inf")},
+    ],
+)
 def test_non_finite_parameters_are_rejected(spec):
     """A NaN or infinite parameter would poison every sample; it must fail validation."""
     with pytest.raises(ValidationError):
@@ -232,8 +259,12 @@ def test_distributions_are_immutable():
 
 # ---------------------------------------------------------------- properties
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(["lognormal", "gamma"]),
-       mean=st.floats(0.05, 500.0), cv=st.floats(0.05, 2.0), seed=st.integers(0, 2**32 - 1))
+@given(
+    kind=st.sampled_from(["lognormal", "gamma"]),
+    mean=st.floats(0.05, 500.0),
+    cv=st.floats(0.05, 2.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_mean_cv_distributions_hit_their_mean(kind, mean, cv, seed):
     """For any mean and cv, the sample mean lies within 5 SE of the requested mean."""
     d = make({"dist": kind, "mean": mean, "cv": cv})

@@ -1,9 +1,10 @@
-"""Work estimates before the work (sim.estimate) and the refusals built on them.
+"""Work estimates before the work (sim.scenario.estimate) and the refusals built on them.
 
 Regression tests for issue 13: runs that used to start and never end (a 100-year horizon at
 half a million orders a day, 200,000 SKUs x 400 warehouses), a spec grid that was a
 MemoryError while being expanded, and numbers so large that KPIs came out infinite.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -16,10 +17,10 @@ import pytest
 import yaml
 
 from experiments.spec import MAX_POINTS, load_spec
-from sim.demand import demand_plan
-from sim.estimate import WorkEstimate, check_work, estimate_work, format_seconds, refusal
-from sim.scenario import load_scenario
-from sim.yamlio import InputError
+from sim.model.demand import demand_plan
+from sim.scenario.errors import InputError
+from sim.scenario.estimate import WorkEstimate, check_work, estimate_work, format_seconds, refusal
+from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -27,8 +28,9 @@ SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 def run_cli(*args: str, cwd: Path = ROOT) -> tuple[subprocess.CompletedProcess, float]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     return proc, time.perf_counter() - start
 
 
@@ -40,17 +42,29 @@ def write(path: Path, data: dict) -> Path:
 @pytest.fixture
 def long_busy(tmp_path) -> Path:
     """100 years at half a million orders a day: 18 billion orders."""
-    return write(tmp_path / "long_busy.yaml", {
-        "name": "long_busy", "horizon_days": 36_500, "catalog": {"generate": {"count": 10}},
-        "demand": {"base_orders_per_day": 500_000}})
+    return write(
+        tmp_path / "long_busy.yaml",
+        {
+            "name": "long_busy",
+            "horizon_days": 36_500,
+            "catalog": {"generate": {"count": 10}},
+            "demand": {"base_orders_per_day": 500_000},
+        },
+    )
 
 
 @pytest.fixture
 def huge_network(tmp_path) -> Path:
     """200,000 SKUs in 400 warehouses: 80 million inventory pairs."""
-    return write(tmp_path / "huge_network.yaml", {
-        "name": "huge_network", "catalog": {"generate": {"count": 200_000}},
-        "demand": {"base_orders_per_day": 100}, "warehouses": [{"name": f"w{i}"} for i in range(400)]})
+    return write(
+        tmp_path / "huge_network.yaml",
+        {
+            "name": "huge_network",
+            "catalog": {"generate": {"count": 200_000}},
+            "demand": {"base_orders_per_day": 100},
+            "warehouses": [{"name": f"w{i}"} for i in range(400)],
+        },
+    )
 
 
 # ------------------------------------------------------------------ the estimate itself
@@ -101,7 +115,7 @@ def test_36500_days_of_500000_orders_is_refused_quickly_by_validate_and_simulate
         proc, seconds = run_cli(*args)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr and proc.stdout == ""
-        line, = proc.stderr.strip().splitlines()
+        (line,) = proc.stderr.strip().splitlines()
         assert line.startswith(f"error: {long_busy}: work: 18,250,000,000 orders")
         assert "(limit 1 h)" in line and line.endswith("pass --allow-large to run it anyway")
         assert seconds < 15  # the interpreter start is most of it; the estimate itself is milliseconds
@@ -121,15 +135,22 @@ def test_200000_skus_in_400_warehouses_is_refused_without_building_the_catalogue
 
 def test_a_five_billion_point_grid_is_counted_not_expanded(tmp_path):
     values = [round(0.5 + j / 1000, 3) for j in range(90)]
-    spec = write(tmp_path / "huge_grid.yaml", {
-        "name": "huge_grid", "base": str(ROOT / "scenarios" / "baseline.yaml"),
-        "grid": {"inventory.policy.service_level": values,
-                 **{f"demand.weekday_factors[{i}]": values for i in range(1, 5)}}})
+    spec = write(
+        tmp_path / "huge_grid.yaml",
+        {
+            "name": "huge_grid",
+            "base": str(ROOT / "scenarios" / "baseline.yaml"),
+            "grid": {
+                "inventory.policy.service_level": values,
+                **{f"demand.weekday_factors[{i}]": values for i in range(1, 5)},
+            },
+        },
+    )
     start = time.perf_counter()
     with pytest.raises(InputError) as exc:
         load_spec(spec)
     assert time.perf_counter() - start < 2.0
-    problem, = exc.value.problems
+    (problem,) = exc.value.problems
     assert problem.path == "grid" and problem.line == 3
     assert "5,904,900,000 points (90 x 90 x 90 x 90 x 90)" in problem.message
     assert f"{MAX_POINTS:,}" in problem.message
@@ -139,8 +160,10 @@ def test_a_five_billion_point_grid_is_counted_not_expanded(tmp_path):
 
 
 def test_an_experiment_that_would_take_days_is_refused_before_writing(long_busy, tmp_path):
-    spec = write(tmp_path / "spec.yaml", {"name": "slow", "base": long_busy.name, "replications": 3,
-                                          "executor": {"type": "serial"}})
+    spec = write(
+        tmp_path / "spec.yaml",
+        {"name": "slow", "base": long_busy.name, "replications": 3, "executor": {"type": "serial"}},
+    )
     proc, _ = run_cli("experiment", str(spec), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "3 runs on 1 worker: this would take about 4 days (limit 1 h)" in proc.stderr
@@ -161,8 +184,9 @@ def test_allow_large_lets_validate_say_ok_with_the_estimate(long_busy):
 
 
 def test_simulate_prints_the_estimate_on_stderr(tmp_path):
-    proc, _ = run_cli("simulate", "scenarios/classroom_sq.yaml", "--set", "horizon_days=100",
-                      "--out", str(tmp_path / "run"))
+    proc, _ = run_cli(
+        "simulate", "scenarios/classroom_sq.yaml", "--set", "horizon_days=100", "--out", str(tmp_path / "run")
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.startswith("work: ") and "work:" not in proc.stdout
 
@@ -170,8 +194,11 @@ def test_simulate_prints_the_estimate_on_stderr(tmp_path):
 # ------------------------------------------------------------------ numbers with a range
 def test_unit_cost_1e308_is_refused_as_file_line_key_message(tmp_path):
     path = tmp_path / "huge_cost.yaml"
-    path.write_text("name: huge_cost\ncatalog:\n  skus:\n    - {id: A, price: 10, unit_cost: 1e308}\n"
-                    "demand:\n  base_orders_per_day: 5\n", encoding="utf-8")
+    path.write_text(
+        "name: huge_cost\ncatalog:\n  skus:\n    - {id: A, price: 10, unit_cost: 1e308}\n"
+        "demand:\n  base_orders_per_day: 5\n",
+        encoding="utf-8",
+    )
     proc, _ = run_cli("validate", str(path))
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     first = proc.stderr.splitlines()[0]
@@ -179,9 +206,16 @@ def test_unit_cost_1e308_is_refused_as_file_line_key_message(tmp_path):
     assert "less than or equal to 1000000000" in first and "nothing was written" in proc.stderr
 
 
-@pytest.mark.parametrize("override", [
-    "demand.base_orders_per_day=1e12", "inventory.costs.order_cost=1e300", "demand.lines_per_order.mean=1e200",
-    "demand.weekday_factors[0]=1e20", "warmup_days=100000"])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "demand.base_orders_per_day=1e12",
+        "inventory.costs.order_cost=1e300",
+        "demand.lines_per_order.mean=1e200",
+        "demand.weekday_factors[0]=1e20",
+        "warmup_days=100000",
+    ],
+)
 def test_huge_numbers_are_out_of_range(override):
     with pytest.raises(InputError) as exc:
         load_scenario("scenarios/baseline.yaml", [override])
@@ -190,12 +224,20 @@ def test_huge_numbers_are_out_of_range(override):
 
 def test_largest_allowed_numbers_keep_kpis_finite():
     """Every bound at once on a tiny shop (one SKU, few orders): all KPIs are finite."""
-    from sim.model import simulate
+    from sim.model.shop import simulate
 
-    sc = load_scenario("scenarios/classroom_sq.yaml", [
-        "horizon_days=60", "catalog.skus[0].price=1e9", "catalog.skus[0].unit_cost=1e9",
-        "inventory.costs.holding_rate_per_year=100", "inventory.costs.order_cost=1e9",
-        "inventory.costs.backorder_cost_per_unit_day=1e9", "inventory.costs.lost_sale_cost_per_unit=1e9"])
+    sc = load_scenario(
+        "scenarios/classroom_sq.yaml",
+        [
+            "horizon_days=60",
+            "catalog.skus[0].price=1e9",
+            "catalog.skus[0].unit_cost=1e9",
+            "inventory.costs.holding_rate_per_year=100",
+            "inventory.costs.order_cost=1e9",
+            "inventory.costs.backorder_cost_per_unit_day=1e9",
+            "inventory.costs.lost_sale_cost_per_unit=1e9",
+        ],
+    )
     kpis = simulate(sc, 1).kpis
     assert all(np.isfinite(v) or np.isnan(v) for v in kpis.values()), kpis
     assert not any(np.isinf(v) for v in kpis.values())

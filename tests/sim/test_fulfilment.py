@@ -15,6 +15,7 @@ so a DC given ``order_up_to: 0`` for a SKU never has it during the run.
 Times are days since the start; the shipment arrays come from
 ``result.info["shipments"]`` and the per-order table from ``record_orders=True``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,8 @@ import numpy as np
 import pytest
 
 from experiments.stats import mean_ci
-from sim.model import simulate
-from sim.scenario import load_scenario
+from sim.model.shop import simulate
+from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +69,7 @@ carriers:
 inventory:
   policy: {type: base_stock, order_up_to: 1000000}
 """
-NORTH, SOUTH = 0, 1          # region and warehouse indices (each region's own DC has its index)
+NORTH, SOUTH = 0, 1  # region and warehouse indices (each region's own DC has its index)
 ECONOMY, EXPRESS = 0, 1
 KG_A, KG_B, KG_C = 1.0, 2.0, 10.0
 
@@ -92,14 +93,14 @@ def busy_after_each_start(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Jobs in service just after each job start (jobs are [start, end) intervals)."""
     starts = np.sort(start)
     ends = np.sort(end)
-    return (np.searchsorted(starts, start, side="right") - np.searchsorted(ends, start, side="right"))
+    return np.searchsorted(starts, start, side="right") - np.searchsorted(ends, start, side="right")
 
 
 # ================================================================== routing: which warehouse
 def test_own_region_sends_each_region_to_its_own_dc(tmp_path):
     result, shp = run(network(tmp_path))
     assert len(shp["order"]) > 3000
-    assert np.array_equal(shp["wh"], shp["region"])        # north -> north_dc, south -> south_dc
+    assert np.array_equal(shp["wh"], shp["region"])  # north -> north_dc, south -> south_dc
     assert set(np.unique(shp["region"]).tolist()) == {NORTH, SOUTH}
     assert result.kpis["split_shipment_rate"] == 0
 
@@ -112,8 +113,11 @@ def test_own_region_uses_the_dc_listing_the_region(tmp_path):
 
 
 def test_nearest_with_stock_skips_a_dc_without_the_sku(tmp_path):
-    s = network(tmp_path, "routing.warehouse=nearest_with_stock",
-                "inventory.per_sku=[{sku: A, warehouse: north_dc, order_up_to: 0}]")
+    s = network(
+        tmp_path,
+        "routing.warehouse=nearest_with_stock",
+        "inventory.per_sku=[{sku: A, warehouse: north_dc, order_up_to: 0}]",
+    )
     result, shp = run(s)
     is_a = shp["weight"] == KG_A
     north = shp["region"] == NORTH
@@ -126,9 +130,11 @@ def test_nearest_with_stock_skips_a_dc_without_the_sku(tmp_path):
     assert result.order_status["backordered"] == 0 and np.all(np.isfinite(shp["release"]))
 
 
-SPLIT_STOCK = ["routing.warehouse=nearest_with_stock", "demand.lines_per_order=2",
-               "inventory.per_sku=[{sku: A, warehouse: north_dc, order_up_to: 0},"
-               " {sku: B, warehouse: south_dc, order_up_to: 0}]"]
+SPLIT_STOCK = [
+    "routing.warehouse=nearest_with_stock",
+    "demand.lines_per_order=2",
+    "inventory.per_sku=[{sku: A, warehouse: north_dc, order_up_to: 0}, {sku: B, warehouse: south_dc, order_up_to: 0}]",
+]
 
 
 def test_split_shipments_send_lines_stocked_in_different_dcs_in_two_parcels(tmp_path):
@@ -164,10 +170,14 @@ def test_without_split_an_order_ships_from_one_dc_and_waits_there(tmp_path):
 
 
 def test_lane_plan_shares_and_carriers_are_respected(tmp_path):
-    s = network(tmp_path, "routing.warehouse=lane_plan", "demand.base_orders_per_day=400",
-                "routing.lane_plan=[{region: north, warehouse: north_dc, carrier: economy, share: 0.7},"
-                " {region: north, warehouse: south_dc, carrier: express, share: 0.3},"
-                " {region: south, warehouse: south_dc, carrier: economy, share: 1.0}]")
+    s = network(
+        tmp_path,
+        "routing.warehouse=lane_plan",
+        "demand.base_orders_per_day=400",
+        "routing.lane_plan=[{region: north, warehouse: north_dc, carrier: economy, share: 0.7},"
+        " {region: north, warehouse: south_dc, carrier: express, share: 0.3},"
+        " {region: south, warehouse: south_dc, carrier: economy, share: 1.0}]",
+    )
     _, shp = run(s)
     north = shp["region"] == NORTH
     from_north_dc = shp["wh"][north] == NORTH
@@ -210,27 +220,32 @@ def test_cheapest_picks_the_cheaper_carrier_for_the_weight_and_lane(tmp_path):
 def test_fastest_picks_the_lower_mean_transit_per_lane(tmp_path):
     _, shp = run(network(tmp_path, "routing.carrier=fastest"))
     south_lane = (shp["wh"] == SOUTH) & (shp["region"] == SOUTH)
-    assert np.all(shp["carrier"][south_lane] == ECONOMY)     # lane transit 0.5 day < express 1 day
-    assert np.all(shp["carrier"][~south_lane] == EXPRESS)    # 1 day < economy 2 days
+    assert np.all(shp["carrier"][south_lane] == ECONOMY)  # lane transit 0.5 day < express 1 day
+    assert np.all(shp["carrier"][~south_lane] == EXPRESS)  # 1 day < economy 2 days
     transit = shp["deliver"] - shp["ship"]
     assert np.allclose(transit[south_lane], 0.5) and np.allclose(transit[~south_lane], 1.0)
 
 
 def test_rule_sends_valuable_orders_express_and_the_rest_cheapest(tmp_path):
-    s = network(tmp_path, "routing.carrier=rule", "routing.express_carrier=express",
-                "routing.express_min_order_value=300")
+    s = network(
+        tmp_path, "routing.carrier=rule", "routing.express_carrier=express", "routing.express_min_order_value=300"
+    )
     _, shp = run(s)
-    assert np.all(shp["carrier"][shp["value"] >= 300] == EXPRESS)             # B (500): express by rule
-    assert np.all(shp["carrier"][shp["weight"] == KG_A] == ECONOMY)           # A (100): economy is cheapest
-    assert np.all(shp["carrier"][shp["weight"] == KG_C] == EXPRESS)           # C (50): express is cheapest
+    assert np.all(shp["carrier"][shp["value"] >= 300] == EXPRESS)  # B (500): express by rule
+    assert np.all(shp["carrier"][shp["weight"] == KG_A] == ECONOMY)  # A (100): economy is cheapest
+    assert np.all(shp["carrier"][shp["weight"] == KG_C] == EXPRESS)  # C (50): express is cheapest
     assert np.count_nonzero(shp["value"] >= 300) > 500
 
 
 def test_promise_and_on_time_flag(tmp_path):
     """One DC, instant picking, 0.5-day transit and a same-day promise: on time iff ordered by noon."""
-    s = network(tmp_path, "routing.carrier=fastest", "demand.regions=[{name: south, share: 1, promise_days: 0}]",
-                "warehouses[0].regions=[]")
-    result, shp = run(s, record_orders=True)
+    s = network(
+        tmp_path,
+        "routing.carrier=fastest",
+        "demand.regions=[{name: south, share: 1, promise_days: 0}]",
+        "warehouses[0].regions=[]",
+    )
+    result, _shp = run(s, record_orders=True)
     o = result.orders
     due = o["deadline"] <= s.horizon_days
     assert np.allclose(o["deadline"], np.floor(o["arrival"]) + 1)
@@ -245,15 +260,23 @@ def test_promise_and_on_time_flag(tmp_path):
         assert k[key] == pytest.approx(0.5)
     assert k["shipping_cost_per_order"] == pytest.approx(k["shipping_cost"] / k["orders"])
     # a carrier's own promise overrides the region's: with a next-day promise everything is on time
-    s2 = network(tmp_path, "routing.carrier=fastest", "demand.regions=[{name: south, share: 1, promise_days: 0}]",
-                 "warehouses[0].regions=[]", "carriers[0].promise_days=1")
+    s2 = network(
+        tmp_path,
+        "routing.carrier=fastest",
+        "demand.regions=[{name: south, share: 1, promise_days: 0}]",
+        "warehouses[0].regions=[]",
+        "carriers[0].promise_days=1",
+    )
     assert run(s2)[0].kpis["on_time_rate"] == 1.0
 
 
 def test_late_orders_cost_their_voucher_and_nothing_else(tmp_path):
     """late_delivery_cost_per_order: late orders x the cost, in total cost and profit; the run is otherwise unchanged."""
-    over = ("routing.carrier=fastest", "demand.regions=[{name: south, share: 1, promise_days: 0}]",
-            "warehouses[0].regions=[]")
+    over = (
+        "routing.carrier=fastest",
+        "demand.regions=[{name: south, share: 1, promise_days: 0}]",
+        "warehouses[0].regions=[]",
+    )
     free = run(network(tmp_path, *over))[0].kpis
     paid = run(network(tmp_path, *over, "inventory.costs.late_delivery_cost_per_order=7.5"))[0].kpis
     assert free["late_orders"] > 100 and free["late_delivery_cost"] == 0
@@ -263,16 +286,23 @@ def test_late_orders_cost_their_voucher_and_nothing_else(tmp_path):
     assert free["profit"] - paid["profit"] == pytest.approx(paid["late_delivery_cost"])
 
 
-CAPACITY = ["catalog.skus[1].popularity=0", "catalog.skus[2].popularity=0",   # only A: economy is cheapest
-            "carriers[0].daily_capacity=30", "carriers[1].daily_capacity=20"]
+CAPACITY = [
+    "catalog.skus[1].popularity=0",
+    "catalog.skus[2].popularity=0",  # only A: economy is cheapest
+    "carriers[0].daily_capacity=30",
+    "carriers[1].daily_capacity=20",
+]
 
 
 def per_carrier_day(shp, horizon: int, carriers: int = 2, warehouses: int = 2) -> np.ndarray:
     """Shipments that left, counted per (carrier, warehouse, day)."""
     left = shp["ship"] < horizon
     counts = np.zeros((carriers, warehouses, horizon), dtype=int)
-    np.add.at(counts, (shp["carrier"][left].astype(int), shp["wh"][left].astype(int),
-                       np.floor(shp["ship"][left]).astype(int)), 1)
+    np.add.at(
+        counts,
+        (shp["carrier"][left].astype(int), shp["wh"][left].astype(int), np.floor(shp["ship"][left]).astype(int)),
+        1,
+    )
     return counts
 
 
@@ -280,13 +310,13 @@ def test_carrier_capacity_is_never_exceeded_and_overflow_waits(tmp_path):
     s = network(tmp_path, *CAPACITY, "routing.capacity_overflow=wait")
     result, shp = run(s)
     counts = per_carrier_day(shp, s.horizon_days)
-    assert counts[ECONOMY].max() == 30 and counts[EXPRESS].sum() == 0   # the cheapest carrier, full every day
-    assert np.all(counts[ECONOMY] == 30)                                # ~100 orders a day per DC
+    assert counts[ECONOMY].max() == 30 and counts[EXPRESS].sum() == 0  # the cheapest carrier, full every day
+    assert np.all(counts[ECONOMY] == 30)  # ~100 orders a day per DC
     # the overflow waits: the backlog grows by about 70 a day per DC
     backlog = result.daily["backlog_end"].to_numpy()
     assert np.all(np.diff(backlog) > 0)
     waited = shp["ship"] > shp["ready"]
-    assert np.all(day_fraction(shp["ship"][waited]) == 0)               # it leaves when the next day opens
+    assert np.all(day_fraction(shp["ship"][waited]) == 0)  # it leaves when the next day opens
 
 
 def test_carrier_capacity_spills_to_the_other_carrier(tmp_path):
@@ -307,15 +337,18 @@ def test_carrier_capacity_spills_to_the_other_carrier(tmp_path):
 
 
 # ================================================================== disruptions
-DOWN = ["warehouses[0].down=[{start_day: 5, days: 5}]",
-        "warehouses[0].picking={pickers: 2, pick_time_seconds: 60}"]
+DOWN = ["warehouses[0].down=[{start_day: 5, days: 5}]", "warehouses[0].picking={pickers: 2, pick_time_seconds: 60}"]
 
 
-HOME_PLAN = ("routing.lane_plan=[{region: north, warehouse: north_dc, carrier: economy, share: 1.0},"
-             " {region: south, warehouse: south_dc, carrier: economy, share: 1.0}]")
-ROUTINGS = {"own_region": ["routing.warehouse=own_region"],
-            "nearest_with_stock": ["routing.warehouse=nearest_with_stock"],
-            "lane_plan": ["routing.warehouse=lane_plan", HOME_PLAN]}
+HOME_PLAN = (
+    "routing.lane_plan=[{region: north, warehouse: north_dc, carrier: economy, share: 1.0},"
+    " {region: south, warehouse: south_dc, carrier: economy, share: 1.0}]"
+)
+ROUTINGS = {
+    "own_region": ["routing.warehouse=own_region"],
+    "nearest_with_stock": ["routing.warehouse=nearest_with_stock"],
+    "lane_plan": ["routing.warehouse=lane_plan", HOME_PLAN],
+}
 
 
 @pytest.mark.parametrize("routing", list(ROUTINGS))
@@ -325,7 +358,7 @@ def test_a_down_warehouse_ships_nothing_and_orders_reroute_or_wait(tmp_path, mod
     s = network(tmp_path, *DOWN, f"routing.on_warehouse_down={mode}", *ROUTINGS[routing])
     result, shp = run(s, record_orders=True)
     north_dc = shp["wh"] == NORTH
-    assert not np.any(north_dc & (shp["ship"] >= 5) & (shp["ship"] < 10))   # nothing leaves a down DC
+    assert not np.any(north_dc & (shp["ship"] >= 5) & (shp["ship"] < 10))  # nothing leaves a down DC
     assert not np.any(north_dc & (shp["pick_start"] >= 5) & (shp["pick_start"] < 10))
     arrival = result.orders["arrival"].to_numpy()[shp["order"].astype(int)]
     during = (arrival >= 5) & (arrival < 10) & (shp["region"] == NORTH)
@@ -358,9 +391,13 @@ def test_a_down_carrier_carries_nothing(tmp_path, overflow):
 
 # ================================================================== cut-offs
 def test_shipments_leave_only_at_cutoffs(tmp_path):
-    s = network(tmp_path, "warehouses[0].cutoff_hours=[12, 18]", "warehouses[1].cutoff_hours=[12, 18]",
-                "warehouses[0].picking={pickers: 2, pick_time_seconds: {dist: exponential, mean: 300}}",
-                "warehouses[1].picking={pickers: 2, pick_time_seconds: {dist: exponential, mean: 300}}")
+    s = network(
+        tmp_path,
+        "warehouses[0].cutoff_hours=[12, 18]",
+        "warehouses[1].cutoff_hours=[12, 18]",
+        "warehouses[0].picking={pickers: 2, pick_time_seconds: {dist: exponential, mean: 300}}",
+        "warehouses[1].picking={pickers: 2, pick_time_seconds: {dist: exponential, mean: 300}}",
+    )
     _, shp = run(s)
     gone = shp["ship"] < s.horizon_days
     frac = day_fraction(shp["ship"][gone])
@@ -369,15 +406,19 @@ def test_shipments_leave_only_at_cutoffs(tmp_path):
     day, f = np.floor(ready), day_fraction(ready)
     expected = np.where(f <= 0.5, day + 0.5, np.where(f <= 0.75, day + 0.75, day + 1.5))
     assert np.allclose(ship, expected)
-    late = f > 0.75                                        # packed after 18:00: leaves at 12:00 next day
+    late = f > 0.75  # packed after 18:00: leaves at 12:00 next day
     assert np.count_nonzero(late) > 500
     assert np.allclose(ship[late], day[late] + 1.5)
 
 
 # ================================================================== shifts and waves
-SHIFT = ["warehouses[0].picking={shifts: [{start_hour: 8, end_hour: 16, pickers: 3, weekdays: [0, 1, 2, 3, 4]}],"
-         " pick_time_seconds: {dist: exponential, mean: 120}, labour_cost_per_picker_hour: 30}",
-         "warehouses[0].regions=[north, south]", "warehouses[1].regions=[]", "horizon_days=14"]
+SHIFT = [
+    "warehouses[0].picking={shifts: [{start_hour: 8, end_hour: 16, pickers: 3, weekdays: [0, 1, 2, 3, 4]}],"
+    " pick_time_seconds: {dist: exponential, mean: 120}, labour_cost_per_picker_hour: 30}",
+    "warehouses[0].regions=[north, south]",
+    "warehouses[1].regions=[]",
+    "horizon_days=14",
+]
 
 
 def test_pick_jobs_start_only_in_shift_hours_and_labour_is_paid_per_scheduled_hour(tmp_path):
@@ -399,18 +440,22 @@ def test_pick_jobs_start_only_in_shift_hours_and_labour_is_paid_per_scheduled_ho
 
 
 def test_promotion_days_add_pickers(tmp_path):
-    s = network(tmp_path, "warehouses[0].picking={pickers: 2, promo_extra_pickers: 3,"
-                          " pick_time_seconds: {dist: exponential, mean: 300}}",
-                "warehouses[0].regions=[north, south]", "warehouses[1].regions=[]", "horizon_days=14",
-                "demand.base_orders_per_day=400",
-                "demand.promotions=[{name: flash, date: 2026-03-09, days: 1, uplift: 4}]")
+    s = network(
+        tmp_path,
+        "warehouses[0].picking={pickers: 2, promo_extra_pickers: 3, pick_time_seconds: {dist: exponential, mean: 300}}",
+        "warehouses[0].regions=[north, south]",
+        "warehouses[1].regions=[]",
+        "horizon_days=14",
+        "demand.base_orders_per_day=400",
+        "demand.promotions=[{name: flash, date: 2026-03-09, days: 1, uplift: 4}]",
+    )
     result, shp = run(s)
     event = 7
     picked = np.isfinite(shp["pick_start"])
     start, end = shp["pick_start"][picked], shp["ready"][picked]
     busy = busy_after_each_start(start, np.where(np.isnan(end), np.inf, end))
     on_event = np.floor(start) == event
-    assert busy[on_event].max() == 5                  # the extra pickers really pick
+    assert busy[on_event].max() == 5  # the extra pickers really pick
     assert busy[~on_event].max() <= 2
     assert result.daily["scheduled_picker_days"][event] == pytest.approx(5)
     assert np.allclose(np.delete(result.daily["scheduled_picker_days"].to_numpy(), event), 2)
@@ -422,13 +467,16 @@ def job_seconds(lines):
     return 30 + 15 * lines + 30 + 12 * 20 * (1 - (19 / 20) ** lines)
 
 
-FORMULA = ("{pickers: 50, setup_seconds: 30, seconds_per_line: 15, aisles: 20,"
-           " travel_seconds_base: 30, travel_seconds_per_aisle: 12")
+FORMULA = (
+    "{pickers: 50, setup_seconds: 30, seconds_per_line: 15, aisles: 20,"
+    " travel_seconds_base: 30, travel_seconds_per_aisle: 12"
+)
 
 
 def test_pick_time_is_setup_plus_lines_plus_expected_aisle_travel(tmp_path):
-    s = network(tmp_path, f"warehouses[0].picking={FORMULA}}}",
-                "demand.lines_per_order={dist: poisson, mean: 3, shift: 1}")
+    s = network(
+        tmp_path, f"warehouses[0].picking={FORMULA}}}", "demand.lines_per_order={dist: poisson, mean: 3, shift: 1}"
+    )
     _, shp = run(s)
     picked = (shp["wh"] == NORTH) & np.isfinite(shp["ready"])
     lines = shp["lines"][picked]
@@ -444,51 +492,65 @@ def test_pick_time_is_setup_plus_lines_plus_expected_aisle_travel(tmp_path):
 
 def test_a_batch_walks_one_route_for_all_its_lines(tmp_path):
     """A batch of orders is one job: travel grows with the batch's lines, far less than one trip per order."""
-    s = network(tmp_path, f"warehouses[0].picking={FORMULA}, release: waves, batch_size: 3, wave_max_orders: 9}}",
-                "demand.lines_per_order=2", "horizon_days=5")
+    s = network(
+        tmp_path,
+        f"warehouses[0].picking={FORMULA}, release: waves, batch_size: 3, wave_max_orders: 9}}",
+        "demand.lines_per_order=2",
+        "horizon_days=5",
+    )
     _, shp = run(s)
     picked = (shp["wh"] == NORTH) & np.isfinite(shp["ready"])
     # 50 pickers, so a wave's jobs all start at the wave; its orders are batched in release (= record) order
     start, ready, lines = shp["pick_start"][picked], shp["ready"][picked], shp["lines"][picked]
     wave = np.unique(start, return_inverse=True)[1].ravel()
-    rank = np.arange(len(wave)) - np.searchsorted(wave, wave)          # position within its wave
+    rank = np.arange(len(wave)) - np.searchsorted(wave, wave)  # position within its wave
     assert np.all(np.diff(wave) >= 0)
-    job = wave * 3 + rank // 3                                         # at most 9 orders: 3 jobs a wave
+    job = wave * 3 + rank // 3  # at most 9 orders: 3 jobs a wave
     size = np.bincount(job)
     job_lines = np.bincount(job, weights=lines)
     job_ready = np.zeros(len(size))
     job_ready[job] = ready
     assert np.count_nonzero(size == 3) > 50
-    assert np.array_equal(ready, job_ready[job])                       # a batch finishes together
+    assert np.array_equal(ready, job_ready[job])  # a batch finishes together
     seconds = (ready - start) * 86_400
     assert np.allclose(seconds, job_seconds(job_lines[job]), atol=1e-4)
     assert np.all(seconds[size[job] == 3] < 3 * job_seconds(2))
 
 
 def test_waves_release_at_most_the_wave_size_and_only_at_wave_times(tmp_path):
-    s = network(tmp_path, "warehouses[0].picking={pickers: 100, pick_time_seconds: 60, release: waves,"
-                          " wave_interval_minutes: 60, wave_max_orders: 10}",
-                "warehouses[0].regions=[north, south]", "warehouses[1].regions=[]", "horizon_days=5",
-                "demand.base_orders_per_day=480")          # 20 orders an hour, 10 released an hour
+    s = network(
+        tmp_path,
+        "warehouses[0].picking={pickers: 100, pick_time_seconds: 60, release: waves,"
+        " wave_interval_minutes: 60, wave_max_orders: 10}",
+        "warehouses[0].regions=[north, south]",
+        "warehouses[1].regions=[]",
+        "horizon_days=5",
+        "demand.base_orders_per_day=480",
+    )  # 20 orders an hour, 10 released an hour
     _, shp = run(s)
     start = shp["pick_start"][np.isfinite(shp["pick_start"])]
     wave = np.rint(start * 24)
-    assert np.allclose(start * 24, wave, atol=1e-6)        # the hour marks (100 pickers: no queue)
-    assert np.all(wave >= 1)                               # the first wave is one interval in
+    assert np.allclose(start * 24, wave, atol=1e-6)  # the hour marks (100 pickers: no queue)
+    assert np.all(wave >= 1)  # the first wave is one interval in
     per_wave = np.bincount(wave.astype(int))
     assert per_wave.max() == 10
-    assert np.all(per_wave[2:] == 10)                      # the backlog fills every wave
+    assert np.all(per_wave[2:] == 10)  # the backlog fills every wave
 
 
 def test_waves_pick_batches_together(tmp_path):
-    s = network(tmp_path, "warehouses[0].picking={pickers: 100, release: waves, batch_size: 4,"
-                          " pick_time_seconds: {dist: exponential, mean: 60},"
-                          " wave_interval_minutes: 60, wave_max_orders: 10}",
-                "warehouses[0].regions=[north, south]", "warehouses[1].regions=[]", "horizon_days=3",
-                "demand.base_orders_per_day=480")
+    s = network(
+        tmp_path,
+        "warehouses[0].picking={pickers: 100, release: waves, batch_size: 4,"
+        " pick_time_seconds: {dist: exponential, mean: 60},"
+        " wave_interval_minutes: 60, wave_max_orders: 10}",
+        "warehouses[0].regions=[north, south]",
+        "warehouses[1].regions=[]",
+        "horizon_days=3",
+        "demand.base_orders_per_day=480",
+    )
     result, shp = run(s)
     done = np.isfinite(shp["ready"])
-    jobs, size = np.unique(np.stack([shp["pick_start"][done], shp["ready"][done]]), axis=1, return_counts=True)
+    _jobs, size = np.unique(np.stack([shp["pick_start"][done], shp["ready"][done]]), axis=1, return_counts=True)
     # each full wave of 10 is picked as jobs of 4, 4 and 2 orders, which start and finish together
     assert size.max() == 4 and set(size.tolist()) <= {1, 2, 3, 4}
     assert np.count_nonzero(size == 4) >= 2 * np.count_nonzero(size == 2) - 2
@@ -497,13 +559,17 @@ def test_waves_pick_batches_together(tmp_path):
 
 # ================================================================== overload
 def test_an_overloaded_warehouse_builds_a_backlog_and_misses_promises(tmp_path):
-    one_dc = ["warehouses[0].regions=[north, south]", "warehouses[1].regions=[]", "horizon_days=30",
-              "warehouses[0].picking={pickers: 1, pick_time_seconds: {dist: exponential, mean: 300}}"]
-    normal = run(network(tmp_path, *one_dc, "demand.base_orders_per_day=144"))[0]       # rho = 0.5
-    overloaded = run(network(tmp_path, *one_dc, "demand.base_orders_per_day=432"))[0]   # rho = 1.5
+    one_dc = [
+        "warehouses[0].regions=[north, south]",
+        "warehouses[1].regions=[]",
+        "horizon_days=30",
+        "warehouses[0].picking={pickers: 1, pick_time_seconds: {dist: exponential, mean: 300}}",
+    ]
+    normal = run(network(tmp_path, *one_dc, "demand.base_orders_per_day=144"))[0]  # rho = 0.5
+    overloaded = run(network(tmp_path, *one_dc, "demand.base_orders_per_day=432"))[0]  # rho = 1.5
     backlog = overloaded.daily["backlog_end"].to_numpy()
     slope = np.polyfit(np.arange(len(backlog)), backlog, 1)[0]
-    assert 100 < slope < 190                              # about lambda - mu = 432 - 288 orders a day
+    assert 100 < slope < 190  # about lambda - mu = 432 - 288 orders a day
     assert backlog[-1] > backlog[19] > backlog[9] > backlog[0]
     assert overloaded.order_status["in_warehouse"] > 2000
     assert normal.daily["backlog_end"].max() < 50
@@ -516,7 +582,7 @@ def test_carrier_rules_hold_on_the_three_dc_scenario():
     """multi_warehouse.yaml: pick-ups only at each DC's cut-offs; express capacity (cut to 20 a DC and day, so
     that it binds) is never exceeded and the overflow spills to economy."""
     s = load_scenario("scenarios/multi_warehouse.yaml", ["horizon_days=60", "carriers[1].daily_capacity=20"])
-    result, shp = run(s)
+    _result, shp = run(s)
     left = shp["ship"] < s.horizon_days
     for w, dc in enumerate(s.warehouses):
         hours = day_fraction(shp["ship"][left & (shp["wh"] == w)]) * 24
@@ -532,19 +598,19 @@ def test_carrier_rules_hold_on_the_three_dc_scenario():
     spilled = valuable & (shp["carrier"] == 0)
     assert np.count_nonzero(spilled) > 100
     assert np.all(counts[1][shp["wh"][spilled].astype(int), np.floor(shp["ship"][spilled]).astype(int)] == 20)
-    assert np.all(shp["carrier"][left & (shp["value"] < 300)] == 0)   # economy is cheaper on every lane
+    assert np.all(shp["carrier"][left & (shp["value"] < 300)] == 0)  # economy is cheaper on every lane
 
 
 @pytest.mark.slow
 def test_double11_stresses_picking_around_november_11():
-    s = load_scenario("scenarios/double11.yaml", ["horizon_days=325"])   # through November 21
+    s = load_scenario("scenarios/double11.yaml", ["horizon_days=325"])  # through November 21
     result = simulate(s, seed=1)
     day = (dt.date(2026, 11, 11) - s.start_date).days
     backlog = result.daily["backlog_end"].to_numpy()
-    before = backlog[: day - 14]                                          # the year before the pre-event dip
-    assert backlog[day: day + 2].max() > max(before.max(), 2 * np.median(before))
+    before = backlog[: day - 14]  # the year before the pre-event dip
+    assert backlog[day : day + 2].max() > max(before.max(), 2 * np.median(before))
     late = result.daily["late_orders"].to_numpy()
-    assert late[day: day + 7].mean() > 3 * np.median(late[: day - 14])
+    assert late[day : day + 7].mean() > 3 * np.median(late[: day - 14])
 
 
 # ================================================================== conservation
@@ -561,7 +627,7 @@ def check_order_stages(result, horizon: int) -> None:
     release, ship, deliver = o["release"], o["ship"], o["deliver"]
     assert np.all(n[st == "lost"] == 0)
     assert np.all(n[st != "lost"] >= 1)
-    assert np.all(np.isinf(release[st == "backordered"]))        # some parcel still waits for stock
+    assert np.all(np.isinf(release[st == "backordered"]))  # some parcel still waits for stock
     w = st == "in_warehouse"
     assert np.all((release[w] < H) & ~(ship[w] < H))
     t = st == "in_transit"
@@ -570,12 +636,16 @@ def check_order_stages(result, horizon: int) -> None:
     assert np.all((o["arrival"][d] <= ship[d]) & (ship[d] <= deliver[d]) & (deliver[d] < H))
 
 
-@pytest.mark.parametrize("overrides", [
-    [],
-    ["inventory.initial_on_hand=reorder_point"],                                   # backorders
-    ["inventory.initial_on_hand=reorder_point", "inventory.unmet_demand=lost_sales"],
-    ["routing.warehouse=nearest_with_stock", "routing.split_shipments=true", "inventory.initial_on_hand=3"],
-], ids=["as_shipped", "backorders", "lost_sales", "split"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["inventory.initial_on_hand=reorder_point"],  # backorders
+        ["inventory.initial_on_hand=reorder_point", "inventory.unmet_demand=lost_sales"],
+        ["routing.warehouse=nearest_with_stock", "routing.split_shipments=true", "inventory.initial_on_hand=3"],
+    ],
+    ids=["as_shipped", "backorders", "lost_sales", "split"],
+)
 def test_every_order_ends_in_exactly_one_stage(overrides):
     s = load_scenario("scenarios/multi_warehouse.yaml", ["horizon_days=40", *overrides])
     result = simulate(s, seed=5, record_orders=True)
@@ -608,7 +678,7 @@ def test_picks_equal_lines_of_picked_shipments():
     assert np.array_equal(result.state["lines_picked"], per_wh)
     assert result.daily["picks"].sum() == per_wh.sum()
     shipped = shp["ship"] < s.horizon_days
-    assert shp["lines"][shipped].sum() <= per_wh.sum()            # the rest waits for a cut-off
+    assert shp["lines"][shipped].sum() <= per_wh.sum()  # the rest waits for a cut-off
     assert np.all(shp["ready"][shipped] <= shp["ship"][shipped])
 
 
@@ -666,47 +736,83 @@ def variant(old: str, new: str, base: str = VALID) -> str:
 # name -> (text with '# <-' on the offending line, key path, message fragments)
 BAD = {
     "unknown region of a lane": (
-        variant("{warehouse: east_dc, region: west, cost_multiplier: 1.2}",
-                "{warehouse: east_dc, region: wets, cost_multiplier: 1.2}   # <-"),
-        "carriers[0].lanes[0].region", ["unknown region 'wets'", "did you mean 'west'"]),
+        variant(
+            "{warehouse: east_dc, region: west, cost_multiplier: 1.2}",
+            "{warehouse: east_dc, region: wets, cost_multiplier: 1.2}   # <-",
+        ),
+        "carriers[0].lanes[0].region",
+        ["unknown region 'wets'", "did you mean 'west'"],
+    ),
     "unknown warehouse of a lane": (
-        variant("{warehouse: east_dc, region: west, cost_multiplier: 1.2}",
-                "{warehouse: east_cd, region: west, cost_multiplier: 1.2}   # <-"),
-        "carriers[0].lanes[0].warehouse", ["unknown warehouse 'east_cd'", "did you mean 'east_dc'"]),
+        variant(
+            "{warehouse: east_dc, region: west, cost_multiplier: 1.2}",
+            "{warehouse: east_cd, region: west, cost_multiplier: 1.2}   # <-",
+        ),
+        "carriers[0].lanes[0].warehouse",
+        ["unknown warehouse 'east_cd'", "did you mean 'east_dc'"],
+    ),
     "unknown express carrier": (
         variant("  express_carrier: express", "  express_carrier: expres   # <-"),
-        "routing.express_carrier", ["unknown carrier 'expres'", "did you mean 'express'"]),
+        "routing.express_carrier",
+        ["unknown carrier 'expres'", "did you mean 'express'"],
+    ),
     "unknown carrier in a lane plan": (
-        variant("routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
-                PLAN.replace("carrier: economy, share: 0.6}", "carrier: econmy, share: 0.6}   # <-")),
-        "routing.lane_plan[1].carrier", ["unknown carrier 'econmy'", "did you mean 'economy'"]),
+        variant(
+            "routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
+            PLAN.replace("carrier: economy, share: 0.6}", "carrier: econmy, share: 0.6}   # <-"),
+        ),
+        "routing.lane_plan[1].carrier",
+        ["unknown carrier 'econmy'", "did you mean 'economy'"],
+    ),
     "unknown region in a lane plan": (
-        variant("routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
-                PLAN.replace("{region: east,", "{region: eastt,").replace("share: 1.0}", "share: 1.0}   # <-")),
-        "routing.lane_plan[0].region", ["unknown region 'eastt'", "did you mean 'east'"]),
+        variant(
+            "routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
+            PLAN.replace("{region: east,", "{region: eastt,").replace("share: 1.0}", "share: 1.0}   # <-"),
+        ),
+        "routing.lane_plan[0].region",
+        ["unknown region 'eastt'", "did you mean 'east'"],
+    ),
     "cut-off outside the day": (
         variant("    cutoff_hours: [12, 18]", "    cutoff_hours: [12, 25]   # <-"),
-        "warehouses[0].cutoff_hours[1]", ["less than or equal to 24", "25"]),
+        "warehouses[0].cutoff_hours[1]",
+        ["less than or equal to 24", "25"],
+    ),
     "cut-offs not increasing": (
         variant("    cutoff_hours: [12, 18]", "    cutoff_hours: [18, 12]   # <-"),
-        "warehouses[0].cutoff_hours", ["increasing"]),
+        "warehouses[0].cutoff_hours",
+        ["increasing"],
+    ),
     "shift ends before it starts": (
         variant("{start_hour: 8, end_hour: 16, pickers: 2}", "{start_hour: 16, end_hour: 8, pickers: 2}   # <-"),
-        "warehouses[0].picking.shifts[0].end_hour", ["ends (8) before it starts (16)"]),
+        "warehouses[0].picking.shifts[0].end_hour",
+        ["ends (8) before it starts (16)"],
+    ),
     "negative carrier capacity": (
         variant("    daily_capacity: 100", "    daily_capacity: -5   # <-"),
-        "carriers[1].daily_capacity", ["greater than or equal to 0", "-5"]),
+        "carriers[1].daily_capacity",
+        ["greater than or equal to 0", "-5"],
+    ),
     "negative pickers": (
         variant("      pickers: 3", "      pickers: -1   # <-"),
-        "warehouses[1].picking.pickers", ["greater than or equal to 0", "-1"]),
+        "warehouses[1].picking.pickers",
+        ["greater than or equal to 0", "-1"],
+    ),
     "lane plan shares not summing to 1": (
-        variant("routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
-                PLAN.replace("  lane_plan:", "  lane_plan:   # <-").replace("share: 0.4}", "share: 0.3}")),
-        "routing.lane_plan", ["shares of region 'west' sum to 0.9, not 1"]),
+        variant(
+            "routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
+            PLAN.replace("  lane_plan:", "  lane_plan:   # <-").replace("share: 0.4}", "share: 0.3}"),
+        ),
+        "routing.lane_plan",
+        ["shares of region 'west' sum to 0.9, not 1"],
+    ),
     "rule without an express carrier": (
-        variant("routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
-                "routing:   # <-\n  warehouse: own_region\n  carrier: rule\n"),
-        "routing.express_carrier", ["needs an express_carrier"]),
+        variant(
+            "routing:\n  warehouse: own_region\n  carrier: rule\n  express_carrier: express\n",
+            "routing:   # <-\n  warehouse: own_region\n  carrier: rule\n",
+        ),
+        "routing.express_carrier",
+        ["needs an express_carrier"],
+    ),
 }
 
 # one problem per mistake; a misspelt region in a lane plan also leaves the real region without a lane
@@ -721,8 +827,9 @@ def marked_line(text: str) -> int:
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_valid_network_file_is_valid(tmp_path):
@@ -750,7 +857,7 @@ def test_bad_network_input_gives_one_clear_line_and_exit_2(tmp_path, name):
     assert m["file"] == str(file) and int(m["line"]) == marked_line(text), proc.stderr
     for fragment in fragments:
         assert fragment in m["message"], m["message"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]          # nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]  # nothing written
 
 
 def test_simulate_writes_nothing_for_bad_network_input(tmp_path):

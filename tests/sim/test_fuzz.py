@@ -13,6 +13,7 @@ nesting, control characters, truncation. For every mutant:
 The default profile runs a few dozen mutants; ``pytest -m fuzz`` runs the long profile
 (thousands) for a nightly-style run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,9 +29,10 @@ from test_conservation import check_identities
 
 import run
 from experiments.spec import load_spec
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.yamlio import InputError, read_yaml
+from sim.model.shop import simulate
+from sim.scenario.errors import InputError
+from sim.scenario.loader import load_scenario
+from sim.scenario.yamlio import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
@@ -46,13 +48,36 @@ def own_data(folder: str, name: str):
 def key_paths(node, prefix=()):
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for k, v in items:
-        yield prefix + (k,)
-        yield from key_paths(v, prefix + (k,))
+        yield (*prefix, k)
+        yield from key_paths(v, (*prefix, k))
 
 
-VALUES = ["oops", "", "ünïcødé 双十一", True, None, [1, 2], {"x": 1}, [], {}, 3.7, -1, -0.5, 0, 1e308, -1e308,
-          float("inf"), float("nan"), 10**30, "2026-02-30", "../../x", "/abs/path", "a" * 300, {"dist": "gamma"},
-          {"dist": "normal", "mean": -50, "sd": 1}]
+VALUES = [
+    "oops",
+    "",
+    "ünïcødé 双十一",
+    True,
+    None,
+    [1, 2],
+    {"x": 1},
+    [],
+    {},
+    3.7,
+    -1,
+    -0.5,
+    0,
+    1e308,
+    -1e308,
+    float("inf"),
+    float("nan"),
+    10**30,
+    "2026-02-30",
+    "../../x",
+    "/abs/path",
+    "a" * 300,
+    {"dist": "gamma"},
+    {"dist": "normal", "mean": -50, "sd": 1},
+]
 TEXT_EDITS = ["duplicate_line", "alias", "bad_date", "deep", "control", "truncate", "merge_key", "tab"]
 
 
@@ -78,7 +103,7 @@ def mutants(draw):
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        value = draw(st.sampled_from(VALUES + [_DELETE]))
+        value = draw(st.sampled_from([*VALUES, _DELETE]))
         set_at(data, path, value)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if draw(st.booleans()):
@@ -88,10 +113,11 @@ def mutants(draw):
         if edit == "duplicate_line" and lines:
             lines.insert(i, lines[i])
         elif edit == "alias":
-            lines = ["x_anchor: &big [" + ", ".join(["1"] * 50) + "]", "x_use: [*big, *big, *big]"] + lines
+            lines = ["x_anchor: &big [" + ", ".join(["1"] * 50) + "]", "x_use: [*big, *big, *big]", *lines]
         elif edit == "bad_date":
-            lines.append(draw(st.sampled_from(["start_date: 2026-02-30", "start_date: 2026-13-01",
-                                               "start_date: 10000-01-01"])))
+            lines.append(
+                draw(st.sampled_from(["start_date: 2026-02-30", "start_date: 2026-13-01", "start_date: 10000-01-01"]))
+            )
         elif edit == "deep":
             lines.append("deep: " + "[" * 300 + "]" * 300)
         elif edit == "control" and lines:
@@ -100,7 +126,7 @@ def mutants(draw):
             text = "\n".join(lines)
             lines = text[: draw(st.integers(0, len(text)))].splitlines()
         elif edit == "merge_key":
-            lines = ["base_block: &blk {name: shared}", "x_merge: {<<: *blk, extra: 1}"] + lines
+            lines = ["base_block: &blk {name: shared}", "x_merge: {<<: *blk, extra: 1}", *lines]
         elif edit == "tab" and lines:
             lines[i] = "\t" + lines[i]
         text = "\n".join(lines) + "\n"
@@ -160,10 +186,12 @@ def check_mutant(sandbox: Path, capsys, folder: str, name: str, text: str) -> No
         event("scenario: valid, too large to simulate here")
 
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                      HealthCheck.function_scoped_fixture])
-LONG = settings(max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+LONG = settings(
+    max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 @FAST

@@ -4,6 +4,7 @@ Each case is one a fuzzing pass found to hang, run out of memory or end in a tra
 The command line runs in-process (``run.main``) with a results root in a temporary
 folder, so each test also checks that nothing was written.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import run
-from sim.yamlio import LIMITS, InputError, read_yaml
+from sim.scenario.errors import InputError
+from sim.scenario.yamlio import LIMITS, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^error: (?P<file>[^:]+)(?::(?P<line>\d+))?: (?:(?P<path>[\w.\[\]*]+): )?(?P<message>.+)$")
@@ -94,8 +96,7 @@ def test_an_impossible_date_in_a_plan_and_in_set_is_a_clean_error(capsys, tmp_pa
 
 def test_an_impossible_date_in_a_spec_is_a_clean_error(capsys, tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(f"name: s\nbase: {ROOT / 'scenarios' / 'classroom_sq.yaml'}\n"
-                    "set: {start_date: 2026-02-30}\n")
+    spec.write_text(f"name: s\nbase: {ROOT / 'scenarios' / 'classroom_sq.yaml'}\nset: {{start_date: 2026-02-30}}\n")
     (m,) = refuse(capsys, tmp_path, "experiment", str(spec), "--results", str(tmp_path / "results"))
     assert m["line"] == "3"
 
@@ -127,8 +128,14 @@ def test_limits_on_file_size_and_string_length(tmp_path, monkeypatch):
 
 
 def test_a_huge_set_value_is_refused(capsys, tmp_path):
-    refuse(capsys, tmp_path, "validate", "scenarios/classroom_sq.yaml", "--set",
-           "description=" + "x" * (LIMITS["value_chars"] + 1))
+    refuse(
+        capsys,
+        tmp_path,
+        "validate",
+        "scenarios/classroom_sq.yaml",
+        "--set",
+        "description=" + "x" * (LIMITS["value_chars"] + 1),
+    )
 
 
 def test_field_and_cross_field_problems_come_in_one_pass(capsys, tmp_path):
@@ -146,7 +153,8 @@ def test_field_and_cross_field_problems_come_in_one_pass(capsys, tmp_path):
 
 def test_a_cross_field_rule_about_a_refused_key_is_not_judged_on_its_default(capsys, tmp_path):
     file = tmp_path / "s.yaml"
-    file.write_text("extends: " + str(ROOT / "scenarios" / "classroom_sq.yaml") + "\nhorizon_days: -1\n"
-                    "warmup_days: 50\n")
+    file.write_text(
+        "extends: " + str(ROOT / "scenarios" / "classroom_sq.yaml") + "\nhorizon_days: -1\nwarmup_days: 50\n"
+    )
     (m,) = refuse(capsys, tmp_path, "validate", str(file))
     assert m["path"] == "horizon_days"

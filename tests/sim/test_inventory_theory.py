@@ -18,6 +18,7 @@ are remapped (a new stream layout). 99.9% per check (Bonferroni) keeps that near
 2%. Large runs back the formulas up independently: 300 replications of
 classroom_sq give fill 0.8665 +- 0.0013 vs 0.8666 (99% CI).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,13 +26,13 @@ from pathlib import Path
 import pytest
 
 from experiments.stats import mean_ci
-from sim.catalog import catalog_for
-from sim.demand import demand_plan
-from sim.distributions import Normal
-from sim.model import simulate
-from sim.policy import resolve_policy
-from sim.scenario import load_scenario
-from sim.streams import replication_seed
+from sim.model.catalog import catalog_for
+from sim.model.demand import demand_plan
+from sim.model.policy import resolve_policy
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.distributions import Normal
+from sim.scenario.loader import load_scenario
 from sim.theory import eoq, eoq_cost_per_day, rq_poisson, rs_normal
 
 LEVEL = 0.999  # per check; see the module docstring
@@ -53,8 +54,11 @@ def sq_runs():
     return replicate(scenario, n=36, master_seed=20260101)
 
 
-SQ_KPIS = [("unit_fill_rate", "fill_rate"), ("avg_on_hand_units", "expected_on_hand"),
-           ("avg_backorder_units", "expected_backorders")]
+SQ_KPIS = [
+    ("unit_fill_rate", "fill_rate"),
+    ("avg_on_hand_units", "expected_on_hand"),
+    ("avg_backorder_units", "expected_backorders"),
+]
 
 
 @pytest.mark.slow
@@ -87,8 +91,9 @@ def rs_runs():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kpi, field", [("unit_fill_rate", "fill_rate"),
-                                        ("cycle_service_level", "cycle_service_level")])
+@pytest.mark.parametrize(
+    "kpi, field", [("unit_fill_rate", "fill_rate"), ("cycle_service_level", "cycle_service_level")]
+)
 def test_rs_normal_matches_the_formulas(rs_runs, kpi, field):
     exact = getattr(rs_normal(2200, 7, 3, 200, 60), field)
     ci = mean_ci([k[kpi] for k in rs_runs], level=LEVEL)
@@ -127,7 +132,7 @@ def test_eoq_cost_per_day_matches_the_formula_within_one_percent(q):
     k = simulate(eoq_scenario(q), seed=1).kpis
     exact = eoq_cost_per_day(q_units, 100, 100, H_PER_UNIT_DAY)
     assert k["cost_per_day"] == pytest.approx(exact, rel=0.01)
-    assert k["unit_fill_rate"] == 1.0            # deterministic demand, s = D L - 1: never short
+    assert k["unit_fill_rate"] == 1.0  # deterministic demand, s = D L - 1: never short
     assert k["shortage_cost"] == 0
     assert k["avg_on_hand_units"] == pytest.approx(q_units / 2, rel=0.01)
 

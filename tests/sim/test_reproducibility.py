@@ -3,9 +3,10 @@
 A researcher re-running an experiment must get the same KPIs; a planner comparing
 two reorder points must see the same customers in both runs, so the difference
 in the KPIs comes from the policy and not from noise. Demand, lead times and
-disruptions each draw from their own stream (sim.streams), so changing an
+disruptions each draw from their own stream (sim.model.streams), so changing an
 inventory parameter must leave the drawn demand untouched.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.streams import Streams, replication_seed
+from sim.model.shop import simulate
+from sim.model.streams import Streams, replication_seed
+from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ("scenarios/baseline.yaml", ["horizon_days=60", "warmup_days=0"])
@@ -39,11 +40,14 @@ def assert_same_result(a, b) -> None:
     assert a.order_status == b.order_status
 
 
-@pytest.mark.parametrize("path, overrides", [
-    BASELINE,
-    ("scenarios/classroom_sq.yaml", ["horizon_days=500"]),
-    ("tests/data/rich.yaml", []),   # random lead times, random disruptions, two warehouses
-])
+@pytest.mark.parametrize(
+    "path, overrides",
+    [
+        BASELINE,
+        ("scenarios/classroom_sq.yaml", ["horizon_days=500"]),
+        ("tests/data/rich.yaml", []),  # random lead times, random disruptions, two warehouses
+    ],
+)
 def test_same_seed_gives_identical_kpis_and_daily_series(path, overrides):
     a = run(path, overrides, seed=123, record_orders=True)
     b = run(path, overrides, seed=123, record_orders=True)  # a freshly loaded scenario
@@ -89,8 +93,11 @@ def test_streams_are_independent_of_each_other():
 INVENTORY_CHANGES = {
     "reorder point": ["inventory.policy.service_level=0.6"],
     "order quantity": ["inventory.policy.order_quantity=25"],
-    "policy type RsS": ["inventory.policy.type=RsS", "inventory.policy.review=null",
-                        "inventory.policy.order_quantity=null"],
+    "policy type RsS": [
+        "inventory.policy.type=RsS",
+        "inventory.policy.review=null",
+        "inventory.policy.order_quantity=null",
+    ],
     "policy type base_stock": ["inventory.policy.type=base_stock", "inventory.policy.order_quantity=null"],
     "lost sales": ["inventory.unmet_demand=lost_sales"],
     "slower supplier": ["suppliers[0].lead_time_days={dist: gamma, mean: 9, cv: 0.5}"],
@@ -108,19 +115,39 @@ def test_changing_inventory_leaves_the_drawn_demand_unchanged(change):
     for col in DEMAND_COLUMNS:
         np.testing.assert_array_equal(ref.daily[col].to_numpy(), alt.daily[col].to_numpy(), err_msg=col)
     # the same customers at the same instants, asking for the same units of the same SKUs
-    for col in ("arrival", "region", "value"):   # when, from where, and what (order value at list price)
+    for col in ("arrival", "region", "value"):  # when, from where, and what (order value at list price)
         np.testing.assert_array_equal(ref.orders[col].to_numpy(), alt.orders[col].to_numpy(), err_msg=col)
     np.testing.assert_array_equal(ref.state["demanded"], alt.state["demanded"])
     # ... while the inventory side did change (the test would be empty otherwise)
-    assert not np.array_equal(ref.daily["on_hand_units"], alt.daily["on_hand_units"]) or \
-        ref.kpis["total_cost"] != alt.kpis["total_cost"]
+    assert (
+        not np.array_equal(ref.daily["on_hand_units"], alt.daily["on_hand_units"])
+        or ref.kpis["total_cost"] != alt.kpis["total_cost"]
+    )
 
 
 def cli_kpis(tmp_path: Path, name: str, *extra: str) -> pd.DataFrame:
     out = tmp_path / name
-    proc = subprocess.run([sys.executable, "run.py", "simulate", "scenarios/classroom_sq.yaml",
-                           "--set", "horizon_days=300", "--replications", "3", "--seed", "2024",
-                           "--out", str(out), *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "simulate",
+            "scenarios/classroom_sq.yaml",
+            "--set",
+            "horizon_days=300",
+            "--replications",
+            "3",
+            "--seed",
+            "2024",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return pd.read_csv(out / "kpis.csv")
 

@@ -5,6 +5,7 @@ optimizers hand back plan overlays; every run folder stores the resolved
 scenario so that the run can be repeated. These tests pin down each of those
 promises on small files written to a temporary folder.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -13,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.catalog import abc_classes, build_catalog, catalog_for
-from sim.demand import demand_plan
-from sim.policy import resolve_policy
-from sim.scenario import dump_scenario, load_scenario, scenario_hash
-from sim.schema import Catalog
-from sim.yamlio import InputError, deep_merge, parse_key_path
+from sim.model.catalog import abc_classes, build_catalog, catalog_for
+from sim.model.demand import demand_plan
+from sim.model.policy import resolve_policy
+from sim.scenario.errors import InputError
+from sim.scenario.loader import dump_scenario, load_scenario, scenario_hash
+from sim.scenario.schema import Catalog
+from sim.scenario.yamlio import deep_merge, parse_key_path
 
 SCENARIOS = ["classroom_sq", "classroom_rs", "classroom_eoq", "baseline", "double11"]
 
@@ -62,7 +64,10 @@ def problems_of(excinfo) -> list:
 # ---------------------------------------------------------------- extends
 def test_extends_deep_merges_mappings_and_replaces_lists(tmp_path):
     write(tmp_path, "base.yaml", BASE)
-    child = write(tmp_path, "child.yaml", """\
+    child = write(
+        tmp_path,
+        "child.yaml",
+        """\
         extends: base.yaml
         name: child
         demand:
@@ -74,12 +79,13 @@ def test_extends_deep_merges_mappings_and_replaces_lists(tmp_path):
           - {name: hub, regions: [east, west]}
         inventory:
           policy: {reorder_point: 30}      # merged into policy: type and Q survive
-        """)
+        """,
+    )
     s = load_scenario(child)
     assert s.name == "child"
-    assert s.horizon_days == 200 and s.warmup_days == 10            # untouched top-level keys
+    assert s.horizon_days == 200 and s.warmup_days == 10  # untouched top-level keys
     assert s.demand.base_orders_per_day == 80
-    assert s.demand.weekday_factors[0] == 1.2                        # sibling keys kept
+    assert s.demand.weekday_factors[0] == 1.2  # sibling keys kept
     assert s.demand.lines_per_order.mean == 1.5
     assert [(r.name, r.share) for r in s.demand.regions] == [("west", 0.25), ("east", 0.75)]
     assert [(w.name, w.regions) for w in s.warehouses] == [("hub", ["east", "west"])]
@@ -104,7 +110,10 @@ def test_double11_extends_baseline_and_replaces_the_promotion_list():
     assert d11.name == "double11"
     assert d11.catalog == base.catalog and d11.suppliers == base.suppliers
     # double11 sets one cost (a late order's voucher); the deep merge keeps every other inventory key
-    assert d11.inventory.costs.late_delivery_cost_per_order == 10 and base.inventory.costs.late_delivery_cost_per_order == 0
+    assert (
+        d11.inventory.costs.late_delivery_cost_per_order == 10
+        and base.inventory.costs.late_delivery_cost_per_order == 0
+    )
     assert d11.inventory.model_copy(update={"costs": base.inventory.costs}) == base.inventory
     assert d11.inventory.costs.model_copy(update={"late_delivery_cost_per_order": 0.0}) == base.inventory.costs
     assert [p.name for p in d11.demand.promotions] == ["618", "double11"]
@@ -135,23 +144,25 @@ def test_a_problem_inherited_from_the_base_file_names_the_base_file_and_line(tmp
         load_scenario(child)
     (p,) = problems_of(exc)
     assert p.file == str(base)
-    assert p.line == BASE.splitlines().index(
-        "  policy: {type: sQ, reorder_point: 20, order_quantity: 40}") + 1
+    assert p.line == BASE.splitlines().index("  policy: {type: sQ, reorder_point: 20, order_quantity: 40}") + 1
     assert p.path == "inventory.policy.order_quantity"
 
 
 # ---------------------------------------------------------------- --set overrides
 def test_set_overrides_scalars_nested_keys_and_list_items(tmp_path):
     path = write(tmp_path, "base.yaml", BASE)
-    s = load_scenario(path, overrides=[
-        "horizon_days=120",
-        "inventory.policy.reorder_point=7",
-        "catalog.skus[1].price=25.5",
-        "demand.regions[0].share=0.5",
-        "demand.regions[1].share=0.5",
-        "suppliers[0].lead_time_days={dist: gamma, mean: 5, cv: 0.4}",   # YAML flow value
-        "inventory.unmet_demand=lost_sales",                             # a key absent from the file
-    ])
+    s = load_scenario(
+        path,
+        overrides=[
+            "horizon_days=120",
+            "inventory.policy.reorder_point=7",
+            "catalog.skus[1].price=25.5",
+            "demand.regions[0].share=0.5",
+            "demand.regions[1].share=0.5",
+            "suppliers[0].lead_time_days={dist: gamma, mean: 5, cv: 0.4}",  # YAML flow value
+            "inventory.unmet_demand=lost_sales",  # a key absent from the file
+        ],
+    )
     assert s.horizon_days == 120
     assert s.inventory.policy.reorder_point == 7
     assert s.catalog.skus[1].price == 25.5 and s.catalog.skus[0].price == 10
@@ -179,14 +190,17 @@ def test_set_index_out_of_range_is_an_input_error(tmp_path):
     assert "index 2 out of range" in p.message and "2 items" in p.message
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("horizon_days", "expected KEY=VALUE"),
-    ("=5", "bad key path"),
-    ("demand..base_orders_per_day=5", "bad key path"),
-    ("[0].x=5", "bad key path"),
-    ("catalog.skus.x=5", "not a mapping"),
-    ("demand[0]=5", "not a list"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("horizon_days", "expected KEY=VALUE"),
+        ("=5", "bad key path"),
+        ("demand..base_orders_per_day=5", "bad key path"),
+        ("[0].x=5", "bad key path"),
+        ("catalog.skus.x=5", "not a mapping"),
+        ("demand[0]=5", "not a list"),
+    ],
+)
 def test_malformed_set_is_an_input_error(tmp_path, text, fragment):
     path = write(tmp_path, "base.yaml", BASE)
     with pytest.raises(InputError) as exc:
@@ -194,12 +208,15 @@ def test_malformed_set_is_an_input_error(tmp_path, text, fragment):
     assert any(fragment in p.message and p.file == "--set" for p in problems_of(exc)), problems_of(exc)
 
 
-@pytest.mark.parametrize("text, path, fragment", [
-    ("inventory.polcy.type=sS", "inventory.polcy", "did you mean 'policy'"),     # a new intermediate key
-    ("inventory.policy.reorder_piont=4", "inventory.policy.reorder_piont", "did you mean 'reorder_point'"),
-    ("horizon_days.x=5", "horizon_days", "valid integer"),                      # a scalar turned into a mapping
-    ("inventory.policy={type: sQ, order_quantity: -1}", "inventory.policy.order_quantity", "greater than 0"),
-])
+@pytest.mark.parametrize(
+    "text, path, fragment",
+    [
+        ("inventory.polcy.type=sS", "inventory.polcy", "did you mean 'policy'"),  # a new intermediate key
+        ("inventory.policy.reorder_piont=4", "inventory.policy.reorder_piont", "did you mean 'reorder_point'"),
+        ("horizon_days.x=5", "horizon_days", "valid integer"),  # a scalar turned into a mapping
+        ("inventory.policy={type: sQ, order_quantity: -1}", "inventory.policy.order_quantity", "greater than 0"),
+    ],
+)
 def test_a_problem_introduced_by_set_is_blamed_on_set_not_the_file(tmp_path, text, path, fragment):
     file = write(tmp_path, "base.yaml", BASE)
     with pytest.raises(InputError) as exc:
@@ -212,8 +229,14 @@ def test_a_problem_introduced_by_set_is_blamed_on_set_not_the_file(tmp_path, tex
 def test_set_can_build_a_distribution_key_by_key(tmp_path):
     """A constant lead time can be turned into a gamma one with three --set options."""
     file = write(tmp_path, "base.yaml", BASE)
-    s = load_scenario(file, overrides=["suppliers[0].lead_time_days.dist=gamma",
-                                       "suppliers[0].lead_time_days.mean=6", "suppliers[0].lead_time_days.cv=0.5"])
+    s = load_scenario(
+        file,
+        overrides=[
+            "suppliers[0].lead_time_days.dist=gamma",
+            "suppliers[0].lead_time_days.mean=6",
+            "suppliers[0].lead_time_days.cv=0.5",
+        ],
+    )
     assert (s.suppliers[0].lead_time_days.mean, s.suppliers[0].lead_time_days.variance) == (6, 9)
 
 
@@ -225,16 +248,22 @@ def test_parse_key_path():
 # ---------------------------------------------------------------- plan overlays
 def test_plan_overlay_applies_and_set_wins_over_the_plan(tmp_path):
     path = write(tmp_path, "base.yaml", BASE)
-    plan = write(tmp_path, "plan.yaml", """\
+    plan = write(
+        tmp_path,
+        "plan.yaml",
+        """\
         plan_info: {optimizer: reorder, objective: 123.4}   # metadata, ignored by the loader
         inventory:
           per_sku:
             - {sku: A, reorder_point: 11, order_quantity: 33}
             - {sku: B, warehouse: w2, reorder_point: 5, order_quantity: 9}
-        """)
+        """,
+    )
     s = load_scenario(path, plans=[plan])
     assert [(r.sku, r.warehouse, r.reorder_point, r.order_quantity) for r in s.inventory.per_sku] == [
-        ("A", None, 11, 33), ("B", "w2", 5, 9)]
+        ("A", None, 11, 33),
+        ("B", "w2", 5, 9),
+    ]
     assert s.inventory.policy.reorder_point == 20  # the rest of the inventory block is kept
     pol = resolve_policy(s, catalog_for(s), demand_plan(s))
     n = 2  # SKUs; flat index k = warehouse * n + sku
@@ -279,11 +308,12 @@ def test_catalogue_generator_is_deterministic_for_a_seed():
 
 
 def test_generated_catalogue_shape():
-    cat = build_catalog(generated(count=1000, cost_ratio={"dist": "uniform", "low": 0.4, "high": 0.7}),
-                        ["s1", "s2"], [0.7, 0.3])
+    cat = build_catalog(
+        generated(count=1000, cost_ratio={"dist": "uniform", "low": 0.4, "high": 0.7}), ["s1", "s2"], [0.7, 0.3]
+    )
     assert cat.n == 1000 and len(set(cat.ids)) == 1000 and cat.ids[0] == "SKU00001"
     assert cat.popularity.sum() == pytest.approx(1.0)
-    assert np.all(np.diff(cat.popularity) <= 0)           # SKU00001 is the best seller
+    assert np.all(np.diff(cat.popularity) <= 0)  # SKU00001 is the best seller
     assert np.all(cat.price > 0) and np.all(cat.weight_kg > 0)
     ratio = cat.unit_cost / cat.price
     assert ratio.min() >= 0.4 - 0.01 and ratio.max() <= 0.7 + 0.01
@@ -295,7 +325,9 @@ def test_generated_catalogue_shape():
 
 
 def test_a_smaller_pareto_alpha_concentrates_demand_on_fewer_skus():
-    top = [build_catalog(generated(count=300, pareto_alpha=a), ["s"]).popularity[:60].sum() for a in (0.9, 1.16, 2.0, 5.0)]
+    top = [
+        build_catalog(generated(count=300, pareto_alpha=a), ["s"]).popularity[:60].sum() for a in (0.9, 1.16, 2.0, 5.0)
+    ]
     assert top == sorted(top, reverse=True) and top[-1] > 0.2
 
 
@@ -353,12 +385,18 @@ def test_resolved_scenario_reloads_to_an_equal_scenario(tmp_path, name):
 
 
 def test_round_trip_with_overrides_dates_and_schedules(tmp_path):
-    s = load_scenario("scenarios/double11.yaml", overrides=[
-        "demand.promotions[1].date=2026-11-11",              # a full date (YAML date)
-        "inventory.policy.type=RsS", "inventory.policy.order_quantity=null", "inventory.policy.review=null",
-        "inventory.policy.order_up_to=null", "inventory.unmet_demand=lost_sales",
-        "suppliers[0].disruptions=[{start_day: 30, days: 5}]",
-    ])
+    s = load_scenario(
+        "scenarios/double11.yaml",
+        overrides=[
+            "demand.promotions[1].date=2026-11-11",  # a full date (YAML date)
+            "inventory.policy.type=RsS",
+            "inventory.policy.order_quantity=null",
+            "inventory.policy.review=null",
+            "inventory.policy.order_up_to=null",
+            "inventory.unmet_demand=lost_sales",
+            "suppliers[0].disruptions=[{start_day: 30, days: 5}]",
+        ],
+    )
     resolved = write(tmp_path, "resolved.yaml", dump_scenario(s))
     again = load_scenario(resolved)
     assert again == s and scenario_hash(again) == scenario_hash(s)

@@ -8,6 +8,7 @@
 * every schema key is read by the simulator, or is listed as optimizer-only (or as a label)
   and says so in the reference and in ``explain``.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,17 +18,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.explain import explain
-from sim.model import simulate
-from sim.reference import LABEL_ONLY, OPTIMIZER_ONLY, OPTIMIZER_ONLY_NOTE, markdown, reference_rows
-from sim.scenario import load_scenario
+from sim.model.shop import simulate
+from sim.scenario.explain import explain
+from sim.scenario.loader import load_scenario
+from sim.scenario.reference import LABEL_ONLY, OPTIMIZER_ONLY, OPTIMIZER_ONLY_NOTE, markdown, reference_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
 MULTI = str(ROOT / "scenarios" / "multi_warehouse.yaml")
 SHORT = ["horizon_days=90", "warmup_days=0"]
-COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "overflow_cost", "marketing_cost", "shipping_cost",
-              "handling_cost", "labour_cost", "warehouse_fixed_cost", "late_delivery_cost")
+COST_PARTS = (
+    "holding_cost",
+    "ordering_cost",
+    "shortage_cost",
+    "overflow_cost",
+    "marketing_cost",
+    "shipping_cost",
+    "handling_cost",
+    "labour_cost",
+    "warehouse_fixed_cost",
+    "late_delivery_cost",
+)
 
 
 def _run(path, overrides, seed=5):
@@ -38,16 +49,17 @@ def _run(path, overrides, seed=5):
 # --------------------------------------------------------------------------- storage capacity
 def test_storage_units_150_caps_regular_space_and_counts_and_costs_the_overflow():
     """Regression: on hand reached 591 with storage_units: 150 and nothing noticed it."""
-    base, free = _run(BASELINE, SHORT)
-    s, capped = _run(BASELINE, SHORT + ["warehouses[0].storage_units=150",
-                                        "warehouses[0].overflow_cost_per_unit_day=0.2"])
+    _base, free = _run(BASELINE, SHORT)
+    s, capped = _run(
+        BASELINE, [*SHORT, "warehouses[0].storage_units=150", "warehouses[0].overflow_cost_per_unit_day=0.2"]
+    )
     k, k0 = capped.kpis, free.kpis
     # units are never refused or lost: the physical run is the same, only the accounting differs
     for name in ("orders", "units_shipped", "avg_on_hand_units", "unit_fill_rate", "shipping_cost"):
         assert k[name] == k0[name], name
     # regular space never holds more than 150: everything above is overflow, time-averaged exactly
     assert k["avg_overflow_units"] > 0
-    assert k["avg_overflow_units"] >= k["avg_on_hand_units"] - 150 - 1e-9   # max(0, x - c) >= x - c on average
+    assert k["avg_overflow_units"] >= k["avg_on_hand_units"] - 150 - 1e-9  # max(0, x - c) >= x - c on average
     assert k["avg_overflow_units"] <= k["avg_on_hand_units"]
     daily_regular = capped.daily["on_hand_units"] - capped.daily["overflow_unit_days"]  # unit-days per day
     assert np.all(daily_regular <= 150 + 1e-6)
@@ -63,9 +75,16 @@ def test_storage_units_150_caps_regular_space_and_counts_and_costs_the_overflow(
 
 def test_overflow_rule_on_a_hand_checked_case():
     """One SKU, 10 units at the start, capacity 4, no demand: overflow 6 units for all 20 days."""
-    s, r = _run(str(ROOT / "scenarios" / "classroom_sq.yaml"), [
-        "horizon_days=20", "warmup_days=0", "demand.base_orders_per_day=0", "inventory.initial_on_hand=10",
-        "warehouses=[{name: main, storage_units: 4, overflow_cost_per_unit_day: 0.5}]"])
+    _s, r = _run(
+        str(ROOT / "scenarios" / "classroom_sq.yaml"),
+        [
+            "horizon_days=20",
+            "warmup_days=0",
+            "demand.base_orders_per_day=0",
+            "inventory.initial_on_hand=10",
+            "warehouses=[{name: main, storage_units: 4, overflow_cost_per_unit_day: 0.5}]",
+        ],
+    )
     k = r.kpis
     assert k["avg_overflow_units"] == pytest.approx(6.0)
     assert k["max_overflow_units"] == pytest.approx(6.0)
@@ -75,14 +94,14 @@ def test_overflow_rule_on_a_hand_checked_case():
 def test_huge_capacity_gives_results_identical_to_no_capacity():
     for path in (BASELINE, MULTI):
         _, free = _run(path, SHORT)
-        _, huge = _run(path, SHORT + ["warehouses[0].storage_units=1000000000"])
+        _, huge = _run(path, [*SHORT, "warehouses[0].storage_units=1000000000"])
         pd.testing.assert_series_equal(pd.Series(huge.kpis), pd.Series(free.kpis), check_exact=True)
         for key in ("on_hand", "shipped", "received", "backorders"):
             np.testing.assert_array_equal(huge.state[key], free.state[key])
 
 
 def test_overflow_counts_only_the_warehouse_over_its_capacity():
-    s, r = _run(MULTI, SHORT + ["warehouses[1].storage_units=200"])
+    s, r = _run(MULTI, [*SHORT, "warehouses[1].storage_units=200"])
     assert r.state["overflow_unit_days"][0] == 0 and r.state["overflow_unit_days"][2] == 0
     assert r.state["overflow_unit_days"][1] > 0
     assert r.kpis["overflow_cost"] == pytest.approx(0.10 * r.state["overflow_unit_days"][1])  # the default rate
@@ -95,14 +114,19 @@ def test_overflow_counts_only_the_warehouse_over_its_capacity():
 
 # --------------------------------------------------------------------------- handling and fixed costs
 def test_handling_and_fixed_costs_are_in_total_cost_with_the_exact_amounts():
-    overrides = ["horizon_days=90", "warmup_days=10", "warehouses[0].handling_cost_per_order=2.5",
-                 "warehouses[1].handling_cost_per_order=1", "warehouses[2].fixed_cost_per_day=300",
-                 "warehouses[0].fixed_cost_per_day=120"]
-    s0, plain = _run(MULTI, ["horizon_days=90", "warmup_days=10"])
+    overrides = [
+        "horizon_days=90",
+        "warmup_days=10",
+        "warehouses[0].handling_cost_per_order=2.5",
+        "warehouses[1].handling_cost_per_order=1",
+        "warehouses[2].fixed_cost_per_day=300",
+        "warehouses[0].fixed_cost_per_day=120",
+    ]
+    _s0, plain = _run(MULTI, ["horizon_days=90", "warmup_days=10"])
     s, r = _run(MULTI, overrides)
     k, k0 = r.kpis, plain.kpis
     shp = r.info["shipments"]
-    left = (shp["ship"] >= s.warmup_days) & (shp["ship"] < s.horizon_days)   # shipments that left after warm-up
+    left = (shp["ship"] >= s.warmup_days) & (shp["ship"] < s.horizon_days)  # shipments that left after warm-up
     wh = shp["wh"][left].astype(int)
     assert k["handling_cost"] == pytest.approx(2.5 * np.sum(wh == 0) + 1.0 * np.sum(wh == 1))
     assert k["handling_cost"] > 0
@@ -116,34 +140,50 @@ def test_handling_and_fixed_costs_are_in_total_cost_with_the_exact_amounts():
 
 def test_one_warehouse_orders_shipped_times_handling_and_days_times_fixed():
     """With one warehouse and no split shipments, handling = orders shipped x the rate."""
-    s, r = _run(BASELINE, ["horizon_days=60", "warmup_days=0", "warehouses[0].handling_cost_per_order=1.25",
-                           "warehouses[0].fixed_cost_per_day=500"])
+    s, r = _run(
+        BASELINE,
+        [
+            "horizon_days=60",
+            "warmup_days=0",
+            "warehouses[0].handling_cost_per_order=1.25",
+            "warehouses[0].fixed_cost_per_day=500",
+        ],
+    )
     shipped = np.sum(r.info["shipments"]["ship"] < s.horizon_days)
     assert r.kpis["handling_cost"] == pytest.approx(1.25 * shipped)
     assert r.kpis["warehouse_fixed_cost"] == pytest.approx(500 * 60)
 
 
 def test_a_warehouse_without_lanes_in_a_lane_plan_is_closed_and_pays_no_fixed_cost():
-    plan = ("routing.lane_plan=[{region: east, warehouse: east_dc, carrier: economy, share: 1},"
-            " {region: south, warehouse: south_dc, carrier: economy, share: 1},"
-            " {region: southwest, warehouse: south_dc, carrier: economy, share: 1}]")
-    fixed = (100, 200, 400)   # east_dc, south_dc, southwest_dc (closed: no lane names it)
-    s = load_scenario(MULTI, ["horizon_days=30", "warmup_days=0", "routing.warehouse=lane_plan", plan]
-                      + [f"warehouses[{i}].fixed_cost_per_day={c}" for i, c in enumerate(fixed)])
+    plan = (
+        "routing.lane_plan=[{region: east, warehouse: east_dc, carrier: economy, share: 1},"
+        " {region: south, warehouse: south_dc, carrier: economy, share: 1},"
+        " {region: southwest, warehouse: south_dc, carrier: economy, share: 1}]"
+    )
+    fixed = (100, 200, 400)  # east_dc, south_dc, southwest_dc (closed: no lane names it)
+    s = load_scenario(
+        MULTI,
+        ["horizon_days=30", "warmup_days=0", "routing.warehouse=lane_plan", plan]
+        + [f"warehouses[{i}].fixed_cost_per_day={c}" for i, c in enumerate(fixed)],
+    )
     assert [w.name for w in s.warehouses] == ["east_dc", "south_dc", "southwest_dc"]
     r = simulate(s, seed=2)
     assert r.kpis["warehouse_fixed_cost"] == pytest.approx((100 + 200) * 30)
 
 
 # --------------------------------------------------------------------------- every key is honoured
-SIMULATOR_MODULES = [p for p in (ROOT / "sim").glob("*.py")
-                     if p.name not in ("schema.py", "reference.py", "explain.py", "checks.py", "__init__.py")]
+SIMULATOR_MODULES = [
+    p
+    for p in (ROOT / "sim").rglob("*.py")
+    if p.name not in ("schema.py", "reference.py", "explain.py", "checks.py", "__init__.py")
+]
 
 
 def _simulator_source() -> str:
     """The simulator's code, plus the schema's own derived properties (``Policy.periodic`` reads ``review``)."""
-    schema_code = [line for line in (ROOT / "sim" / "schema.py").read_text(encoding="utf-8").splitlines()
-                   if "self." in line]
+    schema_code = [
+        line for line in (ROOT / "sim" / "scenario" / "schema.py").read_text(encoding="utf-8").splitlines() if "self." in line
+    ]
     return "\n".join([p.read_text(encoding="utf-8") for p in SIMULATOR_MODULES] + schema_code)
 
 
@@ -160,8 +200,10 @@ def test_every_schema_key_is_read_by_the_simulator_or_listed_as_optimizer_only()
         field = key.split(".")[-1].removesuffix("[]")
         if not re.search(rf"(\.{field}\b|[\"']{field}[\"'])", source):
             unread.append(key)
-    assert not unread, ("schema keys the simulator never reads; make them work or list them in "
-                        "sim.reference.OPTIMIZER_ONLY (and say so in their description): " + ", ".join(unread))
+    assert not unread, (
+        "schema keys the simulator never reads; make them work or list them in "
+        "sim.scenario.reference.OPTIMIZER_ONLY (and say so in their description): " + ", ".join(unread)
+    )
 
 
 def test_optimizer_only_keys_exist_are_unread_and_say_so():
@@ -179,8 +221,15 @@ def test_optimizer_only_keys_exist_are_unread_and_say_so():
 
 
 def test_explain_names_optimizer_only_keys_a_scenario_sets_and_the_warehouse_costs():
-    s = load_scenario(BASELINE, ["demand.channels[0].max_budget=5000", "warehouses[0].storage_units=300",
-                                 "warehouses[0].handling_cost_per_order=1.5", "warehouses[0].fixed_cost_per_day=80"])
+    s = load_scenario(
+        BASELINE,
+        [
+            "demand.channels[0].max_budget=5000",
+            "warehouses[0].storage_units=300",
+            "warehouses[0].handling_cost_per_order=1.5",
+            "warehouses[0].fixed_cost_per_day=80",
+        ],
+    )
     text = explain(s)
     line = next(x for x in text.splitlines() if x.startswith("- Optimizer-only keys"))
     assert "max_budget = 5000" in line and "promotion optimizer" in line

@@ -53,8 +53,9 @@ def test_normal_ppf_inverts_cdf(z):
     assert normal_ppf(normal_cdf(z)) == pytest.approx(z, abs=1e-9)
 
 
-@pytest.mark.parametrize("p", [1e-300, 1e-12, 1e-6, 0.001, 0.02424, 0.02426, 0.3, 0.5,
-                               0.7, 0.97574, 0.97576, 0.999, 1 - 1e-9])
+@pytest.mark.parametrize(
+    "p", [1e-300, 1e-12, 1e-6, 0.001, 0.02424, 0.02426, 0.3, 0.5, 0.7, 0.97574, 0.97576, 0.999, 1 - 1e-9]
+)
 def test_normal_cdf_of_ppf_returns_p(p):
     assert normal_cdf(normal_ppf(p)) == pytest.approx(p, rel=1e-12)
 
@@ -78,7 +79,7 @@ def test_normal_cdf_matches_erf_and_pdf_integrates_to_one():
 @pytest.mark.parametrize("z", [-2.0, -0.5, 0.0, 0.7, 1.5, 3.0])
 def test_normal_loss_equals_integral_of_excess(z):
     grid = np.linspace(z, z + 20, 200001)
-    integrand = (grid - z) * np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
+    integrand = (grid - z) * np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi)
     assert normal_loss(z) == pytest.approx(np.trapezoid(integrand, grid), abs=1e-9)
     # G(-z) = z + G(z), because (Z - z)^+ - (z - Z)^+ = Z - z.
     assert normal_loss(-z) == pytest.approx(z + normal_loss(z), abs=1e-12)
@@ -96,8 +97,20 @@ def test_poisson_pmf_sums_to_one_and_matches_direct_formula(mean):
         assert poisson_pmf(k, mean) == pytest.approx(direct, rel=1e-9, abs=1e-300)
 
 
-@pytest.mark.parametrize("k, mean", [(0, 0.3), (4, 3.0), (14, 14.5), (15, 14.5), (16, 15.5),
-                                     (40, 42.0), (1000, 1000.0), (1100, 1000.0), (1900, 1500.0)])
+@pytest.mark.parametrize(
+    "k, mean",
+    [
+        (0, 0.3),
+        (4, 3.0),
+        (14, 14.5),
+        (15, 14.5),
+        (16, 15.5),
+        (40, 42.0),
+        (1000, 1000.0),
+        (1100, 1000.0),
+        (1900, 1500.0),
+    ],
+)
 def test_poisson_pmf_against_60_digit_decimal_arithmetic(k, mean):
     with localcontext() as ctx:
         ctx.prec = 60
@@ -140,8 +153,7 @@ def test_eoq_textbook_value_and_equal_cost_terms():
     assert eoq_cost_per_day(q_star, 100.0, 50.0, 0.1) == pytest.approx(math.sqrt(2 * 50 * 100 * 0.1))
 
 
-@pytest.mark.parametrize("demand, order_cost, holding", [(100.0, 50.0, 0.1), (3.2, 800.0, 0.02),
-                                                         (5000.0, 1.5, 2.0)])
+@pytest.mark.parametrize("demand, order_cost, holding", [(100.0, 50.0, 0.1), (3.2, 800.0, 0.02), (5000.0, 1.5, 2.0)])
 def test_eoq_minimizes_cost_per_day(demand, order_cost, holding):
     q_star = eoq(demand, order_cost, holding)
     best = eoq_cost_per_day(q_star, demand, order_cost, holding)
@@ -192,8 +204,7 @@ def test_rq_poisson_accounting_identities(r, q, lam, lead):
     res = rq_poisson(r, q, lam, lead)
     assert isinstance(res, RQPoissonResult)
     # E[NI] = E[y] - E[D]: on hand minus backorders.
-    assert res.expected_on_hand - res.expected_backorders == pytest.approx(
-        r + (q + 1) / 2 - lam * lead, abs=1e-9)
+    assert res.expected_on_hand - res.expected_backorders == pytest.approx(r + (q + 1) / 2 - lam * lead, abs=1e-9)
     assert res.expected_inventory_position == pytest.approx(r + (q + 1) / 2)
     assert res.order_frequency_per_day == pytest.approx(lam / q)
     assert 0.0 <= res.fill_rate <= 1.0
@@ -207,9 +218,11 @@ def test_rq_poisson_monte_carlo_of_uniform_position_and_poisson_demand():
     y = rng.integers(r + 1, r + q + 1, size=n)
     net = y - rng.poisson(theta, size=n)
     res = rq_poisson(r, q, 1.0, theta)
-    for sample, exact in [((net >= 1).astype(float), res.fill_rate),
-                          (np.maximum(net, 0), res.expected_on_hand),
-                          (np.maximum(-net, 0), res.expected_backorders)]:
+    for sample, exact in [
+        ((net >= 1).astype(float), res.fill_rate),
+        (np.maximum(net, 0), res.expected_on_hand),
+        (np.maximum(-net, 0), res.expected_backorders),
+    ]:
         se = sample.std(ddof=1) / math.sqrt(n)
         assert abs(sample.mean() - exact) < Z_BAND * se
 
@@ -255,8 +268,9 @@ def test_rq_poisson_special_cases():
 
 # ----------------------------------------------------------------------------- (R, S)
 def test_rs_normal_order_up_to_at_mean_gives_half_service():
-    res = rs_normal(order_up_to=100.0, review_period_days=7, lead_time_days=3,
-                    mean_daily_demand=10.0, sd_daily_demand=3.0)
+    res = rs_normal(
+        order_up_to=100.0, review_period_days=7, lead_time_days=3, mean_daily_demand=10.0, sd_daily_demand=3.0
+    )
     assert isinstance(res, RSNormalResult)
     assert res.cycle_service_level == pytest.approx(0.5, abs=1e-15)
     assert res.safety_stock == pytest.approx(0.0, abs=1e-12)
@@ -343,7 +357,7 @@ def erlang_c_direct(c: int, a: float) -> float:
     """Textbook sum formula, in log space to survive large c."""
     terms = [k * math.log(a) - math.lgamma(k + 1) for k in range(c)]
     top = c * math.log(a) - math.lgamma(c + 1) - math.log(1 - a / c)
-    big = max(terms + [top])
+    big = max([*terms, top])
     return math.exp(top - big) / (sum(math.exp(t - big) for t in terms) + math.exp(top - big))
 
 
@@ -398,34 +412,37 @@ def test_md1_lindley_recursion_simulation():
 
 
 # ----------------------------------------------------------------------------- invalid input
-@pytest.mark.parametrize("call", [
-    lambda: normal_ppf(0.0),
-    lambda: normal_ppf(1.0),
-    lambda: normal_ppf(-0.2),
-    lambda: poisson_pmf(2, -1.0),
-    lambda: poisson_cdf(2, float("nan")),
-    lambda: eoq(-1.0, 10.0, 0.1),
-    lambda: eoq(10.0, 10.0, 0.0),
-    lambda: eoq_cost_per_day(0.0, 10.0, 10.0, 0.1),
-    lambda: rq_poisson(3, 0, 1.0, 2.0),
-    lambda: rq_poisson(3, 5, -1.0, 2.0),
-    lambda: rq_poisson(3, 5, 1.0, -2.0),
-    lambda: rq_poisson(2.5, 5, 1.0, 2.0),
-    lambda: rq_poisson_fill_rate(3, 0, 2.0),
-    lambda: rq_poisson_fill_rate(3, 2, -2.0),
-    lambda: rs_normal(100.0, 0, 3, 10.0, 3.0),
-    lambda: rs_normal(100.0, 7, -1, 10.0, 3.0),
-    lambda: rs_normal(100.0, 7, 3, 10.0, -3.0),
-    lambda: order_up_to_for_service(1.0, 7, 3, 10.0, 3.0),
-    lambda: order_up_to_for_service(0.0, 7, 3, 10.0, 3.0),
-    lambda: erlang_c(2, 2.0, 1.0),
-    lambda: erlang_c(0, 0.5, 1.0),
-    lambda: erlang_c(2, -1.0, 1.0),
-    lambda: mmc(1, 1.5, 1.0),
-    lambda: mg1(1.0, 1.0, 0.5),
-    lambda: mg1(0.5, 1.0, -0.5),
-    lambda: md1(0.5, 0.0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: normal_ppf(0.0),
+        lambda: normal_ppf(1.0),
+        lambda: normal_ppf(-0.2),
+        lambda: poisson_pmf(2, -1.0),
+        lambda: poisson_cdf(2, float("nan")),
+        lambda: eoq(-1.0, 10.0, 0.1),
+        lambda: eoq(10.0, 10.0, 0.0),
+        lambda: eoq_cost_per_day(0.0, 10.0, 10.0, 0.1),
+        lambda: rq_poisson(3, 0, 1.0, 2.0),
+        lambda: rq_poisson(3, 5, -1.0, 2.0),
+        lambda: rq_poisson(3, 5, 1.0, -2.0),
+        lambda: rq_poisson(2.5, 5, 1.0, 2.0),
+        lambda: rq_poisson_fill_rate(3, 0, 2.0),
+        lambda: rq_poisson_fill_rate(3, 2, -2.0),
+        lambda: rs_normal(100.0, 0, 3, 10.0, 3.0),
+        lambda: rs_normal(100.0, 7, -1, 10.0, 3.0),
+        lambda: rs_normal(100.0, 7, 3, 10.0, -3.0),
+        lambda: order_up_to_for_service(1.0, 7, 3, 10.0, 3.0),
+        lambda: order_up_to_for_service(0.0, 7, 3, 10.0, 3.0),
+        lambda: erlang_c(2, 2.0, 1.0),
+        lambda: erlang_c(0, 0.5, 1.0),
+        lambda: erlang_c(2, -1.0, 1.0),
+        lambda: mmc(1, 1.5, 1.0),
+        lambda: mg1(1.0, 1.0, 0.5),
+        lambda: mg1(0.5, 1.0, -0.5),
+        lambda: md1(0.5, 0.0),
+    ],
+)
 def test_invalid_parameters_raise_value_error(call):
     with pytest.raises(ValueError):
         call()

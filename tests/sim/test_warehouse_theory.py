@@ -23,31 +23,39 @@ with the formulas: M/M/3 P(wait) 0.6479 +- 0.0021 vs 0.6472, Wq 5.43 +- 0.08 vs 
 minutes; M/D/1 Wq 10.02 +- 0.09 vs 10.00 minutes (99% CIs). Each replication carries about 20,000 customers after a 2-day warm-up
 (the M/M/c relaxation time is well under an hour at rho = 0.8).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from experiments.stats import mean_ci
-from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.streams import replication_seed
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario
 from sim.theory import md1, mmc
 
 QUEUE = "scenarios/classroom_queue.yaml"
 MASTER = 2024
 REPLICATIONS = 20
-PICK_SECONDS = 300.0                      # mean pick time in classroom_queue.yaml
-MU = 86_400.0 / PICK_SECONDS              # picks per picker per day (288)
+PICK_SECONDS = 300.0  # mean pick time in classroom_queue.yaml
+MU = 86_400.0 / PICK_SECONDS  # picks per picker per day (288)
 RHO = 0.8
 WARMUP = 2
 
 
 def queue_scenario(pickers: int, horizon_days: int, *extra: str):
-    arrival_rate = RHO * pickers * MU     # orders per day
-    return load_scenario(QUEUE, [f"warehouses[0].picking.pickers={pickers}",
-                                 f"demand.base_orders_per_day={arrival_rate!r}",
-                                 f"horizon_days={horizon_days}", f"warmup_days={WARMUP}", *extra])
+    arrival_rate = RHO * pickers * MU  # orders per day
+    return load_scenario(
+        QUEUE,
+        [
+            f"warehouses[0].picking.pickers={pickers}",
+            f"demand.base_orders_per_day={arrival_rate!r}",
+            f"horizon_days={horizon_days}",
+            f"warmup_days={WARMUP}",
+            *extra,
+        ],
+    )
 
 
 def replicate(scenario, n: int = REPLICATIONS, **kwargs):
@@ -83,9 +91,9 @@ MMC_HORIZON = {1: 110, 3: 37, 5: 23}
 def test_mmc_picking_matches_erlang_c(pickers):
     scenario = queue_scenario(pickers, MMC_HORIZON[pickers])
     results = replicate(scenario)
-    exact = mmc(pickers, scenario.demand.base_orders_per_day, MU)   # rates per day: Wq in days
+    exact = mmc(pickers, scenario.demand.base_orders_per_day, MU)  # rates per day: Wq in days
 
-    assert min(res.kpis["orders"] for res in results) > 18_000     # enough customers to mean something
+    assert min(res.kpis["orders"] for res in results) > 18_000  # enough customers to mean something
     prob_wait = ci(results, "prob_pick_wait")
     assert prob_wait.contains(exact.prob_wait), f"P(wait) {prob_wait} vs Erlang C {exact.prob_wait:.4f}"
     wait = ci(results, "mean_pick_wait_minutes")
@@ -105,7 +113,7 @@ def test_deterministic_pick_times_match_md1_pollaczek_khinchine():
     scenario = queue_scenario(1, 110, f"warehouses[0].picking.pick_time_seconds={PICK_SECONDS}")
     assert scenario.warehouses[0].picking.pick_time_seconds.variance == 0
     results = replicate(scenario)
-    exact = md1(scenario.demand.base_orders_per_day, 1.0 / MU)     # Wq in days
+    exact = md1(scenario.demand.base_orders_per_day, 1.0 / MU)  # Wq in days
 
     wait = ci(results, "mean_pick_wait_minutes")
     assert wait.contains(exact.mean_wait * 1440), f"Wq {wait} vs M/D/1 {exact.mean_wait * 1440:.3f} min"
@@ -121,7 +129,7 @@ def time_average_count(enter: np.ndarray, leave: np.ndarray, t0: float, t1: floa
     steps = np.concatenate([np.ones(len(enter)), -np.ones(len(leave))])
     order = np.argsort(times, kind="stable")
     times, steps = times[order], steps[order]
-    count = np.cumsum(steps)                          # N just after each event
+    count = np.cumsum(steps)  # N just after each event
     n_at_t0 = np.count_nonzero(enter <= t0) - np.count_nonzero(leave <= t0)
     inside = (times > t0) & (times < t1)
     edges = np.concatenate([[t0], times[inside], [t1]])
@@ -145,15 +153,15 @@ def test_littles_law_holds_on_the_simulated_warehouse(pickers):
     release, ready = shp["release"], shp["ready"]
     assert np.all(np.isfinite(release))
     t0, t1 = 5.0, horizon - 5.0
-    done = np.where(np.isnan(ready), np.inf, ready)   # still in the warehouse at the end
+    done = np.where(np.isnan(ready), np.inf, ready)  # still in the warehouse at the end
     L = time_average_count(release, done, t0, t1)
     arrived = (release >= t0) & (release < t1)
     lam = np.count_nonzero(arrived) / (t1 - t0)
     W = float(np.mean(done[arrived] - release[arrived]))
     assert np.isfinite(W) and lam * (t1 - t0) > 10_000
-    assert L == pytest.approx(lam * W, rel=0.01)
+    assert pytest.approx(lam * W, rel=0.01) == L
     # and it is a real queue, not an empty warehouse: about L = lambda/mu + Lq of M/M/c
-    assert L > RHO * pickers
+    assert RHO * pickers < L
 
     # the KPIs obey Little's law too: time-average pick queue = order rate x mean pick wait
     days = horizon - WARMUP

@@ -6,7 +6,11 @@ KPIs over its days (``result.event_kpis``). The checks recompute the figures by 
 the per-order and daily tables, state the identities that hold in any window, and show
 that Double-11's own orders are served worse than the horizon's (a paired CI).
 """
+
 from __future__ import annotations
+
+import functools
+import operator
 
 import numpy as np
 import pandas as pd
@@ -14,19 +18,29 @@ import pytest
 
 import run
 from experiments.simulate import format_kpi_table
-from experiments.stats import mean_ci
 from experiments.spec import DAILY_COLUMNS, load_spec
+from experiments.stats import mean_ci
 from sim.kpis import DAILY_COLUMNS_INFO
 from sim.metrics import PER_ORDER, PER_ORDER_IN_WINDOW, event_windows
-from sim.model import simulate
-from sim.scenario import load_scenario, window_override
-from sim.streams import replication_seed
+from sim.model.shop import simulate
+from sim.model.streams import replication_seed
+from sim.scenario.loader import load_scenario, window_override
 
 DOUBLE11 = "scenarios/double11.yaml"
 SHORT = ["start_date=2026-10-20", "horizon_days=40", "warmup_days=0"]
 WINDOW = ["kpi_window={start: 2026-11-10, end: 2026-11-13}"]
-COST_PARTS = ("holding_cost", "ordering_cost", "shortage_cost", "overflow_cost", "marketing_cost", "shipping_cost",
-              "handling_cost", "labour_cost", "warehouse_fixed_cost", "late_delivery_cost")
+COST_PARTS = (
+    "holding_cost",
+    "ordering_cost",
+    "shortage_cost",
+    "overflow_cost",
+    "marketing_cost",
+    "shipping_cost",
+    "handling_cost",
+    "labour_cost",
+    "warehouse_fixed_cost",
+    "late_delivery_cost",
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +77,18 @@ def test_window_orders_and_daily_kpis_are_sums_over_its_days(windowed):
     a, b = _window_days(scenario)
     days = result.daily[(result.daily["day"] >= a) & (result.daily["day"] < b)]
     assert len(days) == 4
-    assert result.kpis["orders"] == days["orders"].sum() == len(result.orders[(result.orders["arrival"] >= a)
-                                                                               & (result.orders["arrival"] < b)])
+    assert (
+        result.kpis["orders"]
+        == days["orders"].sum()
+        == len(result.orders[(result.orders["arrival"] >= a) & (result.orders["arrival"] < b)])
+    )
     assert result.kpis["labour_cost"] == pytest.approx(days["labour_cost"].sum())
     assert result.kpis["avg_on_hand_units"] == pytest.approx(days["on_hand_units"].mean())
     assert result.kpis["unit_fill_rate"] == pytest.approx(days["units_filled_now"].sum() / days["units_demanded"].sum())
     assert result.kpis["cost_per_day"] == pytest.approx(result.kpis["total_cost"] / 4)
 
 
-@pytest.mark.parametrize("overrides", [SHORT, SHORT + WINDOW, SHORT + ["event_kpis.margin_days=3"]])
+@pytest.mark.parametrize("overrides", [SHORT, SHORT + WINDOW, [*SHORT, "event_kpis.margin_days=3"]])
 def test_cost_identities_hold_in_every_window_and_event(overrides):
     result = simulate(load_scenario(DOUBLE11, overrides), seed=2)
     assert result.event_kpis, "double11 in the horizon gives event KPIs"
@@ -85,9 +102,9 @@ def test_cost_identities_hold_in_every_window_and_event(overrides):
 def test_event_windows_label_margin_and_switch():
     s = load_scenario(DOUBLE11, SHORT)
     assert event_windows(s) == [("double11 2026-11-11", 22, 24)]  # Nov 11-12 = days 22-23
-    wide = load_scenario(DOUBLE11, SHORT + ["event_kpis.margin_days=3"])
+    wide = load_scenario(DOUBLE11, [*SHORT, "event_kpis.margin_days=3"])
     assert event_windows(wide) == [("double11 2026-11-11", 19, 27)]
-    off = load_scenario(DOUBLE11, SHORT + ["event_kpis.enabled=false"])
+    off = load_scenario(DOUBLE11, [*SHORT, "event_kpis.enabled=false"])
     assert event_windows(off) == [] and simulate(off, seed=1).event_kpis == {}
     year = load_scenario(DOUBLE11)  # the whole 2026: 618 and Double-11
     assert [label for label, _, _ in event_windows(year)] == ["618 2026-06-18", "double11 2026-11-11"]
@@ -113,8 +130,10 @@ def test_daily_due_and_delivered_counts(windowed):
     np.testing.assert_array_equal(d["orders_due"], d["delivered_on_time"] + d["late_orders"])
     assert d["orders_due"].sum() == ((o["stage"] != "lost") & (o["deadline"] <= H)).sum()
     assert d["delivered"].sum() == (o["stage"] == "delivered").sum()
-    assert d["delivered_on_time"].sum() == ((o["stage"] != "lost") & (o["deadline"] <= H)
-                                            & (o["deliver"] <= o["deadline"])).sum()
+    assert (
+        d["delivered_on_time"].sum()
+        == ((o["stage"] != "lost") & (o["deadline"] <= H) & (o["deliver"] <= o["deadline"])).sum()
+    )
 
 
 def test_daily_table_columns_are_the_registry(windowed):
@@ -137,6 +156,7 @@ catalog:
 demand:
   base_orders_per_day: 5
 """
+
 
 def _one_error(rc: int, err: str) -> str:
     assert rc == 2, err
@@ -166,8 +186,16 @@ def test_window_outside_the_horizon_is_refused_with_its_line(tmp_path, capsys):
 
 
 def test_window_option_outside_the_horizon_names_the_option(tmp_path, capsys):
-    rc, out, err = _cli(capsys, "simulate", DOUBLE11, *sum((["--set", o] for o in SHORT), []),
-                        "--window", "2027-01-01:2027-01-02", "--out", tmp_path / "run")
+    rc, _out, err = _cli(
+        capsys,
+        "simulate",
+        DOUBLE11,
+        *functools.reduce(operator.iadd, (["--set", o] for o in SHORT), []),
+        "--window",
+        "2027-01-01:2027-01-02",
+        "--out",
+        tmp_path / "run",
+    )
     assert rc == 2 and "--window: kpi_window.start: 2027-01-01 is outside the horizon" in err
     assert not (tmp_path / "run").exists()
 
@@ -175,15 +203,25 @@ def test_window_option_outside_the_horizon_names_the_option(tmp_path, capsys):
 @pytest.mark.parametrize("text", ["2026-11-10", "x:y", "2026-11-13:2026-11-10", "2026-11-10:2026-13-01", ""])
 def test_malformed_window_is_one_argparse_line(text, tmp_path, capsys):
     for command in (["simulate", DOUBLE11], ["experiment", "experiments/demo.yaml"]):
-        rc, out, err = _cli(capsys, *command, "--window", text, "--out", tmp_path / "run")
+        rc, _out, err = _cli(capsys, *command, "--window", text, "--out", tmp_path / "run")
         line = _one_error(rc, err)
         assert "--window" in line
     assert not (tmp_path / "run").exists()
 
 
 def test_simulate_with_a_window_prints_the_window_and_the_event(tmp_path, capsys):
-    rc, out, err = _cli(capsys, "simulate", DOUBLE11, *sum((["--set", o] for o in SHORT), []), "-n", "2",
-                        "--window", "2026-11-10:2026-11-13", "--out", tmp_path / "run")
+    rc, out, err = _cli(
+        capsys,
+        "simulate",
+        DOUBLE11,
+        *functools.reduce(operator.iadd, (["--set", o] for o in SHORT), []),
+        "-n",
+        "2",
+        "--window",
+        "2026-11-10:2026-11-13",
+        "--out",
+        tmp_path / "run",
+    )
     assert rc == 0, err
     assert "over orders placed and days 2026-11-10..2026-11-13 (kpi_window)" in out
     assert "On-time delivery" in out and "%" in out and "¥" in out  # human labels, percentages, currency
@@ -198,7 +236,7 @@ def test_simulate_with_a_window_prints_the_window_and_the_event(tmp_path, capsys
 
 
 def test_experiment_window_is_an_override_of_every_variant():
-    spec, plain = load_spec("experiments/demo.yaml")
+    _spec, plain = load_spec("experiments/demo.yaml")
     _, windowed = load_spec("experiments/demo.yaml", [window_override("2026-03-01", "2026-03-31")])
     assert [p.name for p in plain] == [p.name for p in windowed]
     for a, b in zip(plain, windowed):
@@ -207,8 +245,13 @@ def test_experiment_window_is_an_override_of_every_variant():
 
 
 def test_kpi_table_reads_as_a_person_reads_it():
-    summary = pd.DataFrame({"metric": ["on_time_rate", "total_cost", "click_to_door_p95"],
-                            "mean": [0.9134, 1234567.8, 2.345], "half_width": [0.004, 3400.0, float("nan")]})
+    summary = pd.DataFrame(
+        {
+            "metric": ["on_time_rate", "total_cost", "click_to_door_p95"],
+            "mean": [0.9134, 1234567.8, 2.345],
+            "half_width": [0.004, 3400.0, float("nan")],
+        }
+    )
     text = format_kpi_table(summary, "CNY")
     assert "On-time delivery" in text and "91.3% ± 0.4 pp" in text
     assert "¥1,234,568 ± ¥3,400" in text and "2.35 days" in text

@@ -18,6 +18,7 @@ A plain number in YAML means a constant. Examples::
 >>> float(d.sample(np.random.default_rng(1), 200_000).mean()).__round__(1)
 7.0
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # Parameters are bounded so that every sample, and every KPI built from samples, stays finite:
 # no count, time or amount in a shop comes near 1e9 of its unit.
-MAX_PARAM = 1e9     # |mean|, |value|, sd, low/high, empirical values
-MAX_CV = 100.0      # coefficient of variation of lognormal and gamma
-MAX_SHIFT = 10**6   # shift of the discrete counts
+MAX_PARAM = 1e9  # |mean|, |value|, sd, low/high, empirical values
+MAX_CV = 100.0  # coefficient of variation of lognormal and gamma
+MAX_SHIFT = 10**6  # shift of the discrete counts
 
 
 def _allows_bool(annotation) -> bool:
@@ -160,13 +161,13 @@ class Normal(_Dist):
 
     @property
     def mean(self) -> float:
-        a, lam = self._trunc()
+        _a, lam = self._trunc()
         return self.mean_ + self.sd * lam
 
     @property
     def variance(self) -> float:
         a, lam = self._trunc()
-        return self.sd ** 2 * (1 + a * lam - lam ** 2)
+        return self.sd**2 * (1 + a * lam - lam**2)
 
     def sample(self, rng, size):
         x = rng.normal(self.mean_, self.sd, size)
@@ -194,7 +195,7 @@ class LogNormal(_Dist):
         return (self.mean_ * self.cv) ** 2
 
     def sample(self, rng, size):
-        sigma2 = math.log1p(self.cv ** 2)
+        sigma2 = math.log1p(self.cv**2)
         return rng.lognormal(math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2), size)
 
 
@@ -215,7 +216,7 @@ class Gamma(_Dist):
         return (self.mean_ * self.cv) ** 2
 
     def sample(self, rng, size):
-        k = 1 / self.cv ** 2
+        k = 1 / self.cv**2
         return rng.gamma(k, self.mean_ / k, size)
 
 
@@ -232,7 +233,7 @@ class Exponential(_Dist):
 
     @property
     def variance(self) -> float:
-        return self.mean_ ** 2
+        return self.mean_**2
 
     def sample(self, rng, size):
         return rng.exponential(self.mean_, size)
@@ -354,12 +355,21 @@ class Empirical(_Dist):
 
 
 AnyDist = Annotated[
-    Union[Constant, Uniform, Normal, LogNormal, Gamma, Exponential, Poisson, NegativeBinomial, Empirical],
+    Constant | Uniform | Normal | LogNormal | Gamma | Exponential | Poisson | NegativeBinomial | Empirical,
     Field(discriminator="dist"),
 ]
 
-DIST_NAMES = ("constant", "uniform", "normal", "lognormal", "gamma", "exponential",
-              "poisson", "negative_binomial", "empirical")
+DIST_NAMES = (
+    "constant",
+    "uniform",
+    "normal",
+    "lognormal",
+    "gamma",
+    "exponential",
+    "poisson",
+    "negative_binomial",
+    "empirical",
+)
 
 
 def coerce_dist(value):

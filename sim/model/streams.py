@@ -22,6 +22,7 @@ False
 >>> d(3, 5) == KeyedDraws(7, "transit", lambda rng, n: rng.random(n))(3, 5) != d(3, 6)
 True
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,8 +81,9 @@ class KeyedDraws:
             entry = self._days[day] = [day_rng(self.seed, self.concern, day, *self.sub), []]
         values = entry[1]
         if pos >= len(values):
-            values.extend(self.sample(entry[0], max(pos + 1 - len(values), self._size - len(values),
-                                                    len(values))).tolist())
+            values.extend(
+                self.sample(entry[0], max(pos + 1 - len(values), self._size - len(values), len(values))).tolist()
+            )
             self._size = max(self._size, len(values))
         self._day, self._values = day, values
         return values[pos]

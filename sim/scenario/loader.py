@@ -3,29 +3,40 @@
 ``load_scenario(path, overrides=(), plans=())`` reads a YAML file, follows
 ``extends:`` (deep merge onto the base file; mappings merge, lists are
 replaced), applies plan overlays and ``a.b[0].c=value`` overrides, and returns
-a frozen :class:`sim.schema.Scenario`. Every problem is collected and raised
-together as :class:`sim.yamlio.InputError`, one line each with file, line and
+a frozen :class:`sim.scenario.schema.Scenario`. Every problem is collected and raised
+together as :class:`sim.scenario.yamlio.InputError`, one line each with file, line and
 key path.
 
 >>> s = load_scenario("scenarios/classroom_sq.yaml", overrides=["horizon_days=100"])
 >>> s.horizon_days, s.inventory.policy.type
 (100, 'sQ')
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.distributions import DIST_NAMES
-from sim.schema import Scenario
-from sim.yamlio import (InputError, Problem, Source, format_path, merge_sources, parse_assignment,
-                        parse_key_path, read_yaml, resolve_path, set_path, suggest)
+from sim.scenario.distributions import DIST_NAMES
+from sim.scenario.errors import InputError, Problem
+from sim.scenario.schema import Scenario
+from sim.scenario.yamlio import (
+    Source,
+    format_path,
+    merge_sources,
+    parse_assignment,
+    parse_key_path,
+    read_yaml,
+    resolve_path,
+    set_path,
+    suggest,
+)
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -44,8 +55,10 @@ def _read_with_extends(path: Path, seen: tuple = ()) -> Source:
     if base_path in seen or len(seen) > MAX_EXTENDS_DEPTH:
         raise InputError([Problem(file, line, "extends", f"circular or too deep extends chain at {base_ref!r}")])
     if not base_path.is_file():
-        raise InputError([Problem(file, line, "extends", f"base file {base_ref!r} not found (looked in {path.parent})")])
-    base = _read_with_extends(base_path, seen + (path.resolve(),))
+        raise InputError(
+            [Problem(file, line, "extends", f"base file {base_ref!r} not found (looked in {path.parent})")]
+        )
+    base = _read_with_extends(base_path, (*seen, path.resolve()))
     merged = merge_sources(base, src)
     merged.data.pop("extends", None)
     return merged
@@ -56,10 +69,9 @@ def _clean_loc(loc: tuple, data) -> tuple:
     out: list = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             out.append(part)
             node = node[part]
         elif isinstance(node, (dict, list)) or node is None:
@@ -72,9 +84,25 @@ def _clean_loc(loc: tuple, data) -> tuple:
     return tuple(out)
 
 
-_TAGS = {"constant", "uniform", "normal", "lognormal", "gamma", "exponential", "poisson",
-         "negative_binomial", "empirical", "float", "str", "int", "date", "literal['eoq']",
-         "function-after[_date(), union[date,str]]", "constrained-float", "list[...]"}
+_TAGS = {
+    "constant",
+    "uniform",
+    "normal",
+    "lognormal",
+    "gamma",
+    "exponential",
+    "poisson",
+    "negative_binomial",
+    "empirical",
+    "float",
+    "str",
+    "int",
+    "date",
+    "literal['eoq']",
+    "function-after[_date(), union[date,str]]",
+    "constrained-float",
+    "list[...]",
+}
 
 
 def _is_tag(part: str) -> bool:
@@ -93,10 +121,10 @@ def _model_at(model: type[BaseModel], path: tuple):
         if field is None:
             return None
         ann = field.annotation
-        candidates = [ann] + list(typing.get_args(ann))
+        candidates = [ann, *list(typing.get_args(ann))]
         nxt = None
         for c in candidates:
-            for cc in [c] + list(typing.get_args(c)):
+            for cc in [c, *list(typing.get_args(c))]:
                 if isinstance(cc, type) and issubclass(cc, BaseModel):
                     nxt = cc
                     break
@@ -123,7 +151,7 @@ def _error_message(err: dict, path: tuple, model) -> str:
     return err["msg"].replace("Value error, ", "")
 
 
-def _pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=Scenario) -> list[Problem]:
+def pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=Scenario) -> list[Problem]:
     """One Problem per key path; the alternatives of a union are joined with 'or'."""
     by_path: dict[tuple, list] = {}
     for err in exc.errors():
@@ -136,7 +164,7 @@ def _pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=
     for path, (msgs, value) in by_path.items():
         prefix = "Input should be "
         if len(msgs) > 1 and all(m.startswith(prefix) for m in msgs):
-            msg = prefix + " or ".join(m[len(prefix):] for m in msgs)
+            msg = prefix + " or ".join(m[len(prefix) :] for m in msgs)
         else:
             msg = "; ".join(msgs)
         if value is not None and not isinstance(value, (dict, list)) and "unknown" not in msg:
@@ -194,7 +222,7 @@ def _repaired(data, exc: ValidationError):
 
 
 def _cross_field(scenario: Scenario, src: Source, main_file: str) -> list[Problem]:
-    from sim.checks import semantic_problems  # cross-field rules
+    from sim.scenario.checks import semantic_problems  # cross-field rules
 
     problems = []
     for path, msg in semantic_problems(scenario):
@@ -209,15 +237,21 @@ def validate_data(src: Source, main_file: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(src.data)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc, src, main_file)
+        problems = pydantic_problems(exc, src, main_file)
         partial = _repaired(src.data, exc)
         if partial is not None:
             shown = {p.path for p in problems}
             for p in _cross_field(partial, src, main_file):
                 # a rule about a key whose value was refused would judge its default: skip it
-                if not any(p.path == s or p.path.startswith(s + ".") or p.path.startswith(s + "[")
-                           or s.startswith(p.path + ".") or s.startswith(p.path + "[")
-                           or s.rsplit(".", 1)[-1] in p.message for s in shown):
+                if not any(
+                    p.path == s
+                    or p.path.startswith(s + ".")
+                    or p.path.startswith(s + "[")
+                    or s.startswith(p.path + ".")
+                    or s.startswith(p.path + "[")
+                    or s.rsplit(".", 1)[-1] in p.message
+                    for s in shown
+                ):
                     problems.append(p)
         raise InputError(problems) from None
     problems = _cross_field(scenario, src, main_file)
@@ -238,8 +272,9 @@ def _lookup(data, path: tuple):
 
 def blame_override(origin: dict, old_data, key: tuple, where: tuple) -> None:
     """From the first level an override creates or replaces, key paths come from the override."""
-    n = next(n for n in range(1, len(key) + 1)
-             if n == len(key) or not isinstance(_lookup(old_data, key[:n]), (dict, list)))
+    n = next(
+        n for n in range(1, len(key) + 1) if n == len(key) or not isinstance(_lookup(old_data, key[:n]), (dict, list))
+    )
     for p in [p for p in origin if p[:n] == key[:n]]:
         del origin[p]
     origin[key[:n]] = where
@@ -270,8 +305,9 @@ def _overlay(src: Source, overlay: Source, name: str, problems: list) -> Source:
     return src
 
 
-def load_source(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
-                overlays: Iterable[dict] = ()) -> Source:
+def load_source(
+    path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (), overlays: Iterable[dict] = ()
+) -> Source:
     """Merged raw data (extends, plans, overlay dicts, overrides applied) with line origins."""
     path = Path(path)
     src = _read_with_extends(path)
@@ -313,8 +349,9 @@ def window_override(start, end) -> tuple[str, str]:
     return ("--window", f"kpi_window={{start: {start}, end: {end}}}")
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (),
-                  overlays: Iterable[dict] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Iterable[str] = (), plans: Iterable[str | Path] = (), overlays: Iterable[dict] = ()
+) -> Scenario:
     """Read, merge and validate a scenario file; raises InputError listing every problem.
 
     ``plans`` are overlay files written by the optimizers; ``overlays`` the same as dicts.

@@ -20,6 +20,7 @@ Key paths address list items by position, by name or all at once::
     >>> set_path(data, parse_key_path("warehouses[*].pickers"), 6)["warehouses"]
     [{'name': 'east_dc', 'pickers': 6}, {'name': 'south_dc', 'pickers': 6}]
 """
+
 from __future__ import annotations
 
 import difflib
@@ -31,36 +32,18 @@ from typing import Any
 
 import yaml
 
+from sim.scenario.errors import InputError, Problem
+
 Key = tuple  # a key path: ("warehouses", 1, "pickers") or ("warehouses", Select("east_dc"), "pickers")
 
 #: Bounds checked before any YAML is composed into objects.
 LIMITS = {
-    "file_bytes": 20 * 2**20,      # 20 MiB: the largest shipped scenario is a few kB
-    "nodes": 2_000_000,            # scalars + collections after alias expansion
-    "depth": 64,                   # nesting of mappings and lists
-    "string_chars": 100_000,       # one scalar
-    "value_chars": 100_000,        # one --set value
+    "file_bytes": 20 * 2**20,  # 20 MiB: the largest shipped scenario is a few kB
+    "nodes": 2_000_000,  # scalars + collections after alias expansion
+    "depth": 64,  # nesting of mappings and lists
+    "string_chars": 100_000,  # one scalar
+    "value_chars": 100_000,  # one --set value
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class InputError(Exception):
-    """One or more problems in user input; ``str()`` gives one line per problem."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
@@ -108,7 +91,7 @@ class Source:
 
 
 # ---------------------------------------------------------------- reading
-_CONTROL = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_CONTROL = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _line_of(text: str, position: int) -> int:
@@ -133,8 +116,16 @@ def _check_events(text: str, name: str) -> None:
             anchor, size = stack.pop()
         elif isinstance(event, yaml.ScalarEvent):
             if len(event.value) > LIMITS["string_chars"]:
-                raise InputError([Problem(name, line, "", f"a value longer than {LIMITS['string_chars']:,} "
-                                                          f"characters ({len(event.value):,})")])
+                raise InputError(
+                    [
+                        Problem(
+                            name,
+                            line,
+                            "",
+                            f"a value longer than {LIMITS['string_chars']:,} characters ({len(event.value):,})",
+                        )
+                    ]
+                )
             anchor, size = event.anchor, 1
         elif isinstance(event, yaml.AliasEvent):
             anchor, size = None, sizes.get(event.anchor, 1)
@@ -147,8 +138,17 @@ def _check_events(text: str, name: str) -> None:
         else:
             total += size
         if (stack[0][1] if stack else 0) + total > LIMITS["nodes"]:
-            raise InputError([Problem(name, line, "", f"more than {LIMITS['nodes']:,} values once anchors and "
-                                                      f"aliases are expanded; refusing to read it")])
+            raise InputError(
+                [
+                    Problem(
+                        name,
+                        line,
+                        "",
+                        f"more than {LIMITS['nodes']:,} values once anchors and "
+                        f"aliases are expanded; refusing to read it",
+                    )
+                ]
+            )
 
 
 class _Loader(yaml.SafeLoader):
@@ -184,7 +184,7 @@ def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict, dups: list | N
         seen: dict = {}
         merges = [(k, v) for k, v in node.value if k.tag == "tag:yaml.org,2002:merge" or k.value == "<<"]
         for _k, v in merges:  # keys brought in by '<<: *anchor' sit at this path, explicit keys win
-            for m in (v.value if isinstance(v, yaml.SequenceNode) else [v]):
+            for m in v.value if isinstance(v, yaml.SequenceNode) else [v]:
                 if isinstance(m, yaml.MappingNode):
                     _walk_lines(m, path, file, out)
         out[path] = (file, node.start_mark.line + 1)
@@ -193,16 +193,21 @@ def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict, dups: list | N
                 continue
             key = k.value
             if dups is not None and key in seen:
-                dups.append(Problem(file, k.start_mark.line + 1, format_path(path + (key,)),
-                                    f"duplicate key (first given on line {seen[key]}); YAML would silently "
-                                    f"keep only the last one"))
+                dups.append(
+                    Problem(
+                        file,
+                        k.start_mark.line + 1,
+                        format_path((*path, key)),
+                        f"duplicate key (first given on line {seen[key]}); YAML would silently keep only the last one",
+                    )
+                )
             seen.setdefault(key, k.start_mark.line + 1)
-            out[path + (key,)] = (file, k.start_mark.line + 1)
-            _walk_lines(v, path + (key,), file, out, dups)
-            out[path + (key,)] = (file, k.start_mark.line + 1)
+            out[(*path, key)] = (file, k.start_mark.line + 1)
+            _walk_lines(v, (*path, key), file, out, dups)
+            out[(*path, key)] = (file, k.start_mark.line + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _walk_lines(v, path + (i,), file, out, dups)
+            _walk_lines(v, (*path, i), file, out, dups)
 
 
 def _path_at_line(origin: dict, line: int | None) -> str:
@@ -223,8 +228,9 @@ def _read_text(path: Path) -> str:
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise InputError([Problem(name, None, "", f"cannot read it: it is {kind}")])
     if info.st_size > LIMITS["file_bytes"]:
-        raise InputError([Problem(name, None, "", f"file is {info.st_size:,} bytes; the limit is "
-                                                  f"{LIMITS['file_bytes']:,}")])
+        raise InputError(
+            [Problem(name, None, "", f"file is {info.st_size:,} bytes; the limit is {LIMITS['file_bytes']:,}")]
+        )
     try:
         with open(path, "rb") as fh:  # a regular file: open and read cannot block
             raw = fh.read(LIMITS["file_bytes"] + 1)
@@ -236,8 +242,9 @@ def _read_text(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError([Problem(name, line, "", "not UTF-8 text (cannot decode byte "
-                                                  f"0x{raw[exc.start]:02x})")]) from None
+        raise InputError(
+            [Problem(name, line, "", f"not UTF-8 text (cannot decode byte 0x{raw[exc.start]:02x})")]
+        ) from None
 
 
 def parse_text(text: str, name: str) -> tuple[Any, dict, list[Problem]]:
@@ -256,8 +263,9 @@ def parse_text(text: str, name: str) -> tuple[Any, dict, list[Problem]]:
                 data = loader.construct_document(node) if node is not None else None
             except yaml.constructor.ConstructorError as exc:
                 line = exc.problem_mark.line + 1 if exc.problem_mark else None
-                raise InputError([Problem(name, line, _path_at_line(origin, line),
-                                          f"YAML value error: {exc.problem}")]) from None
+                raise InputError(
+                    [Problem(name, line, _path_at_line(origin, line), f"YAML value error: {exc.problem}")]
+                ) from None
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:  # NUL and other characters YAML does not allow
@@ -267,9 +275,17 @@ def parse_text(text: str, name: str) -> tuple[Any, dict, list[Problem]]:
             _d, origin, _dups = parse_text(_CONTROL.sub(" ", text), name)
         except InputError:
             origin = {}
-        raise InputError([Problem(name, line, _path_at_line(origin, line), f"control character U+{code:04X} is not allowed in YAML "
-                                                  f"(column {exc.position - text.rfind(chr(10), 0, exc.position)})"
-                                  )]) from None
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    line,
+                    _path_at_line(origin, line),
+                    f"control character U+{code:04X} is not allowed in YAML "
+                    f"(column {exc.position - text.rfind(chr(10), 0, exc.position)})",
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -328,7 +344,7 @@ def parse_key_path(text: str) -> Key:
     parts: list = []
     pos = 0
     for m in _TOKEN.finditer(text):
-        gap = text[pos:m.start()]
+        gap = text[pos : m.start()]
         if m.start() != pos and (gap != "." or m.group(1) is None):  # 'a.[0]' and 'a b' are typos
             raise ValueError(f"bad key path {text!r}")
         if m.group(1) is not None:
@@ -371,27 +387,30 @@ def resolve_path(data: Any, path: Key) -> list[Key]:
                 raise ValueError(f"{here} is not a list")
             if isinstance(part, int):
                 if part >= len(node):
-                    raise ValueError(f"{format_path(done + (part,))}: index {part} out of range "
-                                     f"(the list has {len(node)} items)")
-                walk(node[part], i + 1, done + (part,))
+                    raise ValueError(
+                        f"{format_path((*done, part))}: index {part} out of range (the list has {len(node)} items)"
+                    )
+                walk(node[part], i + 1, (*done, part))
             elif part == ALL:
                 for j, item in enumerate(node):
-                    walk(item, i + 1, done + (j,))
+                    walk(item, i + 1, (*done, j))
             else:
                 names = [item_name(item) for item in node]
                 hits = [j for j, n in enumerate(names) if n == part.name]
                 if not hits:
                     there = [n for n in names if n is not None]
                     listed = ", ".join(there) if there else "none: its items have no name"
-                    raise ValueError(f"{format_path(done + (part,))}: no item named {part.name!r}"
-                                     f"{suggest(part.name, there)}; the names there are: {listed}")
+                    raise ValueError(
+                        f"{format_path((*done, part))}: no item named {part.name!r}"
+                        f"{suggest(part.name, there)}; the names there are: {listed}"
+                    )
                 for j in hits:
-                    walk(node[j], i + 1, done + (j,))
+                    walk(node[j], i + 1, (*done, j))
         else:
             if isinstance(node, list):
                 raise ValueError(f"{here} is not a mapping")
             # a scalar on the way is replaced by a mapping (the schema then says what it should be)
-            walk(node.get(part) if isinstance(node, dict) else None, i + 1, done + (part,))
+            walk(node.get(part) if isinstance(node, dict) else None, i + 1, (*done, part))
 
     walk(data, 0, ())
     return out
@@ -461,7 +480,7 @@ def short_label(key_text: str) -> str:
     path = parse_key_path(key_text.split(",")[0].strip())
     names = [p.name for p in path if isinstance(p, Select) and p != ALL]
     last = next((p for p in reversed(path) if isinstance(p, str)), str(path[-1]))
-    return ".".join(names + [last])
+    return ".".join([*names, last])
 
 
 def suggest(word: str, choices) -> str:

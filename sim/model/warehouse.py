@@ -21,6 +21,7 @@ timeout event whose callback frees the picker and starts the next job.
 >>> round(float(expected_aisles(1, 20)), 3), round(float(expected_aisles(200, 20)), 2)
 (1.0, 20.0)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,8 @@ from collections import deque
 import numpy as np
 import simpy
 
-from sim.schema import Picking, Scenario, Warehouse
-from sim.streams import POS_BITS, POS_MASK, keyed_draws
+from sim.model.streams import POS_BITS, POS_MASK, keyed_draws
+from sim.scenario.schema import Picking, Scenario, Warehouse
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -55,15 +56,15 @@ class ServerPool:
 
     def __init__(self, env: simpy.Environment, capacity: int, on_done, on_start=None):
         self.env = env
-        self.on_start = on_start           # callback(payload) when a job starts (optional)
+        self.on_start = on_start  # callback(payload) when a job starts (optional)
         self.capacity = capacity
         self.busy = 0
-        self.queue: deque = deque()        # (payload, duration, queued_at)
-        self.on_done = on_done             # callback(payload) when a job ends
-        self.queue_area = 0.0              # job-days waiting
+        self.queue: deque = deque()  # (payload, duration, queued_at)
+        self.on_done = on_done  # callback(payload) when a job ends
+        self.queue_area = 0.0  # job-days waiting
         self.queue_max_today = 0
         self._last = 0.0
-        self.busy_days = 0.0               # server-days in service
+        self.busy_days = 0.0  # server-days in service
         self.jobs = 0
         self.jobs_waited = 0
         self.wait_total = 0.0
@@ -120,7 +121,7 @@ def capacity_schedule(scenario: Scenario, wh: Warehouse, event_days: np.ndarray)
     H = scenario.horizon_days
     down = np.zeros(H, dtype=bool)
     for period in wh.down:
-        down[period.start_day: period.start_day + period.days] = True
+        down[period.start_day : period.start_day + period.days] = True
     times, caps = [0.0], [0]
     for d in range(H):
         weekday = (scenario.start_date + dt.timedelta(days=d)).weekday()
@@ -132,8 +133,11 @@ def capacity_schedule(scenario: Scenario, wh: Warehouse, event_days: np.ndarray)
             hours = sorted({0.0, *(s.start_hour for s in p.shifts), *(s.end_hour for s in p.shifts)} - {24.0})
             pts = []
             for h in hours:
-                n = sum(s.pickers + (p.promo_extra_pickers if event_days[d] else 0) for s in p.shifts
-                        if weekday in s.weekdays and s.start_hour <= h < s.end_hour)
+                n = sum(
+                    s.pickers + (p.promo_extra_pickers if event_days[d] else 0)
+                    for s in p.shifts
+                    if weekday in s.weekdays and s.start_hour <= h < s.end_hour
+                )
                 pts.append((h / 24.0, n))
         for frac, n in pts:
             if n != caps[-1]:
@@ -156,27 +160,40 @@ def mean_job_seconds(p: Picking, lines: float) -> float:
     """Expected seconds of a one-order pick job with ``lines`` lines (the mean of ``job_days``)."""
     if p.pick_time_seconds is not None:
         return p.pick_time_seconds.mean
-    return (p.setup_seconds.mean + lines * p.seconds_per_line.mean + p.travel_seconds_base
-            + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles)))
+    return (
+        p.setup_seconds.mean
+        + lines * p.seconds_per_line.mean
+        + p.travel_seconds_base
+        + p.travel_seconds_per_aisle * float(expected_aisles(lines, p.aisles))
+    )
 
 
 class PickingStation:
     """One warehouse's pickers (and optional packing stations)."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, index: int, seed: int,
-                 event_days: np.ndarray, on_ready, on_start, keys: list[int]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        index: int,
+        seed: int,
+        event_days: np.ndarray,
+        on_ready,
+        on_start,
+        keys: list[int],
+    ):
         self.env = env
         self.index = index
         self.p: Picking = scenario.warehouses[index].picking
         self.seed = int(seed)
         self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
-        self.on_ready = on_ready          # callback(shipment_id) when packed
+        self.on_ready = on_ready  # callback(shipment_id) when packed
         self.on_start = on_start
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
         self.pickers = ServerPool(env, int(self.caps[0]), self._picked, self._started)
-        self.packers = (ServerPool(env, self.p.packing_stations, on_ready) if self.p.packing_stations else None)
+        self.packers = ServerPool(env, self.p.packing_stations, on_ready) if self.p.packing_stations else None
         self.lines_picked = 0
-        self.pending: list[tuple[int, int]] = []   # waves: (shipment id, lines) not yet released
+        self.pending: list[tuple[int, int]] = []  # waves: (shipment id, lines) not yet released
         self._formula = self.p.pick_time_seconds is None
         p = self.p
         self._job = self._draws_of("job", p.pick_time_seconds)
@@ -197,7 +214,7 @@ class PickingStation:
     def job_days(self, lines: int, key: int) -> float:
         """Duration of a pick job of ``lines`` lines whose first shipment has ``key`` (days).
 
-        ``key`` = ``sim.streams.order_key(order day, position in the day)``: every order has
+        ``key`` = ``sim.model.streams.order_key(order day, position in the day)``: every order has
         its own pick-time draws at each warehouse (common random numbers across variants).
         """
         key = (key >> POS_BITS, key & POS_MASK)
@@ -206,8 +223,10 @@ class PickingStation:
         travel = self._travel
         if lines >= len(travel):
             p = self.p
-            travel.extend(p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles
-                          * (1.0 - (1.0 - 1.0 / p.aisles) ** n) for n in range(len(travel), lines + 1))
+            travel.extend(
+                p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles * (1.0 - (1.0 - 1.0 / p.aisles) ** n)
+                for n in range(len(travel), lines + 1)
+            )
         return max(self._setup(*key) + lines * self._line(*key) + travel[lines], 0.0) / SECONDS_PER_DAY
 
     # ------------------------------------------------------------ processes
@@ -224,9 +243,9 @@ class PickingStation:
             yield env.timeout(step)
             if not self.pending:
                 continue
-            release, self.pending = self.pending[: p.wave_max_orders], self.pending[p.wave_max_orders:]
+            release, self.pending = self.pending[: p.wave_max_orders], self.pending[p.wave_max_orders :]
             for i in range(0, len(release), p.batch_size):
-                batch = release[i: i + p.batch_size]
+                batch = release[i : i + p.batch_size]
                 self._submit(tuple(sid for sid, _ in batch), sum(n for _, n in batch))
 
     # ------------------------------------------------------------ jobs
@@ -251,7 +270,9 @@ class PickingStation:
             if self.packers is None:
                 self.on_ready(sid)
             else:
-                self.packers.submit(sid, self._pack(self.keys[sid] >> POS_BITS, self.keys[sid] & POS_MASK) / SECONDS_PER_DAY)
+                self.packers.submit(
+                    sid, self._pack(self.keys[sid] >> POS_BITS, self.keys[sid] & POS_MASK) / SECONDS_PER_DAY
+                )
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:

@@ -22,14 +22,15 @@ Departure and delivery times are computed, not simulated event by event, since
 nothing after packing competes for a resource other than carrier capacity,
 which is booked in packing order.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from sim.delivery import Carriers, _after_down, _spans, next_cutoff
-from sim.schema import Scenario
-from sim.streams import POS_BITS, POS_MASK
-from sim.warehouse import PickingStation
+from sim.model.delivery import Carriers, _after_down, _spans, next_cutoff
+from sim.model.streams import POS_BITS, POS_MASK
+from sim.model.warehouse import PickingStation
+from sim.scenario.schema import Scenario
 
 
 def open_warehouses(scenario: Scenario) -> list[bool]:
@@ -37,7 +38,7 @@ def open_warehouses(scenario: Scenario) -> list[bool]:
     ``lane_plan`` routing a warehouse that no lane with a positive share names is closed (the
     logistics optimizer closes a warehouse by giving it no lanes).
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> open_warehouses(load_scenario("scenarios/multi_warehouse.yaml"))
     [True, True, True]
     """
@@ -59,7 +60,7 @@ class Router:
         self.pref: list[list[int]] = []
         for r, region in enumerate(s.demand.regions):
             own = [i for i, w in enumerate(s.warehouses) if region.name in w.regions] or [0]
-            speed = (carriers.mean_transit[:, :, r].min(axis=0) if carriers.n else np.zeros(W))
+            speed = carriers.mean_transit[:, :, r].min(axis=0) if carriers.n else np.zeros(W)
             rest = sorted((i for i in range(W) if i not in own), key=lambda i: (speed[i], i))
             self.pref.append(own + rest)
         self.plan_cum, self.plan_lanes = [], []
@@ -112,8 +113,22 @@ class Router:
 class Fulfilment:
     """Shipment records and their way through the warehouse and the carrier network."""
 
-    FIELDS = ("order", "wh", "region", "lines", "units", "weight", "value", "carrier",
-              "release", "pick_start", "ready", "ship", "deliver", "cost")
+    FIELDS = (
+        "order",
+        "wh",
+        "region",
+        "lines",
+        "units",
+        "weight",
+        "value",
+        "carrier",
+        "release",
+        "pick_start",
+        "ready",
+        "ship",
+        "deliver",
+        "cost",
+    )
 
     def __init__(self, env, scenario: Scenario, streams, event_days: np.ndarray):
         self.env = env
@@ -122,26 +137,54 @@ class Fulfilment:
         self.router = Router(scenario, self.carriers)
         self.rule = scenario.routing.carrier
         names = self.carriers.names
-        self.express = names.index(scenario.routing.express_carrier) if scenario.routing.express_carrier in names \
-            else -1
+        self.express = (
+            names.index(scenario.routing.express_carrier) if scenario.routing.express_carrier in names else -1
+        )
         self.express_min = scenario.routing.express_min_order_value
         self.rec = {f: [] for f in self.FIELDS}
         self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
         self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
         self.stations = [
             PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.key)
-            if w.picking is not None else None
-            for i, w in enumerate(scenario.warehouses)]
+            if w.picking is not None
+            else None
+            for i, w in enumerate(scenario.warehouses)
+        ]
 
     # ------------------------------------------------------------ records
-    def new_shipment(self, order: int, wh: int, region: int, lines: int, units: float, weight: float,
-                     value: float, carrier: int = -1, day: int = 0, pos: int = 0) -> int:
+    def new_shipment(
+        self,
+        order: int,
+        wh: int,
+        region: int,
+        lines: int,
+        units: float,
+        weight: float,
+        value: float,
+        carrier: int = -1,
+        day: int = 0,
+        pos: int = 0,
+    ) -> int:
         """Record a shipment of order ``order`` (order ``pos`` of day ``day``); returns its id."""
         sid = len(self.key)
-        self.key.append((day << POS_BITS) | pos)  # sim.streams.order_key
+        self.key.append((day << POS_BITS) | pos)  # sim.model.streams.order_key
         nan = float("nan")
-        (a_order, a_wh, a_region, a_lines, a_units, a_weight, a_value, a_carrier, a_release, a_pick_start,
-         a_ready, a_ship, a_deliver, a_cost) = self._append
+        (
+            a_order,
+            a_wh,
+            a_region,
+            a_lines,
+            a_units,
+            a_weight,
+            a_value,
+            a_carrier,
+            a_release,
+            a_pick_start,
+            a_ready,
+            a_ship,
+            a_deliver,
+            a_cost,
+        ) = self._append
         a_order(order)
         a_wh(wh)
         a_region(region)

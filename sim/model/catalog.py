@@ -5,29 +5,30 @@ ABC classes come from the cumulative revenue share (popularity x price) when not
 given: A up to the first threshold (default 80%), B up to the second (95%),
 C for the rest.
 
->>> from sim.schema import Catalog
+>>> from sim.scenario.schema import Catalog
 >>> c = build_catalog(Catalog(generate={"count": 200, "seed": 3}), ["main"])
 >>> len(c.ids), round(float(c.popularity.sum()), 6), sorted(set(c.abc.tolist()))
 (200, 1.0, ['A', 'B', 'C'])
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.schema import Catalog as CatalogSpec
+from sim.scenario.schema import Catalog as CatalogSpec
 
 
 @dataclass(frozen=True)
 class CatalogArrays:
     ids: list[str]
-    price: np.ndarray          # currency per unit
-    unit_cost: np.ndarray      # currency per unit
+    price: np.ndarray  # currency per unit
+    unit_cost: np.ndarray  # currency per unit
     weight_kg: np.ndarray
-    popularity: np.ndarray     # probabilities of being chosen by an order line (sum 1)
-    abc: np.ndarray            # 'A' | 'B' | 'C'
-    supplier: np.ndarray       # supplier index per SKU
+    popularity: np.ndarray  # probabilities of being chosen by an order line (sum 1)
+    abc: np.ndarray  # 'A' | 'B' | 'C'
+    supplier: np.ndarray  # supplier index per SKU
 
     @property
     def n(self) -> int:
@@ -78,10 +79,14 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
         derived = abc_classes(price * popularity, spec.abc_thresholds)
         abc = np.array([s.abc or derived[i] for i, s in enumerate(skus)])
         return CatalogArrays(
-            ids=[s.id for s in skus], price=price,
+            ids=[s.id for s in skus],
+            price=price,
             unit_cost=np.array([s.unit_cost for s in skus], dtype=float),
             weight_kg=np.array([s.weight_kg for s in skus], dtype=float),
-            popularity=popularity / popularity.sum(), abc=abc, supplier=supplier)
+            popularity=popularity / popularity.sum(),
+            abc=abc,
+            supplier=supplier,
+        )
     g = spec.generate
     rng = np.random.default_rng(g.seed)
     n = g.count
@@ -97,15 +102,21 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
     popularity = weights / weights.sum()
     width = max(5, len(str(n)))
     return CatalogArrays(
-        ids=[f"{g.id_prefix}{i + 1:0{width}d}" for i in range(n)], price=price,
-        unit_cost=np.round(price * ratio, 2), weight_kg=weight, popularity=popularity,
-        abc=abc_classes(popularity * price, spec.abc_thresholds), supplier=supplier)
+        ids=[f"{g.id_prefix}{i + 1:0{width}d}" for i in range(n)],
+        price=price,
+        unit_cost=np.round(price * ratio, 2),
+        weight_kg=weight,
+        popularity=popularity,
+        abc=abc_classes(popularity * price, spec.abc_thresholds),
+        supplier=supplier,
+    )
 
 
 def catalog_for(scenario) -> CatalogArrays:
     """The catalogue of a scenario (cached on the frozen scenario object)."""
     cache = scenario._cache
     if "catalog" not in cache:
-        cache["catalog"] = build_catalog(scenario.catalog, [s.name for s in scenario.suppliers],
-                                         [s.share for s in scenario.suppliers])
+        cache["catalog"] = build_catalog(
+            scenario.catalog, [s.name for s in scenario.suppliers], [s.share for s in scenario.suppliers]
+        )
     return cache["catalog"]

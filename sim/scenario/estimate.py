@@ -3,7 +3,7 @@
 From a validated Scenario, without simulating and without building the catalogue,
 the estimate counts
 
-    orders = sum over the horizon of the expected orders per day  (sim.demand.demand_plan: weekday,
+    orders = sum over the horizon of the expected orders per day  (sim.model.demand.demand_plan: weekday,
              month, promotion and marketing factors, the simulator's own rate function)
     lines  = orders x E[lines per order]          (rounded and at least 1, as the simulator draws them)
     pairs  = SKUs x warehouses                    (the flat inventory arrays)
@@ -19,18 +19,19 @@ measured on this machine kind (2 cores, CPython 3.11; see ``COSTS``):
 The CLI refuses (exit 2, nothing written) a run whose replications and variants,
 divided by the workers, would not finish within ``MAX_SECONDS`` or whose replication
 would not fit into its share of the machine's memory, unless ``--allow-large`` is given
-(``refusal``). Costs were measured with ``python -m sim.estimate`` (simulates a few sized
+(``refusal``). Costs were measured with ``python -m sim.scenario.estimate`` (simulates a few sized
 variants of ``scenarios/baseline.yaml`` and ``scenarios/multi_warehouse.yaml`` and prints
 CPU seconds and peak RSS of each); estimates are meant to be right within a factor of
 about two, enough to tell a minute from a day.
 
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.loader import load_scenario
 >>> w = estimate_work(load_scenario("scenarios/classroom_sq.yaml"))
 >>> w.days, w.pairs, round(w.orders)
 (3650, 1, 3650)
 >>> w.seconds < 5
 True
 """
+
 from __future__ import annotations
 
 import math
@@ -39,30 +40,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.schema import Scenario
+from sim.scenario.schema import Scenario
 
-MAX_SECONDS = 3600.0          # a run that would take longer (wall, after dividing by workers) is refused
-MEMORY_SHARE = 0.5            # of the machine's RAM, shared by the workers (headroom for the OS and the rest)
+MAX_SECONDS = 3600.0  # a run that would take longer (wall, after dividing by workers) is refused
+MEMORY_SHARE = 0.5  # of the machine's RAM, shared by the workers (headroom for the OS and the rest)
 
-# CPU seconds per unit, measured 2026-12 with `python -m sim.estimate` (CPU time of simulate(), idle machine).
+# CPU seconds per unit, measured 2026-12 with `python -m sim.scenario.estimate` (CPU time of simulate(), idle machine).
 COSTS = {
-    "setup": 0.05,            # ShopModel set-up, KPIs and daily table of a tiny scenario
-    "order": 6.6e-6,          # event loop + allocation + records, instant picking and delivery (baseline.yaml)
+    "setup": 0.05,  # ShopModel set-up, KPIs and daily table of a tiny scenario
+    "order": 6.6e-6,  # event loop + allocation + records, instant picking and delivery (baseline.yaml)
     "order_fulfilment": 11.6e-6,  # extra per order with picking and/or carriers (multi_warehouse.yaml: ~18 us total)
-    "line": 1.6e-6,           # per order line beyond the first
-    "day": 130e-6,            # day process, draws and day close of a small scenario
-    "pair": 2.0e-6,           # per (SKU, warehouse) pair: policy, arrays, catalogue
-    "pair_day": 40e-9,        # per pair and day: the vectorized area/day-close passes
-    "pair_review": 5e-9,      # per pair and periodic review (one vectorized pass)
+    "line": 1.6e-6,  # per order line beyond the first
+    "day": 130e-6,  # day process, draws and day close of a small scenario
+    "pair": 2.0e-6,  # per (SKU, warehouse) pair: policy, arrays, catalogue
+    "pair_day": 40e-9,  # per pair and day: the vectorized area/day-close passes
+    "pair_review": 5e-9,  # per pair and periodic review (one vectorized pass)
 }
 # Peak resident memory in bytes, measured with the same command (ru_maxrss of a fresh process).
 MEMORY = {
-    "base": 90 * 2**20,       # interpreter + numpy/pandas/simpy/pydantic after import
-    "order": 560,             # order and shipment records, then the order table (baseline.yaml)
+    "base": 90 * 2**20,  # interpreter + numpy/pandas/simpy/pydantic after import
+    "order": 560,  # order and shipment records, then the order table (baseline.yaml)
     "order_fulfilment": 220,  # extra per order with picking and/or carriers
     "line": 12,
-    "day": 900,               # daily arrays and the daily DataFrame
-    "pair": 420,              # inventory arrays, policy arrays, catalogue (ids included)
+    "day": 900,  # daily arrays and the daily DataFrame
+    "pair": 420,  # inventory arrays, policy arrays, catalogue (ids included)
 }
 
 
@@ -74,13 +75,15 @@ class WorkEstimate:
     lines: float
     pairs: int
     days: int
-    seconds: float        # CPU seconds of one replication
-    memory_bytes: float   # peak resident memory of one replication's process
+    seconds: float  # CPU seconds of one replication
+    memory_bytes: float  # peak resident memory of one replication's process
 
     def __str__(self) -> str:
-        return (f"work: {self.orders:,.0f} orders, {_short(self.lines)} lines, {self.pairs:,} SKU-warehouse "
-                f"pair{'s' if self.pairs != 1 else ''} over {self.days:,} day{'s' if self.days != 1 else ''}; "
-                f"about {format_seconds(self.seconds)} and {format_bytes(self.memory_bytes)} per replication")
+        return (
+            f"work: {self.orders:,.0f} orders, {_short(self.lines)} lines, {self.pairs:,} SKU-warehouse "
+            f"pair{'s' if self.pairs != 1 else ''} over {self.days:,} day{'s' if self.days != 1 else ''}; "
+            f"about {format_seconds(self.seconds)} and {format_bytes(self.memory_bytes)} per replication"
+        )
 
 
 def _short(x: float) -> str:
@@ -132,7 +135,7 @@ def mean_count(dist, size: int = 4096) -> float:
 
     A fixed-seed sample (rounding has no closed form for most families); cheap and deterministic.
 
-    >>> from sim.distributions import Constant
+    >>> from sim.scenario.distributions import Constant
     >>> mean_count(Constant(value=0.2))
     1.0
     """
@@ -149,7 +152,7 @@ def estimate_work(scenario: Scenario) -> WorkEstimate:
     O(days + channels x days) vectorized numpy for the demand, O(1) for the pairs: refusing a
     200,000 x 400 network or a 36,500-day horizon takes milliseconds.
     """
-    from sim.demand import demand_plan  # the simulator's own daily rate
+    from sim.model.demand import demand_plan  # the simulator's own daily rate
 
     days = int(scenario.horizon_days)
     orders = float(np.sum(demand_plan(scenario).rate))
@@ -159,11 +162,22 @@ def estimate_work(scenario: Scenario) -> WorkEstimate:
     reviews = math.ceil(days / policy.review_period_days) if policy.periodic else 0
     full = _has_fulfilment(scenario)
     c, m = COSTS, MEMORY
-    seconds = (c["setup"] + orders * (c["order"] + (c["order_fulfilment"] if full else 0.0))
-               + max(lines - orders, 0.0) * c["line"] + days * c["day"] + pairs * c["pair"]
-               + pairs * days * c["pair_day"] + pairs * reviews * c["pair_review"])
-    memory = (m["base"] + orders * (m["order"] + (m["order_fulfilment"] if full else 0.0)) + lines * m["line"]
-              + days * m["day"] + pairs * m["pair"])
+    seconds = (
+        c["setup"]
+        + orders * (c["order"] + (c["order_fulfilment"] if full else 0.0))
+        + max(lines - orders, 0.0) * c["line"]
+        + days * c["day"]
+        + pairs * c["pair"]
+        + pairs * days * c["pair_day"]
+        + pairs * reviews * c["pair_review"]
+    )
+    memory = (
+        m["base"]
+        + orders * (m["order"] + (m["order_fulfilment"] if full else 0.0))
+        + lines * m["line"]
+        + days * m["day"]
+        + pairs * m["pair"]
+    )
     return WorkEstimate(orders=orders, lines=lines, pairs=pairs, days=days, seconds=seconds, memory_bytes=memory)
 
 
@@ -175,8 +189,13 @@ def machine_memory_bytes() -> float:
         return 8.0 * 2**30
 
 
-def refusal(estimates: list[WorkEstimate] | WorkEstimate, replications: int = 1, workers: int = 1,
-            max_seconds: float = MAX_SECONDS, memory_bytes: float | None = None) -> str | None:
+def refusal(
+    estimates: list[WorkEstimate] | WorkEstimate,
+    replications: int = 1,
+    workers: int = 1,
+    max_seconds: float = MAX_SECONDS,
+    memory_bytes: float | None = None,
+) -> str | None:
     """Why a run of ``replications`` of each scenario on ``workers`` processes is too large, or None.
 
     Wall time = sum of the replications' CPU seconds / workers (replications are independent);
@@ -201,8 +220,10 @@ def refusal(estimates: list[WorkEstimate] | WorkEstimate, replications: int = 1,
         reasons.append(f"this would take about {format_seconds(total)} (limit {format_seconds(max_seconds)})")
     if peak > share:
         per = f" / {workers} workers" if workers > 1 else ""
-        reasons.append(f"a replication needs about {format_bytes(peak)} of memory (limit "
-                       f"{format_bytes(share)} = {MEMORY_SHARE:.0%} of {format_bytes(ram)}{per})")
+        reasons.append(
+            f"a replication needs about {format_bytes(peak)} of memory (limit "
+            f"{format_bytes(share)} = {MEMORY_SHARE:.0%} of {format_bytes(ram)}{per})"
+        )
     return "; ".join(reasons) or None
 
 
@@ -211,12 +232,15 @@ def total_line(estimates: list[WorkEstimate], replications: int, workers: int) -
     runs = len(estimates) * replications
     workers = max(1, min(int(workers), runs))
     total = sum(e.seconds for e in estimates) * replications / workers
-    return f"{runs:,} run{'s' if runs != 1 else ''} on {workers} worker{'s' if workers != 1 else ''}: " \
-           f"about {format_seconds(total)}"
+    return (
+        f"{runs:,} run{'s' if runs != 1 else ''} on {workers} worker{'s' if workers != 1 else ''}: "
+        f"about {format_seconds(total)}"
+    )
 
 
-def check_work(label: str, estimates: list[WorkEstimate], replications: int = 1, workers: int = 1,
-               allow_large: bool = False) -> tuple[str, str | None]:
+def check_work(
+    label: str, estimates: list[WorkEstimate], replications: int = 1, workers: int = 1, allow_large: bool = False
+) -> tuple[str, str | None]:
     """(the estimate as one line, the refusal as one line or None) for the CLI.
 
     The refusal names ``label`` (the input file), the work, the reason and the way out;
@@ -243,30 +267,48 @@ def _measure() -> None:  # pragma: no cover - a measuring tool, run by hand
     import subprocess
     import sys
 
-    code = ("import json, resource, sys, time\n"
-            "from sim.scenario import load_scenario\nfrom sim.model import simulate\n"
-            "from sim.estimate import estimate_work\n"
-            "sc = load_scenario(sys.argv[1], sys.argv[2:])\nt = time.process_time()\nsimulate(sc, 1)\n"
-            "cpu = time.process_time() - t\nw = estimate_work(sc)\n"
-            "print(json.dumps({'orders': w.orders, 'lines': w.lines, 'pairs': w.pairs, 'days': w.days, "
-            "'cpu_s': round(cpu, 3), 'est_s': round(w.seconds, 3), "
-            "'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
-            "'est_mib': round(w.memory_bytes / 2**20)}))\n")
+    code = (
+        "import json, resource, sys, time\n"
+        "from sim.scenario.loader import load_scenario\nfrom sim.model.shop import simulate\n"
+        "from sim.scenario.estimate import estimate_work\n"
+        "sc = load_scenario(sys.argv[1], sys.argv[2:])\nt = time.process_time()\nsimulate(sc, 1)\n"
+        "cpu = time.process_time() - t\nw = estimate_work(sc)\n"
+        "print(json.dumps({'orders': w.orders, 'lines': w.lines, 'pairs': w.pairs, 'days': w.days, "
+        "'cpu_s': round(cpu, 3), 'est_s': round(w.seconds, 3), "
+        "'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
+        "'est_mib': round(w.memory_bytes / 2**20)}))\n"
+    )
     quiet = ["demand.base_orders_per_day=0.01", "demand.channels=[]"]
-    cases = [("scenarios/classroom_eoq.yaml", []),
-             ("scenarios/baseline.yaml", []),
-             ("scenarios/baseline.yaml", ["demand.base_orders_per_day=1600"]),
-             ("scenarios/baseline.yaml", ["demand.base_orders_per_day=1500", "demand.lines_per_order=6"]),
-             ("scenarios/baseline.yaml", quiet + ["horizon_days=36500"]),
-             ("scenarios/baseline.yaml", quiet + ["catalog.generate.count=200000"]),
-             ("scenarios/baseline.yaml", quiet + ["catalog.generate.count=200000", "inventory.policy.review=periodic",
-                                                  "inventory.policy.review_period_days=1"]),
-             ("scenarios/multi_warehouse.yaml", []),
-             ("scenarios/multi_warehouse.yaml", ["demand.base_orders_per_day=4000"])]
+    cases = [
+        ("scenarios/classroom_eoq.yaml", []),
+        ("scenarios/baseline.yaml", []),
+        ("scenarios/baseline.yaml", ["demand.base_orders_per_day=1600"]),
+        ("scenarios/baseline.yaml", ["demand.base_orders_per_day=1500", "demand.lines_per_order=6"]),
+        ("scenarios/baseline.yaml", [*quiet, "horizon_days=36500"]),
+        ("scenarios/baseline.yaml", [*quiet, "catalog.generate.count=200000"]),
+        (
+            "scenarios/baseline.yaml",
+            [
+                *quiet,
+                "catalog.generate.count=200000",
+                "inventory.policy.review=periodic",
+                "inventory.policy.review_period_days=1",
+            ],
+        ),
+        ("scenarios/multi_warehouse.yaml", []),
+        ("scenarios/multi_warehouse.yaml", ["demand.base_orders_per_day=4000"]),
+    ]
     for file, sets in cases:
         out = subprocess.run([sys.executable, "-c", code, file, *sets], capture_output=True, text=True)
-        print(json.dumps({"file": file, "set": sets, **(json.loads(out.stdout) if out.returncode == 0
-                                                         else {"error": out.stderr[-300:]})}))
+        print(
+            json.dumps(
+                {
+                    "file": file,
+                    "set": sets,
+                    **(json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr[-300:]}),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

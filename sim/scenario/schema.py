@@ -3,17 +3,18 @@
 Every key has a type, a unit in its name or description, a default and an
 allowed range. Models are frozen: nothing mutates a scenario after validation.
 Cross-field rules (names that must exist, s < S, shares that sum to one) are
-checked in :mod:`sim.scenario` so each problem gets its own precise key path.
+checked in :mod:`sim.scenario.loader` so each problem gets its own precise key path.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
-from sim.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
+from sim.scenario.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
 Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -21,14 +22,14 @@ NonNeg = Annotated[float, Field(ge=0)]
 
 # Upper bounds: generous for any real shop, small enough that every product of them in a KPI
 # (orders x lines x units x price x days, on-hand x unit cost x holding rate x days) stays finite.
-MAX_MONEY = 1e9             # a price, cost or spend per unit, order, shipment, hour or day (currency)
-MAX_BUDGET = 1e12           # a total over the horizon (currency)
-MAX_ORDERS_PER_DAY = 1e7    # orders per day (base rate, marketing saturation)
-MAX_UNITS = 1e12            # stock levels and order quantities (units)
-MAX_DAYS = 36_500           # any span or day number (100 years)
-MAX_COUNT = 100_000         # pickers, stations, aisles, batch sizes
-MAX_FACTOR = 1e3            # rate multipliers (weekday, month, uplift, response, zone)
-MAX_SECONDS = 1e6           # a work step (s)
+MAX_MONEY = 1e9  # a price, cost or spend per unit, order, shipment, hour or day (currency)
+MAX_BUDGET = 1e12  # a total over the horizon (currency)
+MAX_ORDERS_PER_DAY = 1e7  # orders per day (base rate, marketing saturation)
+MAX_UNITS = 1e12  # stock levels and order quantities (units)
+MAX_DAYS = 36_500  # any span or day number (100 years)
+MAX_COUNT = 100_000  # pickers, stations, aisles, batch sizes
+MAX_FACTOR = 1e3  # rate multipliers (weekday, month, uplift, response, zone)
+MAX_SECONDS = 1e6  # a work step (s)
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 Factor = Annotated[float, Field(ge=0, le=MAX_FACTOR)]
 Units = Annotated[float, Field(ge=0, le=MAX_UNITS)]
@@ -62,14 +63,23 @@ class CatalogGenerator(Model):
     """A synthetic catalogue: popularity is Pareto distributed (a few SKUs sell most)."""
 
     count: int = Field(ge=1, le=200_000, description="number of SKUs")
-    pareto_alpha: float = Field(1.16, gt=0, le=100, description="Pareto shape of popularity (smaller = more "
-                                "concentrated; 1.16: the top 20% of 300 SKUs take ~70% of demand)")
-    price: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 80, "cv": 0.8},
-                        description="price per unit (currency)")
-    cost_ratio: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0.4, "high": 0.7},
-                             description="unit cost as a fraction of price")
-    weight_kg: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 1.0, "cv": 0.8},
-                            description="weight per unit (kg)")
+    pareto_alpha: float = Field(
+        1.16,
+        gt=0,
+        le=100,
+        description="Pareto shape of popularity (smaller = more "
+        "concentrated; 1.16: the top 20% of 300 SKUs take ~70% of demand)",
+    )
+    price: Dist = Field(
+        default_factory=lambda: {"dist": "lognormal", "mean": 80, "cv": 0.8}, description="price per unit (currency)"
+    )
+    cost_ratio: Dist = Field(
+        default_factory=lambda: {"dist": "uniform", "low": 0.4, "high": 0.7},
+        description="unit cost as a fraction of price",
+    )
+    weight_kg: Dist = Field(
+        default_factory=lambda: {"dist": "lognormal", "mean": 1.0, "cv": 0.8}, description="weight per unit (kg)"
+    )
     seed: int = Field(0, ge=0, description="seed of the generator (the catalogue is part of the scenario)")
     id_prefix: str = Field("SKU", description="SKU names are PREFIX00001, ...")
 
@@ -77,21 +87,25 @@ class CatalogGenerator(Model):
 class Catalog(Model):
     skus: list[Sku] | None = Field(None, description="SKUs written out (or use generate)")
     generate: CatalogGenerator | None = Field(None, description="synthetic catalogue (or use skus)")
-    abc_thresholds: tuple[Prob, Prob] = Field((0.8, 0.95), description="cumulative revenue share closing classes A and B")
+    abc_thresholds: tuple[Prob, Prob] = Field(
+        (0.8, 0.95), description="cumulative revenue share closing classes A and B"
+    )
 
 
 # ---------------------------------------------------------------- demand
 class Region(Model):
     name: str = Field(min_length=1)
     share: Prob = Field(description="share of orders from this region (shares sum to 1)")
-    promise_days: int = Field(3, ge=0, le=MAX_DAYS, description="delivery promise: delivered by the end of order day + N")
+    promise_days: int = Field(
+        3, ge=0, le=MAX_DAYS, description="delivery promise: delivered by the end of order day + N"
+    )
 
 
 class Promotion(Model):
     """A dated event such as 618 or Double-11: more orders, lower prices."""
 
     name: str = Field(min_length=1)
-    date: Union[dt.date, str] = Field(description="first day, YYYY-MM-DD, or MM-DD to repeat every year")
+    date: dt.date | str = Field(description="first day, YYYY-MM-DD, or MM-DD to repeat every year")
     days: int = Field(1, ge=1, le=MAX_DAYS, description="length of the event (days)")
     uplift: Factor = Field(1.0, description="order-rate multiplier during the event (3 = triple)")
     discount: float = Field(0.0, ge=0, lt=1, description="price discount during the event (fraction)")
@@ -125,22 +139,35 @@ class Channel(Model):
     name: str = Field(min_length=1)
     spend_per_day: Money = Field(0.0, description="everyday spend (currency/day)")
     event_spend_per_day: Money = Field(0.0, description="extra spend on promotion-event days (currency/day)")
-    schedule: list[SpendPeriod] = Field(default_factory=list, description="periods that set the spend (override the above)")
-    max_extra_orders_per_day: float = Field(ge=0, le=MAX_ORDERS_PER_DAY, description="saturation: extra orders/day at unlimited spend")
+    schedule: list[SpendPeriod] = Field(
+        default_factory=list, description="periods that set the spend (override the above)"
+    )
+    max_extra_orders_per_day: float = Field(
+        ge=0, le=MAX_ORDERS_PER_DAY, description="saturation: extra orders/day at unlimited spend"
+    )
     half_saturation_spend: float = Field(gt=0, le=MAX_MONEY, description="spend/day giving half the maximum (k)")
     hill_shape: float = Field(1.0, gt=0, le=1, description="Hill exponent h (<= 1 keeps the curve concave)")
-    event_multiplier: Factor = Field(1.0, description="response multiplier on promotion-event days "
-                                     "(shoppers convert better during the event)")
-    min_budget: float = Field(0.0, ge=0, le=MAX_BUDGET, description="promotion optimizer: least total spend over the horizon")
-    max_budget: Annotated[float, Field(ge=0, le=MAX_BUDGET)] | None = Field(None, description="promotion optimizer: most total spend over the horizon")
-    max_spend_per_day: Money | None = Field(None, description="promotion optimizer: most spend on one day "
-                                             "(default 20 x half_saturation_spend)")
+    event_multiplier: Factor = Field(
+        1.0, description="response multiplier on promotion-event days (shoppers convert better during the event)"
+    )
+    min_budget: float = Field(
+        0.0, ge=0, le=MAX_BUDGET, description="promotion optimizer: least total spend over the horizon"
+    )
+    max_budget: Annotated[float, Field(ge=0, le=MAX_BUDGET)] | None = Field(
+        None, description="promotion optimizer: most total spend over the horizon"
+    )
+    max_spend_per_day: Money | None = Field(
+        None, description="promotion optimizer: most spend on one day (default 20 x half_saturation_spend)"
+    )
 
 
 class Demand(Model):
-    base_orders_per_day: float = Field(ge=0, le=MAX_ORDERS_PER_DAY, description="orders/day before weekday, season and promotion factors")
+    base_orders_per_day: float = Field(
+        ge=0, le=MAX_ORDERS_PER_DAY, description="orders/day before weekday, season and promotion factors"
+    )
     arrivals: Literal["poisson", "deterministic"] = Field(
-        "poisson", description="poisson: random order count and times; deterministic: evenly spaced orders")
+        "poisson", description="poisson: random order count and times; deterministic: evenly spaced orders"
+    )
     weekday_factors: list[Factor] = Field([1.0] * 7, min_length=7, max_length=7, description="Mon..Sun multipliers")
     monthly_factors: list[Factor] = Field([1.0] * 12, min_length=12, max_length=12, description="Jan..Dec multipliers")
     lines_per_order: Dist = Field(1, description="order lines per order (rounded, at least 1)")
@@ -148,9 +175,14 @@ class Demand(Model):
     regions: list[Region] = Field(default_factory=lambda: [{"name": "all", "share": 1.0}], min_length=1)
     promotions: list[Promotion] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list, description="marketing channels")
-    scale: float = Field(1.0, ge=0, le=1000, description="what-if multiplier on every source of demand: base "
-                         "orders (so promotion orders too) and every channel's max_extra_orders_per_day "
-                         "(3 = demand triples); see inventory.plan_demand")
+    scale: float = Field(
+        1.0,
+        ge=0,
+        le=1000,
+        description="what-if multiplier on every source of demand: base "
+        "orders (so promotion orders too) and every channel's max_extra_orders_per_day "
+        "(3 = demand triples); see inventory.plan_demand",
+    )
 
 
 # ---------------------------------------------------------------- network and supply
@@ -164,7 +196,8 @@ class Shift(Model):
     end_hour: float = Field(gt=0, le=24, description="shift end, hours after midnight (after start)")
     pickers: int = Field(ge=0, le=MAX_COUNT, description="pickers working in this shift")
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: list(range(7)), description="days it runs, 0 = Monday")
+        default_factory=lambda: list(range(7)), description="days it runs, 0 = Monday"
+    )
 
 
 class Picking(Model):
@@ -177,18 +210,26 @@ class Picking(Model):
 
     pickers: int | None = Field(None, ge=0, le=MAX_COUNT, description="pickers all day, every day (or give shifts)")
     shifts: list[Shift] = Field(default_factory=list, description="shift schedule (sums where shifts overlap)")
-    promo_extra_pickers: int = Field(0, ge=0, le=MAX_COUNT, description="extra pickers in every shift on promotion-event days")
+    promo_extra_pickers: int = Field(
+        0, ge=0, le=MAX_COUNT, description="extra pickers in every shift on promotion-event days"
+    )
     setup_seconds: Dist = Field(30, description="per job: fetch a cart, print lists (s)")
     seconds_per_line: Dist = Field(15, description="per order line: find, pick, scan (s)")
     aisles: int = Field(20, ge=1, le=MAX_COUNT, description="aisles in the pick area")
-    travel_seconds_base: float = Field(30.0, ge=0, le=MAX_SECONDS, description="per job: walk to and from the depot (s)")
+    travel_seconds_base: float = Field(
+        30.0, ge=0, le=MAX_SECONDS, description="per job: walk to and from the depot (s)"
+    )
     travel_seconds_per_aisle: float = Field(12.0, ge=0, le=MAX_SECONDS, description="per aisle visited (s)")
     pick_time_seconds: Dist | None = Field(None, description="whole job time; replaces setup + lines + travel")
     release: Literal["discrete", "waves"] = Field("discrete", description="orders released one by one or in waves")
     wave_interval_minutes: float = Field(60.0, gt=0, le=MAX_DAYS * 1440, description="waves: minutes between releases")
-    wave_max_orders: int = Field(200, ge=1, le=int(MAX_ORDERS_PER_DAY), description="waves: most orders released per wave")
+    wave_max_orders: int = Field(
+        200, ge=1, le=int(MAX_ORDERS_PER_DAY), description="waves: most orders released per wave"
+    )
     batch_size: int = Field(1, ge=1, le=MAX_COUNT, description="waves: orders picked together in one job")
-    packing_stations: int | None = Field(None, ge=1, le=MAX_COUNT, description="packing stations (none: no packing step)")
+    packing_stations: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="packing stations (none: no packing step)"
+    )
     packing_seconds: Dist = Field(45, description="packing time per shipment (s)")
     labour_cost_per_picker_hour: Money = Field(25.0, description="paid per scheduled picker-hour")
 
@@ -198,18 +239,30 @@ class Warehouse(Model):
     regions: list[str] = Field(default_factory=list, description="regions this warehouse serves first")
     picking: Picking | None = Field(None, description="picking model; none = instant picking")
     cutoff_hours: list[Annotated[float, Field(ge=0, le=24)]] = Field(
-        default_factory=list, description="carrier pick-up times each day; none = ships when packed")
+        default_factory=list, description="carrier pick-up times each day; none = ships when packed"
+    )
     down: list[DownPeriod] = Field(default_factory=list, description="periods in which it ships nothing")
-    storage_units: int | None = Field(None, ge=1, description="storage capacity in units (none: unlimited); units "
-                                      "on hand above it sit in overflow space, still available to ship, at "
-                                      "overflow_cost_per_unit_day; the reorder optimizer makes sum of r + Q fit")
-    overflow_cost_per_unit_day: NonNeg = Field(0.10, description="cost per unit per day on hand above storage_units "
-                                               "(rented overflow space; currency)")
-    handling_cost_per_order: NonNeg = Field(0.0, description="cost per shipment that leaves this warehouse "
-                                            "(currency; in total_cost and the logistics optimizer)")
-    fixed_cost_per_day: NonNeg = Field(0.0, description="cost per day of keeping the warehouse open (currency; "
-                                       "in total_cost and the logistics optimizer; under lane_plan routing a "
-                                       "warehouse no lane names is closed)")
+    storage_units: int | None = Field(
+        None,
+        ge=1,
+        description="storage capacity in units (none: unlimited); units "
+        "on hand above it sit in overflow space, still available to ship, at "
+        "overflow_cost_per_unit_day; the reorder optimizer makes sum of r + Q fit",
+    )
+    overflow_cost_per_unit_day: NonNeg = Field(
+        0.10, description="cost per unit per day on hand above storage_units (rented overflow space; currency)"
+    )
+    handling_cost_per_order: NonNeg = Field(
+        0.0,
+        description="cost per shipment that leaves this warehouse "
+        "(currency; in total_cost and the logistics optimizer)",
+    )
+    fixed_cost_per_day: NonNeg = Field(
+        0.0,
+        description="cost per day of keeping the warehouse open (currency; "
+        "in total_cost and the logistics optimizer; under lane_plan routing a "
+        "warehouse no lane names is closed)",
+    )
 
 
 class Lane(Model):
@@ -227,8 +280,12 @@ class Carrier(Model):
     cost_per_kg: Money = Field(0.0, description="per kg (currency)")
     transit_days: Dist = Field(2, description="default transit time (days)")
     lanes: list[Lane] = Field(default_factory=list, description="per warehouse-region transit and zone price")
-    promise_days: int | None = Field(None, ge=0, le=MAX_DAYS, description="delivery promise with this carrier (overrides region's)")
-    daily_capacity: int | None = Field(None, ge=0, le=int(MAX_ORDERS_PER_DAY), description="shipments per warehouse per day")
+    promise_days: int | None = Field(
+        None, ge=0, le=MAX_DAYS, description="delivery promise with this carrier (overrides region's)"
+    )
+    daily_capacity: int | None = Field(
+        None, ge=0, le=int(MAX_ORDERS_PER_DAY), description="shipments per warehouse per day"
+    )
     down: list[DownPeriod] = Field(default_factory=list)
 
 
@@ -241,11 +298,14 @@ class LaneShare(Model):
 
 class Routing(Model):
     warehouse: Literal["own_region", "nearest_with_stock", "lane_plan"] = Field(
-        "own_region", description="which warehouse serves an order")
+        "own_region", description="which warehouse serves an order"
+    )
     split_shipments: bool = Field(False, description="nearest_with_stock: lines may ship from several warehouses")
     carrier: Literal["cheapest", "fastest", "rule"] = Field("cheapest", description="carrier choice")
     express_carrier: str | None = Field(None, description="rule: carrier for valuable orders")
-    express_min_order_value: float = Field(300.0, ge=0, le=MAX_BUDGET, description="rule: orders worth at least this go express")
+    express_min_order_value: float = Field(
+        300.0, ge=0, le=MAX_BUDGET, description="rule: orders worth at least this go express"
+    )
     capacity_overflow: Literal["wait", "spill"] = Field("wait", description="carrier full: next day or another carrier")
     on_warehouse_down: Literal["reroute", "wait"] = Field("reroute")
     lane_plan: list[LaneShare] = Field(default_factory=list, description="lane_plan: shares per region")
@@ -264,7 +324,9 @@ class RandomDisruptions(Model):
 class Supplier(Model):
     name: str = Field(min_length=1)
     lead_time_days: Dist = Field(7, description="time from shipping to receipt (days)")
-    order_cost: Money | None = Field(None, description="cost per replenishment order; default inventory.costs.order_cost")
+    order_cost: Money | None = Field(
+        None, description="cost per replenishment order; default inventory.costs.order_cost"
+    )
     share: Prob | None = Field(None, description="share of generated SKUs bought here (default equal)")
     disruptions: list[Disruption] = Field(default_factory=list, description="periods in which nothing ships")
     random_disruptions: RandomDisruptions | None = None
@@ -276,13 +338,17 @@ class Policy(Model):
 
     type: Literal["sQ", "sS", "RS", "RsS", "base_stock"] = Field("sQ", description="policy family")
     review: Literal["continuous", "periodic"] | None = Field(
-        None, description="continuous (after every demand) or periodic; RS and RsS are periodic")
+        None, description="continuous (after every demand) or periodic; RS and RsS are periodic"
+    )
     review_period_days: int = Field(7, ge=1, le=MAX_DAYS, description="R, days between reviews (periodic)")
     reorder_point: Units | None = Field(None, description="s: order when inventory position <= s")
-    order_quantity: Union[Annotated[float, Field(gt=0, le=MAX_UNITS)], Literal["eoq"], None] = Field(
-        None, description="Q (units) or 'eoq'")
+    order_quantity: Annotated[float, Field(gt=0, le=MAX_UNITS)] | Literal["eoq"] | None = Field(
+        None, description="Q (units) or 'eoq'"
+    )
     order_up_to: Units | None = Field(None, description="S: order up to this inventory position")
-    service_level: float = Field(0.95, gt=0, lt=1, description="cycle service level used for omitted s/S (normal approx.)")
+    service_level: float = Field(
+        0.95, gt=0, lt=1, description="cycle service level used for omitted s/S (normal approx.)"
+    )
 
     @property
     def periodic(self) -> bool:
@@ -300,25 +366,31 @@ class SkuPolicy(Model):
 
 
 class Costs(Model):
-    holding_rate_per_year: float = Field(0.25, ge=0, le=100, description="holding cost per year as a fraction of unit cost")
+    holding_rate_per_year: float = Field(
+        0.25, ge=0, le=100, description="holding cost per year as a fraction of unit cost"
+    )
     order_cost: Money = Field(50.0, description="fixed cost per replenishment order (currency)")
     backorder_cost_per_unit_day: Money = Field(0.0, description="penalty per unit backordered per day")
     lost_sale_cost_per_unit: Money = Field(0.0, description="penalty per lost unit (on top of the lost margin)")
     late_delivery_cost_per_order: Money = Field(
-        0.0, description="compensation per order delivered after its promised day (voucher, refund of shipping)")
+        0.0, description="compensation per order delivered after its promised day (voucher, refund of shipping)"
+    )
 
 
 class Inventory(Model):
     policy: Policy = Field(default_factory=Policy)
     per_sku: list[SkuPolicy] = Field(default_factory=list, description="per-SKU parameters (plans write these)")
     unmet_demand: Literal["backorder", "lost_sales"] = Field("backorder")
-    initial_on_hand: Union[Literal["order_up_to", "reorder_point"], Units] = Field(
-        "order_up_to", description="start stock: S (or s+Q), s, or a number of units per SKU")
+    initial_on_hand: Literal["order_up_to", "reorder_point"] | Units = Field(
+        "order_up_to", description="start stock: S (or s+Q), s, or a number of units per SKU"
+    )
     costs: Costs = Field(default_factory=Costs)
     plan_demand: Literal["unscaled", "as_scaled"] = Field(
-        "unscaled", description="demand that omitted reorder points, order-up-to levels and EOQ quantities are "
+        "unscaled",
+        description="demand that omitted reorder points, order-up-to levels and EOQ quantities are "
         "set from: unscaled (today's demand, demand.scale = 1: the plan does not know the future) or as_scaled "
-        "(the demand after demand.scale)")
+        "(the demand after demand.scale)",
+    )
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -334,8 +406,10 @@ def safe_name(value: str) -> str:
     'double11_v2.1'
     """
     if not _SAFE_NAME.fullmatch(value) or ".." in value:
-        raise ValueError("must be a safe folder name: letters, digits, '_', '.' and '-', not starting with "
-                         "'.' or '-', no '..', at most 100 characters")
+        raise ValueError(
+            "must be a safe folder name: letters, digits, '_', '.' and '-', not starting with "
+            "'.' or '-', no '..', at most 100 characters"
+        )
     return value
 
 
@@ -353,8 +427,12 @@ class EventKpis(Model):
     """KPIs over each promotion event (its days plus a margin), reported beside the main KPIs."""
 
     enabled: bool = Field(True, description="compute event KPIs for every promotion in the horizon")
-    margin_days: int = Field(0, ge=0, le=MAX_DAYS, description="days added before and after the event days "
-                             "(0: only the orders placed on the event days)")
+    margin_days: int = Field(
+        0,
+        ge=0,
+        le=MAX_DAYS,
+        description="days added before and after the event days (0: only the orders placed on the event days)",
+    )
 
 
 class Scenario(Model):
@@ -365,11 +443,13 @@ class Scenario(Model):
     start_date: dt.date = Field(dt.date(2026, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days")
     warmup_days: int = Field(0, ge=0, le=MAX_DAYS, description="days excluded from the KPIs")
-    kpi_window: KpiWindow | None = Field(None, description="KPIs over these days only (replaces the warm-up "
-                                         "cut); also --window START:END")
+    kpi_window: KpiWindow | None = Field(
+        None, description="KPIs over these days only (replaces the warm-up cut); also --window START:END"
+    )
     event_kpis: EventKpis = Field(default_factory=EventKpis, description="KPIs per promotion event")
-    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO code of the money amounts "
-                                 "(e.g. CNY, shown as ¥); display only")
+    currency: str | None = Field(
+        None, pattern=r"^[A-Za-z]{3}$", description="ISO code of the money amounts (e.g. CNY, shown as ¥); display only"
+    )
     seed: int = Field(1, ge=0, description="default master seed")
     catalog: Catalog
     demand: Demand

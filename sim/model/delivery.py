@@ -17,14 +17,15 @@ promise comes from the carrier when it has one, else from the region.
 >>> next_cutoff(3.80, [0.5, 0.75])   # after the last pick-up -> 12:00 next day
 4.5
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from sim.schema import Scenario
-from sim.streams import keyed_draws
+from sim.model.streams import keyed_draws
+from sim.scenario.schema import Scenario
 
 
 def next_cutoff(t: float, cutoffs_day_fraction) -> float:
@@ -72,8 +73,9 @@ class Carriers:
                 self.mult[ci, w, r] = lane.cost_multiplier
                 if lane.transit_days is not None:
                     self.transit[ci][w][r] = lane.transit_days
-        self.mean_transit = np.array([[[d.mean for d in row] for row in per_c] for per_c in self.transit]
-                                     ).reshape(C, W, R)
+        self.mean_transit = np.array([[[d.mean for d in row] for row in per_c] for per_c in self.transit]).reshape(
+            C, W, R
+        )
         self.base = np.array([c.base_cost for c in scenario.carriers])
         self.per_kg = np.array([c.cost_per_kg for c in scenario.carriers])
         self.capacity = [c.daily_capacity for c in scenario.carriers]
@@ -82,13 +84,21 @@ class Carriers:
         self.cutoffs = [[h / 24.0 for h in w.cutoff_hours] for w in scenario.warehouses]
         self.promise_region = [r.promise_days for r in scenario.demand.regions]
         self.promise_carrier = [c.promise_days for c in scenario.carriers]
-        self.used: dict[tuple[int, int, int], int] = {}   # (carrier, warehouse, day) -> shipments
+        self.used: dict[tuple[int, int, int], int] = {}  # (carrier, warehouse, day) -> shipments
         self._draws: dict[tuple[int, int, int], object] = {}  # lane -> keyed_draws
         self.spill = scenario.routing.capacity_overflow == "spill"
         self.fastest = np.argmin(self.mean_transit, axis=0) if C else None
         # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
-        self._lane_price = [[[(float(self.base[c] * self.mult[c, w, r]), float(self.per_kg[c] * self.mult[c, w, r]))
-                              for c in range(C)] for r in range(R)] for w in range(W)]
+        self._lane_price = [
+            [
+                [
+                    (float(self.base[c] * self.mult[c, w, r]), float(self.per_kg[c] * self.mult[c, w, r]))
+                    for c in range(C)
+                ]
+                for r in range(R)
+            ]
+            for w in range(W)
+        ]
 
     @property
     def n(self) -> int:

@@ -18,23 +18,41 @@ The KPIs follow from it: over the orders placed after the warm-up, the statuses 
 is ``late_orders``. (The ``shipping_cost`` KPI counts parcels by the day they leave, after
 the warm-up; here each order carries the charges of its own parcels.)
 
->>> from sim.scenario import load_scenario
->>> from sim.model import simulate
+>>> from sim.scenario.loader import load_scenario
+>>> from sim.model.shop import simulate
 >>> r = simulate(load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=60"]), seed=3, record_orders=True)
 >>> t = order_details(r, load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=60"]))
 >>> len(t) == r.order_status["orders"], bool(t["status"].isin(["delivered", "lost", "backordered"]).all())
 (True, True)
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from sim.schema import Scenario
+from sim.scenario.schema import Scenario
 
-COLUMNS = ("order_id", "day", "placed_at", "warmup", "region", "warehouses", "carrier", "shipments", "lines",
-           "units", "value", "promised_date", "delivered_at", "due", "on_time", "click_to_door_hours",
-           "shipping_cost", "status")
+COLUMNS = (
+    "order_id",
+    "day",
+    "placed_at",
+    "warmup",
+    "region",
+    "warehouses",
+    "carrier",
+    "shipments",
+    "lines",
+    "units",
+    "value",
+    "promised_date",
+    "delivered_at",
+    "due",
+    "on_time",
+    "click_to_door_hours",
+    "shipping_cost",
+    "status",
+)
 
 
 def _names_per_order(order: np.ndarray, codes: np.ndarray, names: list[str], n: int) -> np.ndarray:
@@ -76,23 +94,26 @@ def order_details(result, scenario: Scenario) -> pd.DataFrame:
     due = (status != "lost") & (deadline <= H)
     day = np.floor(arrival).astype(np.int64)
     regions = [r.name for r in scenario.demand.regions]
-    return pd.DataFrame({
-        "order_id": np.arange(n, dtype=np.int64),
-        "day": day,
-        "placed_at": start + pd.to_timedelta(arrival, unit="D").round("s"),
-        "warmup": arrival < scenario.warmup_days,
-        "region": np.array(regions, dtype=object)[o["region"].to_numpy(np.int64)],
-        "warehouses": _names_per_order(order, shp["wh"].astype(np.int64), [w.name for w in scenario.warehouses], n),
-        "carrier": _names_per_order(order, shp["carrier"].astype(np.int64), [c.name for c in scenario.carriers], n),
-        "shipments": o["shipments"].to_numpy(np.int64),
-        "lines": lines.astype(np.int64),
-        "units": units,
-        "value": o["value"].to_numpy(float),
-        "promised_date": (start + pd.to_timedelta(deadline - 1, unit="D")).normalize(),
-        "delivered_at": start + pd.to_timedelta(np.where(delivered, deliver, np.nan), unit="D").round("s"),
-        "due": due,
-        "on_time": delivered & (deliver <= deadline),
-        "click_to_door_hours": np.where(delivered, (deliver - arrival) * 24.0, np.nan),
-        "shipping_cost": cost,
-        "status": status,
-    }, columns=list(COLUMNS))
+    return pd.DataFrame(
+        {
+            "order_id": np.arange(n, dtype=np.int64),
+            "day": day,
+            "placed_at": start + pd.to_timedelta(arrival, unit="D").round("s"),
+            "warmup": arrival < scenario.warmup_days,
+            "region": np.array(regions, dtype=object)[o["region"].to_numpy(np.int64)],
+            "warehouses": _names_per_order(order, shp["wh"].astype(np.int64), [w.name for w in scenario.warehouses], n),
+            "carrier": _names_per_order(order, shp["carrier"].astype(np.int64), [c.name for c in scenario.carriers], n),
+            "shipments": o["shipments"].to_numpy(np.int64),
+            "lines": lines.astype(np.int64),
+            "units": units,
+            "value": o["value"].to_numpy(float),
+            "promised_date": (start + pd.to_timedelta(deadline - 1, unit="D")).normalize(),
+            "delivered_at": start + pd.to_timedelta(np.where(delivered, deliver, np.nan), unit="D").round("s"),
+            "due": due,
+            "on_time": delivered & (deliver <= deadline),
+            "click_to_door_hours": np.where(delivered, (deliver - arrival) * 24.0, np.nan),
+            "shipping_cost": cost,
+            "status": status,
+        },
+        columns=list(COLUMNS),
+    )

@@ -11,6 +11,7 @@ outputs); tests/sim/test_storage_and_costs.py checks that the simulator reads ev
 >>> next(r for r in rows if r.key == "warehouses[].picking.pickers").allowed
 '>= 0, <= 100000'
 """
+
 from __future__ import annotations
 
 import typing
@@ -20,10 +21,10 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from sim.distributions import DIST_NAMES
-from sim.inventory import STORAGE_RULE
 from sim.metrics import WAREHOUSE_COST_RULE
-from sim.schema import Scenario
+from sim.model.inventory import STORAGE_RULE
+from sim.scenario.distributions import DIST_NAMES
+from sim.scenario.schema import Scenario
 
 # Keys the simulator never reads: key path -> the optimizer that reads it.
 OPTIMIZER_ONLY: dict[str, str] = {
@@ -100,8 +101,13 @@ def _type_name(tp) -> str:
         k, v = typing.get_args(tp)
         return f"mapping {_type_name(k)} -> {_type_name(v)}"
     if isinstance(tp, type):
-        return {"float": "number", "int": "integer", "str": "text", "bool": "true/false",
-                "date": "date (YYYY-MM-DD)"}.get(tp.__name__, tp.__name__)
+        return {
+            "float": "number",
+            "int": "integer",
+            "str": "text",
+            "bool": "true/false",
+            "date": "date (YYYY-MM-DD)",
+        }.get(tp.__name__, tp.__name__)
     return str(tp).replace("typing.", "")
 
 
@@ -110,8 +116,16 @@ def _range(meta) -> str:
     for m in meta:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             value = getattr(m, attr, None)
-            if value is not None and isinstance(m, (annotated_types.Ge, annotated_types.Gt, annotated_types.Le,
-                                                    annotated_types.Lt, annotated_types.Interval)):
+            if value is not None and isinstance(
+                m,
+                (
+                    annotated_types.Ge,
+                    annotated_types.Gt,
+                    annotated_types.Le,
+                    annotated_types.Lt,
+                    annotated_types.Interval,
+                ),
+            ):
                 parts.append(f"{sym} {value:g}" if isinstance(value, (int, float)) else f"{sym} {value}")
         if isinstance(m, annotated_types.MinLen) and m.min_length:
             parts.append(f"at least {m.min_length} item(s)")
@@ -147,8 +161,15 @@ def reference_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
         meta = meta + list(field.metadata)
         key = f"{prefix}{key_name}{'[]' if is_list else ''}"
         if _is_model(tp) and not _is_dist(tp):
-            rows.append(RefRow(key, "list of mappings" if is_list else "mapping", _default(field),
-                               _range(meta), field.description or (tp.__doc__ or "").strip().split("\n")[0]))
+            rows.append(
+                RefRow(
+                    key,
+                    "list of mappings" if is_list else "mapping",
+                    _default(field),
+                    _range(meta),
+                    field.description or (tp.__doc__ or "").strip().split("\n")[0],
+                )
+            )
             rows += reference_rows(tp, key + ".")
         else:
             type_text = ("list of " if is_list else "") + _type_name(tp)
@@ -166,29 +187,41 @@ RULES = {"Storage capacity": STORAGE_RULE, "Warehouse handling and fixed costs":
 
 
 def markdown() -> str:
-    lines = ["# Scenario reference", "",
-             "Generated from the schema in `sim/schema.py` by `python run.py schema --markdown`; "
-             "a test fails when this page is stale. Key paths use `[]` for list items "
-             "(`warehouses[].picking.pickers` is written `warehouses[0].picking.pickers` in `--set`).", "",
-             "A **distribution** is a number (a constant) or a mapping with `dist:` one of "
-             + ", ".join(f"`{d}`" for d in DIST_NAMES)
-             + " and its parameters: `constant {value}`, `uniform {low, high}`, `normal {mean, sd}` (truncated at 0), "
-               "`lognormal {mean, cv}`, `gamma {mean, cv}`, `exponential {mean}`, `poisson {mean, shift}`, "
-               "`negative_binomial {mean, dispersion, shift}`, `empirical {values, probs}`.", "",
-             "| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    lines = [
+        "# Scenario reference",
+        "",
+        "Generated from the schema in `sim/scenario/schema.py` by `python run.py schema --markdown`; "
+        "a test fails when this page is stale. Key paths use `[]` for list items "
+        "(`warehouses[].picking.pickers` is written `warehouses[0].picking.pickers` in `--set`).",
+        "",
+        "A **distribution** is a number (a constant) or a mapping with `dist:` one of "
+        + ", ".join(f"`{d}`" for d in DIST_NAMES)
+        + " and its parameters: `constant {value}`, `uniform {low, high}`, `normal {mean, sd}` (truncated at 0), "
+        "`lognormal {mean, cv}`, `gamma {mean, cv}`, `exponential {mean}`, `poisson {mean, shift}`, "
+        "`negative_binomial {mean, dispersion, shift}`, `empirical {values, probs}`.",
+        "",
+        "| key | type | default | allowed | meaning |",
+        "|---|---|---|---|---|",
+    ]
     for r in reference_rows():
         cells = [f"`{r.key}`", r.type, r.default, r.allowed, r.meaning]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", "## Rules the simulator applies", ""]
     for title, text in RULES.items():
         lines += [f"**{title}.** {text}", ""]
-    lines += ["**Optimizer-only keys.** " + ", ".join(f"`{k}` ({v})" for k, v in OPTIMIZER_ONLY.items())
-              + ": the simulation ignores them; `run.py explain` lists those a scenario sets."]
+    lines += [
+        "**Optimizer-only keys.** "
+        + ", ".join(f"`{k}` ({v})" for k, v in OPTIMIZER_ONLY.items())
+        + ": the simulation ignores them; `run.py explain` lists those a scenario sets."
+    ]
     return "\n".join(lines) + "\n"
 
 
 def plain() -> str:
     width = max(len(r.key) for r in reference_rows())
-    return "\n".join(f"{r.key:<{width}}  {r.type}; default {r.default}"
-                     + (f"; {r.allowed}" if r.allowed else "") + (f" — {r.meaning}" if r.meaning else "")
-                     for r in reference_rows())
+    return "\n".join(
+        f"{r.key:<{width}}  {r.type}; default {r.default}"
+        + (f"; {r.allowed}" if r.allowed else "")
+        + (f" — {r.meaning}" if r.meaning else "")
+        for r in reference_rows()
+    )

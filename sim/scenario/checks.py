@@ -3,18 +3,19 @@
 ``semantic_problems(scenario)`` returns ``[(key_path, message), ...]``; an empty
 list means the scenario is consistent.
 """
+
 from __future__ import annotations
 
-from sim.distributions import nonnegative
-from sim.schema import Scenario
-from sim.yamlio import suggest
+from sim.scenario.distributions import nonnegative
+from sim.scenario.schema import Scenario
+from sim.scenario.yamlio import suggest
 
 
 def _unique(items, path, out):
     seen = {}
     for i, item in enumerate(items):
         if item.name in seen:
-            out.append((path + (i, "name"), f"duplicate name {item.name!r} (also at index {seen[item.name]})"))
+            out.append(((*path, i, "name"), f"duplicate name {item.name!r} (also at index {seen[item.name]})"))
         seen.setdefault(item.name, i)
 
 
@@ -32,17 +33,25 @@ def _check_demand(s: Scenario, out: list) -> None:
     for i, ch in enumerate(d.channels):
         for j, period in enumerate(ch.schedule):
             if period.end < period.start:
-                out.append((("demand", "channels", i, "schedule", j, "end"),
-                            f"end {period.end} is before start {period.start}"))
+                out.append(
+                    (
+                        ("demand", "channels", i, "schedule", j, "end"),
+                        f"end {period.end} is before start {period.start}",
+                    )
+                )
     if not out:
-        from sim.demand import demand_plan
-        from sim.streams import POS_MASK
+        from sim.model.demand import demand_plan
+        from sim.model.streams import POS_MASK
 
         peak = float(demand_plan(s).rate.max())
         if peak > POS_MASK / 2:  # every order of a day gets a position in its day's random streams
-            out.append((("demand", "base_orders_per_day"),
-                        f"the expected orders peak at {peak:,.0f} a day; the simulator handles at most "
-                        f"{POS_MASK // 2:,} a day"))
+            out.append(
+                (
+                    ("demand", "base_orders_per_day"),
+                    f"the expected orders peak at {peak:,.0f} a day; the simulator handles at most "
+                    f"{POS_MASK // 2:,} a day",
+                )
+            )
 
 
 def _check_network(s: Scenario, out: list) -> None:
@@ -61,8 +70,12 @@ def _check_network(s: Scenario, out: list) -> None:
             out.append((("suppliers", i, "lead_time_days"), "lead times must not be negative"))
         for j, dis in enumerate(sp.disruptions):
             if dis.start_day >= s.horizon_days:
-                out.append((("suppliers", i, "disruptions", j, "start_day"),
-                            f"day {dis.start_day} is beyond the horizon ({s.horizon_days} days)"))
+                out.append(
+                    (
+                        ("suppliers", i, "disruptions", j, "start_day"),
+                        f"day {dis.start_day} is beyond the horizon ({s.horizon_days} days)",
+                    )
+                )
 
 
 def _check_catalog(s: Scenario, out: list) -> None:
@@ -82,8 +95,12 @@ def _check_catalog(s: Scenario, out: list) -> None:
                 out.append((("catalog", "skus", i, "id"), f"duplicate SKU id {sku.id!r}"))
             seen.setdefault(sku.id, i)
             if sku.supplier is not None and sku.supplier not in supplier_names:
-                out.append((("catalog", "skus", i, "supplier"),
-                            f"unknown supplier {sku.supplier!r}{suggest(sku.supplier, supplier_names)}"))
+                out.append(
+                    (
+                        ("catalog", "skus", i, "supplier"),
+                        f"unknown supplier {sku.supplier!r}{suggest(sku.supplier, supplier_names)}",
+                    )
+                )
         if c.skus and sum(sku.popularity for sku in c.skus) <= 0:
             out.append((("catalog", "skus"), "at least one SKU needs popularity > 0"))
     else:
@@ -97,26 +114,35 @@ def _check_inventory(s: Scenario, out: list) -> None:
     p = s.inventory.policy
     base = ("inventory", "policy")
     if p.type in ("RS", "RsS") and p.review == "continuous":
-        out.append((base + ("review",), f"policy {p.type} reviews periodically; remove review or use sS/base_stock"))
-    if p.type in ("sS", "RsS") and p.reorder_point is not None and p.order_up_to is not None \
-            and p.reorder_point >= p.order_up_to:
-        out.append((base + ("reorder_point",),
-                    f"s ({p.reorder_point:g}) must be below S (order_up_to = {p.order_up_to:g})"))
+        out.append(((*base, "review"), f"policy {p.type} reviews periodically; remove review or use sS/base_stock"))
+    if (
+        p.type in ("sS", "RsS")
+        and p.reorder_point is not None
+        and p.order_up_to is not None
+        and p.reorder_point >= p.order_up_to
+    ):
+        out.append(
+            ((*base, "reorder_point"), f"s ({p.reorder_point:g}) must be below S (order_up_to = {p.order_up_to:g})")
+        )
     if p.type == "sQ" and p.order_up_to is not None:
-        out.append((base + ("order_up_to",), "an sQ policy orders a fixed quantity; set order_quantity instead"))
+        out.append(((*base, "order_up_to"), "an sQ policy orders a fixed quantity; set order_quantity instead"))
     if p.type in ("sS", "RS", "RsS", "base_stock") and p.order_quantity is not None:
-        out.append((base + ("order_quantity",), f"a {p.type} policy orders up to S; set order_up_to instead"))
+        out.append(((*base, "order_quantity"), f"a {p.type} policy orders up to S; set order_up_to instead"))
     sku_ids = [sku.id for sku in s.catalog.skus] if s.catalog.skus is not None else None
     wh_names = [w.name for w in s.warehouses]
     for i, row in enumerate(s.inventory.per_sku):
         at = ("inventory", "per_sku", i)
         if sku_ids is not None and row.sku not in sku_ids:
-            out.append((at + ("sku",), f"unknown SKU {row.sku!r}{suggest(row.sku, sku_ids)}"))
+            out.append(((*at, "sku"), f"unknown SKU {row.sku!r}{suggest(row.sku, sku_ids)}"))
         if row.warehouse is not None and row.warehouse not in wh_names:
-            out.append((at + ("warehouse",), f"unknown warehouse {row.warehouse!r}{suggest(row.warehouse, wh_names)}"))
-        if row.reorder_point is not None and row.order_up_to is not None and row.reorder_point >= row.order_up_to \
-                and p.type in ("sS", "RsS"):
-            out.append((at + ("reorder_point",), f"s ({row.reorder_point:g}) must be below S ({row.order_up_to:g})"))
+            out.append(((*at, "warehouse"), f"unknown warehouse {row.warehouse!r}{suggest(row.warehouse, wh_names)}"))
+        if (
+            row.reorder_point is not None
+            and row.order_up_to is not None
+            and row.reorder_point >= row.order_up_to
+            and p.type in ("sS", "RsS")
+        ):
+            out.append(((*at, "reorder_point"), f"s ({row.reorder_point:g}) must be below S ({row.order_up_to:g})"))
 
 
 def _check_fulfilment(s: Scenario, out: list) -> None:
@@ -132,22 +158,26 @@ def _check_fulfilment(s: Scenario, out: list) -> None:
     for i, w in enumerate(s.warehouses):
         at = ("warehouses", i)
         if list(w.cutoff_hours) != sorted(set(w.cutoff_hours)):
-            out.append((at + ("cutoff_hours",), "cut-off hours must be increasing and distinct"))
+            out.append(((*at, "cutoff_hours"), "cut-off hours must be increasing and distinct"))
         p = w.picking
         if p is None:
             continue
         if p.pickers is None and not p.shifts:
-            out.append((at + ("picking",), "give 'pickers' (all day) or a 'shifts' schedule"))
+            out.append(((*at, "picking"), "give 'pickers' (all day) or a 'shifts' schedule"))
         if p.pickers is not None and p.shifts:
-            out.append((at + ("picking", "pickers"), "give either 'pickers' or 'shifts', not both"))
+            out.append(((*at, "picking", "pickers"), "give either 'pickers' or 'shifts', not both"))
         for j, sh in enumerate(p.shifts):
             if sh.end_hour <= sh.start_hour:
-                out.append((at + ("picking", "shifts", j, "end_hour"),
-                            f"shift ends ({sh.end_hour:g}) before it starts ({sh.start_hour:g})"))
+                out.append(
+                    (
+                        (*at, "picking", "shifts", j, "end_hour"),
+                        f"shift ends ({sh.end_hour:g}) before it starts ({sh.start_hour:g})",
+                    )
+                )
         for key in ("setup_seconds", "seconds_per_line", "packing_seconds", "pick_time_seconds"):
             d = getattr(p, key)
             if d is not None and not nonnegative(d):
-                out.append((at + ("picking", key), "times must not be negative"))
+                out.append(((*at, "picking", key), "times must not be negative"))
     for i, c in enumerate(s.carriers):
         if not nonnegative(c.transit_days):
             out.append((("carriers", i, "transit_days"), "transit times must not be negative"))
@@ -167,9 +197,9 @@ def _check_fulfilment(s: Scenario, out: list) -> None:
     totals: dict[str, float] = {}
     for j, row in enumerate(r.lane_plan):
         at = ("routing", "lane_plan", j)
-        known(row.region, regions, at + ("region",), "region")
-        known(row.warehouse, whs, at + ("warehouse",), "warehouse")
-        known(row.carrier, carriers, at + ("carrier",), "carrier")
+        known(row.region, regions, (*at, "region"), "region")
+        known(row.warehouse, whs, (*at, "warehouse"), "warehouse")
+        known(row.carrier, carriers, (*at, "carrier"), "carrier")
         totals[row.region] = totals.get(row.region, 0.0) + row.share
     for region, total in totals.items():
         if abs(total - 1) > 1e-6:
@@ -206,7 +236,7 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
     _check_inventory(s, out)
     _check_fulfilment(s, out)
     if s.catalog.generate is not None and any(True for _ in s.inventory.per_sku):
-        from sim.catalog import catalog_for
+        from sim.model.catalog import catalog_for
 
         ids = set(catalog_for(s).ids)
         for i, row in enumerate(s.inventory.per_sku):

@@ -1,17 +1,18 @@
 """Plain-words descriptions of a scenario (for ``validate`` and ``explain``)."""
+
 from __future__ import annotations
 
 from collections import Counter
 
-from sim.catalog import catalog_for
-from sim.demand import demand_plan
-from sim.schema import Scenario
+from sim.model.catalog import catalog_for
+from sim.model.demand import demand_plan
+from sim.scenario.schema import Scenario
 
 
 def summary_line(s: Scenario) -> str:
     """One line: what the scenario sets up.
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> summary_line(load_scenario("scenarios/classroom_sq.yaml"))[:30]
     "scenario 'classroom_sq': 1 SKU"
     """
@@ -20,63 +21,84 @@ def summary_line(s: Scenario) -> str:
     plan = demand_plan(s)
     p = s.inventory.policy
     review = f"periodic every {p.review_period_days} d" if p.periodic else "continuous"
-    return (f"scenario '{s.name}': {cat.n} SKU{'s' if cat.n != 1 else ''} "
-            f"(A {abc['A']} / B {abc['B']} / C {abc['C']}), {len(s.warehouses)} warehouse(s), "
-            f"{len(s.suppliers)} supplier(s), {s.horizon_days} days ({s.warmup_days} warm-up), "
-            f"{plan.rate.mean():.1f} orders/day expected (peak {plan.rate.max():.1f}), "
-            f"policy {p.type} {review}, unmet demand {s.inventory.unmet_demand}")
+    return (
+        f"scenario '{s.name}': {cat.n} SKU{'s' if cat.n != 1 else ''} "
+        f"(A {abc['A']} / B {abc['B']} / C {abc['C']}), {len(s.warehouses)} warehouse(s), "
+        f"{len(s.suppliers)} supplier(s), {s.horizon_days} days ({s.warmup_days} warm-up), "
+        f"{plan.rate.mean():.1f} orders/day expected (peak {plan.rate.max():.1f}), "
+        f"policy {p.type} {review}, unmet demand {s.inventory.unmet_demand}"
+    )
 
 
 def explain(s: Scenario) -> str:
     """What a scenario sets up, in plain words (``run.py explain``).
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> "Poisson" in explain(load_scenario("scenarios/classroom_sq.yaml"))
     True
     """
-    from sim.demand import promotion_days
+    from sim.model.demand import promotion_days
 
     cat = catalog_for(s)
     plan = demand_plan(s)
     d, p = s.demand, s.inventory.policy
     abc = Counter(cat.abc.tolist())
-    out = [f"{s.name}: {s.description}".rstrip(": "),
-           f"- Time: {s.horizon_days} days from {s.start_date} (the first {s.warmup_days} are warm-up, left out of "
-           f"the KPIs); master seed {s.seed}.",
-           f"- Catalogue: {cat.n} SKU(s), A/B/C {abc['A']}/{abc['B']}/{abc['C']} by revenue share; prices "
-           f"{cat.price.min():,.2f}-{cat.price.max():,.2f} (popularity-weighted mean "
-           f"{float(cat.popularity @ cat.price):,.2f}).",
-           f"- Demand: {'Poisson' if d.arrivals == 'poisson' else 'evenly spaced'} order arrivals, "
-           f"{d.base_orders_per_day:g} orders/day before factors; expected {plan.rate.mean():,.1f}/day on average, "
-           f"{plan.rate.min():,.1f} on the quietest day, {plan.rate.max():,.1f} on the busiest; "
-           f"{d.lines_per_order.mean:.2f} lines per order, {d.units_per_line.mean:.2f} units per line.",
-           *demand_scale_lines(s),
-           "- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + "."]
+    out = [
+        f"{s.name}: {s.description}".rstrip(": "),
+        f"- Time: {s.horizon_days} days from {s.start_date} (the first {s.warmup_days} are warm-up, left out of "
+        f"the KPIs); master seed {s.seed}.",
+        f"- Catalogue: {cat.n} SKU(s), A/B/C {abc['A']}/{abc['B']}/{abc['C']} by revenue share; prices "
+        f"{cat.price.min():,.2f}-{cat.price.max():,.2f} (popularity-weighted mean "
+        f"{float(cat.popularity @ cat.price):,.2f}).",
+        f"- Demand: {'Poisson' if d.arrivals == 'poisson' else 'evenly spaced'} order arrivals, "
+        f"{d.base_orders_per_day:g} orders/day before factors; expected {plan.rate.mean():,.1f}/day on average, "
+        f"{plan.rate.min():,.1f} on the quietest day, {plan.rate.max():,.1f} on the busiest; "
+        f"{d.lines_per_order.mean:.2f} lines per order, {d.units_per_line.mean:.2f} units per line.",
+        *demand_scale_lines(s),
+        "- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + ".",
+    ]
     for first, end, promo in promotion_days(s):
         date = s.start_date + __import__("datetime").timedelta(days=first)
-        out.append(f"- Promotion {promo.name} on {date} for {promo.days} day(s): orders x{promo.uplift:g}, "
-                   f"{promo.discount:.0%} off" + (f", {promo.pre_days} days of x{promo.pre_factor:g} before"
-                                                   if promo.pre_days else "")
-                   + (f", {promo.post_days} days of x{promo.post_factor:g} after" if promo.post_days else "") + ".")
+        out.append(
+            f"- Promotion {promo.name} on {date} for {promo.days} day(s): orders x{promo.uplift:g}, "
+            f"{promo.discount:.0%} off"
+            + (f", {promo.pre_days} days of x{promo.pre_factor:g} before" if promo.pre_days else "")
+            + (f", {promo.post_days} days of x{promo.post_factor:g} after" if promo.post_days else "")
+            + "."
+        )
     for ch, spend in zip(d.channels, plan.spend):
-        out.append(f"- Marketing {ch.name}: {spend.sum():,.0f} spent over the horizon, up to "
-                   f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
-                   f"/day).")
+        out.append(
+            f"- Marketing {ch.name}: {spend.sum():,.0f} spent over the horizon, up to "
+            f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
+            f"/day)."
+        )
     review = f"reviewed every {p.review_period_days} days" if p.periodic else "reviewed after every demand"
-    given = [f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}" for k, v in (("reorder_point", p.reorder_point),
-                                                     ("order_quantity", p.order_quantity),
-                                                     ("order_up_to", p.order_up_to)) if v is not None]
+    given = [
+        f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+        for k, v in (
+            ("reorder_point", p.reorder_point),
+            ("order_quantity", p.order_quantity),
+            ("order_up_to", p.order_up_to),
+        )
+        if v is not None
+    ]
     levels = "order-up-to levels" if p.type in ("RS", "base_stock") else "reorder points"
     if len(given) < (2 if p.type in ("sQ", "sS", "RsS") else 1):
         given.append(f"omitted {levels} set for a {p.service_level:.0%} cycle service level")
-    out.append(f"- Inventory: policy {p.type}, {review}; {', '.join(given)}; unmet demand is "
-               f"{s.inventory.unmet_demand.replace('_', ' ')}"
-               + (f"; {len(s.inventory.per_sku)} per-SKU rows (a plan)" if s.inventory.per_sku else "") + ".")
+    out.append(
+        f"- Inventory: policy {p.type}, {review}; {', '.join(given)}; unmet demand is "
+        f"{s.inventory.unmet_demand.replace('_', ' ')}"
+        + (f"; {len(s.inventory.per_sku)} per-SKU rows (a plan)" if s.inventory.per_sku else "")
+        + "."
+    )
     for sp in s.suppliers:
-        out.append(f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
-                   f"{sp.lead_time_days.std:.2g})" + (f", {len(sp.disruptions)} planned disruption(s)"
-                                                      if sp.disruptions else "")
-                   + (", random disruptions" if sp.random_disruptions else "") + ".")
+        out.append(
+            f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
+            f"{sp.lead_time_days.std:.2g})"
+            + (f", {len(sp.disruptions)} planned disruption(s)" if sp.disruptions else "")
+            + (", random disruptions" if sp.random_disruptions else "")
+            + "."
+        )
     for w in s.warehouses:
         pk = w.picking
         text = f"- Warehouse {w.name}: serves {', '.join(w.regions) or 'the first region'}"
@@ -93,34 +115,48 @@ def explain(s: Scenario) -> str:
         if w.cutoff_hours:
             text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
         if w.storage_units is not None:
-            text += (f"; storage for {w.storage_units:,} units, more sits in overflow space at "
-                     f"{w.overflow_cost_per_unit_day:g} per unit-day")
+            text += (
+                f"; storage for {w.storage_units:,} units, more sits in overflow space at "
+                f"{w.overflow_cost_per_unit_day:g} per unit-day"
+            )
         if w.handling_cost_per_order:
             text += f"; handling {w.handling_cost_per_order:g} per shipment"
         if w.fixed_cost_per_day:
             text += f"; fixed cost {w.fixed_cost_per_day:g} per day while open"
         out.append(text + ".")
     for c in s.carriers:
-        out.append(f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
-                   f"{c.transit_days.mean:g} d" + (f", promise {c.promise_days} d" if c.promise_days is not None else "")
-                   + (f", {c.daily_capacity} parcels/day per warehouse" if c.daily_capacity is not None else "") + ".")
+        out.append(
+            f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
+            f"{c.transit_days.mean:g} d"
+            + (f", promise {c.promise_days} d" if c.promise_days is not None else "")
+            + (f", {c.daily_capacity} parcels/day per warehouse" if c.daily_capacity is not None else "")
+            + "."
+        )
     r = s.routing
     if s.carriers or len(s.warehouses) > 1:
-        out.append(f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
-                   + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
-                   + (", split shipments allowed" if r.split_shipments else "") + ".")
+        out.append(
+            f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
+            + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
+            + (", split shipments allowed" if r.split_shipments else "")
+            + "."
+        )
     ignored = optimizer_only_settings(s)
     if ignored:
-        out.append("- Optimizer-only keys (the simulation ignores them): "
-                   + ", ".join(f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
-                               for path, value, who in ignored) + ".")
+        out.append(
+            "- Optimizer-only keys (the simulation ignores them): "
+            + ", ".join(
+                f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
+                for path, value, who in ignored
+            )
+            + "."
+        )
     return "\n".join(out)
 
 
 def demand_scale_lines(s: Scenario) -> list[str]:
     """One line on ``demand.scale`` and ``inventory.plan_demand`` (none when demand is not scaled).
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> demand_scale_lines(load_scenario("scenarios/baseline.yaml", ["demand.scale=3"]))
     ["- Demand scaled x3; reorder points and EOQ order quantities planned for today's demand (unscaled)."]
     >>> demand_scale_lines(load_scenario("scenarios/classroom_sq.yaml", ["demand.scale=3"]))
@@ -147,7 +183,7 @@ def demand_scale_lines(s: Scenario) -> list[str]:
 def derived_levels(s: Scenario) -> list[str]:
     """The replenishment parameters set from demand because the scenario omits them.
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> derived_levels(load_scenario("scenarios/baseline.yaml"))
     ['reorder points', 'EOQ order quantities']
     """
@@ -165,11 +201,11 @@ def derived_levels(s: Scenario) -> list[str]:
 def optimizer_only_settings(s: Scenario) -> list[tuple[str, object, str]]:
     """(key path, value, optimizer) of every key of ``OPTIMIZER_ONLY`` the scenario sets explicitly.
 
-    >>> from sim.scenario import load_scenario
+    >>> from sim.scenario.loader import load_scenario
     >>> optimizer_only_settings(load_scenario("scenarios/classroom_sq.yaml"))
     []
     """
-    from sim.reference import OPTIMIZER_ONLY
+    from sim.scenario.reference import OPTIMIZER_ONLY
 
     found = []
     for key, who in OPTIMIZER_ONLY.items():
@@ -181,8 +217,9 @@ def optimizer_only_settings(s: Scenario) -> list[tuple[str, object, str]]:
             for path, node in nodes:
                 child = getattr(node, name)
                 if is_list:
-                    step += [(f"{path}{name}[{getattr(item, 'name', None) or i}].", item)
-                             for i, item in enumerate(child)]
+                    step += [
+                        (f"{path}{name}[{getattr(item, 'name', None) or i}].", item) for i, item in enumerate(child)
+                    ]
                 elif child is not None:
                     step.append((f"{path}{name}.", child))
             nodes = step

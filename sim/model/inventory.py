@@ -19,6 +19,7 @@ Storage capacity follows ``STORAGE_RULE`` (below; the scenario reference quotes 
 per-warehouse on-hand totals are tracked only where ``storage_units`` is set, updated
 at each change, so the overflow unit-days are exact.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -26,10 +27,10 @@ from collections import deque
 import numpy as np
 import simpy
 
-from sim.catalog import CatalogArrays
-from sim.policy import PolicyArrays
-from sim.schema import Scenario
-from sim.streams import DayArrayDraws
+from sim.model.catalog import CatalogArrays
+from sim.model.policy import PolicyArrays
+from sim.model.streams import DayArrayDraws
+from sim.scenario.schema import Scenario
 
 STORAGE_RULE = (
     "A warehouse's regular space holds at most `storage_units` units (all SKUs together; none = unlimited). "
@@ -37,7 +38,8 @@ STORAGE_RULE = (
     "they are still on hand and ship like any other unit (nothing is refused or lost), and the warehouse ships "
     "from overflow first, so at every instant overflow = max(0, units on hand at the warehouse - storage_units). "
     "Overflow costs `overflow_cost_per_unit_day` per unit per day (KPIs `overflow_cost`, `avg_overflow_units`, "
-    "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space.")
+    "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space."
+)
 
 RECEIPT_PRIORITY = 0
 DAY_CLOSE_PRIORITY = -1
@@ -55,10 +57,27 @@ def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> No
 class DayCounters:
     """Totals of the current day (plain Python floats: cheap to increment)."""
 
-    FIELDS = ("orders", "lines", "units_demanded", "units_filled_now", "lines_filled_now", "orders_filled_now",
-              "units_shipped", "units_lost", "units_backordered", "orders_lost", "revenue", "cogs",
-              "lost_value", "replenishment_orders", "ordering_cost", "units_received", "cycles",
-              "stockout_cycles", "orders_shipped")
+    FIELDS = (
+        "orders",
+        "lines",
+        "units_demanded",
+        "units_filled_now",
+        "lines_filled_now",
+        "orders_filled_now",
+        "units_shipped",
+        "units_lost",
+        "units_backordered",
+        "orders_lost",
+        "revenue",
+        "cogs",
+        "lost_value",
+        "replenishment_orders",
+        "ordering_cost",
+        "units_received",
+        "cycles",
+        "stockout_cycles",
+        "orders_shipped",
+    )
     __slots__ = FIELDS
 
     def __init__(self):
@@ -80,11 +99,19 @@ class SupplierModel:
         self.suppliers = scenario.suppliers
         self.n_pairs = int(n_pairs)
         self._draws = [
-            None if getattr(sp.lead_time_days, "dist", "") == "constant"
-            else DayArrayDraws(seed, "lead_time", lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
-                               64, (j,), cache=None)  # an array grows to the highest pair that needs it
-            for j, sp in enumerate(scenario.suppliers)]
-        self._count = np.zeros(self.n_pairs, dtype=np.int64)   # purchase orders each pair has placed
+            None
+            if getattr(sp.lead_time_days, "dist", "") == "constant"
+            else DayArrayDraws(
+                seed,
+                "lead_time",
+                lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
+                64,
+                (j,),
+                cache=None,
+            )  # an array grows to the highest pair that needs it
+            for j, sp in enumerate(scenario.suppliers)
+        ]
+        self._count = np.zeros(self.n_pairs, dtype=np.int64)  # purchase orders each pair has placed
         self.down: list[np.ndarray] = []
         H = scenario.horizon_days
         for sp in scenario.suppliers:
@@ -134,8 +161,15 @@ class SupplierModel:
 
 
 class InventorySystem:
-    def __init__(self, env: simpy.Environment, scenario: Scenario, catalog: CatalogArrays,
-                 policy: PolicyArrays, suppliers: SupplierModel, on_complete):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        catalog: CatalogArrays,
+        policy: PolicyArrays,
+        suppliers: SupplierModel,
+        on_complete,
+    ):
         self.env = env
         self.policy = policy
         self.n_sku = catalog.n
@@ -149,22 +183,23 @@ class InventorySystem:
         self.shipped = np.zeros(K)
         self.lost = np.zeros(K)
         self.demanded = np.zeros(K)
-        self.filled_now = np.zeros(K)            # units met from stock at once
+        self.filled_now = np.zeros(K)  # units met from stock at once
         self.at_warmup = (np.zeros(K), np.zeros(K))  # (demanded, filled_now) when the warm-up ended
-        self.area_on_hand = np.zeros(K)      # unit-days
-        self.area_backorders = np.zeros(K)   # unit-days
+        self.area_on_hand = np.zeros(K)  # unit-days
+        self.area_backorders = np.zeros(K)  # unit-days
         self.last_t = np.zeros(K)
         self.stockout_flag = np.zeros(K, dtype=bool)
-        self.queues: dict[int, deque] = {}   # k -> deque of [shipment_id, units_left, unit_price]
+        self.queues: dict[int, deque] = {}  # k -> deque of [shipment_id, units_left, unit_price]
         self.outstanding: dict[int, float] = {}  # shipment id -> units still backordered
         self.unit_cost = np.tile(catalog.unit_cost, len(scenario.warehouses))
         self.price = np.tile(catalog.price, len(scenario.warehouses))
         self.supplier_of = np.tile(catalog.supplier, len(scenario.warehouses))
         c = scenario.inventory.costs
-        self.order_cost = np.array([s.order_cost if s.order_cost is not None else c.order_cost
-                                    for s in scenario.suppliers])
+        self.order_cost = np.array(
+            [s.order_cost if s.order_cost is not None else c.order_cost for s in scenario.suppliers]
+        )
         self.suppliers = suppliers
-        self.on_complete = on_complete       # callback(shipment_id) when a backordered shipment is complete
+        self.on_complete = on_complete  # callback(shipment_id) when a backordered shipment is complete
         self.day = DayCounters()
         self.s = policy.reorder_point
         self.Q = policy.order_quantity
@@ -172,12 +207,13 @@ class InventorySystem:
         self.continuous = not policy.periodic
         # storage capacity: per-warehouse on-hand totals, tracked only where a capacity is set
         W = len(scenario.warehouses)
-        self.capacity = [float(w.storage_units) if w.storage_units is not None else float("inf")
-                         for w in scenario.warehouses]
+        self.capacity = [
+            float(w.storage_units) if w.storage_units is not None else float("inf") for w in scenario.warehouses
+        ]
         self.capped = any(w.storage_units is not None for w in scenario.warehouses)
         self.wh_units = self.on_hand.reshape(W, self.n_sku).sum(axis=1).tolist()
         self.wh_last_t = [0.0] * W
-        self.overflow_area = np.zeros(W)     # overflow unit-days per warehouse
+        self.overflow_area = np.zeros(W)  # overflow unit-days per warehouse
         self.overflow_peak = [max(u - c, 0.0) for u, c in zip(self.wh_units, self.capacity)]  # since the last reset
         self.overflow_max = list(self.overflow_peak)  # whole run
 

@@ -22,13 +22,14 @@ one numpy batch: count, arrival times, region, lines, SKUs by popularity, units.
 Arrivals are the points of a unit-rate Poisson process below the day's rate Lambda
 (cumulative sums of Exp(1) gaps), scaled onto the day: their number is Poisson(Lambda)
 and, given the number, they are uniform over the day, as for any Poisson day. Each
-attribute has its own stream for the day (``sim.streams.day_rng``), so order i keeps
+attribute has its own stream for the day (``sim.model.streams.day_rng``), so order i keeps
 its region, lines, SKUs and units when the rate changes: a variant with more marketing
 has the same orders plus some, which is what common random numbers need.
 
 >>> round(hill_response(100.0, max_extra=50, half_saturation=100), 3)
 25.0
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,16 +37,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.catalog import CatalogArrays
-from sim.schema import Channel, Scenario
-from sim.streams import day_rng
+from sim.model.catalog import CatalogArrays
+from sim.model.streams import day_rng
+from sim.scenario.schema import Channel, Scenario
 
 
 def hill_response(spend, max_extra, half_saturation, shape=1.0):
     """Extra orders per day bought by ``spend`` per day (Hill saturation curve)."""
     s = np.maximum(np.asarray(spend, dtype=float), 0.0)
-    sh = s ** shape
-    out = max_extra * sh / (half_saturation ** shape + sh)
+    sh = s**shape
+    out = max_extra * sh / (half_saturation**shape + sh)
     return float(out) if out.ndim == 0 else out
 
 
@@ -93,11 +94,11 @@ def channel_spend(channel: Channel, scenario: Scenario, event_mask: np.ndarray) 
 class DemandPlan:
     """Per-day arrays over the horizon, computed once before the simulation."""
 
-    base_rate: np.ndarray         # expected orders/day without marketing
+    base_rate: np.ndarray  # expected orders/day without marketing
     marketing_orders: np.ndarray  # expected extra orders/day from marketing
-    spend: np.ndarray             # (channels, days) spend per day
-    price_factor: np.ndarray      # 1 - discount, per day
-    event: np.ndarray             # bool: a promotion event runs that day
+    spend: np.ndarray  # (channels, days) spend per day
+    price_factor: np.ndarray  # 1 - discount, per day
+    event: np.ndarray  # bool: a promotion event runs that day
 
     @property
     def rate(self) -> np.ndarray:
@@ -140,8 +141,13 @@ def demand_plan(scenario: Scenario, scale: float | None = None) -> DemandPlan:
     for ch, s in zip(d.channels, spend):
         gain = np.where(event, ch.event_multiplier, 1.0)
         extra += gain * hill_response(s, channel_ceiling(ch, scale), ch.half_saturation_spend, ch.hill_shape)
-    return DemandPlan(base_rate=d.base_orders_per_day * scale * weekday * month * promo, marketing_orders=extra,
-                      spend=spend, price_factor=price_factor, event=event)
+    return DemandPlan(
+        base_rate=d.base_orders_per_day * scale * weekday * month * promo,
+        marketing_orders=extra,
+        spend=spend,
+        price_factor=price_factor,
+        event=event,
+    )
 
 
 def plans_scaled_demand(scenario: Scenario) -> bool:
@@ -150,7 +156,7 @@ def plans_scaled_demand(scenario: Scenario) -> bool:
 
 
 def planning_plan(scenario: Scenario, plan: DemandPlan | None = None) -> DemandPlan:
-    """The demand the omitted replenishment parameters are set from (``sim.policy.resolve_policy``).
+    """The demand the omitted replenishment parameters are set from (``sim.model.policy.resolve_policy``).
 
     ``inventory.plan_demand: unscaled`` (the default) plans for today's demand, scale 1: the
     what-if "demand triples, plan unchanged"; ``as_scaled`` plans for the scaled demand.
@@ -165,18 +171,18 @@ def planning_plan(scenario: Scenario, plan: DemandPlan | None = None) -> DemandP
 class DayOrders:
     """One day's orders in CSR layout: order i has lines line_start[i]:line_start[i+1]."""
 
-    times: np.ndarray       # arrival time (days since start), sorted
-    region: np.ndarray      # region index per order
+    times: np.ndarray  # arrival time (days since start), sorted
+    region: np.ndarray  # region index per order
     line_start: np.ndarray  # (n+1,) offsets into the line arrays
-    line_sku: np.ndarray    # SKU index per line
-    line_qty: np.ndarray    # units per line (int)
+    line_sku: np.ndarray  # SKU index per line
+    line_qty: np.ndarray  # units per line (int)
 
     @property
     def n(self) -> int:
         return len(self.times)
 
 
-def _counts(dist, rng, size) -> np.ndarray:
+def draw_counts(dist, rng, size) -> np.ndarray:
     return np.maximum(np.rint(dist.sample(rng, size)), 1).astype(np.int64)
 
 
@@ -199,7 +205,7 @@ def unit_rate_points(rng: np.random.Generator, rate: float) -> np.ndarray:
         cum = np.concatenate([cum, cum[-1] + np.cumsum(rng.standard_exponential(chunk))])
     n = int(np.searchsorted(cum, rate, side="left"))
     u = cum[:n] / rate
-    u[u <= 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model)
+    u[u <= 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model.shop)
     return u
 
 
@@ -227,12 +233,15 @@ class DemandGenerator:
             n = int(total)
             self._carry = total - n
             u = (np.arange(n) + 0.5) / max(n, 1)
-        region = (np.searchsorted(self.cum_region, day_rng(seed, "demand", day, 1).random(n), side="right")
-                  if len(self.cum_region) > 1 else np.zeros(n, dtype=np.int64))
-        lines = _counts(self.d.lines_per_order, day_rng(seed, "demand", day, 2), n)
+        region = (
+            np.searchsorted(self.cum_region, day_rng(seed, "demand", day, 1).random(n), side="right")
+            if len(self.cum_region) > 1
+            else np.zeros(n, dtype=np.int64)
+        )
+        lines = draw_counts(self.d.lines_per_order, day_rng(seed, "demand", day, 2), n)
         line_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lines, out=line_start[1:])
         m = int(line_start[-1])
         sku = np.searchsorted(self.cum_pop, day_rng(seed, "demand", day, 3).random(m), side="right")
-        qty = _counts(self.d.units_per_line, day_rng(seed, "demand", day, 4), m)
+        qty = draw_counts(self.d.units_per_line, day_rng(seed, "demand", day, 4), m)
         return DayOrders(times=day + u, region=region, line_start=line_start, line_sku=sku, line_qty=qty)

@@ -14,9 +14,10 @@ demand with the textbook normal approximation (Silver, Pyke & Thomas, ch. 6):
 Per-SKU rows in ``inventory.per_sku`` (written by the optimizers) override both.
 
 The ``plan`` given to :func:`resolve_policy` is the demand to plan for; the simulator passes
-``sim.demand.planning_plan`` (today's demand unless ``inventory.plan_demand: as_scaled``), so
+``sim.model.demand.planning_plan`` (today's demand unless ``inventory.plan_demand: as_scaled``), so
 ``mean_daily_demand`` here is the planned demand, not necessarily the simulated one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,19 +25,19 @@ from statistics import NormalDist
 
 import numpy as np
 
-from sim.catalog import CatalogArrays
-from sim.demand import DemandPlan
-from sim.schema import Scenario
+from sim.model.catalog import CatalogArrays
+from sim.model.demand import DemandPlan
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
 class PolicyArrays:
-    kind: str                 # sQ | sS | RS | RsS | base_stock
+    kind: str  # sQ | sS | RS | RsS | base_stock
     periodic: bool
     review_period_days: int
     reorder_point: np.ndarray  # s, flat index k = w * n_sku + i
-    order_quantity: np.ndarray # Q (sQ)
-    order_up_to: np.ndarray    # S (sS, RS, RsS, base_stock)
+    order_quantity: np.ndarray  # Q (sQ)
+    order_up_to: np.ndarray  # S (sS, RS, RsS, base_stock)
     initial_on_hand: np.ndarray
     mean_daily_demand: np.ndarray
 
@@ -62,15 +63,20 @@ def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan)
     W, n = len(scenario.warehouses), catalog.n
     orders_per_day = float(plan.rate.mean())
     u = d.units_per_line
-    mu = (orders_per_day * d.lines_per_order.mean * u.mean
-          * warehouse_shares(scenario)[:, None] * catalog.popularity[None, :]).ravel()
-    var_per_day = mu * (u.variance + u.mean ** 2) / max(u.mean, 1e-12)
+    mu = (
+        orders_per_day
+        * d.lines_per_order.mean
+        * u.mean
+        * warehouse_shares(scenario)[:, None]
+        * catalog.popularity[None, :]
+    ).ravel()
+    var_per_day = mu * (u.variance + u.mean**2) / max(u.mean, 1e-12)
     sup = [scenario.suppliers[j] for j in catalog.supplier]
     lt_mean = np.tile([s.lead_time_days.mean for s in sup], W)
     lt_var = np.tile([s.lead_time_days.variance for s in sup], W)
     T = lt_mean + (p.review_period_days if p.periodic else 0)
     ltd_mean = mu * T
-    ltd_sd = np.sqrt(var_per_day * T + mu ** 2 * lt_var)
+    ltd_sd = np.sqrt(var_per_day * T + mu**2 * lt_var)
     z = NormalDist().inv_cdf(p.service_level)
     protect = np.ceil(ltd_mean + z * ltd_sd)
     unit_cost = np.tile(catalog.unit_cost, W)
@@ -118,6 +124,13 @@ def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan)
         initial = s.copy()
     else:
         initial = np.full(W * n, float(start))
-    return PolicyArrays(kind=p.type, periodic=p.periodic, review_period_days=p.review_period_days,
-                        reorder_point=s, order_quantity=Q, order_up_to=S,
-                        initial_on_hand=np.floor(np.maximum(initial, 0)), mean_daily_demand=mu)
+    return PolicyArrays(
+        kind=p.type,
+        periodic=p.periodic,
+        review_period_days=p.review_period_days,
+        reorder_point=s,
+        order_quantity=Q,
+        order_up_to=S,
+        initial_on_hand=np.floor(np.maximum(initial, 0)),
+        mean_daily_demand=mu,
+    )

@@ -5,11 +5,12 @@ days: at each day boundary it runs the periodic review (if due), draws the
 day's orders in one numpy batch and then handles them at their arrival times.
 Replenishment receipts are scheduled events; nothing runs per SKU.
 
->>> from sim.scenario import load_scenario
+>>> from sim.scenario.loader import load_scenario
 >>> r = simulate(load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=200"]), seed=3)
 >>> r.kpis["orders"] > 0 and 0 <= r.kpis["unit_fill_rate"] <= 1
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,15 +19,15 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.catalog import catalog_for
-from sim.demand import DemandGenerator, demand_plan, planning_plan
-from sim.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
-from sim.fulfilment import Fulfilment
 from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
-from sim.policy import resolve_policy
-from sim.scenario import day_date
-from sim.schema import Scenario
-from sim.streams import Streams, day_rng
+from sim.model.catalog import catalog_for
+from sim.model.demand import DemandGenerator, demand_plan, planning_plan
+from sim.model.fulfilment import Fulfilment
+from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
+from sim.model.policy import resolve_policy
+from sim.model.streams import Streams, day_rng
+from sim.scenario.loader import day_date
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,7 @@ class ShopModel:
         self.policy = resolve_policy(scenario, self.catalog, planning_plan(scenario, self.plan))
         suppliers = SupplierModel(scenario, seed, self.streams.disruption, len(scenario.warehouses) * self.catalog.n)
         self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
-        self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers,
-                                   self.fulfilment.release)
+        self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers, self.fulfilment.release)
         self.generator = DemandGenerator(scenario, self.catalog, self.plan, seed)
         H = scenario.horizon_days
         self.daily = {f: np.zeros(H) for f in DayCounters.FIELDS}
@@ -215,34 +215,56 @@ class ShopModel:
         shp = self.fulfilment.arrays()
         orders = order_table(self, shp)
         fulfil_daily = daily_fulfilment(self, shp, orders)
-        daily = pd.DataFrame({"day": np.arange(H),
-                              "date": pd.to_datetime([day_date(s, d) for d in range(H)]),
-                              "warmup": np.arange(H) < s.warmup_days,
-                              "expected_orders": self.plan.rate,
-                              "marketing_spend": self.plan.spend.sum(axis=0),
-                              **self.daily, **fulfil_daily})
+        daily = pd.DataFrame(
+            {
+                "day": np.arange(H),
+                "date": pd.to_datetime([day_date(s, d) for d in range(H)]),
+                "warmup": np.arange(H) < s.warmup_days,
+                "expected_orders": self.plan.rate,
+                "marketing_spend": self.plan.spend.sum(axis=0),
+                **self.daily,
+                **fulfil_daily,
+            }
+        )
         inv = self.inv
-        status = {"orders": len(orders["arrival"]),
-                  **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)}}
-        state = {"initial": inv.initial, "received": inv.received, "shipped": inv.shipped,
-                 "on_hand": inv.on_hand, "lost": inv.lost, "demanded": inv.demanded,
-                 "backorders": inv.backorders, "on_order": inv.on_order,
-                 "overflow_units": inv.overflow_units(), "overflow_units_max": np.array(inv.overflow_max),
-                 "overflow_unit_days": inv.overflow_area.copy(),
-                 "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
-                 "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
-                 "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations])}
+        status = {
+            "orders": len(orders["arrival"]),
+            **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)},
+        }
+        state = {
+            "initial": inv.initial,
+            "received": inv.received,
+            "shipped": inv.shipped,
+            "on_hand": inv.on_hand,
+            "lost": inv.lost,
+            "demanded": inv.demanded,
+            "backorders": inv.backorders,
+            "on_order": inv.on_order,
+            "overflow_units": inv.overflow_units(),
+            "overflow_units_max": np.array(inv.overflow_max),
+            "overflow_unit_days": inv.overflow_area.copy(),
+            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
+            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
+            "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
+        }
         kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
-        events = {label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b))
-                  for label, a, b in event_windows(s)}
+        events = {
+            label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b)) for label, a, b in event_windows(s)
+        }
         table = None
         if record_orders:
             table = pd.DataFrame({k: v for k, v in orders.items()})
             table["stage"] = [STAGES[c] for c in orders["stage"]]
-        return SimulationResult(seed=self.seed, kpis=kpis, daily=daily, state=state, order_status=status,
-                                orders=table, info={"policy": self.policy, "shipments": shp,
-                                                    "order_arrival": orders["arrival"]},
-                                event_kpis=events)
+        return SimulationResult(
+            seed=self.seed,
+            kpis=kpis,
+            daily=daily,
+            state=state,
+            order_status=status,
+            orders=table,
+            info={"policy": self.policy, "shipments": shp, "order_arrival": orders["arrival"]},
+            event_kpis=events,
+        )
 
 
 def simulate(scenario: Scenario, seed: int | None = None, record_orders: bool = False) -> SimulationResult:
