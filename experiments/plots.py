@@ -3,8 +3,8 @@
 Every function takes the data and an output path; the suffix (.png or .svg) picks
 the format. Figures are sized and styled to be pasted into a 16:9 slide: a title,
 labelled axes, 11-13 pt fonts, tight layout, 150 dpi for PNG. Files are written
-atomically (temp file in the target folder, then ``os.replace``) and the figure is
-closed, so long batch runs do not leak memory. Each function returns the Path.
+atomically (:func:`experiments.output.atomic_write`) and the figure is closed, so
+long batch runs do not leak memory. Each function returns the Path.
 
 Input tables are those of :mod:`experiments.stats`: ``summarize`` (long: group
 columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` and
@@ -14,8 +14,6 @@ columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` an
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +27,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from experiments.kpi_format import estimate_text
+from experiments.output import atomic_write
 from experiments.plot_style import (
     PlainFormatter,
     date_axis,
@@ -63,14 +62,8 @@ _HIGHLIGHT = "#DD8452"
 _MUTED = "#8C8C8C"
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it.
+def _save(fig: plt.Figure, path: str | Path | None) -> Path | plt.Figure:
+    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it; return ``path``.
 
     ``path`` None (the Python API's ``experiments.plot``): return the open Figure, unsaved.
     """
@@ -82,19 +75,10 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
     try:
         if fmt not in ("png", "svg"):
             raise ValueError(f"plot path must end in .png or .svg, got {path.name!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
         if fig.get_layout_engine() is None:
             fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=150, metadata={"Date": None} if fmt == "svg" else None)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use normal file mode
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        metadata = {"Date": None} if fmt == "svg" else None
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata))
     finally:
         plt.close(fig)
     return path
