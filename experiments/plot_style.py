@@ -40,6 +40,7 @@ class PlainFormatter(Formatter):
         self.decimals = 0
 
     def set_locs(self, locs):
+        """Take the tick locations; the decimals shown follow the smallest step between them."""
         super().set_locs(locs)
         steps = np.diff(np.sort(np.asarray(locs, float))) * self.scale
         steps = steps[np.isfinite(steps) & (steps > 0)]
@@ -47,6 +48,7 @@ class PlainFormatter(Formatter):
         self.decimals = min(max(-math.floor(math.log10(step) + 1e-9), 0), 6)
 
     def __call__(self, x, pos=None):
+        """The label of tick value ``x``: scaled, with thousands separators, sign and suffix."""
         v = x * self.scale
         if abs(v) < 0.5 * 10**-self.decimals:
             v = 0.0
