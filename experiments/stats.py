@@ -293,22 +293,13 @@ def paired_differences(
     out = pd.DataFrame(rows, columns=_PAIRED_COLUMNS)
     out["n"] = out["n"].astype(int)
     out["excludes_zero"] = out["excludes_zero"].astype(bool)
-    for c in ["mean_diff", "half_width", "ci_low", "ci_high", "unpaired_half_width"]:
+    for c in [*_PAIRED_INTERVAL, "unpaired_half_width"]:
         out[c] = out[c].astype(float)
     return out
 
 
-_PAIRED_COLUMNS = [
-    "variant",
-    "metric",
-    "n",
-    "mean_diff",
-    "half_width",
-    "ci_low",
-    "ci_high",
-    "excludes_zero",
-    "unpaired_half_width",
-]
+_PAIRED_INTERVAL = ["mean_diff", "half_width", "ci_low", "ci_high"]
+_PAIRED_COLUMNS = ["variant", "metric", "n", *_PAIRED_INTERVAL, "excludes_zero", "unpaired_half_width"]
 
 
 def _paired_row(variant: str, metric: str, base: pd.Series, other: pd.Series, level: float) -> list:
