@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -150,8 +151,10 @@ def headline(
     if baseline is None and paired is not None:
         rest = [v for v in variants if v not in set(paired["variant"].astype(str))]
         baseline = rest[0] if rest else None
-    mean_of = {(str(r.variant), r.metric): r for r in summary.itertuples(index=False)}
-    diff_of = {} if paired is None else {(str(r.variant), r.metric): r for r in paired.itertuples(index=False)}
+    mean_of: dict[tuple, Any] = {(str(r.variant), r.metric): r for r in summary.itertuples(index=False)}
+    diff_of: dict[tuple, Any] = {}
+    if paired is not None:
+        diff_of = {(str(r.variant), r.metric): r for r in paired.itertuples(index=False)}
     rows = []
     for v in variants:
         cells = []

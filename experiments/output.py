@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 MANIFEST = "manifest.json"  # a run folder's manifest: versions, seed, scenario hash, command line
 
@@ -290,7 +291,7 @@ class RunFolder:
     def __enter__(self) -> RunFolder:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc_type is None or exc_type is KeyboardInterrupt:
             if self.final.exists():
                 self.final.rmdir()
@@ -397,7 +398,7 @@ def _sheet(wb, title: str, frame) -> None:
     metric_at = cols.index("metric") if "metric" in cols else None
     for row in frame.itertuples(index=False, name=None):
         unit = _kpi_unit(row[metric_at]) if metric_at is not None else ""
-        values = []
+        values: list = []
         for v in row:
             if v is None or (isinstance(v, float) and v != v):
                 values.append(None)  # an empty cell, not the text 'nan'

@@ -202,7 +202,8 @@ def _move(ann, dx: float, dy: float, ha: str, va: str) -> None:
 def _best_spot(ann, renderer, inner: Bbox, taken: list[Bbox]) -> tuple[tuple, Bbox]:
     """The first spot of ``_LABEL_SPOTS`` inside ``inner`` that overlaps nothing ``taken``, else the
     cheapest (outside the axes costs most, then overlapped area, then distance); with its box."""
-    best, best_cost = None, math.inf
+    best: tuple[tuple, Bbox] | None = None
+    best_cost = math.inf
     for spot in _LABEL_SPOTS:
         dx, dy = spot[0], spot[1]
         _move(ann, *spot)
@@ -213,4 +214,5 @@ def _best_spot(ann, renderer, inner: Bbox, taken: list[Bbox]) -> tuple[tuple, Bb
             best, best_cost = (spot, box), cost
         if outside == 0 and not any(_overlap(box, t) for t in taken):
             break
+    assert best is not None  # every cost is finite, so the first spot is always taken
     return best

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any, overload
 
 import matplotlib
 
@@ -22,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -42,7 +44,7 @@ from sim.kpis import kpi
 
 __all__ = ["bar_ci", "daily_series", "paired_diff_forest", "pareto_front", "sweep_lines", "tradeoff_scatter"]
 
-_RC = {
+_RC: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
     "font.size": 11,
     "axes.titlesize": 13,
     "axes.labelsize": 12,
@@ -62,7 +64,11 @@ _HIGHLIGHT = "#DD8452"
 _MUTED = "#8C8C8C"
 
 
-def _save(fig: plt.Figure, path: str | Path | None) -> Path | plt.Figure:
+@overload
+def _save(fig: Figure, path: None) -> Figure: ...
+@overload
+def _save(fig: Figure, path: str | Path) -> Path: ...
+def _save(fig: Figure, path: str | Path | None) -> Path | Figure:
     """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it; return ``path``.
 
     ``path`` None (the Python API's ``experiments.plot``): return the open Figure, unsaved.
@@ -403,22 +409,22 @@ def daily_series(
     """
     _check_daily(daily, (x, metric), band)
     data = daily if by in daily.columns else daily.assign(**{by: metric})
-    dates = start_date is not None and x == "day"
+    start = start_date if x == "day" else None  # the x axis shows calendar dates
     with plt.rc_context(_RC):
         fig, ax = _fig(_FIGSIZE)
         for key, part in data.groupby(by, sort=False):
             stats = part.groupby(x, sort=True)[metric].agg(["mean", "std", "count", "min", "max"])
             xs = stats.index.to_numpy()
-            if dates:
-                xs = np.datetime64(start_date, "D") + xs.astype(int).astype("timedelta64[D]")
+            if start is not None:
+                xs = np.datetime64(start, "D") + xs.astype(int).astype("timedelta64[D]")
             mean = stats["mean"].to_numpy(float)
             lo, hi = _daily_band(stats, band, level)
-            (line,) = ax.plot(xs, mean, label=wrap_name(key, 40), linewidth=1.6)
+            (line,) = ax.plot(xs, mean, label=wrap_name(str(key), 40), linewidth=1.6)
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
         band_text = f"{level:.0%} CI" if band == "ci" else "min–max over replications"
         value_axis(ax.yaxis, metric)
-        if dates:
-            _calendar_x_axis(ax, data[x], start_date, events or [], xlabel)
+        if start is not None:
+            _calendar_x_axis(ax, data[x], start, events or [], xlabel)
         else:
             if pd.api.types.is_numeric_dtype(data[x]):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))

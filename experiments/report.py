@@ -329,6 +329,13 @@ def _table_section(heading: str, table: pd.DataFrame) -> Section:
     ]
 
 
+def _failures_section(failures: pd.DataFrame | None) -> Section:
+    """The table of failed replications, if any failed."""
+    if failures is None or not len(failures):
+        return [], []
+    return _table_section(f"Failed replications ({len(failures)})", failures)
+
+
 def _appendix_section(appendix: dict[str, str]) -> Section:
     """Preformatted texts (the spec, the manifest) under their headings."""
     md: list[str] = []
@@ -394,7 +401,7 @@ def write_report(
         summary_part,
         _paired_section(paired, level),
         *(_table_section(name, table) for name, table in (extra_tables or {}).items()),
-        _table_section(f"Failed replications ({n_fail})", failures) if n_fail else ([], []),
+        _failures_section(failures),
         _appendix_section(appendix or {}),
     ]
     md = [line for part, _ in sections for line in part]
