@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 __all__ = [
     "CI",
@@ -34,6 +33,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- t and normal distributions
+# scipy.stats is imported where it is used: it takes longer to import than the rest of this
+# package, and most commands (validate, explain, schema, ...) never compute an interval.
 def _check_p(p: float) -> None:
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be in (0, 1), got {p}")
@@ -54,6 +55,8 @@ def t_cdf(t: float, df: float) -> float:
     0.975
     """
     _check_df(df)
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.t.cdf(t, df))
 
 
@@ -64,6 +67,8 @@ def normal_quantile(p: float) -> float:
     1.959964
     """
     _check_p(p)
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.norm.ppf(p))
 
 
@@ -79,6 +84,8 @@ def t_quantile(p: float, df: float) -> float:
     """
     _check_p(p)
     _check_df(df)
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.t.ppf(p, df))
 
 
