@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -36,6 +37,8 @@ UP, DOWN = "▲", "▼"
 
 @dataclass(frozen=True)
 class Cell:
+    """One cell of the headline table: the texts of a variant's estimate of one KPI."""
+
     mean: str
     half_width: str  # "±0.49 pp", or "" (one replication)
     change: str  # "+0.42 pp ▲", "baseline", or ""
@@ -44,6 +47,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Headline:
+    """The headline table (variants x KPIs) as texts, with its Markdown and HTML renderings."""
+
     variants: list[str]
     metrics: list[str]
     columns: list[str]  # "On-time delivery (%)"
@@ -52,6 +57,7 @@ class Headline:
     level: float
 
     def note(self) -> str:
+        """The sentence under the heading that says how to read a cell."""
         single = (
             ""
             if any(c.half_width for r in self.rows for c in r)
@@ -67,6 +73,8 @@ class Headline:
         )
 
     def markdown(self) -> str:
+        """The table in GitHub Markdown; a cell's change goes on a second line (``<br>``)."""
+
         def esc(text: str) -> str:
             return text.replace("|", "\\|")
 
@@ -85,6 +93,7 @@ class Headline:
         return "\n".join(lines)
 
     def html(self) -> str:
+        """The table as HTML (classes styled by the report's CSS): fixed layout, coloured changes."""
         longest = max((len(part) for v in self.variants for part in str(v).split(",")), default=8)
         cap = 26 if len(self.columns) < 6 else 18  # many KPI columns: give the numbers the room
         width = max(14, min(cap, max(100 // (len(self.columns) + 2) + 8, round(longest * 0.95))))
@@ -142,8 +151,10 @@ def headline(
     if baseline is None and paired is not None:
         rest = [v for v in variants if v not in set(paired["variant"].astype(str))]
         baseline = rest[0] if rest else None
-    mean_of = {(str(r.variant), r.metric): r for r in summary.itertuples(index=False)}
-    diff_of = {} if paired is None else {(str(r.variant), r.metric): r for r in paired.itertuples(index=False)}
+    mean_of: dict[tuple, Any] = {(str(r.variant), r.metric): r for r in summary.itertuples(index=False)}
+    diff_of: dict[tuple, Any] = {}
+    if paired is not None:
+        diff_of = {(str(r.variant), r.metric): r for r in paired.itertuples(index=False)}
     rows = []
     for v in variants:
         cells = []

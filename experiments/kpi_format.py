@@ -57,10 +57,7 @@ def estimate_text(
     if k.kind == "duration":
         d = _decimals(hw, 0, 3) if ok else (2 if abs(value) < 100 else 0)
         return f"{sign}{value:,.{d}f} {k.unit}", (f"±{hw:,.{d}f}" if ok else "")
-    if ok:
-        d = _decimals(hw, 0, 3)
-    else:
-        d = 0 if abs(value) >= 1000 or value.is_integer() else 3
+    d = _decimals(hw, 0, 3) if ok else (0 if abs(value) >= 1000 or value.is_integer() else 3)
     return f"{sign}{value:,.{d}f}", (f"±{hw:,.{d}f}" if ok else "")
 
 

@@ -9,6 +9,7 @@ partial folder a killed run leaves behind is removed by the next run beside it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -17,8 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
+
+MANIFEST = "manifest.json"  # a run folder's manifest: versions, seed, scenario hash, command line
 
 PACKAGES = (
     "ecomlab",
@@ -37,6 +42,7 @@ PACKAGES = (
 
 
 def versions() -> dict[str, str]:
+    """The Python version and the installed version of each of ``PACKAGES`` ("not installed" if absent)."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -47,6 +53,7 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
+    """The short commit of the checkout this code runs from, or None (no git, not a checkout)."""
     try:
         root = Path(__file__).resolve().parent.parent
         res = subprocess.run(
@@ -137,23 +144,59 @@ def writable_file(path: Path, flag: str) -> Path:
     return _probe_from(p, p.parent if str(p.parent) else Path("."), flag)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
-def atomic_write_csv(path: Path, frame) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` all at once: ``write(tmp)`` fills a temp file beside it, which is renamed into place.
+
+    The temp file (``.NAME.XXXX.tmp`` in the same folder, so the rename is atomic) gets the
+    normal mode of a new file (0666 minus the umask) before ``os.replace``; a reader sees the
+    old file or the complete new one, never half of it. If ``write`` fails (or Ctrl-C) the
+    temp file is removed and ``path`` is untouched. Missing folders are created. Returns ``path``.
+
+    >>> import tempfile
+    >>> p = atomic_write(Path(tempfile.mkdtemp()) / "a.txt", lambda tmp: tmp.write_bytes(b"hi"))
+    >>> p.read_bytes(), sorted(x.name for x in p.parent.iterdir())
+    (b'hi', ['a.txt'])
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` as UTF-8 with ``\\n`` line ends, atomically (:func:`atomic_write`)."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    return atomic_write(path, write)
+
+
+def atomic_write_csv(path: Path, frame) -> Path:
+    """Write DataFrame ``frame`` to ``path`` as CSV without the index, atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def manifest(**fields) -> dict:
+    """A run's manifest: creation time, command line, git commit, simulator fingerprint and
+    package versions, then ``fields`` (kind, seed, scenario hash, ...)."""
     from sim.model.streams import simulator_fingerprint
 
     return {
@@ -187,6 +230,7 @@ def owner_alive(pid: int | None, host: str | None = None) -> bool:
 
 
 def older_than(path: Path, seconds: float) -> bool:
+    """Was ``path`` last modified more than ``seconds`` ago? False if it cannot be read."""
     try:
         return dt.datetime.now().timestamp() - path.stat().st_mtime > seconds
     except OSError:
@@ -247,7 +291,7 @@ class RunFolder:
     def __enter__(self) -> RunFolder:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc_type is None or exc_type is KeyboardInterrupt:
             if self.final.exists():
                 self.final.rmdir()
@@ -255,14 +299,19 @@ class RunFolder:
             os.replace(self.path, self.final)
         else:
             shutil.rmtree(self.path, ignore_errors=True)
-            try:  # leave no empty results/<name>/ behind a run that crashed
+            with contextlib.suppress(OSError):  # leave no empty results/<name>/ behind a run that crashed
                 self.path.parent.rmdir()
-            except OSError:
-                pass
         return False
 
-    def write_json(self, name: str, data: dict) -> None:
-        atomic_write_text(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
+    def write_json(self, name: str, data: dict) -> Path:
+        """Write ``data`` as indented JSON to ``name`` in the run folder (atomically); return its path."""
+        return atomic_write_text(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
+
+    def write_manifest(self, **fields) -> dict:
+        """Write ``manifest.json`` (:func:`manifest` with ``fields``) into the run folder; return the manifest."""
+        info = manifest(**fields)
+        self.write_json(MANIFEST, info)
+        return info
 
 
 # ---------------------------------------------------------------- tables: CSV + Parquet, Excel workbook
@@ -294,12 +343,9 @@ def write_table(folder: Path, name: str, frame) -> list[Path]:
     pandas, Polars, DuckDB or R with the column types kept. Returns the two paths.
     """
     folder = Path(folder)
-    csv = folder / f"{name}.csv"
-    atomic_write_csv(csv, frame)
-    parquet = folder / f"{name}.parquet"
-    tmp = parquet.with_name(f".{parquet.name}.tmp")
-    _parquet_ready(frame).to_parquet(tmp, index=False, engine="pyarrow")
-    os.replace(tmp, parquet)
+    csv = atomic_write_csv(folder / f"{name}.csv", frame)
+    ready = _parquet_ready(frame)
+    parquet = atomic_write(folder / f"{name}.parquet", lambda tmp: ready.to_parquet(tmp, index=False, engine="pyarrow"))
     return [csv, parquet]
 
 
@@ -352,7 +398,7 @@ def _sheet(wb, title: str, frame) -> None:
     metric_at = cols.index("metric") if "metric" in cols else None
     for row in frame.itertuples(index=False, name=None):
         unit = _kpi_unit(row[metric_at]) if metric_at is not None else ""
-        values = []
+        values: list = []
         for v in row:
             if v is None or (isinstance(v, float) and v != v):
                 values.append(None)  # an empty cell, not the text 'nan'
@@ -395,14 +441,9 @@ def write_workbook(path: Path, sheets: dict) -> Path:
     """
     from openpyxl import Workbook
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
     wb.remove(wb.active)
     for title, frame in sheets.items():
         if frame is not None:
             _sheet(wb, title[:31], frame)
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, wb.save)

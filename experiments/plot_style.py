@@ -40,6 +40,7 @@ class PlainFormatter(Formatter):
         self.decimals = 0
 
     def set_locs(self, locs):
+        """Take the tick locations; the decimals shown follow the smallest step between them."""
         super().set_locs(locs)
         steps = np.diff(np.sort(np.asarray(locs, float))) * self.scale
         steps = steps[np.isfinite(steps) & (steps > 0)]
@@ -47,6 +48,7 @@ class PlainFormatter(Formatter):
         self.decimals = min(max(-math.floor(math.log10(step) + 1e-9), 0), 6)
 
     def __call__(self, x, pos=None):
+        """The label of tick value ``x``: scaled, with thousands separators, sign and suffix."""
         v = x * self.scale
         if abs(v) < 0.5 * 10**-self.decimals:
             v = 0.0
@@ -137,6 +139,22 @@ def _overlap(a: Bbox, b: Bbox) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
+# Where a point label may go: (dx, dy) offsets in points with the alignment that keeps the
+# text clear of the point, round the point at growing distances, tried in this order.
+_LABEL_SPOTS = [
+    spot
+    for dist in (7, 16, 28, 42)
+    for spot in (
+        (dist, 3, "left", "bottom"),
+        (dist, -3, "left", "top"),
+        (-dist, 3, "right", "bottom"),
+        (-dist, -3, "right", "top"),
+        (0, dist, "center", "bottom"),
+        (0, -dist, "center", "top"),
+    )
+]
+
+
 def place_labels(ax, xs, ys, texts, fontsize: float = 9.5) -> list:
     """Annotate point i with texts[i] without overlaps where a free spot exists.
 
@@ -153,16 +171,6 @@ def place_labels(ax, xs, ys, texts, fontsize: float = 9.5) -> list:
     px = fig.dpi / 72.0
     r = 5 * px
     taken = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in pts if np.isfinite(x) and np.isfinite(y)]
-    candidates = []
-    for dist in (7, 16, 28, 42):
-        candidates += [
-            (dist, 3, "left", "bottom"),
-            (dist, -3, "left", "top"),
-            (-dist, 3, "right", "bottom"),
-            (-dist, -3, "right", "top"),
-            (0, dist, "center", "bottom"),
-            (0, -dist, "center", "top"),
-        ]
     out = []
     for (x, y), (px_, py_), text in zip(zip(xs, ys), pts, texts):
         if not (np.isfinite(px_) and np.isfinite(py_)):
@@ -176,23 +184,35 @@ def place_labels(ax, xs, ys, texts, fontsize: float = 9.5) -> list:
             zorder=6,
             annotation_clip=False,
         )
-        best, best_cost = None, math.inf
-        for dx, dy, ha, va in candidates:
-            ann.set_position((dx, dy))
-            ann.set_ha(ha)
-            ann.set_va(va)
-            box = ann.get_window_extent(renderer)
-            outside = 0.0 if inner.contains(box.x0, box.y0) and inner.contains(box.x1, box.y1) else 1e9
-            cost = outside + sum(_overlap(box, t) for t in taken) + 0.01 * (abs(dx) + abs(dy))
-            if cost < best_cost:
-                best, best_cost = (dx, dy, ha, va, box), cost
-            if outside == 0 and not any(_overlap(box, t) for t in taken):
-                break
-        dx, dy, ha, va, box = best
-        ann.set_position((dx, dy))
-        ann.set_ha(ha)
-        ann.set_va(va)
+        spot, box = _best_spot(ann, renderer, inner, taken)
+        _move(ann, *spot)
         taken.append(box)
         out.append(ann)
     fig.set_layout_engine("none")  # keep the axes where the labels were placed
     return out
+
+
+def _move(ann, dx: float, dy: float, ha: str, va: str) -> None:
+    """Put annotation ``ann`` at offset (dx, dy) points with the given alignment."""
+    ann.set_position((dx, dy))
+    ann.set_ha(ha)
+    ann.set_va(va)
+
+
+def _best_spot(ann, renderer, inner: Bbox, taken: list[Bbox]) -> tuple[tuple, Bbox]:
+    """The first spot of ``_LABEL_SPOTS`` inside ``inner`` that overlaps nothing ``taken``, else the
+    cheapest (outside the axes costs most, then overlapped area, then distance); with its box."""
+    best: tuple[tuple, Bbox] | None = None
+    best_cost = math.inf
+    for spot in _LABEL_SPOTS:
+        dx, dy = spot[0], spot[1]
+        _move(ann, *spot)
+        box = ann.get_window_extent(renderer)
+        outside = 0.0 if inner.contains(box.x0, box.y0) and inner.contains(box.x1, box.y1) else 1e9
+        cost = outside + sum(_overlap(box, t) for t in taken) + 0.01 * (abs(dx) + abs(dy))
+        if cost < best_cost:
+            best, best_cost = (spot, box), cost
+        if outside == 0 and not any(_overlap(box, t) for t in taken):
+            break
+    assert best is not None  # every cost is finite, so the first spot is always taken
+    return best

@@ -3,8 +3,8 @@
 Every function takes the data and an output path; the suffix (.png or .svg) picks
 the format. Figures are sized and styled to be pasted into a 16:9 slide: a title,
 labelled axes, 11-13 pt fonts, tight layout, 150 dpi for PNG. Files are written
-atomically (temp file in the target folder, then ``os.replace``) and the figure is
-closed, so long batch runs do not leak memory. Each function returns the Path.
+atomically (:func:`experiments.output.atomic_write`) and the figure is closed, so
+long batch runs do not leak memory. Each function returns the Path.
 
 Input tables are those of :mod:`experiments.stats`: ``summarize`` (long: group
 columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` and
@@ -14,9 +14,8 @@ columns, metric, n, mean, std, half_width, ci_low, ci_high), ``summary_wide`` an
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
+from typing import Any, overload
 
 import matplotlib
 
@@ -24,11 +23,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from experiments.kpi_format import estimate_text
+from experiments.output import atomic_write
 from experiments.plot_style import (
     PlainFormatter,
     date_axis,
@@ -43,7 +44,7 @@ from sim.kpis import kpi
 
 __all__ = ["bar_ci", "daily_series", "paired_diff_forest", "pareto_front", "sweep_lines", "tradeoff_scatter"]
 
-_RC = {
+_RC: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
     "font.size": 11,
     "axes.titlesize": 13,
     "axes.labelsize": 12,
@@ -63,14 +64,12 @@ _HIGHLIGHT = "#DD8452"
 _MUTED = "#8C8C8C"
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it.
+@overload
+def _save(fig: Figure, path: None) -> Figure: ...
+@overload
+def _save(fig: Figure, path: str | Path) -> Path: ...
+def _save(fig: Figure, path: str | Path | None) -> Path | Figure:
+    """Write ``fig`` atomically to ``path`` (.png at 150 dpi or .svg) and close it; return ``path``.
 
     ``path`` None (the Python API's ``experiments.plot``): return the open Figure, unsaved.
     """
@@ -82,19 +81,10 @@ def _save(fig: plt.Figure, path: str | Path) -> Path:
     try:
         if fmt not in ("png", "svg"):
             raise ValueError(f"plot path must end in .png or .svg, got {path.name!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
         if fig.get_layout_engine() is None:
             fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=150, metadata={"Date": None} if fmt == "svg" else None)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use normal file mode
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        metadata = {"Date": None} if fmt == "svg" else None
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata))
     finally:
         plt.close(fig)
     return path
@@ -166,31 +156,10 @@ def bar_ci(
     height = max(_FIGSIZE[1], (0.32 + 0.2 * lines) * len(labels) + 1.6) if horizontal else _FIGSIZE[1]
     with plt.rc_context(_RC):
         fig, ax = _fig((_FIGSIZE[0], height))
-        pos = np.arange(len(labels))
         value_label = _axis_text(metric, ylabel, currency)
-        if horizontal:
-            ax.barh(pos, rows["mean"], xerr=err, color=colors, capsize=4, ecolor="#333333")
-            ax.set_yticks(pos, shown)
-            ax.invert_yaxis()  # first variant on top
-            ax.grid(axis="y", visible=False)
-        else:
-            ax.bar(pos, rows["mean"], yerr=err, color=colors, capsize=5, ecolor="#333333")
-            ax.set_xticks(pos, shown)
-            ax.grid(axis="x", visible=False)
+        _draw_bars(ax, rows["mean"], err, colors, shown, horizontal)
         value_axis(ax.xaxis if horizontal else ax.yaxis, metric)
-        # when the variants differ by a few percent of their level (fill rates near 1), bars from
-        # zero look identical: zoom the value axis onto the whiskers and say so on the axis
-        low_vals = rows["ci_low"].fillna(rows["mean"]).to_numpy(float)
-        high_vals = rows["ci_high"].fillna(rows["mean"]).to_numpy(float)
-        finite = np.isfinite(low_vals) & np.isfinite(high_vals)
-        lo = float(low_vals[finite].min()) if finite.any() else 0.0
-        hi = float(high_vals[finite].max()) if finite.any() else 0.0
-        if lo > 0 and (hi - lo) < 0.25 * hi:
-            pad = max(hi - lo, 1e-12) * 0.6
-            limits = (max(lo - pad, 0.0), hi + pad)
-            if kpi(metric).kind == "rate":  # a CI past 100% (few replications) must not stretch the axis
-                limits = (limits[0], min(limits[1], 1.0 + 0.05 * (hi - lo)))
-            (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+        if _zoom_onto_whiskers(ax, rows, metric, horizontal):
             value_label += " (axis does not start at 0)"
         (ax.set_xlabel if horizontal else ax.set_ylabel)(value_label)
         if baseline is not None and str(baseline) in labels:
@@ -198,6 +167,41 @@ def bar_ci(
             _legend_below(fig, [Patch(color=_HIGHLIGHT)], [text])
         ax.set_title(title or f"{kpi(metric).label} by {label_col} (mean, {ci_label})")
         return _save(fig, path)
+
+
+def _draw_bars(ax, means: pd.Series, err: np.ndarray, colors: list[str], names: list[str], horizontal: bool) -> None:
+    """Bars with CI whiskers; horizontal bars list the first variant on top."""
+    pos = np.arange(len(names))
+    if horizontal:
+        ax.barh(pos, means, xerr=err, color=colors, capsize=4, ecolor="#333333")
+        ax.set_yticks(pos, names)
+        ax.invert_yaxis()  # first variant on top
+        ax.grid(axis="y", visible=False)
+    else:
+        ax.bar(pos, means, yerr=err, color=colors, capsize=5, ecolor="#333333")
+        ax.set_xticks(pos, names)
+        ax.grid(axis="x", visible=False)
+
+
+def _zoom_onto_whiskers(ax, rows: pd.DataFrame, metric: str, horizontal: bool) -> bool:
+    """Zoom the value axis onto the whiskers when the bars differ by a few percent of their level.
+
+    Bars from zero of fill rates near 1 look identical; True when the axis was zoomed (and so
+    does not start at 0). A rate axis is not stretched past 100% by a CI that crosses it.
+    """
+    low_vals = rows["ci_low"].fillna(rows["mean"]).to_numpy(float)
+    high_vals = rows["ci_high"].fillna(rows["mean"]).to_numpy(float)
+    finite = np.isfinite(low_vals) & np.isfinite(high_vals)
+    lo = float(low_vals[finite].min()) if finite.any() else 0.0
+    hi = float(high_vals[finite].max()) if finite.any() else 0.0
+    if not (lo > 0 and (hi - lo) < 0.25 * hi):
+        return False
+    pad = max(hi - lo, 1e-12) * 0.6
+    limits = (max(lo - pad, 0.0), hi + pad)
+    if kpi(metric).kind == "rate":  # a CI past 100% (few replications) must not stretch the axis
+        limits = (limits[0], min(limits[1], 1.0 + 0.05 * (hi - lo)))
+    (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+    return True
 
 
 def sweep_lines(
@@ -305,55 +309,14 @@ def tradeoff_scatter(
         if col not in df.columns:
             raise KeyError(f"summary_wide has no column {col!r}; columns: {list(df.columns)}")
     front = pareto_front(df, x_metric, y_metric, minimize_x, minimize_y).to_numpy()
-
-    def errs(m: str) -> np.ndarray | None:
-        lo, hi = f"{m}_ci_low", f"{m}_ci_high"
-        return _err(df[m], df[lo], df[hi]) if lo in df and hi in df else None
-
     names = df[label_col].astype(str).tolist()
     numbered = len(names) > 8 or max((len(n) for n in names), default=0) > 16
-    xerr, yerr = errs(x_metric), errs(y_metric)
     with plt.rc_context(_RC):
         fig, ax = _fig(_FIGSIZE if not numbered else (_FIGSIZE[0], _FIGSIZE[1] + 0.22 * ((len(names) + 1) // 2)))
-        handles = []
-        for mask, color, size, label in (
-            (~front, _MUTED, 40, "dominated"),
-            (front, _HIGHLIGHT, 70, "Pareto-efficient"),
-        ):
-            if not mask.any():
-                continue
-            ax.errorbar(
-                df.loc[mask, x_metric],
-                df.loc[mask, y_metric],
-                xerr=None if xerr is None else xerr[:, mask],
-                yerr=None if yerr is None else yerr[:, mask],
-                fmt="none",
-                ecolor=color,
-                alpha=0.6,
-                capsize=3,
-            )
-            handles.append(
-                ax.scatter(
-                    df.loc[mask, x_metric],
-                    df.loc[mask, y_metric],
-                    s=size,
-                    color=color,
-                    label=label,
-                    zorder=3,
-                    edgecolor="white",
-                )
-            )
-        eff = df[front].sort_values(x_metric)
-        ax.plot(eff[x_metric], eff[y_metric], color=_HIGHLIGHT, linewidth=1.5, zorder=2)
+        handles = _scatter_front(ax, df, x_metric, y_metric, front)
         ax.margins(x=0.12, y=0.15)  # room for the point labels
-        for m, get, put, vals in (
-            (x_metric, ax.get_xlim, ax.set_xlim, df[x_metric]),
-            (y_metric, ax.get_ylim, ax.set_ylim, df[y_metric]),
-        ):
-            lo_lim, hi_lim = get()
-            top = float(np.nanmax(vals.to_numpy(float))) if len(vals) else hi_lim
-            if kpi(m).kind == "rate" and hi_lim > 1.0 and top <= 1.0:  # no axis past 100%
-                put(lo_lim, min(hi_lim, max(1.0, top) + 0.08 * (max(1.0, top) - lo_lim)))
+        _cap_rate_axis(ax.get_xlim, ax.set_xlim, x_metric, df[x_metric])
+        _cap_rate_axis(ax.get_ylim, ax.set_ylim, y_metric, df[y_metric])
         value_axis(ax.xaxis, x_metric)
         value_axis(ax.yaxis, y_metric)
         better = {True: "lower is better", False: "higher is better"}
@@ -374,6 +337,48 @@ def tradeoff_scatter(
             [str(i + 1) for i in range(len(names))] if numbered else names,
         )
         return _save(fig, path)
+
+
+def _ci_errs(df: pd.DataFrame, metric: str) -> np.ndarray | None:
+    """Error-bar lengths of ``metric`` from its ``_ci_low``/``_ci_high`` columns, None without them."""
+    lo, hi = f"{metric}_ci_low", f"{metric}_ci_high"
+    return _err(df[metric], df[lo], df[hi]) if lo in df and hi in df else None
+
+
+def _scatter_front(ax, df: pd.DataFrame, x_metric: str, y_metric: str, front: np.ndarray) -> list:
+    """Dominated points (grey) and Pareto-efficient ones (highlighted, joined in x order) with
+    their CI error bars; returns the scatter handles for the legend."""
+    xerr, yerr = _ci_errs(df, x_metric), _ci_errs(df, y_metric)
+    handles = []
+    for mask, color, size, label in (
+        (~front, _MUTED, 40, "dominated"),
+        (front, _HIGHLIGHT, 70, "Pareto-efficient"),
+    ):
+        if not mask.any():
+            continue
+        xs, ys = df.loc[mask, x_metric], df.loc[mask, y_metric]
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=None if xerr is None else xerr[:, mask],
+            yerr=None if yerr is None else yerr[:, mask],
+            fmt="none",
+            ecolor=color,
+            alpha=0.6,
+            capsize=3,
+        )
+        handles.append(ax.scatter(xs, ys, s=size, color=color, label=label, zorder=3, edgecolor="white"))
+    eff = df[front].sort_values(x_metric)
+    ax.plot(eff[x_metric], eff[y_metric], color=_HIGHLIGHT, linewidth=1.5, zorder=2)
+    return handles
+
+
+def _cap_rate_axis(get, put, metric: str, values: pd.Series) -> None:
+    """No axis of a rate past 100% when no point is above it (``get``/``put``: ax.get_xlim/set_xlim)."""
+    lo_lim, hi_lim = get()
+    top = float(np.nanmax(values.to_numpy(float))) if len(values) else hi_lim
+    if kpi(metric).kind == "rate" and hi_lim > 1.0 and top <= 1.0:
+        put(lo_lim, min(hi_lim, max(1.0, top) + 0.08 * (max(1.0, top) - lo_lim)))
 
 
 def daily_series(
@@ -402,46 +407,24 @@ def daily_series(
     >>> daily_series(daily, "backorders_units", "out/backorders.png",
     ...              ylabel="backordered units")  # doctest: +SKIP
     """
-    if band not in ("ci", "minmax"):
-        raise ValueError(f"band must be 'ci' or 'minmax', got {band!r}")
-    for col in (x, metric):
-        if col not in daily.columns:
-            raise KeyError(f"daily table has no column {col!r}; columns: {list(daily.columns)}")
-    if daily.empty:
-        raise ValueError("daily table is empty")
+    _check_daily(daily, (x, metric), band)
     data = daily if by in daily.columns else daily.assign(**{by: metric})
-    dates = start_date is not None and x == "day"
+    start = start_date if x == "day" else None  # the x axis shows calendar dates
     with plt.rc_context(_RC):
         fig, ax = _fig(_FIGSIZE)
         for key, part in data.groupby(by, sort=False):
             stats = part.groupby(x, sort=True)[metric].agg(["mean", "std", "count", "min", "max"])
             xs = stats.index.to_numpy()
-            if dates:
-                xs = np.datetime64(start_date, "D") + xs.astype(int).astype("timedelta64[D]")
+            if start is not None:
+                xs = np.datetime64(start, "D") + xs.astype(int).astype("timedelta64[D]")
             mean = stats["mean"].to_numpy(float)
-            if band == "minmax":
-                lo, hi = stats["min"].to_numpy(float), stats["max"].to_numpy(float)
-            else:
-                tq = {n: t_quantile((1 + level) / 2, n - 1) if n >= 2 else np.nan for n in stats["count"].unique()}
-                hw = (
-                    stats["count"].map(tq).to_numpy(float)
-                    * stats["std"].to_numpy(float)
-                    / np.sqrt(stats["count"].to_numpy(float))
-                )
-                hw = np.nan_to_num(hw, nan=0.0)
-                # a CI of a mean never leaves the range of the data (no negative stock bands)
-                lo = np.maximum(mean - hw, stats["min"].to_numpy(float))
-                hi = np.minimum(mean + hw, stats["max"].to_numpy(float))
-            (line,) = ax.plot(xs, mean, label=wrap_name(key, 40), linewidth=1.6)
+            lo, hi = _daily_band(stats, band, level)
+            (line,) = ax.plot(xs, mean, label=wrap_name(str(key), 40), linewidth=1.6)
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
         band_text = f"{level:.0%} CI" if band == "ci" else "min–max over replications"
         value_axis(ax.yaxis, metric)
-        if dates:
-            first, last = float(data[x].min()), float(data[x].max())
-            date_axis(ax, start_date, first, last)
-            shade_events(ax, start_date, events or [], first, last)
-            years = sorted({start_date.year, (start_date + dt.timedelta(days=int(last))).year})
-            ax.set_xlabel(xlabel or "date, " + "–".join(str(y) for y in years))
+        if start is not None:
+            _calendar_x_axis(ax, data[x], start, events or [], xlabel)
         else:
             if pd.api.types.is_numeric_dtype(data[x]):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -452,6 +435,41 @@ def daily_series(
         if by in daily.columns:
             _legend_below(fig)
         return _save(fig, path)
+
+
+def _check_daily(daily: pd.DataFrame, columns: tuple[str, ...], band: str) -> None:
+    """ValueError/KeyError for an unknown band, a missing column or an empty daily table."""
+    if band not in ("ci", "minmax"):
+        raise ValueError(f"band must be 'ci' or 'minmax', got {band!r}")
+    for col in columns:
+        if col not in daily.columns:
+            raise KeyError(f"daily table has no column {col!r}; columns: {list(daily.columns)}")
+    if daily.empty:
+        raise ValueError("daily table is empty")
+
+
+def _daily_band(stats: pd.DataFrame, band: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of the band around the daily means of ``stats`` (columns mean, std, count, min, max).
+
+    ``"minmax"``: the range over replications; ``"ci"``: the Student-t CI of the mean,
+    clipped to that range (a CI of a mean never leaves the data: no negative stock bands).
+    """
+    if band == "minmax":
+        return stats["min"].to_numpy(float), stats["max"].to_numpy(float)
+    mean = stats["mean"].to_numpy(float)
+    tq = {n: t_quantile((1 + level) / 2, n - 1) if n >= 2 else np.nan for n in stats["count"].unique()}
+    count = stats["count"].to_numpy(float)
+    hw = np.nan_to_num(stats["count"].map(tq).to_numpy(float) * stats["std"].to_numpy(float) / np.sqrt(count), nan=0.0)
+    return np.maximum(mean - hw, stats["min"].to_numpy(float)), np.minimum(mean + hw, stats["max"].to_numpy(float))
+
+
+def _calendar_x_axis(ax, days: pd.Series, start_date: dt.date, events: list, xlabel: str | None) -> None:
+    """Date ticks over the plotted days, the events shaded, the years in the axis label."""
+    first, last = float(days.min()), float(days.max())
+    date_axis(ax, start_date, first, last)
+    shade_events(ax, start_date, events, first, last)
+    years = sorted({start_date.year, (start_date + dt.timedelta(days=int(last))).year})
+    ax.set_xlabel(xlabel or "date, " + "–".join(str(y) for y in years))
 
 
 def paired_diff_forest(
@@ -482,51 +500,9 @@ def paired_diff_forest(
     base = str(baseline) if baseline else "baseline"
     with plt.rc_context(_RC):
         fig, axes = plt.subplots(n, 1, figsize=(_FIGSIZE[0], 1.0 + 1.05 * n), layout="constrained", squeeze=False)
-        handles = {}
+        handles: dict = {}
         for ax, (_, row) in zip(axes[:, 0], rows.iterrows()):
-            mean = float(row["mean_diff"])
-            lo = row["ci_low"] if np.isfinite(row["ci_low"]) else mean
-            hi = row["ci_high"] if np.isfinite(row["ci_high"]) else mean
-            uhw = float(row.get("unpaired_half_width", np.nan))
-            uhw = uhw if np.isfinite(uhw) else 0.0
-            if "unpaired_half_width" in row:
-                handles["welch"] = ax.errorbar(
-                    [mean],
-                    [0],
-                    xerr=[[uhw], [uhw]],
-                    fmt="none",
-                    ecolor="#BBBBBB",
-                    elinewidth=7,
-                    zorder=1,
-                    label=f"unpaired (Welch) {ci_label}",
-                )
-            sig = bool(row["excludes_zero"])
-            color = _HIGHLIGHT if sig else _COLOR
-            h = ax.errorbar(
-                [mean],
-                [0],
-                xerr=[[mean - lo], [hi - mean]],
-                fmt="o",
-                color=color,
-                capsize=5,
-                elinewidth=2,
-                markersize=7,
-                zorder=3,
-                label=f"paired {ci_label}" + (", excludes 0" if sig else ""),
-            )
-            handles["sig" if sig else "ns"] = h
-            ax.axvline(0.0, color="#333333", linewidth=1)
-            span = [v for v in (0.0, lo, hi, mean - uhw, mean + uhw) if np.isfinite(v)]
-            a, b = min(span), max(span)  # 0 is always there: no replication pair at all gives [0, 0]
-            pad = (b - a) * 0.08 or (abs(a + b) * 0.05 or 1.0)
-            ax.set_xlim(a - pad, b + pad)
-            ax.set_ylim(-1, 1)
-            ax.set_yticks([])
-            ax.grid(axis="y", visible=False)
-            ax.spines["left"].set_visible(False)
-            value_axis(ax.xaxis, metric, diff=True)
-            diff_text, hw_text = estimate_text(metric, mean, row["half_width"], currency, signed=True)
-            ax.set_title(f"{wrap_name(row['variant'], 60)}:  {diff_text} {hw_text}".rstrip(), loc="left", fontsize=11)
+            _forest_panel(ax, row, metric, ci_label, currency, handles)
         unit = "percentage points" if k.kind == "rate" else k.unit_text(currency)
         axes[-1, 0].set_xlabel(
             xlabel or f"{k.label}: variant − {base} ({unit}); each panel has its own scale", fontsize=11
@@ -535,6 +511,54 @@ def paired_diff_forest(
         order = [handles[key] for key in ("welch", "ns", "sig") if key in handles]
         _legend_below(fig, order, [h.get_label() for h in order])
         return _save(fig, path)
+
+
+def _forest_panel(ax, row: pd.Series, metric: str, ci_label: str, currency: str | None, handles: dict) -> None:
+    """One variant's panel: the grey unpaired (Welch) CI under the paired CI, 0 marked, its own scale.
+
+    The drawn intervals are stored in ``handles`` ("welch", "sig" or "ns") for the shared legend.
+    """
+    mean = float(row["mean_diff"])
+    lo = row["ci_low"] if np.isfinite(row["ci_low"]) else mean
+    hi = row["ci_high"] if np.isfinite(row["ci_high"]) else mean
+    uhw = float(row.get("unpaired_half_width", np.nan))
+    uhw = uhw if np.isfinite(uhw) else 0.0
+    if "unpaired_half_width" in row:
+        handles["welch"] = ax.errorbar(
+            [mean],
+            [0],
+            xerr=[[uhw], [uhw]],
+            fmt="none",
+            ecolor="#BBBBBB",
+            elinewidth=7,
+            zorder=1,
+            label=f"unpaired (Welch) {ci_label}",
+        )
+    sig = bool(row["excludes_zero"])
+    handles["sig" if sig else "ns"] = ax.errorbar(
+        [mean],
+        [0],
+        xerr=[[mean - lo], [hi - mean]],
+        fmt="o",
+        color=_HIGHLIGHT if sig else _COLOR,
+        capsize=5,
+        elinewidth=2,
+        markersize=7,
+        zorder=3,
+        label=f"paired {ci_label}" + (", excludes 0" if sig else ""),
+    )
+    ax.axvline(0.0, color="#333333", linewidth=1)
+    span = [v for v in (0.0, lo, hi, mean - uhw, mean + uhw) if np.isfinite(v)]
+    a, b = min(span), max(span)  # 0 is always there: no replication pair at all gives [0, 0]
+    pad = (b - a) * 0.08 or (abs(a + b) * 0.05 or 1.0)
+    ax.set_xlim(a - pad, b + pad)
+    ax.set_ylim(-1, 1)
+    ax.set_yticks([])
+    ax.grid(axis="y", visible=False)
+    ax.spines["left"].set_visible(False)
+    value_axis(ax.xaxis, metric, diff=True)
+    diff_text, hw_text = estimate_text(metric, mean, row["half_width"], currency, signed=True)
+    ax.set_title(f"{wrap_name(row['variant'], 60)}:  {diff_text} {hw_text}".rstrip(), loc="left", fontsize=11)
 
 
 def predicted_vs_simulated(

@@ -6,7 +6,7 @@
 the HTML can be mailed or archived as one file. Numbers are shown with thousands
 separators and 4 significant digits; a mean with its CI as "mean ± half-width"
 (half-width rounded to 2 significant digits, the mean to the same decimals) plus
-"[low, high]". Both files are written atomically (temp file + ``os.replace``).
+"[low, high]". Both files are written atomically (:func:`experiments.output.atomic_write_text`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import html
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from experiments.headline import headline
+from experiments.output import atomic_write_text
 
 __all__ = ["fmt_mean_hw", "fmt_num", "markdown_table", "write_report"]
 
@@ -195,21 +195,6 @@ def _figure_html(caption: str, path: Path, index: int) -> str:
     return f"<figure>{body}<figcaption>{cap}</figcaption></figure>"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
  color:#222;margin:0;background:#fafafa;line-height:1.45}
@@ -244,6 +229,131 @@ figure{margin:1.2rem 0 2rem}figure img,figure svg{max-width:min(100%,980px);heig
 figcaption{color:#444;font-size:.92rem;margin-top:.3rem}
 pre{background:#f5f6f8;border:1px solid #e4e4e4;padding:.7rem 1rem;overflow-x:auto;font-size:.85rem}
 """
+
+
+# --------------------------------------------------------------------------- report sections
+Section = tuple[list[str], list[str]]  # (Markdown lines, HTML parts) of one part of the report
+
+
+def _checked_plots(plots: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """(caption, Path) pairs; ValueError/FileNotFoundError unless each is an existing .png or .svg."""
+    plots = [(str(c), Path(p)) for c, p in plots]
+    for _, p in plots:
+        if p.suffix.lower() not in (".png", ".svg"):
+            raise ValueError(f"plot {p} must be a .png or .svg file")
+        if not p.is_file():
+            raise FileNotFoundError(f"plot file not found: {p}")
+    return plots
+
+
+def _intro_section(title: str, intro_lines: list[str], n_fail: int) -> Section:
+    """The title, the intro lines and a warning when replications failed."""
+    md = [f"# {title}", ""]
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for line in intro_lines:
+        md += [str(line), ""]
+        body.append(f"<p>{html.escape(str(line))}</p>")
+    if n_fail:
+        warn = f"{n_fail} replication(s) failed and are excluded from all statistics; see 'Failed replications' below."
+        md += [f"> **Warning:** {warn}", ""]
+        body.append(f'<p class="warn"><strong>Warning:</strong> {html.escape(warn)}</p>')
+    return md, body
+
+
+def _headline_section(
+    summary: pd.DataFrame,
+    paired: pd.DataFrame | None,
+    metrics: list[str] | None,
+    baseline: str | None,
+    currency: str | None,
+    level: float,
+) -> Section:
+    """The headline table (:mod:`experiments.headline`), when the summary has variants."""
+    if "variant" not in summary.columns or not len(summary):
+        return [], []
+    top = headline(summary, paired, metrics, baseline, currency, level)
+    md = ["## Results at a glance", "", top.note(), "", top.markdown(), ""]
+    return md, ["<h2>Results at a glance</h2>", f'<p class="note">{html.escape(top.note())}</p>', top.html()]
+
+
+def _plots_section(plots: list[tuple[str, Path]], out_dir: Path) -> Section:
+    """The figures: linked relative to ``out_dir`` in Markdown, embedded in the HTML."""
+    if not plots:
+        return [], []
+    md, body = ["## Plots", ""], ["<h2>Plots</h2>"]
+    for i, (caption, p) in enumerate(plots):
+        rel = Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
+        md += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+        body.append(_figure_html(caption, p, i))
+    return md, body
+
+
+def _summary_section(summary: pd.DataFrame, level: float) -> Section:
+    """The detailed summary table: mean ± half-width and the CI of every metric per group."""
+    sum_df, sum_right = _summary_display(summary, level)
+    note = (
+        f"Mean over ok replications with Student-t {level:.0%} confidence interval "
+        "(half-width = t·s/√n); n = number of ok replications."
+    )
+    md = ["## Summary", "", note, "", markdown_table(sum_df, sum_right), ""]
+    return md, ["<h2>Summary</h2>", f'<p class="note">{html.escape(note)}</p>', _html_table(sum_df, sum_right)]
+
+
+def _paired_section(paired: pd.DataFrame | None, level: float) -> Section:
+    """The paired differences vs the baseline; rows whose CI excludes 0 marked ✱ (bold, highlighted)."""
+    if paired is None or not len(paired):
+        return [], []
+    pair_df, pair_right = _paired_display(paired, level)
+    pnote = (
+        f"Differences variant − baseline paired on the replication number (common "
+        f"random numbers); {SIG_MARK} marks a {level:.0%} CI that excludes 0. "
+        "'pairing gain' = unpaired (Welch) half-width / paired half-width."
+    )
+    md_pair = pair_df.copy()
+    md_pair["excludes 0"] = [f"**{v}**" if v.startswith(SIG_MARK) else v for v in md_pair["excludes 0"]]
+    md = ["## Paired differences vs baseline", "", pnote, "", markdown_table(md_pair, pair_right), ""]
+    classes = ["sig" if e else "" for e in paired["excludes_zero"]]
+    body = [
+        "<h2>Paired differences vs baseline</h2>",
+        f'<p class="note">{html.escape(pnote)}</p>',
+        _html_table(pair_df, pair_right, classes),
+    ]
+    return md, body
+
+
+def _table_section(heading: str, table: pd.DataFrame) -> Section:
+    """A heading and a table (an extra table, the failed replications)."""
+    return [f"## {heading}", "", markdown_table(table), ""], [
+        f"<h2>{html.escape(str(heading))}</h2>",
+        _html_table(table),
+    ]
+
+
+def _failures_section(failures: pd.DataFrame | None) -> Section:
+    """The table of failed replications, if any failed."""
+    if failures is None or not len(failures):
+        return [], []
+    return _table_section(f"Failed replications ({len(failures)})", failures)
+
+
+def _appendix_section(appendix: dict[str, str]) -> Section:
+    """Preformatted texts (the spec, the manifest) under their headings."""
+    md: list[str] = []
+    body: list[str] = []
+    for name, text in appendix.items():
+        md += [f"## {name}", "", "```", str(text).rstrip(), "```", ""]
+        body += [f"<h2>{html.escape(str(name))}</h2>", f"<pre>{html.escape(str(text))}</pre>"]
+    return md, body
+
+
+def _html_page(title: str, body: list[str]) -> str:
+    """The self-contained HTML document: inline CSS and the body parts in a <main>."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        "<body><main>\n" + "\n".join(body) + "\n</main></body>\n</html>\n"
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -281,82 +391,23 @@ def write_report(
     ... # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    plots = [(str(c), Path(p)) for c, p in plots]
-    for _, p in plots:
-        if p.suffix.lower() not in (".png", ".svg"):
-            raise ValueError(f"plot {p} must be a .png or .svg file")
-        if not p.is_file():
-            raise FileNotFoundError(f"plot file not found: {p}")
-    extra_tables = extra_tables or {}
+    plots = _checked_plots(plots)
     n_fail = 0 if failures is None else len(failures)
-    sum_df, sum_right = _summary_display(summary, level)
-    md = [f"# {title}", ""]
-    body = [f"<h1>{html.escape(title)}</h1>"]
-    for line in intro_lines:
-        md += [str(line), ""]
-        body.append(f"<p>{html.escape(str(line))}</p>")
-    if n_fail:
-        warn = f"{n_fail} replication(s) failed and are excluded from all statistics; see 'Failed replications' below."
-        md += [f"> **Warning:** {warn}", ""]
-        body.append(f'<p class="warn"><strong>Warning:</strong> {html.escape(warn)}</p>')
-
-    if "variant" in summary.columns and len(summary):
-        top = headline(summary, paired, metrics, baseline, currency, level)
-        md += ["## Results at a glance", "", top.note(), "", top.markdown(), ""]
-        body += ["<h2>Results at a glance</h2>", f'<p class="note">{html.escape(top.note())}</p>', top.html()]
-
-    if plots:
-        md += ["## Plots", ""]
-        body.append("<h2>Plots</h2>")
-        for i, (caption, p) in enumerate(plots):
-            rel = Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
-            md += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
-            body.append(_figure_html(caption, p, i))
-
-    note = (
-        f"Mean over ok replications with Student-t {level:.0%} confidence interval "
-        "(half-width = t·s/√n); n = number of ok replications."
-    )
-    md += ["## Summary", "", note, "", markdown_table(sum_df, sum_right), ""]
-    body += ["<h2>Summary</h2>", f'<p class="note">{html.escape(note)}</p>', _html_table(sum_df, sum_right)]
-
-    if paired is not None and len(paired):
-        pair_df, pair_right = _paired_display(paired, level)
-        pnote = (
-            f"Differences variant − baseline paired on the replication number (common "
-            f"random numbers); {SIG_MARK} marks a {level:.0%} CI that excludes 0. "
-            "'pairing gain' = unpaired (Welch) half-width / paired half-width."
-        )
-        md_pair = pair_df.copy()
-        md_pair["excludes 0"] = [f"**{v}**" if v.startswith(SIG_MARK) else v for v in md_pair["excludes 0"]]
-        md += ["## Paired differences vs baseline", "", pnote, "", markdown_table(md_pair, pair_right), ""]
-        classes = ["sig" if e else "" for e in paired["excludes_zero"]]
-        body += [
-            "<h2>Paired differences vs baseline</h2>",
-            f'<p class="note">{html.escape(pnote)}</p>',
-            _html_table(pair_df, pair_right, classes),
-        ]
-
-    for name, table in extra_tables.items():
-        md += [f"## {name}", "", markdown_table(table), ""]
-        body += [f"<h2>{html.escape(str(name))}</h2>", _html_table(table)]
-
-    if n_fail:
-        md += [f"## Failed replications ({n_fail})", "", markdown_table(failures), ""]
-        body += [f"<h2>Failed replications ({n_fail})</h2>", _html_table(failures)]
-
-    for name, text in (appendix or {}).items():
-        md += [f"## {name}", "", "```", str(text).rstrip(), "```", ""]
-        body += [f"<h2>{html.escape(str(name))}</h2>", f"<pre>{html.escape(str(text))}</pre>"]
-
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-        "<body><main>\n" + "\n".join(body) + "\n</main></body>\n</html>\n"
-    )
+    summary_part = _summary_section(summary, level)
+    sections = [
+        _intro_section(title, intro_lines, n_fail),
+        _headline_section(summary, paired, metrics, baseline, currency, level),
+        _plots_section(plots, out_dir),
+        summary_part,
+        _paired_section(paired, level),
+        *(_table_section(name, table) for name, table in (extra_tables or {}).items()),
+        _failures_section(failures),
+        _appendix_section(appendix or {}),
+    ]
+    md = [line for part, _ in sections for line in part]
+    body = [part for _, parts in sections for part in parts]
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    _write_atomic(md_path, "\n".join(md).rstrip() + "\n")
-    _write_atomic(html_path, page)
+    atomic_write_text(md_path, "\n".join(md).rstrip() + "\n")
+    atomic_write_text(html_path, _html_page(title, body))
     return md_path, html_path

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -56,12 +56,16 @@ class _M(BaseModel):
 
 
 class Variant(_M):
+    """A named set of overrides of the base scenario."""
+
     name: str = Field(min_length=1, description="variant name (used in tables and plots)")
     set: dict[str, Any] = Field(default_factory=dict, description="overrides: key path -> value")
     description: str = ""
 
 
 class PlotSpec(_M):
+    """One figure of the report: its type and the metrics, grid keys or variants it shows."""
+
     type: Literal["bar", "sweep", "tradeoff", "daily", "paired"]
     metric: str | None = Field(None, description="KPI (bar, sweep, paired) or daily column (daily)")
     x: str | None = Field(None, description="sweep: grid key path; tradeoff: KPI on the x axis")
@@ -75,6 +79,8 @@ class PlotSpec(_M):
 
 
 class Executor(_M):
+    """Where the replications run: in this process, in worker processes or on a Dask cluster."""
+
     type: Literal["serial", "process", "dask"] = "process"
     workers: int | None = Field(None, ge=1, description="worker processes (default: CPU count)")
     scheduler: str | None = Field(None, description="dask scheduler address; default a LocalCluster")
@@ -84,6 +90,8 @@ HalfWidth = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]  # a
 
 
 class Spec(_M):
+    """An experiment: a base scenario, variants and/or a grid sweep, replications, metrics and plots."""
+
     name: SafeName = Field(description="experiment name, also its folder results/NAME/")
     description: str = ""
     base: str = Field(description="base scenario file, relative to the spec file")
@@ -140,20 +148,51 @@ def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Po
     ``overrides`` (``KEY=VALUE`` or ``(origin, text)``, as ``--window`` gives) apply to every variant
     after its own keys and the grid, so they are part of each resolved scenario and its hash."""
     path = Path(path)
+    spec, src = _read_spec(path)
+    problems, at = _collector(src, str(path))
+    _check_names(spec, at)
+    _check_size(spec, at)
+    _check_plots(spec, at)
+    base_path = path.parent / spec.base
+    if not base_path.is_file():
+        at(("base",), f"scenario file {spec.base!r} not found (looked in {path.parent})")
+    if problems:
+        raise InputError(problems)
+    points = _expand(spec, src, path, base_path, tuple(overrides))
+    _check_variant_names(spec, points, at)
+    if problems:
+        raise InputError(problems)
+    return spec, points
+
+
+def _read_spec(path: Path) -> tuple[Spec, Source]:
+    """The validated :class:`Spec` of the YAML file ``path`` and its source (for line numbers)."""
     name = str(path)
     src = read_yaml(path)
     if not isinstance(src.data, dict):
         raise InputError([Problem(name, 1, "", "an experiment spec must be a mapping of keys to values")])
     try:
-        spec = Spec.model_validate(src.data)
+        return Spec.model_validate(src.data), src
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, src, name, model=Spec)) from None
+
+
+At = Callable[[tuple, str], None]  # records a problem at a key path of the spec file
+
+
+def _collector(src: Source, name: str) -> tuple[list[Problem], At]:
+    """An empty problem list and the function that adds one at a key path (with its file and line)."""
     problems: list[Problem] = []
 
-    def at(keypath: tuple, msg: str):
+    def at(keypath: tuple, msg: str) -> None:
         file, line = src.locate(keypath, name)
         problems.append(Problem(file, line, format_path(keypath), msg))
 
+    return problems, at
+
+
+def _check_names(spec: Spec, at: At) -> None:
+    """Metrics and daily columns that exist, unique variant names, a known baseline (without a grid)."""
     kpis = list(KPI_INFO)
     for i, m in enumerate(spec.metrics):
         if m not in KPI_INFO:
@@ -169,10 +208,14 @@ def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Po
         at(("variants",), "variant names must be unique")
     if spec.baseline is not None and not spec.grid and spec.baseline not in names:
         at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, names)}")
+
+
+def _check_size(spec: Spec, at: At) -> None:
+    """Every grid key has values, and variants x grid points stay within ``MAX_POINTS`` (counted, not expanded)."""
     for key, values in spec.grid.items():
         if not values:
             at(("grid", key), "needs at least one value")
-    n_points = count_points(spec)  # counted, never expanded, before the limit is checked
+    n_points = count_points(spec)
     if n_points > MAX_POINTS:
         sizes = " x ".join(f"{len(v):,}" for v in ([spec.variants] if spec.variants else []) + list(spec.grid.values()))
         at(
@@ -180,26 +223,21 @@ def load_spec(path: str | Path, overrides: Iterable = ()) -> tuple[Spec, list[Po
             f"{n_points:,} points ({sizes}) is more than the {MAX_POINTS:,} one spec may run, even with "
             f"--allow-large; split the sweep into several specs or use fewer values",
         )
-    _check_plots(spec, at)
-    base_path = path.parent / spec.base
-    if not base_path.is_file():
-        at(("base",), f"scenario file {spec.base!r} not found (looked in {path.parent})")
-    if problems:
-        raise InputError(problems)
-    points = _expand(spec, src, path, base_path, tuple(overrides))
+
+
+def _check_variant_names(spec: Spec, points: list[Point], at: At) -> None:
+    """With a grid, the baseline and the variants a daily plot names are variants or grid points."""
     known = [v.name for v in spec.variants] + [p.name for p in points]
-    if spec.baseline is not None and spec.grid and spec.baseline not in known:  # a variant or a grid point
+    if spec.baseline is not None and spec.grid and spec.baseline not in known:
         at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, known)}")
     for i, plot in enumerate(spec.plots):
         for j, v in enumerate(plot.variants or []):
             if v not in known:
                 at(("plots", i, "variants", j), f"unknown variant {v!r}{suggest(v, known)}")
-    if problems:
-        raise InputError(problems)
-    return spec, points
 
 
-def _check_plots(spec: Spec, at) -> None:
+def _check_plots(spec: Spec, at: At) -> None:
+    """Each plot names what its type needs, and only metrics, daily columns and grid keys of the spec."""
     kpis = list(KPI_INFO)
     for i, p in enumerate(spec.plots):
         base = ("plots", i)
@@ -311,6 +349,7 @@ def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path, overrides
 
 
 def baseline_name(spec: Spec, points: list[Point]) -> str:
+    """The point the others are compared with: the spec's baseline (a variant's first grid point) or the first."""
     if spec.baseline is None:
         return points[0].name
     for p in points:

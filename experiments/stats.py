@@ -1,10 +1,8 @@
 """Statistics for replicated simulation experiments.
 
 Student-t confidence intervals, per-variant summaries, paired differences against
-a baseline variant (common random numbers), and sample-size estimates. Pure
-Python + numpy + pandas: the Student-t quantile is computed here by inverting the
-t CDF, which is expressed through the regularized incomplete beta function
-(continued fraction, Numerical Recipes 3rd ed., section 6.4).
+a baseline variant (common random numbers), and sample-size estimates, on numpy and
+pandas; the Student-t and normal distributions come from ``scipy.stats``.
 
 Conventions for the runs table (one row per variant x replication):
 ``variant``, ``replication``, ``status`` ("ok" or an error tag) and one column per
@@ -33,159 +31,62 @@ __all__ = [
     "welch_half_width",
 ]
 
-_EPS = 1e-15
-_LARGE_DF = 1e7  # above this the Cornish-Fisher expansion is exact to double precision
+
+# --------------------------------------------------------------------------- t and normal distributions
+# scipy.stats is imported where it is used: it takes longer to import than the rest of this
+# package, and most commands (validate, explain, schema, ...) never compute an interval.
+def _check_p(p: float) -> None:
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
 
 
-# --------------------------------------------------------------------------- t distribution
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction for I_x(a, b), modified Lentz's method (NR 6.4)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 50_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < _EPS:
-            return h
-    raise ArithmeticError(f"incomplete beta did not converge (a={a}, b={b}, x={x})")
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b) for a, b > 0 and 0 <= x <= 1."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def _t_upper_tail(t: float, df: float) -> float:
-    """P(T > t) for t >= 0: 0.5 * I_{df/(df+t^2)}(df/2, 1/2)."""
-    # _betainc switches to the complementary fraction itself, keeping tail precision.
-    return 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
-
-
-def _t_pdf(t: float, df: float) -> float:
-    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    return math.exp(log_c - (df + 1) / 2 * math.log1p(t * t / df))
+def _check_df(df: float) -> None:
+    if not df > 0:
+        raise ValueError(f"df must be > 0, got {df}")
 
 
 def t_cdf(t: float, df: float) -> float:
     """Student-t cumulative distribution function P(T <= t) with ``df`` degrees of freedom.
 
-    F(t) = 1 - 0.5 * I_x(df/2, 1/2) with x = df / (df + t^2) for t >= 0, and
-    F(-t) = 1 - F(t). ``df`` may be fractional (Welch-Satterthwaite).
+    ``scipy.stats.t.cdf``; ``df`` may be fractional (Welch-Satterthwaite) or infinite
+    (the standard normal). A NaN ``t`` gives NaN.
 
     >>> round(t_cdf(2.262157, 9), 6)
     0.975
     """
-    if not df > 0:
-        raise ValueError(f"df must be > 0, got {df}")
-    if math.isnan(t):
-        return math.nan
-    if math.isinf(df):
-        return 0.5 * math.erfc(-t / math.sqrt(2.0))
-    upper = _t_upper_tail(abs(t), df)
-    return 1.0 - upper if t >= 0 else upper
+    _check_df(df)
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.t.cdf(t, df))
 
 
 def normal_quantile(p: float) -> float:
-    """Standard normal quantile z_p.
-
-    Starts from Abramowitz & Stegun 26.2.23 (error < 4.5e-4) and applies three Halley
-    steps on Phi(z) = 0.5 * erfc(-z / sqrt 2), giving double precision.
+    """Standard normal quantile z_p (``scipy.stats.norm.ppf``).
 
     >>> round(normal_quantile(0.975), 6)
     1.959964
     """
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    if p == 0.5:
-        return 0.0
-    q = min(p, 1.0 - p)  # lower-tail probability < 0.5
-    r = math.sqrt(-2.0 * math.log(q))
-    z = -(r - (2.515517 + 0.802853 * r + 0.010328 * r * r) / (1.0 + 1.432788 * r + 0.189269 * r * r + 0.001308 * r**3))
-    for _ in range(3 if q >= 1e-300 else 0):  # below 1e-300 exp(z^2/2) overflows
-        e = 0.5 * math.erfc(-z / math.sqrt(2.0)) - q
-        u = e * math.sqrt(2.0 * math.pi) * math.exp(z * z / 2.0)
-        z = z - u / (1.0 + z * u / 2.0)
-    return z if p < 0.5 else -z
+    _check_p(p)
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.norm.ppf(p))
 
 
 def t_quantile(p: float, df: float) -> float:
-    """Student-t quantile t_{p, df}: the t with P(T <= t) = p.
+    """Student-t quantile t_{p, df}: the t with P(T <= t) = p (``scipy.stats.t.ppf``).
 
-    Solves 0.5 * I_{df/(df+t^2)}(df/2, 1/2) = min(p, 1-p) for t >= 0 by safeguarded
-    Newton iteration on the upper tail (bisection fallback), then applies the sign.
-    Exact closed forms are used for df = 1 (Cauchy) and df = 2; for df > 1e7 the
-    Cornish-Fisher expansion around the normal quantile; df = inf gives z_p.
-    ``df`` may be fractional (Welch). Accurate to ~1e-12 relative.
+    ``df`` may be fractional (Welch) or infinite (then t_p = z_p).
 
     >>> round(t_quantile(0.975, 9), 6)
     2.262157
     >>> round(t_quantile(0.995, 29), 3)
     2.756
     """
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    if not df > 0:
-        raise ValueError(f"df must be > 0, got {df}")
-    if p == 0.5:
-        return 0.0
-    sign = 1.0 if p > 0.5 else -1.0
-    q = 1.0 - p if p > 0.5 else p  # upper-tail probability, < 0.5
-    if df == 1:
-        return sign * math.tan(math.pi * (0.5 - q))
-    if df == 2:
-        return sign * (1 - 2 * q) / math.sqrt(2 * q * (1 - q))
-    z = -normal_quantile(q)
-    if math.isinf(df):
-        return sign * z
-    if df > _LARGE_DF:  # Abramowitz & Stegun 26.7.5
-        g1 = (z**3 + z) / 4
-        g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-        g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-        return sign * (z + g1 / df + g2 / df**2 + g3 / df**3)
-    # Bracket [lo, hi] with tail(lo) >= q >= tail(hi).
-    lo, hi = 0.0, max(1.0, z)
-    while _t_upper_tail(hi, df) > q:
-        lo, hi = hi, hi * 2.0
-        if hi > 1e300:
-            return sign * math.inf
-    t = min(max(z, lo), hi)
-    for _ in range(200):
-        f = _t_upper_tail(t, df) - q
-        if f > 0:
-            lo = t
-        else:
-            hi = t
-        dens = _t_pdf(t, df)
-        step = f / dens if dens > 0 else math.inf
-        t_new = t + step  # tail is decreasing: d(tail)/dt = -pdf
-        if not lo < t_new < hi:
-            t_new = 0.5 * (lo + hi)
-        if abs(t_new - t) <= 1e-14 * max(1.0, abs(t)) or hi - lo <= 1e-14 * max(1.0, hi):
-            return sign * t_new
-        t = t_new
-    return sign * t
+    _check_p(p)
+    _check_df(df)
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.t.ppf(p, df))
 
 
 # --------------------------------------------------------------------------- intervals
@@ -284,7 +185,7 @@ def _check_columns(runs: pd.DataFrame, needed: Sequence[str]) -> None:
 
 
 def summarize(
-    runs: pd.DataFrame, metrics: list[str], group_cols: list[str] = ["variant"], level: float = 0.95
+    runs: pd.DataFrame, metrics: Sequence[str], group_cols: Sequence[str] = ("variant",), level: float = 0.95
 ) -> pd.DataFrame:
     """Mean, standard deviation and Student-t CI of every metric per group.
 
@@ -323,7 +224,7 @@ def summarize(
     return out
 
 
-def summary_wide(summary: pd.DataFrame, group_cols: list[str] = ["variant"]) -> pd.DataFrame:
+def summary_wide(summary: pd.DataFrame, group_cols: Sequence[str] = ("variant",)) -> pd.DataFrame:
     """Pivot a :func:`summarize` table to one row per group for trade-off plots.
 
     Columns: group_cols, then for every metric m: m (the mean), f"{m}_half_width",
@@ -354,7 +255,7 @@ def summary_wide(summary: pd.DataFrame, group_cols: list[str] = ["variant"]) -> 
 
 
 def paired_differences(
-    runs: pd.DataFrame, metrics: list[str], baseline: str, level: float = 0.95, pair_col: str = "replication"
+    runs: pd.DataFrame, metrics: Sequence[str], baseline: str, level: float = 0.95, pair_col: str = "replication"
 ) -> pd.DataFrame:
     """Paired differences (variant - baseline) per metric, paired on ``pair_col``.
 
@@ -392,33 +293,31 @@ def paired_differences(
             continue
         other = ok[ok["variant"] == variant].set_index(pair_col)
         common = base.index.intersection(other.index, sort=False)
-        for metric in metrics:
-            b = pd.to_numeric(base.loc[common, metric], errors="coerce").to_numpy(float)
-            v = pd.to_numeric(other.loc[common, metric], errors="coerce").to_numpy(float)
-            keep = ~(np.isnan(b) | np.isnan(v))
-            b, v = b[keep], v[keep]
-            ci = mean_ci(v - b, level)
-            excl = bool(ci.n >= 2 and not math.isnan(ci.low) and (ci.low > 0 or ci.high < 0))
-            rows.append(
-                [variant, metric, ci.n, ci.mean, ci.half_width, ci.low, ci.high, excl, welch_half_width(v, b, level)]
-            )
-    cols = [
-        "variant",
-        "metric",
-        "n",
-        "mean_diff",
-        "half_width",
-        "ci_low",
-        "ci_high",
-        "excludes_zero",
-        "unpaired_half_width",
-    ]
-    out = pd.DataFrame(rows, columns=cols)
+        rows += [
+            _paired_row(variant, metric, base.loc[common, metric], other.loc[common, metric], level)
+            for metric in metrics
+        ]
+    out = pd.DataFrame(rows, columns=_PAIRED_COLUMNS)
     out["n"] = out["n"].astype(int)
     out["excludes_zero"] = out["excludes_zero"].astype(bool)
-    for c in ["mean_diff", "half_width", "ci_low", "ci_high", "unpaired_half_width"]:
+    for c in [*_PAIRED_INTERVAL, "unpaired_half_width"]:
         out[c] = out[c].astype(float)
     return out
+
+
+_PAIRED_INTERVAL = ["mean_diff", "half_width", "ci_low", "ci_high"]
+_PAIRED_COLUMNS = ["variant", "metric", "n", *_PAIRED_INTERVAL, "excludes_zero", "unpaired_half_width"]
+
+
+def _paired_row(variant: str, metric: str, base: pd.Series, other: pd.Series, level: float) -> list:
+    """One row of :func:`paired_differences`: the CI of other - base over the pairs where both are numbers."""
+    b = pd.to_numeric(base, errors="coerce").to_numpy(float)
+    v = pd.to_numeric(other, errors="coerce").to_numpy(float)
+    keep = ~(np.isnan(b) | np.isnan(v))
+    b, v = b[keep], v[keep]
+    ci = mean_ci(v - b, level)
+    excl = bool(ci.n >= 2 and not math.isnan(ci.low) and (ci.low > 0 or ci.high < 0))
+    return [variant, metric, ci.n, ci.mean, ci.half_width, ci.low, ci.high, excl, welch_half_width(v, b, level)]
 
 
 def replications_needed(values: Iterable[float], target_half_width: float, level: float = 0.95) -> int:

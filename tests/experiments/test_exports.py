@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ import pytest
 from exp_helpers import ROOT, latest, read_csv, run_cli, write_spec
 
 import run
-from experiments.output import write_table, write_workbook
+from experiments.output import atomic_write, atomic_write_text, write_table, write_workbook
 from experiments.stats import paired_differences, summarize
 from sim.model.records import COLUMNS
 
@@ -32,6 +34,23 @@ def assert_parquet_matches_csv(folder: Path, name: str) -> pd.DataFrame:
     pd.testing.assert_frame_equal(read_csv(csv), read_csv(csv))  # the CSV itself parses
     assert len(frame) == len(read_csv(csv))
     return frame
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = atomic_write_text(tmp_path / "out" / "report.md", "old\n")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask  # a normal file, not mkstemp's 0600
+
+    def half_written(tmp: Path) -> None:
+        tmp.write_text("new, but only ha", encoding="utf-8")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, half_written)
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.md"]  # no temp file left
 
 
 def test_write_table_round_trips_mixed_columns(tmp_path):
