@@ -98,56 +98,68 @@ def _line_of(text: str, position: int) -> int:
     return text.count("\n", 0, max(position, 0)) + 1
 
 
+@dataclass
+class _Open:
+    """A mapping or list still open while the events stream past: its anchor and its values so far."""
+
+    anchor: str | None
+    size: int = 1
+
+
+def _refused(name: str, line: int | None, message: str) -> InputError:
+    """The InputError of a file refused as a whole (no key path)."""
+    return InputError([Problem(name, line, "", message)])
+
+
+def _finished_node(
+    event: yaml.Event, stack: list[_Open], sizes: dict[str | None, int], name: str, line: int | None
+) -> tuple[str | None, int] | None:
+    """(anchor, values) of the node that ``event`` completes, or None when it completes none.
+
+    Pops a closed collection off ``stack``; an alias counts the values of what its anchor named.
+    """
+    if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        node = stack.pop()
+        return node.anchor, node.size
+    if isinstance(event, yaml.ScalarEvent):
+        if len(event.value) > LIMITS["string_chars"]:
+            raise _refused(
+                name, line, f"a value longer than {LIMITS['string_chars']:,} characters ({len(event.value):,})"
+            )
+        return event.anchor, 1
+    if isinstance(event, yaml.AliasEvent):
+        return None, sizes.get(event.anchor, 1)
+    return None
+
+
 def _check_events(text: str, name: str) -> None:
     """One streaming pass over the YAML events: depth, string length and nodes after alias
     expansion are bounded before anything is composed (a 'billion laughs' file is refused here)."""
-    depth, stack, sizes = 0, [], {}
-    total = 0
+    stack: list[_Open] = []  # the open collections, outermost first
+    sizes: dict[str | None, int] = {}  # anchor -> values in the node it names
+    total = 0  # values in finished top-level nodes
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > LIMITS["depth"]:
-                raise InputError([Problem(name, line, "", f"nested more than {LIMITS['depth']} levels deep")])
-            stack.append([event.anchor, 1])
+            if len(stack) >= LIMITS["depth"]:
+                raise _refused(name, line, f"nested more than {LIMITS['depth']} levels deep")
+            stack.append(_Open(event.anchor))
             continue
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-            anchor, size = stack.pop()
-        elif isinstance(event, yaml.ScalarEvent):
-            if len(event.value) > LIMITS["string_chars"]:
-                raise InputError(
-                    [
-                        Problem(
-                            name,
-                            line,
-                            "",
-                            f"a value longer than {LIMITS['string_chars']:,} characters ({len(event.value):,})",
-                        )
-                    ]
-                )
-            anchor, size = event.anchor, 1
-        elif isinstance(event, yaml.AliasEvent):
-            anchor, size = None, sizes.get(event.anchor, 1)
-        else:
+        finished = _finished_node(event, stack, sizes, name, line)
+        if finished is None:
             continue
+        anchor, size = finished
         if anchor is not None:
             sizes[anchor] = size
         if stack:
-            stack[-1][1] += size
+            stack[-1].size += size
         else:
             total += size
-        if (stack[0][1] if stack else 0) + total > LIMITS["nodes"]:
-            raise InputError(
-                [
-                    Problem(
-                        name,
-                        line,
-                        "",
-                        f"more than {LIMITS['nodes']:,} values once anchors and "
-                        f"aliases are expanded; refusing to read it",
-                    )
-                ]
+        if (stack[0].size if stack else 0) + total > LIMITS["nodes"]:
+            raise _refused(
+                name,
+                line,
+                f"more than {LIMITS['nodes']:,} values once anchors and aliases are expanded; refusing to read it",
             )
 
 
@@ -202,9 +214,10 @@ def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict, dups: list | N
                     )
                 )
             seen.setdefault(key, k.start_mark.line + 1)
-            out[(*path, key)] = (file, k.start_mark.line + 1)
-            _walk_lines(v, (*path, key), file, out, dups)
-            out[(*path, key)] = (file, k.start_mark.line + 1)
+            here = (*path, key)
+            out[here] = (file, k.start_mark.line + 1)
+            _walk_lines(v, here, file, out, dups)
+            out[here] = (file, k.start_mark.line + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             _walk_lines(v, (*path, i), file, out, dups)
