@@ -97,6 +97,15 @@ class _Dist(BaseModel):
         raise NotImplementedError
 
 
+class _Discrete:
+    """Mixin of the distributions whose samples are whole numbers (counts, empirical values)."""
+
+    @property
+    def is_discrete(self) -> bool:
+        """True: every sample is one of a discrete set of values."""
+        return True
+
+
 class _ByMean(_Dist):
     """Base of the distributions written with a ``mean:`` key (held as ``mean_``, so ``mean`` can be a property)."""
 
@@ -272,7 +281,7 @@ class Exponential(_ByMean):
         return rng.exponential(self.mean_, size)
 
 
-class Poisson(_ByMean):
+class Poisson(_Discrete, _ByMean):
     """Poisson(mean), optionally shifted: X = shift + Poisson(mean - shift).
 
     ``shift: 1`` gives a count that is at least one (lines per order).
@@ -289,11 +298,6 @@ class Poisson(_ByMean):
         return self
 
     @property
-    def is_discrete(self) -> bool:
-        """True: counts."""
-        return True
-
-    @property
     def variance(self) -> float:
         """mean - shift."""
         return self.mean_ - self.shift
@@ -303,7 +307,7 @@ class Poisson(_ByMean):
         return self.shift + rng.poisson(self.mean_ - self.shift, size).astype(float)
 
 
-class NegativeBinomial(_ByMean):
+class NegativeBinomial(_Discrete, _ByMean):
     """Negative binomial by mean and dispersion: Var = mean + mean^2 / dispersion.
 
     Over-dispersed counts (Poisson as dispersion -> infinity); optional ``shift``.
@@ -321,11 +325,6 @@ class NegativeBinomial(_ByMean):
         return self
 
     @property
-    def is_discrete(self) -> bool:
-        """True: counts."""
-        return True
-
-    @property
     def variance(self) -> float:
         """m + m^2 / dispersion with m = mean - shift."""
         m = self.mean_ - self.shift
@@ -338,7 +337,7 @@ class NegativeBinomial(_ByMean):
         return self.shift + rng.negative_binomial(self.dispersion, p, size).astype(float)
 
 
-class Empirical(_Dist):
+class Empirical(_Discrete, _Dist):
     """Discrete distribution on ``values`` with probabilities ``probs`` (default equal)."""
 
     dist: Literal["empirical"] = "empirical"
@@ -365,11 +364,6 @@ class Empirical(_Dist):
     def _p(self) -> np.ndarray:
         n = len(self.values)
         return np.asarray(self.probs if self.probs is not None else [1 / n] * n)
-
-    @property
-    def is_discrete(self) -> bool:
-        """True: a finite set of values."""
-        return True
 
     @property
     def mean(self) -> float:

@@ -38,6 +38,7 @@ from sim.scenario.yamlio import (
     resolve_path,
     set_path,
     suggest,
+    unshare,
 )
 
 MAX_EXTENDS_DEPTH = 10
@@ -181,21 +182,12 @@ def _without(data: Any, path: tuple) -> Any:
     that would leave a required key missing or move list items (then cross-field rules wait)."""
     if not path or not isinstance(path[-1], str):
         return None
-    out = _copy(data)
+    out = unshare(data)
     parent = value_at(out, path[:-1])
     if not isinstance(parent, dict) or path[-1] not in parent:
         return None
     del parent[path[-1]]
     return out
-
-
-def _copy(data: Any) -> Any:
-    """A copy of plain YAML data that shares no mapping or list with it."""
-    if isinstance(data, dict):
-        return {k: _copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_copy(v) for v in data]
-    return data
 
 
 def _repaired(data: Any, exc: ValidationError) -> Scenario | None:

@@ -181,12 +181,18 @@ def _plain_reason(node, exc: Exception) -> str:
     return f"cannot read {getattr(node, 'value', '')!r}: {exc}"
 
 
-def _unshare(obj: Any) -> Any:
-    """A copy in which no two places share a mapping or list (aliases become independent)."""
+def unshare(obj: Any) -> Any:
+    """A copy of plain YAML data in which no two places share a mapping or list (aliases become independent).
+
+    >>> block = {"pickers": 3}
+    >>> data = unshare({"east": block, "south": block})
+    >>> data["east"] is data["south"], data["east"] == block
+    (False, True)
+    """
     if isinstance(obj, dict):
-        return {k: _unshare(v) for k, v in obj.items()}
+        return {k: unshare(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_unshare(v) for v in obj]
+        return [unshare(v) for v in obj]
     return obj
 
 
@@ -307,7 +313,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict, list[Problem]]:
         raise InputError([Problem(name, None, "", f"YAML error: {exc}")]) from None
     except RecursionError:
         raise InputError([Problem(name, None, "", "nested too deeply to read")]) from None
-    return _unshare(data), origin, dups
+    return unshare(data), origin, dups
 
 
 def read_yaml(path: str | Path) -> Source:
@@ -329,14 +335,15 @@ def deep_merge(base: Any, over: Any) -> Any:
 
     The result shares no mapping or list with either input."""
     if isinstance(base, dict) and isinstance(over, dict):
-        out = {k: _unshare(v) for k, v in base.items()}
+        out = {k: unshare(v) for k, v in base.items()}
         for k, v in over.items():
-            out[k] = deep_merge(base[k], v) if k in base else _unshare(v)
+            out[k] = deep_merge(base[k], v) if k in base else unshare(v)
         return out
-    return _unshare(over)
+    return unshare(over)
 
 
 def merge_sources(base: Source, over: Source) -> Source:
+    """``over`` deep-merged onto ``base``: the data merged, the line of each key from where it was last given."""
     data = deep_merge(base.data, over.data)
     origin = dict(base.origin)
     origin.update(over.origin)
@@ -454,9 +461,9 @@ def set_path(data: dict, path: Key, value: Any) -> dict:
 
     ValueError if a position or name is not there. Nothing else in the copy changes."""
     targets = resolve_path(data, path)
-    data = _unshare(data)
+    data = unshare(data)
     for target in targets:
-        _set_one(data, target, _unshare(value))
+        _set_one(data, target, unshare(value))
     return data
 
 
