@@ -53,6 +53,7 @@ class Select:
     name: str
 
     def __repr__(self) -> str:
+        """``Select('east_dc')``."""
         return f"Select({self.name!r})"
 
 
@@ -166,7 +167,8 @@ def _check_events(text: str, name: str) -> None:
 class _Loader(yaml.SafeLoader):
     """The safe loader; a value its constructors cannot build (``2026-02-30``) is a marked error."""
 
-    def construct_object(self, node, deep=False):
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """The value of ``node``; a ConstructorError at its line when the value cannot be built."""
         try:
             return super().construct_object(node, deep)
         except yaml.YAMLError:
@@ -175,7 +177,8 @@ class _Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, _plain_reason(node, exc), node.start_mark) from None
 
 
-def _plain_reason(node, exc: Exception) -> str:
+def _plain_reason(node: yaml.Node, exc: Exception) -> str:
+    """Why a YAML value could not be built, in words (an impossible date: quote it if it is text)."""
     if getattr(node, "tag", "") == "tag:yaml.org,2002:timestamp":
         return f"{node.value!r} is not a valid date ({exc}); quote it if it is text"
     return f"cannot read {getattr(node, 'value', '')!r}: {exc}"
