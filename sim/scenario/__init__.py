@@ -7,10 +7,12 @@ line and the key path; they are raised together as one :class:`InputError`.
 
 Modules: ``errors`` (Problem, InputError), ``yamlio`` (bounded YAML reading, key paths),
 ``schema`` (the pydantic model), ``distributions``, ``loader`` (extends, plans,
-overrides, validation), ``checks`` (cross-field rules), ``estimate`` (work estimate),
+overrides, validation), ``checks`` (cross-field rules), ``derived`` (values computed once
+per scenario object, kept outside the frozen model), ``estimate`` (work estimate),
 ``explain`` and ``reference`` (what a scenario means, the key reference).
 """
 
+from sim.scenario.derived import derived_values
 from sim.scenario.errors import InputError, Problem
 from sim.scenario.loader import (
     apply_overrides,
@@ -21,6 +23,7 @@ from sim.scenario.loader import (
     scenario_hash,
     scenario_to_dict,
     validate_data,
+    value_at,
     window_override,
 )
 from sim.scenario.schema import Scenario
@@ -31,11 +34,13 @@ __all__ = [
     "Scenario",
     "apply_overrides",
     "day_date",
+    "derived_values",
     "dump_scenario",
     "load_scenario",
     "load_source",
     "scenario_hash",
     "scenario_to_dict",
     "validate_data",
+    "value_at",
     "window_override",
 ]

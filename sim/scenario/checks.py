@@ -6,20 +6,28 @@ list means the scenario is consistent.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
 from sim.scenario.distributions import nonnegative
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Carrier, Picking, Routing, Scenario, Warehouse
 from sim.scenario.yamlio import suggest
 
+Found = list[tuple[tuple, str]]  # (key path, message) of each problem found
 
-def _unique(items, path, out):
-    seen = {}
+
+def _unique(items: Sequence[Any], path: tuple, out: Found) -> None:
+    """A problem at every item whose ``name`` an earlier item already has."""
+    seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.name in seen:
             out.append(((*path, i, "name"), f"duplicate name {item.name!r} (also at index {seen[item.name]})"))
         seen.setdefault(item.name, i)
 
 
-def _check_demand(s: Scenario, out: list) -> None:
+def _check_demand(s: Scenario, out: Found) -> None:
+    """Unique names, region shares that sum to 1, non-negative order sizes, spend periods, the peak rate."""
     d = s.demand
     _unique(d.regions, ("demand", "regions"), out)
     _unique(d.channels, ("demand", "channels"), out)
@@ -54,7 +62,8 @@ def _check_demand(s: Scenario, out: list) -> None:
             )
 
 
-def _check_network(s: Scenario, out: list) -> None:
+def _check_network(s: Scenario, out: Found) -> None:
+    """Warehouse regions that exist, supplier names, shares and lead times, disruptions in the horizon."""
     region_names = [r.name for r in s.demand.regions]
     _unique(s.warehouses, ("warehouses",), out)
     _unique(s.suppliers, ("suppliers",), out)
@@ -78,7 +87,8 @@ def _check_network(s: Scenario, out: list) -> None:
                 )
 
 
-def _check_catalog(s: Scenario, out: list) -> None:
+def _check_catalog(s: Scenario, out: Found) -> None:
+    """Exactly one of skus or generate, ABC thresholds in order, SKU ids and suppliers, non-negative draws."""
     c = s.catalog
     if (c.skus is None) == (c.generate is None):
         out.append((("catalog",), "give exactly one of 'skus' (a list) or 'generate' (a generator)"))
@@ -89,7 +99,7 @@ def _check_catalog(s: Scenario, out: list) -> None:
     if c.skus is not None:
         if len(c.skus) == 0:
             out.append((("catalog", "skus"), "the catalogue needs at least one SKU"))
-        seen = {}
+        seen: dict[str, int] = {}
         for i, sku in enumerate(c.skus):
             if sku.id in seen:
                 out.append((("catalog", "skus", i, "id"), f"duplicate SKU id {sku.id!r}"))
@@ -110,7 +120,8 @@ def _check_catalog(s: Scenario, out: list) -> None:
                 out.append((("catalog", "generate", key), "must not produce negative values"))
 
 
-def _check_inventory(s: Scenario, out: list) -> None:
+def _check_inventory(s: Scenario, out: Found) -> None:
+    """The policy's keys fit its type (s < S, Q or S), per-SKU rows name SKUs and warehouses that exist."""
     p = s.inventory.policy
     base = ("inventory", "policy")
     if p.type in ("RS", "RsS") and p.review == "continuous":
@@ -145,61 +156,65 @@ def _check_inventory(s: Scenario, out: list) -> None:
             out.append(((*at, "reorder_point"), f"s ({row.reorder_point:g}) must be below S ({row.order_up_to:g})"))
 
 
-def _check_fulfilment(s: Scenario, out: list) -> None:
-    regions = [r.name for r in s.demand.regions]
-    whs = [w.name for w in s.warehouses]
-    carriers = [c.name for c in s.carriers]
-    _unique(s.carriers, ("carriers",), out)
+def _known(value: str, names: list[str], path: tuple, what: str, out: Found) -> None:
+    """A problem at ``path`` unless ``value`` is one of ``names`` (with a 'did you mean')."""
+    if value not in names:
+        out.append((path, f"unknown {what} {value!r}{suggest(value, names)}"))
 
-    def known(value, names, path, what):
-        if value not in names:
-            out.append((path, f"unknown {what} {value!r}{suggest(value, names)}"))
 
-    for i, w in enumerate(s.warehouses):
+def _check_picking(p: Picking, at: tuple, out: Found) -> None:
+    """Pickers or shifts (not both), shifts that end after they start, non-negative work times."""
+    if p.pickers is None and not p.shifts:
+        out.append(((*at, "picking"), "give 'pickers' (all day) or a 'shifts' schedule"))
+    if p.pickers is not None and p.shifts:
+        out.append(((*at, "picking", "pickers"), "give either 'pickers' or 'shifts', not both"))
+    for j, sh in enumerate(p.shifts):
+        if sh.end_hour <= sh.start_hour:
+            out.append(
+                (
+                    (*at, "picking", "shifts", j, "end_hour"),
+                    f"shift ends ({sh.end_hour:g}) before it starts ({sh.start_hour:g})",
+                )
+            )
+    for key in ("setup_seconds", "seconds_per_line", "packing_seconds", "pick_time_seconds"):
+        d = getattr(p, key)
+        if d is not None and not nonnegative(d):
+            out.append(((*at, "picking", key), "times must not be negative"))
+
+
+def _check_warehouses(warehouses: list[Warehouse], out: Found) -> None:
+    """Cut-off hours in increasing order and each warehouse's picking."""
+    for i, w in enumerate(warehouses):
         at = ("warehouses", i)
         if list(w.cutoff_hours) != sorted(set(w.cutoff_hours)):
             out.append(((*at, "cutoff_hours"), "cut-off hours must be increasing and distinct"))
-        p = w.picking
-        if p is None:
-            continue
-        if p.pickers is None and not p.shifts:
-            out.append(((*at, "picking"), "give 'pickers' (all day) or a 'shifts' schedule"))
-        if p.pickers is not None and p.shifts:
-            out.append(((*at, "picking", "pickers"), "give either 'pickers' or 'shifts', not both"))
-        for j, sh in enumerate(p.shifts):
-            if sh.end_hour <= sh.start_hour:
-                out.append(
-                    (
-                        (*at, "picking", "shifts", j, "end_hour"),
-                        f"shift ends ({sh.end_hour:g}) before it starts ({sh.start_hour:g})",
-                    )
-                )
-        for key in ("setup_seconds", "seconds_per_line", "packing_seconds", "pick_time_seconds"):
-            d = getattr(p, key)
-            if d is not None and not nonnegative(d):
-                out.append(((*at, "picking", key), "times must not be negative"))
-    for i, c in enumerate(s.carriers):
+        if w.picking is not None:
+            _check_picking(w.picking, at, out)
+
+
+def _check_carriers(carriers: list[Carrier], whs: list[str], regions: list[str], out: Found) -> None:
+    """Non-negative transit times; lanes between warehouses and regions that exist."""
+    for i, c in enumerate(carriers):
         if not nonnegative(c.transit_days):
             out.append((("carriers", i, "transit_days"), "transit times must not be negative"))
         for j, lane in enumerate(c.lanes):
-            known(lane.warehouse, whs, ("carriers", i, "lanes", j, "warehouse"), "warehouse")
-            known(lane.region, regions, ("carriers", i, "lanes", j, "region"), "region")
+            at = ("carriers", i, "lanes", j)
+            _known(lane.warehouse, whs, (*at, "warehouse"), "warehouse", out)
+            _known(lane.region, regions, (*at, "region"), "region", out)
             if lane.transit_days is not None and not nonnegative(lane.transit_days):
-                out.append((("carriers", i, "lanes", j, "transit_days"), "transit times must not be negative"))
-    r = s.routing
-    if r.carrier == "rule":
-        if r.express_carrier is None:
-            out.append((("routing", "express_carrier"), "carrier rule 'rule' needs an express_carrier"))
-        else:
-            known(r.express_carrier, carriers, ("routing", "express_carrier"), "carrier")
+                out.append(((*at, "transit_days"), "transit times must not be negative"))
+
+
+def _check_lane_plan(r: Routing, whs: list[str], regions: list[str], carriers: list[str], out: Found) -> None:
+    """lane_plan rows naming what exists, shares that sum to 1 per region, every region with a lane."""
     if r.warehouse == "lane_plan" and not r.lane_plan:
         out.append((("routing", "lane_plan"), "routing by lane_plan needs lane_plan rows"))
     totals: dict[str, float] = {}
     for j, row in enumerate(r.lane_plan):
         at = ("routing", "lane_plan", j)
-        known(row.region, regions, (*at, "region"), "region")
-        known(row.warehouse, whs, (*at, "warehouse"), "warehouse")
-        known(row.carrier, carriers, (*at, "carrier"), "carrier")
+        _known(row.region, regions, (*at, "region"), "region", out)
+        _known(row.warehouse, whs, (*at, "warehouse"), "warehouse", out)
+        _known(row.carrier, carriers, (*at, "carrier"), "carrier", out)
         totals[row.region] = totals.get(row.region, 0.0) + row.share
     for region, total in totals.items():
         if abs(total - 1) > 1e-6:
@@ -210,12 +225,28 @@ def _check_fulfilment(s: Scenario, out: list) -> None:
                 out.append((("routing", "lane_plan"), f"region {name!r} has no lane"))
 
 
-def _check_window(s: Scenario, out: list) -> None:
+def _check_fulfilment(s: Scenario, out: Found) -> None:
+    """Warehouses (cut-offs, picking), carriers (transit, lanes) and routing (express carrier, lane plan)."""
+    regions = [r.name for r in s.demand.regions]
+    whs = [w.name for w in s.warehouses]
+    carriers = [c.name for c in s.carriers]
+    _unique(s.carriers, ("carriers",), out)
+    _check_warehouses(s.warehouses, out)
+    _check_carriers(s.carriers, whs, regions, out)
+    r = s.routing
+    if r.carrier == "rule":
+        if r.express_carrier is None:
+            out.append((("routing", "express_carrier"), "carrier rule 'rule' needs an express_carrier"))
+        else:
+            _known(r.express_carrier, carriers, ("routing", "express_carrier"), "carrier", out)
+    _check_lane_plan(r, whs, regions, carriers, out)
+
+
+def _check_window(s: Scenario, out: Found) -> None:
+    """A KPI window that ends after it starts and lies within the horizon."""
     w = s.kpi_window
     if w is None:
         return
-    import datetime as dt
-
     first, last = s.start_date, s.start_date + dt.timedelta(days=s.horizon_days - 1)
     horizon = f"the horizon {first}..{last} (start_date + horizon_days)"
     if w.end < w.start:
@@ -225,8 +256,25 @@ def _check_window(s: Scenario, out: list) -> None:
             out.append((("kpi_window", key), f"{day} is outside {horizon}; the window must lie within it"))
 
 
-def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
-    out: list = []
+def _check_plan_skus(s: Scenario, out: Found) -> None:
+    """Per-SKU rows of a generated catalogue name generated SKUs (builds the catalogue only if there are rows)."""
+    if s.catalog.generate is not None and any(True for _ in s.inventory.per_sku):
+        from sim.model.catalog import catalog_for
+
+        ids = set(catalog_for(s).ids)
+        for i, row in enumerate(s.inventory.per_sku):
+            if row.sku not in ids:
+                out.append((("inventory", "per_sku", i, "sku"), f"unknown SKU {row.sku!r}"))
+
+
+def semantic_problems(s: Scenario) -> Found:
+    """Every cross-field problem of a scenario as (key path, message), in a fixed order; [] when consistent.
+
+    >>> from sim.scenario.loader import load_scenario
+    >>> semantic_problems(load_scenario("scenarios/classroom_sq.yaml"))
+    []
+    """
+    out: Found = []
     if s.warmup_days >= s.horizon_days:
         out.append((("warmup_days",), f"must be shorter than horizon_days ({s.horizon_days})"))
     _check_window(s, out)
@@ -235,11 +283,5 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple, str]]:
     _check_network(s, out)
     _check_inventory(s, out)
     _check_fulfilment(s, out)
-    if s.catalog.generate is not None and any(True for _ in s.inventory.per_sku):
-        from sim.model.catalog import catalog_for
-
-        ids = set(catalog_for(s).ids)
-        for i, row in enumerate(s.inventory.per_sku):
-            if row.sku not in ids:
-                out.append((("inventory", "per_sku", i, "sku"), f"unknown SKU {row.sku!r}"))
+    _check_plan_skus(s, out)
     return out

@@ -21,6 +21,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """``file:line: key.path: message`` (the line and the path when known)."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
@@ -28,6 +29,7 @@ class Problem:
 class InputError(Exception):
     """One or more problems in user input; ``str()`` gives one line per problem."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
+        """Keep ``problems``; the message is one line per problem."""
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))

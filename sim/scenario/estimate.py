@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.scenario.distributions import AnyDist
 from sim.scenario.schema import Scenario
 
 MAX_SECONDS = 3600.0  # a run that would take longer (wall, after dividing by workers) is refused
@@ -79,6 +80,7 @@ class WorkEstimate:
     memory_bytes: float  # peak resident memory of one replication's process
 
     def __str__(self) -> str:
+        """The estimate as one line (``work: ... orders, ... lines, ...``)."""
         return (
             f"work: {self.orders:,.0f} orders, {_short(self.lines)} lines, {self.pairs:,} SKU-warehouse "
             f"pair{'s' if self.pairs != 1 else ''} over {self.days:,} day{'s' if self.days != 1 else ''}; "
@@ -130,7 +132,7 @@ def sku_count(scenario: Scenario) -> int:
     return len(c.skus) if c.skus is not None else (c.generate.count if c.generate is not None else 0)
 
 
-def mean_count(dist, size: int = 4096) -> float:
+def mean_count(dist: AnyDist, size: int = 4096) -> float:
     """E[max(rint(X), 1)]: the mean of a count drawn as the simulator draws lines and units.
 
     A fixed-seed sample (rounding has no closed form for most families); cheap and deterministic.
@@ -143,6 +145,7 @@ def mean_count(dist, size: int = 4096) -> float:
 
 
 def _has_fulfilment(scenario: Scenario) -> bool:
+    """Whether orders go through picking or carriers (the dearer per-order path)."""
     return bool(scenario.carriers) or any(w.picking is not None for w in scenario.warehouses)
 
 

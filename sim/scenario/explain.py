@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
-from sim.model.catalog import catalog_for
-from sim.model.demand import demand_plan
-from sim.scenario.schema import Scenario
+from sim.model.catalog import CatalogArrays, catalog_for
+from sim.model.demand import DemandPlan, demand_plan, promotion_days
+from sim.scenario.schema import Carrier, Picking, Promotion, Scenario, Supplier, Warehouse
 
 
 def summary_line(s: Scenario) -> str:
@@ -37,13 +38,26 @@ def explain(s: Scenario) -> str:
     >>> "Poisson" in explain(load_scenario("scenarios/classroom_sq.yaml"))
     True
     """
-    from sim.model.demand import promotion_days
-
-    cat = catalog_for(s)
     plan = demand_plan(s)
-    d, p = s.demand, s.inventory.policy
-    abc = Counter(cat.abc.tolist())
     out = [
+        *_time_catalogue_demand_lines(s, catalog_for(s), plan),
+        *_promotion_lines(s),
+        *_channel_lines(s, plan),
+        _inventory_line(s),
+        *(_supplier_line(sp) for sp in s.suppliers),
+        *(_warehouse_line(w) for w in s.warehouses),
+        *(_carrier_line(c) for c in s.carriers),
+        *_routing_lines(s),
+        *_optimizer_only_lines(s),
+    ]
+    return "\n".join(out)
+
+
+def _time_catalogue_demand_lines(s: Scenario, cat: CatalogArrays, plan: DemandPlan) -> list[str]:
+    """The title, the time line, the catalogue, the demand (and its scale) and the regions."""
+    d = s.demand
+    abc = Counter(cat.abc.tolist())
+    return [
         f"{s.name}: {s.description}".rstrip(": "),
         f"- Time: {s.horizon_days} days from {s.start_date} (the first {s.warmup_days} are warm-up, left out of "
         f"the KPIs); master seed {s.seed}.",
@@ -57,8 +71,14 @@ def explain(s: Scenario) -> str:
         *demand_scale_lines(s),
         "- Regions: " + ", ".join(f"{r.name} {r.share:.0%} (promise {r.promise_days} d)" for r in d.regions) + ".",
     ]
-    for first, end, promo in promotion_days(s):
-        date = s.start_date + __import__("datetime").timedelta(days=first)
+
+
+def _promotion_lines(s: Scenario) -> list[str]:
+    """One line per promotion occurrence in the horizon: date, length, uplift, discount, dip and hangover."""
+    out = []
+    for first, _end, promo in promotion_days(s):
+        assert isinstance(promo, Promotion)  # for the type checker: promotion_days yields the scenario's promotions
+        date = s.start_date + dt.timedelta(days=first)
         out.append(
             f"- Promotion {promo.name} on {date} for {promo.days} day(s): orders x{promo.uplift:g}, "
             f"{promo.discount:.0%} off"
@@ -66,12 +86,22 @@ def explain(s: Scenario) -> str:
             + (f", {promo.post_days} days of x{promo.post_factor:g} after" if promo.post_days else "")
             + "."
         )
-    for ch, spend in zip(d.channels, plan.spend):
-        out.append(
-            f"- Marketing {ch.name}: {spend.sum():,.0f} spent over the horizon, up to "
-            f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
-            f"/day)."
-        )
+    return out
+
+
+def _channel_lines(s: Scenario, plan: DemandPlan) -> list[str]:
+    """One line per marketing channel: spend over the horizon and its response curve."""
+    return [
+        f"- Marketing {ch.name}: {spend.sum():,.0f} spent over the horizon, up to "
+        f"{ch.max_extra_orders_per_day:g} extra orders/day (half of it at {ch.half_saturation_spend:,.0f}"
+        f"/day)."
+        for ch, spend in zip(s.demand.channels, plan.spend)
+    ]
+
+
+def _inventory_line(s: Scenario) -> str:
+    """The policy, how it reviews, the levels given or derived, unmet demand and plan rows."""
+    p = s.inventory.policy
     review = f"reviewed every {p.review_period_days} days" if p.periodic else "reviewed after every demand"
     given = [
         f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
@@ -85,72 +115,94 @@ def explain(s: Scenario) -> str:
     levels = "order-up-to levels" if p.type in ("RS", "base_stock") else "reorder points"
     if len(given) < (2 if p.type in ("sQ", "sS", "RsS") else 1):
         given.append(f"omitted {levels} set for a {p.service_level:.0%} cycle service level")
-    out.append(
+    return (
         f"- Inventory: policy {p.type}, {review}; {', '.join(given)}; unmet demand is "
         f"{s.inventory.unmet_demand.replace('_', ' ')}"
         + (f"; {len(s.inventory.per_sku)} per-SKU rows (a plan)" if s.inventory.per_sku else "")
         + "."
     )
-    for sp in s.suppliers:
-        out.append(
-            f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
-            f"{sp.lead_time_days.std:.2g})"
-            + (f", {len(sp.disruptions)} planned disruption(s)" if sp.disruptions else "")
-            + (", random disruptions" if sp.random_disruptions else "")
-            + "."
+
+
+def _supplier_line(sp: Supplier) -> str:
+    """A supplier's lead time and disruptions."""
+    return (
+        f"- Supplier {sp.name}: lead time mean {sp.lead_time_days.mean:g} d (sd "
+        f"{sp.lead_time_days.std:.2g})"
+        + (f", {len(sp.disruptions)} planned disruption(s)" if sp.disruptions else "")
+        + (", random disruptions" if sp.random_disruptions else "")
+        + "."
+    )
+
+
+def _picking_text(pk: Picking | None) -> str:
+    """How a warehouse picks: instantly, in shifts or around the clock, extra event pickers, packing."""
+    if pk is None:
+        return "; picking is instant"
+    if pk.shifts:
+        text = f"; {len(pk.shifts)} picking shift(s), up to {max(x.pickers for x in pk.shifts)} pickers"
+    else:
+        text = f"; {pk.pickers} picker(s) around the clock"
+    if pk.promo_extra_pickers:
+        text += f" (+{pk.promo_extra_pickers} per shift on event days)"
+    if pk.packing_stations:
+        text += f"; {pk.packing_stations} packing station(s)"
+    return text
+
+
+def _warehouse_line(w: Warehouse) -> str:
+    """A warehouse: regions, picking, cut-offs, storage and its costs."""
+    text = f"- Warehouse {w.name}: serves {', '.join(w.regions) or 'the first region'}" + _picking_text(w.picking)
+    if w.cutoff_hours:
+        text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
+    if w.storage_units is not None:
+        text += (
+            f"; storage for {w.storage_units:,} units, more sits in overflow space at "
+            f"{w.overflow_cost_per_unit_day:g} per unit-day"
         )
-    for w in s.warehouses:
-        pk = w.picking
-        text = f"- Warehouse {w.name}: serves {', '.join(w.regions) or 'the first region'}"
-        if pk is None:
-            text += "; picking is instant"
-        elif pk.shifts:
-            text += f"; {len(pk.shifts)} picking shift(s), up to {max(x.pickers for x in pk.shifts)} pickers"
-        else:
-            text += f"; {pk.pickers} picker(s) around the clock"
-        if pk is not None and pk.promo_extra_pickers:
-            text += f" (+{pk.promo_extra_pickers} per shift on event days)"
-        if pk is not None and pk.packing_stations:
-            text += f"; {pk.packing_stations} packing station(s)"
-        if w.cutoff_hours:
-            text += f"; carrier pick-ups at {', '.join(f'{h:g}:00' for h in w.cutoff_hours)}"
-        if w.storage_units is not None:
-            text += (
-                f"; storage for {w.storage_units:,} units, more sits in overflow space at "
-                f"{w.overflow_cost_per_unit_day:g} per unit-day"
-            )
-        if w.handling_cost_per_order:
-            text += f"; handling {w.handling_cost_per_order:g} per shipment"
-        if w.fixed_cost_per_day:
-            text += f"; fixed cost {w.fixed_cost_per_day:g} per day while open"
-        out.append(text + ".")
-    for c in s.carriers:
-        out.append(
-            f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
-            f"{c.transit_days.mean:g} d"
-            + (f", promise {c.promise_days} d" if c.promise_days is not None else "")
-            + (f", {c.daily_capacity} parcels/day per warehouse" if c.daily_capacity is not None else "")
-            + "."
-        )
+    if w.handling_cost_per_order:
+        text += f"; handling {w.handling_cost_per_order:g} per shipment"
+    if w.fixed_cost_per_day:
+        text += f"; fixed cost {w.fixed_cost_per_day:g} per day while open"
+    return text + "."
+
+
+def _carrier_line(c: Carrier) -> str:
+    """A carrier's price, transit, promise and capacity."""
+    return (
+        f"- Carrier {c.name}: {c.base_cost:g} per parcel + {c.cost_per_kg:g}/kg, transit mean "
+        f"{c.transit_days.mean:g} d"
+        + (f", promise {c.promise_days} d" if c.promise_days is not None else "")
+        + (f", {c.daily_capacity} parcels/day per warehouse" if c.daily_capacity is not None else "")
+        + "."
+    )
+
+
+def _routing_lines(s: Scenario) -> list[str]:
+    """The routing rules, when there is more than one warehouse or any carrier to choose."""
     r = s.routing
-    if s.carriers or len(s.warehouses) > 1:
-        out.append(
-            f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
-            + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
-            + (", split shipments allowed" if r.split_shipments else "")
-            + "."
-        )
+    if not (s.carriers or len(s.warehouses) > 1):
+        return []
+    return [
+        f"- Routing: warehouse by {r.warehouse.replace('_', ' ')}, carrier by {r.carrier}"
+        + (f" ({r.express_carrier} from {r.express_min_order_value:g})" if r.carrier == "rule" else "")
+        + (", split shipments allowed" if r.split_shipments else "")
+        + "."
+    ]
+
+
+def _optimizer_only_lines(s: Scenario) -> list[str]:
+    """The optimizer-only keys the scenario sets (the simulation ignores them), if any."""
     ignored = optimizer_only_settings(s)
-    if ignored:
-        out.append(
-            "- Optimizer-only keys (the simulation ignores them): "
-            + ", ".join(
-                f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
-                for path, value, who in ignored
-            )
-            + "."
+    if not ignored:
+        return []
+    return [
+        "- Optimizer-only keys (the simulation ignores them): "
+        + ", ".join(
+            f"{path} = {value:g} ({who})" if isinstance(value, float) else f"{path} = {value} ({who})"
+            for path, value, who in ignored
         )
-    return "\n".join(out)
+        + "."
+    ]
 
 
 def demand_scale_lines(s: Scenario) -> list[str]:

@@ -19,9 +19,11 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from sim.scenario.distributions import DIST_NAMES
 from sim.scenario.errors import InputError, Problem
@@ -36,12 +38,14 @@ from sim.scenario.yamlio import (
     resolve_path,
     set_path,
     suggest,
+    unshare,
 )
 
 MAX_EXTENDS_DEPTH = 10
 
 
-def _read_with_extends(path: Path, seen: tuple = ()) -> Source:
+def _read_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> Source:
+    """The file at ``path`` merged onto the chain of files its ``extends:`` names (base first)."""
     src = read_yaml(path)
     if not isinstance(src.data, dict):
         raise InputError([Problem(str(path), 1, "", "a scenario must be a mapping of keys to values")])
@@ -64,7 +68,7 @@ def _read_with_extends(path: Path, seen: tuple = ()) -> Source:
     return merged
 
 
-def _clean_loc(loc: tuple, data) -> tuple:
+def _clean_loc(loc: tuple, data: Any) -> tuple:
     """Drop the union-tag parts pydantic adds to a location (e.g. 'lognormal')."""
     out: list = []
     node = data
@@ -85,15 +89,7 @@ def _clean_loc(loc: tuple, data) -> tuple:
 
 
 _TAGS = {
-    "constant",
-    "uniform",
-    "normal",
-    "lognormal",
-    "gamma",
-    "exponential",
-    "poisson",
-    "negative_binomial",
-    "empirical",
+    *DIST_NAMES,
     "float",
     "str",
     "int",
@@ -106,10 +102,11 @@ _TAGS = {
 
 
 def _is_tag(part: str) -> bool:
+    """Whether a location part is a name pydantic gives a union member or a validator, not a key."""
     return part in _TAGS or part.startswith(("function-", "literal[", "constrained-", "tuple[", "list["))
 
 
-def _model_at(model: type[BaseModel], path: tuple):
+def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
     """The pydantic model class found at ``path`` inside ``model`` (for 'did you mean')."""
     import typing
 
@@ -136,7 +133,8 @@ def _model_at(model: type[BaseModel], path: tuple):
     return current
 
 
-def _error_message(err: dict, path: tuple, model) -> str:
+def _error_message(err: ErrorDetails, path: tuple, model: type[BaseModel]) -> str:
+    """The message of one pydantic error in the words of a scenario file (unknown key, did you mean)."""
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = _model_at(model, path[:-1])
@@ -151,7 +149,9 @@ def _error_message(err: dict, path: tuple, model) -> str:
     return err["msg"].replace("Value error, ", "")
 
 
-def pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=Scenario) -> list[Problem]:
+def pydantic_problems(
+    exc: ValidationError, src: Source, main_file: str, model: type[BaseModel] = Scenario
+) -> list[Problem]:
     """One Problem per key path; the alternatives of a union are joined with 'or'."""
     by_path: dict[tuple, list] = {}
     for err in exc.errors():
@@ -177,28 +177,20 @@ def pydantic_problems(exc: ValidationError, src: Source, main_file: str, model=S
 MAX_REPAIR_ROUNDS = 4
 
 
-def _without(data, path: tuple):
+def _without(data: Any, path: tuple) -> Any:
     """A copy of ``data`` without the key at ``path`` (so its default applies), or None when
     that would leave a required key missing or move list items (then cross-field rules wait)."""
     if not path or not isinstance(path[-1], str):
         return None
-    out = _copy(data)
-    parent = _lookup(out, path[:-1])
+    out = unshare(data)
+    parent = value_at(out, path[:-1])
     if not isinstance(parent, dict) or path[-1] not in parent:
         return None
     del parent[path[-1]]
     return out
 
 
-def _copy(data):
-    if isinstance(data, dict):
-        return {k: _copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_copy(v) for v in data]
-    return data
-
-
-def _repaired(data, exc: ValidationError):
+def _repaired(data: Any, exc: ValidationError) -> Scenario | None:
     """The data with every key pydantic refused removed, if it then validates; else None.
 
     Lets the cross-field rules run on the rest of the file, so field and cross-field
@@ -222,6 +214,7 @@ def _repaired(data, exc: ValidationError):
 
 
 def _cross_field(scenario: Scenario, src: Source, main_file: str) -> list[Problem]:
+    """The cross-field rules of :mod:`sim.scenario.checks` as Problems located in the files."""
     from sim.scenario.checks import semantic_problems  # cross-field rules
 
     problems = []
@@ -260,8 +253,14 @@ def validate_data(src: Source, main_file: str) -> Scenario:
     return scenario
 
 
-def _lookup(data, path: tuple):
-    """The value at ``path`` in plain YAML data, or None if there is none."""
+def value_at(data: Any, path: tuple) -> Any:
+    """The value at the concrete key path ``path`` in plain YAML data, or None if there is none.
+
+    >>> value_at({"warehouses": [{"name": "main"}]}, ("warehouses", 0, "name"))
+    'main'
+    >>> value_at({"warehouses": []}, ("warehouses", 0, "name")) is None
+    True
+    """
     for part in path:
         try:
             data = data[part]
@@ -270,21 +269,22 @@ def _lookup(data, path: tuple):
     return data
 
 
-def blame_override(origin: dict, old_data, key: tuple, where: tuple) -> None:
+def blame_override(origin: dict, old_data: Any, key: tuple, where: tuple) -> None:
     """From the first level an override creates or replaces, key paths come from the override."""
     n = next(
-        n for n in range(1, len(key) + 1) if n == len(key) or not isinstance(_lookup(old_data, key[:n]), (dict, list))
+        n for n in range(1, len(key) + 1) if n == len(key) or not isinstance(value_at(old_data, key[:n]), (dict, list))
     )
     for p in [p for p in origin if p[:n] == key[:n]]:
         del origin[p]
     origin[key[:n]] = where
 
 
-def _is_key_path(key) -> bool:
+def _is_key_path(key: object) -> bool:
+    """Whether a plan key is written as a key path (``a.b`` or ``a[x]``) rather than a plain key."""
     return isinstance(key, str) and any(c in key for c in ".[")
 
 
-def _overlay(src: Source, overlay: Source, name: str, problems: list) -> Source:
+def _overlay(src: Source, overlay: Source, name: str, problems: list[Problem]) -> Source:
     """Merge a plan overlay: plain keys merge as mappings; keys written as key paths
     (``"warehouses[east_dc].picking.pickers": 4``) set exactly the node they name."""
     plain = {k: v for k, v in overlay.data.items() if not _is_key_path(k)}
@@ -316,18 +316,18 @@ def load_source(
         data = {k: v for k, v in overlay.items() if k != "plan_info"}
         src = _overlay(src, Source(data=data, origin={}, files=["(plan)"]), "(plan)", problems)
     for plan in plans:
-        overlay = read_yaml(plan)
-        if not isinstance(overlay.data, dict):
+        plan_src = read_yaml(plan)
+        if not isinstance(plan_src.data, dict):
             raise InputError([Problem(str(plan), 1, "", "a plan must be a mapping of scenario keys")])
-        overlay.data.pop("plan_info", None)
-        src = _overlay(src, overlay, str(plan), problems)
+        plan_src.data.pop("plan_info", None)
+        src = _overlay(src, plan_src, str(plan), problems)
     src = apply_overrides(src, overrides, problems)
     if problems:
         raise InputError(problems)
     return src
 
 
-def apply_overrides(src: Source, overrides: Iterable, problems: list) -> Source:
+def apply_overrides(src: Source, overrides: Iterable[str | tuple[str, str]], problems: list[Problem]) -> Source:
     """Apply ``KEY=VALUE`` overrides in order; an item may be ``(origin, text)`` so that a problem
     names the option it came from (``--window``) instead of ``--set``."""
     for item in overrides:
@@ -344,7 +344,7 @@ def apply_overrides(src: Source, overrides: Iterable, problems: list) -> Source:
     return src
 
 
-def window_override(start, end) -> tuple[str, str]:
+def window_override(start: object, end: object) -> tuple[str, str]:
     """The override ``--window START:END`` stands for: ``kpi_window={start: START, end: END}``."""
     return ("--window", f"kpi_window={{start: {start}, end: {end}}}")
 
@@ -366,6 +366,7 @@ def scenario_to_dict(scenario: Scenario) -> dict:
 
 
 def dump_scenario(scenario: Scenario) -> str:
+    """The resolved scenario as YAML text (keys in schema order), as run folders keep it."""
     return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True)
 
 
@@ -376,4 +377,9 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def day_date(scenario: Scenario, day: int) -> dt.date:
+    """The calendar date of simulated day ``day`` (day 0 is ``start_date``).
+
+    >>> day_date(load_scenario("scenarios/classroom_sq.yaml"), 31)
+    datetime.date(2026, 2, 1)
+    """
     return scenario.start_date + dt.timedelta(days=day)

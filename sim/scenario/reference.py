@@ -14,11 +14,14 @@ outputs); tests/sim/test_storage_and_costs.py checks that the simulator reads ev
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
+from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from sim.metrics import WAREHOUSE_COST_RULE
@@ -42,6 +45,8 @@ OPTIMIZER_ONLY_NOTE = "optimizer only: the simulation ignores it"
 
 @dataclass(frozen=True)
 class RefRow:
+    """One row of the reference: a key path and its type, default, allowed range and meaning."""
+
     key: str
     type: str
     default: str
@@ -49,13 +54,13 @@ class RefRow:
     meaning: str
 
 
-def _is_model(tp) -> bool:
+def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _unwrap(tp):
-    """(type without Annotated/Optional, constraint metadata, is_list, model or None)."""
-    meta = []
+def _unwrap(tp: Any) -> tuple[Any, list[Any], bool]:
+    """(type without Annotated/Optional/list, constraint metadata, is_list)."""
+    meta: list[Any] = []
     is_list = False
     while True:
         if _is_dist(tp):
@@ -67,11 +72,11 @@ def _unwrap(tp):
         elif origin in (list, tuple) and not _is_dist(tp):
             is_list = True
             tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            models = [a for a in args if _is_model(a) and not _is_dist(a)]
-            if len(args) == 1 or (models and len(models) == len(args)):
-                tp = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in members if _is_model(a) and not _is_dist(a)]
+            if len(members) == 1 or (models and len(models) == len(members)):
+                tp = members[0]
             else:
                 break
         else:
@@ -79,7 +84,7 @@ def _unwrap(tp):
     return tp, meta, is_list
 
 
-def _is_dist(tp) -> bool:
+def _is_dist(tp: Any) -> bool:
     """The distribution union (written {dist: ..., ...} in YAML)."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
@@ -88,13 +93,14 @@ def _is_dist(tp) -> bool:
     return {"Constant", "LogNormal"} <= names
 
 
-def _type_name(tp) -> str:
+def _type_name(tp: Any) -> str:
+    """The type in words: number, integer, text, distribution, one of ..., list of ..."""
     if _is_dist(tp):
         return "distribution"
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         parts = [_type_name(_unwrap(a)[0]) for a in typing.get_args(tp) if a is not type(None)]
         return " or ".join(dict.fromkeys(parts))
     if origin is dict:
@@ -111,7 +117,8 @@ def _type_name(tp) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _range(meta) -> str:
+def _range(meta: list[Any]) -> str:
+    """The bounds and lengths in ``meta`` in words (``>= 0, <= 100000``)."""
     parts = []
     for m in meta:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
@@ -134,14 +141,14 @@ def _range(meta) -> str:
     return ", ".join(dict.fromkeys(parts))
 
 
-def _default(field) -> str:
+def _default(field: FieldInfo) -> str:
+    """The default in words: required, none, the value, or (defaults below) for a nested mapping."""
     if field.is_required():
         return "required"
     if field.default_factory is not None:
-        try:
-            value = field.default_factory()
-        except TypeError:
+        if field.default_factory_takes_validated_data:
             return "(derived)"
+        value = field.get_default(call_default_factory=True)
     else:
         value = field.default
     if value is PydanticUndefined or value is None:
@@ -154,6 +161,7 @@ def _default(field) -> str:
 
 
 def reference_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[RefRow]:
+    """One row per key of ``model`` and, depth first, of every model nested in it."""
     rows = []
     for name, field in model.model_fields.items():
         key_name = field.alias or name
@@ -187,6 +195,7 @@ RULES = {"Storage capacity": STORAGE_RULE, "Warehouse handling and fixed costs":
 
 
 def markdown() -> str:
+    """The reference page (docs/scenario-reference.md): the key table and the rules the simulator applies."""
     lines = [
         "# Scenario reference",
         "",
@@ -218,6 +227,7 @@ def markdown() -> str:
 
 
 def plain() -> str:
+    """The reference as plain text, one key per line (``run.py schema``)."""
     width = max(len(r.key) for r in reference_rows())
     return "\n".join(
         f"{r.key:<{width}}  {r.type}; default {r.default}"

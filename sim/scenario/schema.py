@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from sim.scenario.derived import derived_values
 from sim.scenario.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
 Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
@@ -35,14 +36,29 @@ Factor = Annotated[float, Field(ge=0, le=MAX_FACTOR)]
 Units = Annotated[float, Field(ge=0, le=MAX_UNITS)]
 
 
+def as_written(value: object) -> Any:
+    """A default in the form a scenario file writes it: a number for a constant distribution, a mapping.
+
+    Models validate their defaults (``validate_default=True``), so ``Field(as_written(30))`` on a
+    distribution holds ``Constant(value=30.0)``, and the reference shows ``30``, as a user writes it.
+
+    >>> Picking(pickers=1).setup_seconds
+    Constant(dist='constant', value=30.0)
+    """
+    return value
+
+
 class Model(BaseModel):
+    """Base of every scenario model: unknown keys, NaN, infinities and true-for-a-number are errors; frozen."""
+
     # allow_inf_nan=False: a YAML .inf or .nan is a typo, never a quantity the simulator can use.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value, info):
+    def _no_booleans(cls, value: object, info: ValidationInfo) -> object:
         """``true`` where a number is expected is a typo (pydantic would read it as 1)."""
+        assert info.field_name is not None  # a field validator always knows its field
         return reject_bool_for_numbers(cls, value, info.field_name)
 
 
@@ -71,20 +87,24 @@ class CatalogGenerator(Model):
         "concentrated; 1.16: the top 20% of 300 SKUs take ~70% of demand)",
     )
     price: Dist = Field(
-        default_factory=lambda: {"dist": "lognormal", "mean": 80, "cv": 0.8}, description="price per unit (currency)"
+        default_factory=lambda: as_written({"dist": "lognormal", "mean": 80, "cv": 0.8}),
+        description="price per unit (currency)",
     )
     cost_ratio: Dist = Field(
-        default_factory=lambda: {"dist": "uniform", "low": 0.4, "high": 0.7},
+        default_factory=lambda: as_written({"dist": "uniform", "low": 0.4, "high": 0.7}),
         description="unit cost as a fraction of price",
     )
     weight_kg: Dist = Field(
-        default_factory=lambda: {"dist": "lognormal", "mean": 1.0, "cv": 0.8}, description="weight per unit (kg)"
+        default_factory=lambda: as_written({"dist": "lognormal", "mean": 1.0, "cv": 0.8}),
+        description="weight per unit (kg)",
     )
     seed: int = Field(0, ge=0, description="seed of the generator (the catalogue is part of the scenario)")
     id_prefix: str = Field("SKU", description="SKU names are PREFIX00001, ...")
 
 
 class Catalog(Model):
+    """The catalogue: SKUs written out or a synthetic generator, and the ABC class limits."""
+
     skus: list[Sku] | None = Field(None, description="SKUs written out (or use generate)")
     generate: CatalogGenerator | None = Field(None, description="synthetic catalogue (or use skus)")
     abc_thresholds: tuple[Prob, Prob] = Field(
@@ -94,6 +114,8 @@ class Catalog(Model):
 
 # ---------------------------------------------------------------- demand
 class Region(Model):
+    """A customer region: its share of the orders and its delivery promise."""
+
     name: str = Field(min_length=1)
     share: Prob = Field(description="share of orders from this region (shares sum to 1)")
     promise_days: int = Field(
@@ -116,7 +138,8 @@ class Promotion(Model):
 
     @field_validator("date")
     @classmethod
-    def _date(cls, v):
+    def _date(cls, v: dt.date | str) -> dt.date | str:
+        """A full date (quoted in resolved files) becomes a date; MM-DD must be a real day of a year."""
         if isinstance(v, str):
             try:
                 if v.count("-") == 2:  # a quoted full date, as resolved scenarios are written
@@ -128,6 +151,8 @@ class Promotion(Model):
 
 
 class SpendPeriod(Model):
+    """Marketing spend per day between two dates (inclusive)."""
+
     start: dt.date = Field(description="first day (YYYY-MM-DD)")
     end: dt.date = Field(description="last day, inclusive (YYYY-MM-DD)")
     spend_per_day: Money = Field(description="spend per day in this period (currency)")
@@ -162,6 +187,8 @@ class Channel(Model):
 
 
 class Demand(Model):
+    """Customer orders: the base rate, its weekday, month and promotion factors, order sizes, regions, channels."""
+
     base_orders_per_day: float = Field(
         ge=0, le=MAX_ORDERS_PER_DAY, description="orders/day before weekday, season and promotion factors"
     )
@@ -170,9 +197,9 @@ class Demand(Model):
     )
     weekday_factors: list[Factor] = Field([1.0] * 7, min_length=7, max_length=7, description="Mon..Sun multipliers")
     monthly_factors: list[Factor] = Field([1.0] * 12, min_length=12, max_length=12, description="Jan..Dec multipliers")
-    lines_per_order: Dist = Field(1, description="order lines per order (rounded, at least 1)")
-    units_per_line: Dist = Field(1, description="units per line (rounded, at least 1)")
-    regions: list[Region] = Field(default_factory=lambda: [{"name": "all", "share": 1.0}], min_length=1)
+    lines_per_order: Dist = Field(as_written(1), description="order lines per order (rounded, at least 1)")
+    units_per_line: Dist = Field(as_written(1), description="units per line (rounded, at least 1)")
+    regions: list[Region] = Field(default_factory=lambda: as_written([{"name": "all", "share": 1.0}]), min_length=1)
     promotions: list[Promotion] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list, description="marketing channels")
     scale: float = Field(
@@ -187,11 +214,15 @@ class Demand(Model):
 
 # ---------------------------------------------------------------- network and supply
 class DownPeriod(Model):
+    """Days on which a warehouse or carrier ships nothing."""
+
     start_day: int = Field(ge=0, le=MAX_DAYS, description="first day it is down (0 = start_date)")
     days: int = Field(ge=1, le=MAX_DAYS, description="length (days)")
 
 
 class Shift(Model):
+    """A picking shift: hours, pickers and the weekdays it runs."""
+
     start_hour: float = Field(ge=0, lt=24, description="shift start, hours after midnight")
     end_hour: float = Field(gt=0, le=24, description="shift end, hours after midnight (after start)")
     pickers: int = Field(ge=0, le=MAX_COUNT, description="pickers working in this shift")
@@ -213,8 +244,8 @@ class Picking(Model):
     promo_extra_pickers: int = Field(
         0, ge=0, le=MAX_COUNT, description="extra pickers in every shift on promotion-event days"
     )
-    setup_seconds: Dist = Field(30, description="per job: fetch a cart, print lists (s)")
-    seconds_per_line: Dist = Field(15, description="per order line: find, pick, scan (s)")
+    setup_seconds: Dist = Field(as_written(30), description="per job: fetch a cart, print lists (s)")
+    seconds_per_line: Dist = Field(as_written(15), description="per order line: find, pick, scan (s)")
     aisles: int = Field(20, ge=1, le=MAX_COUNT, description="aisles in the pick area")
     travel_seconds_base: float = Field(
         30.0, ge=0, le=MAX_SECONDS, description="per job: walk to and from the depot (s)"
@@ -230,11 +261,13 @@ class Picking(Model):
     packing_stations: int | None = Field(
         None, ge=1, le=MAX_COUNT, description="packing stations (none: no packing step)"
     )
-    packing_seconds: Dist = Field(45, description="packing time per shipment (s)")
+    packing_seconds: Dist = Field(as_written(45), description="packing time per shipment (s)")
     labour_cost_per_picker_hour: Money = Field(25.0, description="paid per scheduled picker-hour")
 
 
 class Warehouse(Model):
+    """A warehouse: the regions it serves first, picking, carrier cut-offs, storage and its costs."""
+
     name: str = Field(min_length=1)
     regions: list[str] = Field(default_factory=list, description="regions this warehouse serves first")
     picking: Picking | None = Field(None, description="picking model; none = instant picking")
@@ -266,6 +299,8 @@ class Warehouse(Model):
 
 
 class Lane(Model):
+    """A carrier's transit time and price multiplier from one warehouse to one region."""
+
     warehouse: str
     region: str
     transit_days: Dist | None = Field(None, description="transit time on this lane (days)")
@@ -278,7 +313,7 @@ class Carrier(Model):
     name: str = Field(min_length=1)
     base_cost: Money = Field(description="per shipment (currency)")
     cost_per_kg: Money = Field(0.0, description="per kg (currency)")
-    transit_days: Dist = Field(2, description="default transit time (days)")
+    transit_days: Dist = Field(as_written(2), description="default transit time (days)")
     lanes: list[Lane] = Field(default_factory=list, description="per warehouse-region transit and zone price")
     promise_days: int | None = Field(
         None, ge=0, le=MAX_DAYS, description="delivery promise with this carrier (overrides region's)"
@@ -290,6 +325,8 @@ class Carrier(Model):
 
 
 class LaneShare(Model):
+    """lane_plan routing: the share of a region's orders sent from a warehouse with a carrier."""
+
     region: str
     warehouse: str
     carrier: str
@@ -297,6 +334,8 @@ class LaneShare(Model):
 
 
 class Routing(Model):
+    """Which warehouse serves an order and which carrier takes it."""
+
     warehouse: Literal["own_region", "nearest_with_stock", "lane_plan"] = Field(
         "own_region", description="which warehouse serves an order"
     )
@@ -312,18 +351,24 @@ class Routing(Model):
 
 
 class Disruption(Model):
+    """Planned days on which a supplier ships nothing."""
+
     start_day: int = Field(ge=0, le=MAX_DAYS, description="first day the supplier ships nothing (0 = start_date)")
     days: int = Field(ge=1, le=MAX_DAYS, description="length (days)")
 
 
 class RandomDisruptions(Model):
+    """Random supplier outages: exponential up times and durations."""
+
     mean_days_between: float = Field(gt=0, le=1e6, description="mean up time between disruptions (days, exponential)")
     mean_duration_days: float = Field(gt=0, le=MAX_DAYS, description="mean length of a disruption (days, exponential)")
 
 
 class Supplier(Model):
+    """A supplier: lead time, order cost, its share of generated SKUs and its disruptions."""
+
     name: str = Field(min_length=1)
-    lead_time_days: Dist = Field(7, description="time from shipping to receipt (days)")
+    lead_time_days: Dist = Field(as_written(7), description="time from shipping to receipt (days)")
     order_cost: Money | None = Field(
         None, description="cost per replenishment order; default inventory.costs.order_cost"
     )
@@ -352,6 +397,7 @@ class Policy(Model):
 
     @property
     def periodic(self) -> bool:
+        """Whether stock is reviewed every ``review_period_days`` (RS and RsS always are)."""
         return self.type in ("RS", "RsS") or self.review == "periodic"
 
 
@@ -366,6 +412,8 @@ class SkuPolicy(Model):
 
 
 class Costs(Model):
+    """Inventory cost rates: holding, ordering, backorder, lost-sale and late-delivery penalties."""
+
     holding_rate_per_year: float = Field(
         0.25, ge=0, le=100, description="holding cost per year as a fraction of unit cost"
     )
@@ -378,6 +426,8 @@ class Costs(Model):
 
 
 class Inventory(Model):
+    """Replenishment: the policy, per-SKU plan rows, unmet demand, start stock and costs."""
+
     policy: Policy = Field(default_factory=Policy)
     per_sku: list[SkuPolicy] = Field(default_factory=list, description="per-SKU parameters (plans write these)")
     unmet_demand: Literal["backorder", "lost_sales"] = Field("backorder")
@@ -453,9 +503,17 @@ class Scenario(Model):
     seed: int = Field(1, ge=0, description="default master seed")
     catalog: Catalog
     demand: Demand
-    warehouses: list[Warehouse] = Field(default_factory=lambda: [{"name": "main"}], min_length=1)
-    suppliers: list[Supplier] = Field(default_factory=lambda: [{"name": "default"}], min_length=1)
+    warehouses: list[Warehouse] = Field(default_factory=lambda: as_written([{"name": "main"}]), min_length=1)
+    suppliers: list[Supplier] = Field(default_factory=lambda: as_written([{"name": "default"}]), min_length=1)
     carriers: list[Carrier] = Field(default_factory=list, description="none: delivered when shipped, at no cost")
     routing: Routing = Field(default_factory=Routing)
     inventory: Inventory = Field(default_factory=Inventory)
-    _cache: dict = PrivateAttr(default_factory=dict)  # derived arrays (catalogue), never serialized
+
+    @property
+    def _cache(self) -> dict[str, Any]:
+        """Values derived from this scenario (the catalogue arrays), held outside it by :mod:`sim.scenario.derived`.
+
+        Kept under this name for its callers (``sim.model.catalog.catalog_for``, a test);
+        new code calls :func:`sim.scenario.derived.derived_values`.
+        """
+        return derived_values(self)

@@ -53,6 +53,7 @@ class Select:
     name: str
 
     def __repr__(self) -> str:
+        """``Select('east_dc')``."""
         return f"Select({self.name!r})"
 
 
@@ -98,63 +99,76 @@ def _line_of(text: str, position: int) -> int:
     return text.count("\n", 0, max(position, 0)) + 1
 
 
+@dataclass
+class _Open:
+    """A mapping or list still open while the events stream past: its anchor and its values so far."""
+
+    anchor: str | None
+    size: int = 1
+
+
+def _refused(name: str, line: int | None, message: str) -> InputError:
+    """The InputError of a file refused as a whole (no key path)."""
+    return InputError([Problem(name, line, "", message)])
+
+
+def _finished_node(
+    event: yaml.Event, stack: list[_Open], sizes: dict[str | None, int], name: str, line: int | None
+) -> tuple[str | None, int] | None:
+    """(anchor, values) of the node that ``event`` completes, or None when it completes none.
+
+    Pops a closed collection off ``stack``; an alias counts the values of what its anchor named.
+    """
+    if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        node = stack.pop()
+        return node.anchor, node.size
+    if isinstance(event, yaml.ScalarEvent):
+        if len(event.value) > LIMITS["string_chars"]:
+            raise _refused(
+                name, line, f"a value longer than {LIMITS['string_chars']:,} characters ({len(event.value):,})"
+            )
+        return event.anchor, 1
+    if isinstance(event, yaml.AliasEvent):
+        return None, sizes.get(event.anchor, 1)
+    return None
+
+
 def _check_events(text: str, name: str) -> None:
     """One streaming pass over the YAML events: depth, string length and nodes after alias
     expansion are bounded before anything is composed (a 'billion laughs' file is refused here)."""
-    depth, stack, sizes = 0, [], {}
-    total = 0
+    stack: list[_Open] = []  # the open collections, outermost first
+    sizes: dict[str | None, int] = {}  # anchor -> values in the node it names
+    total = 0  # values in finished top-level nodes
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > LIMITS["depth"]:
-                raise InputError([Problem(name, line, "", f"nested more than {LIMITS['depth']} levels deep")])
-            stack.append([event.anchor, 1])
+            if len(stack) >= LIMITS["depth"]:
+                raise _refused(name, line, f"nested more than {LIMITS['depth']} levels deep")
+            stack.append(_Open(event.anchor))
             continue
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-            anchor, size = stack.pop()
-        elif isinstance(event, yaml.ScalarEvent):
-            if len(event.value) > LIMITS["string_chars"]:
-                raise InputError(
-                    [
-                        Problem(
-                            name,
-                            line,
-                            "",
-                            f"a value longer than {LIMITS['string_chars']:,} characters ({len(event.value):,})",
-                        )
-                    ]
-                )
-            anchor, size = event.anchor, 1
-        elif isinstance(event, yaml.AliasEvent):
-            anchor, size = None, sizes.get(event.anchor, 1)
-        else:
+        finished = _finished_node(event, stack, sizes, name, line)
+        if finished is None:
             continue
+        anchor, size = finished
         if anchor is not None:
             sizes[anchor] = size
         if stack:
-            stack[-1][1] += size
+            stack[-1].size += size
         else:
             total += size
-        if (stack[0][1] if stack else 0) + total > LIMITS["nodes"]:
-            raise InputError(
-                [
-                    Problem(
-                        name,
-                        line,
-                        "",
-                        f"more than {LIMITS['nodes']:,} values once anchors and "
-                        f"aliases are expanded; refusing to read it",
-                    )
-                ]
+        if (stack[0].size if stack else 0) + total > LIMITS["nodes"]:
+            raise _refused(
+                name,
+                line,
+                f"more than {LIMITS['nodes']:,} values once anchors and aliases are expanded; refusing to read it",
             )
 
 
 class _Loader(yaml.SafeLoader):
     """The safe loader; a value its constructors cannot build (``2026-02-30``) is a marked error."""
 
-    def construct_object(self, node, deep=False):
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """The value of ``node``; a ConstructorError at its line when the value cannot be built."""
         try:
             return super().construct_object(node, deep)
         except yaml.YAMLError:
@@ -163,18 +177,25 @@ class _Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, _plain_reason(node, exc), node.start_mark) from None
 
 
-def _plain_reason(node, exc: Exception) -> str:
+def _plain_reason(node: yaml.Node, exc: Exception) -> str:
+    """Why a YAML value could not be built, in words (an impossible date: quote it if it is text)."""
     if getattr(node, "tag", "") == "tag:yaml.org,2002:timestamp":
         return f"{node.value!r} is not a valid date ({exc}); quote it if it is text"
     return f"cannot read {getattr(node, 'value', '')!r}: {exc}"
 
 
-def _unshare(obj: Any) -> Any:
-    """A copy in which no two places share a mapping or list (aliases become independent)."""
+def unshare(obj: Any) -> Any:
+    """A copy of plain YAML data in which no two places share a mapping or list (aliases become independent).
+
+    >>> block = {"pickers": 3}
+    >>> data = unshare({"east": block, "south": block})
+    >>> data["east"] is data["south"], data["east"] == block
+    (False, True)
+    """
     if isinstance(obj, dict):
-        return {k: _unshare(v) for k, v in obj.items()}
+        return {k: unshare(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_unshare(v) for v in obj]
+        return [unshare(v) for v in obj]
     return obj
 
 
@@ -202,9 +223,10 @@ def _walk_lines(node: yaml.Node, path: Key, file: str, out: dict, dups: list | N
                     )
                 )
             seen.setdefault(key, k.start_mark.line + 1)
-            out[(*path, key)] = (file, k.start_mark.line + 1)
-            _walk_lines(v, (*path, key), file, out, dups)
-            out[(*path, key)] = (file, k.start_mark.line + 1)
+            here = (*path, key)
+            out[here] = (file, k.start_mark.line + 1)
+            _walk_lines(v, here, file, out, dups)
+            out[here] = (file, k.start_mark.line + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             _walk_lines(v, (*path, i), file, out, dups)
@@ -294,7 +316,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict, list[Problem]]:
         raise InputError([Problem(name, None, "", f"YAML error: {exc}")]) from None
     except RecursionError:
         raise InputError([Problem(name, None, "", "nested too deeply to read")]) from None
-    return _unshare(data), origin, dups
+    return unshare(data), origin, dups
 
 
 def read_yaml(path: str | Path) -> Source:
@@ -316,14 +338,15 @@ def deep_merge(base: Any, over: Any) -> Any:
 
     The result shares no mapping or list with either input."""
     if isinstance(base, dict) and isinstance(over, dict):
-        out = {k: _unshare(v) for k, v in base.items()}
+        out = {k: unshare(v) for k, v in base.items()}
         for k, v in over.items():
-            out[k] = deep_merge(base[k], v) if k in base else _unshare(v)
+            out[k] = deep_merge(base[k], v) if k in base else unshare(v)
         return out
-    return _unshare(over)
+    return unshare(over)
 
 
 def merge_sources(base: Source, over: Source) -> Source:
+    """``over`` deep-merged onto ``base``: the data merged, the line of each key from where it was last given."""
     data = deep_merge(base.data, over.data)
     origin = dict(base.origin)
     origin.update(over.origin)
@@ -441,9 +464,9 @@ def set_path(data: dict, path: Key, value: Any) -> dict:
 
     ValueError if a position or name is not there. Nothing else in the copy changes."""
     targets = resolve_path(data, path)
-    data = _unshare(data)
+    data = unshare(data)
     for target in targets:
-        _set_one(data, target, _unshare(value))
+        _set_one(data, target, unshare(value))
     return data
 
 

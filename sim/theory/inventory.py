@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.theory._args import nonnegative, positive, require, require_int
-from sim.theory.normal import normal_cdf, normal_excess, normal_ppf, poisson_pmf_table
+from sim.theory.normal import normal_cdf, normal_excess, normal_ppf, poisson_cdf
 
 
 # --------------------------------------------------------------------------- EOQ
@@ -63,8 +63,7 @@ def _rq_poisson_core(r: int, q: int, lead_time_demand: float) -> tuple[float, fl
     theta = lead_time_demand
     positions = np.arange(r + 1, r + q + 1)
     # F[j] = P(D <= j) for j = 0..r+Q-1 (only needed when r + Q >= 1).
-    cdf = np.cumsum(poisson_pmf_table(max(r + q - 1, 0), theta))
-    cdf = np.minimum(cdf, 1.0)
+    cdf = np.asarray(poisson_cdf(np.arange(max(r + q - 1, 0) + 1), theta))
     # E[(y - D)^+] = sum_{j=0}^{y-1} P(D <= j) for y >= 1, and 0 for y <= 0.
     cum_cdf = np.concatenate(([0.0], np.cumsum(cdf)))
     on_hand = np.where(positions >= 1, cum_cdf[np.clip(positions, 0, None)], 0.0)
@@ -138,7 +137,10 @@ class RSNormalResult:
     safety_stock: float  # S - m (R + L), units
 
 
-def _check_rs(review_period_days, lead_time_days, mean_daily_demand, sd_daily_demand) -> None:
+def _check_rs(
+    review_period_days: float, lead_time_days: float, mean_daily_demand: float, sd_daily_demand: float
+) -> None:
+    """ValueError unless the (R, S) inputs are finite, R and m positive, L and s non-negative."""
     positive(review_period_days=review_period_days, mean_daily_demand=mean_daily_demand)
     nonnegative(lead_time_days=lead_time_days, sd_daily_demand=sd_daily_demand)
 
@@ -175,10 +177,7 @@ def rs_normal(
     horizon = review_period_days + lead_time_days
     mu = mean_daily_demand * horizon
     sigma = sd_daily_demand * math.sqrt(horizon)
-    if sigma > 0:
-        csl = normal_cdf((order_up_to - mu) / sigma)
-    else:
-        csl = 1.0 if order_up_to >= mu else 0.0
+    csl = normal_cdf((order_up_to - mu) / sigma) if sigma > 0 else float(order_up_to >= mu)
     shortage = normal_excess(mu, sigma, order_up_to) - normal_excess(
         mean_daily_demand * lead_time_days, sd_daily_demand * math.sqrt(lead_time_days), order_up_to
     )

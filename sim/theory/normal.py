@@ -1,100 +1,52 @@
-"""Standard normal and Poisson functions used by the inventory formulas."""
+"""Standard normal and Poisson functions used by the inventory formulas, built on scipy.stats.
+
+The normal functions are ``scipy.stats.norm`` (whose cdf and quantile are the Cephes
+``ndtr`` and ``ndtri``, accurate in both tails); the first-order loss is built on them.
+Poisson probabilities come from ``scipy.stats.poisson`` for the distribution function;
+the probability mass function keeps Loader's saddle-point form, because scipy's
+``poisson.pmf`` is ``exp(k log m - log k! - m)``, which loses digits for large means
+(measured with scipy 1.17: relative error 6e-10 at a mean of 10^5, 1e-12 at k = m = 1000).
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy.stats import norm, poisson
 
 from sim.theory._args import nonnegative, require
-
-_SQRT2 = math.sqrt(2.0)
-_SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- normal
 def normal_pdf(z: float) -> float:
-    """Standard normal density phi(z) = exp(-z^2 / 2) / sqrt(2 pi).
+    """Standard normal density phi(z) = exp(-z^2 / 2) / sqrt(2 pi) (``scipy.stats.norm.pdf``).
 
     >>> round(normal_pdf(0.0), 6)
     0.398942
     """
-    return math.exp(-0.5 * z * z) / _SQRT2PI
+    return float(norm.pdf(z))
 
 
 def normal_cdf(z: float) -> float:
-    """Standard normal distribution function Phi(z) = erfc(-z / sqrt 2) / 2.
+    """Standard normal distribution function Phi(z) (``scipy.stats.norm.cdf``).
 
-    Written with ``math.erfc`` (equal to (1 + erf(z / sqrt 2)) / 2) so that the
-    lower tail keeps full relative precision.
+    The lower tail keeps full relative precision (Phi(-30) is about 4.9e-198, not 0).
 
     >>> round(normal_cdf(1.96), 6)
     0.975002
     """
-    return 0.5 * math.erfc(-z / _SQRT2)
-
-
-# Coefficients of Acklam's rational approximation (relative error < 1.15e-9),
-# highest power first; the denominators have an implicit trailing 1.
-_A = (
-    -3.969683028665376e01,
-    2.209460984245205e02,
-    -2.759285104469687e02,
-    1.383577518672690e02,
-    -3.066479806614716e01,
-    2.506628277459239e00,
-)
-_B = (
-    -5.447609879822406e01,
-    1.615858368580409e02,
-    -1.556989798598866e02,
-    6.680131188771972e01,
-    -1.328068155288572e01,
-    1.0,
-)
-_C = (
-    -7.784894002430293e-03,
-    -3.223964580411365e-01,
-    -2.400758277161838e00,
-    -2.549732539343734e00,
-    4.374664141464968e00,
-    2.938163982698783e00,
-)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00, 1.0)
-
-
-def _horner(coefficients: tuple[float, ...], x: float) -> float:
-    total = 0.0
-    for c in coefficients:
-        total = total * x + c
-    return total
+    return float(norm.cdf(z))
 
 
 def normal_ppf(p: float) -> float:
-    """Standard normal quantile z = Phi^-1(p) for 0 < p < 1.
-
-    Acklam's rational approximation followed by one Halley refinement step,
-    which brings the error well below 1e-9 (P. J. Acklam, "An algorithm for
-    computing the inverse normal cumulative distribution function", 2003).
+    """Standard normal quantile z = Phi^-1(p) for 0 < p < 1 (``scipy.stats.norm.ppf``).
 
     >>> round(normal_ppf(0.975), 6)
     1.959964
     """
     require(0.0 < p < 1.0, f"probability must lie strictly between 0 and 1, got {p!r}")
-    p_low = 0.02425
-    if p < p_low:  # lower tail
-        q = math.sqrt(-2.0 * math.log(p))
-        z = _horner(_C, q) / _horner(_D, q)
-    elif p <= 1.0 - p_low:  # central region
-        q = p - 0.5
-        z = q * _horner(_A, q * q) / _horner(_B, q * q)
-    else:  # upper tail
-        q = math.sqrt(-2.0 * math.log1p(-p))
-        z = -_horner(_C, q) / _horner(_D, q)
-    # Halley step on f(z) = Phi(z) - p; work in the smaller tail for precision.
-    error = normal_cdf(z) - p if p <= 0.5 else (1.0 - p) - normal_cdf(-z)
-    u = error * _SQRT2PI * math.exp(0.5 * z * z)
-    return z - u / (1.0 + 0.5 * z * u)
+    return float(norm.ppf(p))
 
 
 def normal_loss(z: float) -> float:
@@ -112,7 +64,11 @@ def normal_loss(z: float) -> float:
 
 
 def normal_excess(mean: float, sd: float, level: float) -> float:
-    """E[(X - level)^+] for X ~ N(mean, sd^2); sd = 0 means X = mean exactly."""
+    """E[(X - level)^+] for X ~ N(mean, sd^2); sd = 0 means X = mean exactly.
+
+    >>> normal_excess(10.0, 0.0, 4.0)
+    6.0
+    """
     if sd == 0.0:
         return max(mean - level, 0.0)
     return sd * normal_loss((level - mean) / sd)
@@ -127,6 +83,9 @@ def poisson_pmf_table(k_max: int, mean: float) -> np.ndarray:
     -log(2 pi k)/2 - stirling_error(k) - [k log(k/m) - (k - m)], which avoids
     subtracting numbers of size k log k and keeps ~1e-13 relative accuracy
     even for means of 10^5 and more.
+
+    >>> poisson_pmf_table(2, 0.0).tolist()
+    [1.0, 0.0, 0.0]
     """
     nonnegative(mean=mean)
     k = np.arange(k_max + 1, dtype=float)
@@ -143,18 +102,19 @@ def poisson_pmf_table(k_max: int, mean: float) -> np.ndarray:
     return np.exp(log_pmf)
 
 
-def _poisson_lookup(k, mean: float, cumulative: bool):
-    """Look up the pmf (or cdf) at integer k, scalar or array; 0 for k < 0."""
+def _integer_ks(k) -> np.ndarray:
+    """``k`` as an integer array (0-d for a scalar); ValueError for anything else."""
     ks = np.asarray(k)
     require(np.issubdtype(ks.dtype, np.integer), f"k must be an integer or integer array, got {k!r}")
-    table = poisson_pmf_table(max(int(ks.max(initial=0)), 0), mean)
-    if cumulative:
-        table = np.minimum(np.cumsum(table), 1.0)
-    result = np.where(ks >= 0, table[np.clip(ks, 0, None)], 0.0)
+    return ks
+
+
+def _scalar_or_array(result: np.ndarray) -> float | np.ndarray:
+    """A Python float for a 0-d result, the array otherwise."""
     return float(result) if result.ndim == 0 else result
 
 
-def poisson_pmf(k, mean: float):
+def poisson_pmf(k, mean: float) -> float | np.ndarray:
     """Poisson probability P(D = k) = e^-m m^k / k!, evaluated in log space.
 
     ``k`` may be an integer or an integer array; negative k give 0.
@@ -164,16 +124,19 @@ def poisson_pmf(k, mean: float):
     >>> round(poisson_pmf(1000, 1000.0), 6)
     0.012615
     """
-    return _poisson_lookup(k, mean, cumulative=False)
+    ks = _integer_ks(k)
+    table = poisson_pmf_table(max(int(ks.max(initial=0)), 0), mean)
+    return _scalar_or_array(np.where(ks >= 0, table[np.clip(ks, 0, None)], 0.0))
 
 
-def poisson_cdf(k, mean: float):
-    """Poisson distribution function P(D <= k) = sum_{j=0}^{k} P(D = j).
+def poisson_cdf(k, mean: float) -> float | np.ndarray:
+    """Poisson distribution function P(D <= k) = sum_{j=0}^{k} P(D = j) (``scipy.stats.poisson.cdf``).
 
-    The probabilities are computed in log space and summed from j = 0.
     ``k`` may be an integer or an integer array; negative k give 0.
 
     >>> round(poisson_cdf(3, 3.0), 6)
     0.647232
     """
-    return _poisson_lookup(k, mean, cumulative=True)
+    ks = _integer_ks(k)
+    nonnegative(mean=mean)
+    return _scalar_or_array(np.asarray(poisson.cdf(ks, mean), dtype=float))
