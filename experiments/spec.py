@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.kpis import DAILY_COLUMNS_INFO
 from sim.metrics import KPI_INFO
 from sim.scenario.errors import InputError, Problem
-from sim.scenario.loader import apply_overrides, load_source, pydantic_problems, scenario_hash, validate_data
+from sim.scenario.loader import apply_overrides, load_source, pydantic_problems, scenario_hash, validate_data, value_at
 from sim.scenario.schema import SafeName, Scenario
 from sim.scenario.yamlio import (
     Source,
@@ -289,20 +289,11 @@ def _apply(src: Source, overrides: dict, spec_src: Source, spec_file: str, where
                     origin[k] = hit
             origin[key] = hit
             for n in range(1, len(key)):  # a scalar the override turned into a mapping is now the spec's
-                if not isinstance(_get(src.data, key[:n]), (dict, list)):
+                if not isinstance(value_at(src.data, key[:n]), (dict, list)):
                     origin[key[:n]] = hit
     if problems:
         raise InputError(problems)
     return Source(data=data, origin=origin, files=src.files)
-
-
-def _get(data, key: tuple):
-    for part in key:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def _expand(spec: Spec, spec_src: Source, path: Path, base_path: Path, overrides: tuple = ()) -> list[Point]:
