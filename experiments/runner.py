@@ -20,6 +20,7 @@ finished. Results are identical whatever the executor and worker count.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,10 +69,7 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
     start = time.perf_counter()
     try:
         result = simulate(scenario, seed, record_orders=True) if record_orders else simulate(scenario, seed)
-        if daily_columns is None:
-            daily = result.daily
-        else:
-            daily = {c: result.daily[c].tolist() for c in daily_columns}
+        daily = result.daily if daily_columns is None else {c: result.daily[c].tolist() for c in daily_columns}
         out = {
             "status": "ok",
             "kpis": result.kpis,
@@ -319,6 +317,70 @@ def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) ->
         return  # the parent went away
 
 
+class _Workers:
+    """The worker processes of one batch, each with its own pipe and one replication in flight at a time.
+
+    ``jobs`` (scenario, seed) pairs are inherited by fork (or pickled once per worker); ``busy``
+    maps a worker's connection to (process, job index).
+    """
+
+    def __init__(self, ctx, jobs: list, daily_columns: tuple, job: Callable):
+        self.ctx, self.jobs, self.daily_columns, self.job = ctx, jobs, daily_columns, job
+        self.pending = deque(range(len(jobs)))
+        self.procs: list = []
+        self.busy: dict = {}
+
+    def give(self, conn, proc) -> None:
+        """Send the worker the next job index, or None (nothing left: the worker exits)."""
+        i = self.pending.popleft() if self.pending else None
+        with contextlib.suppress(OSError):  # the worker just died: wait() sees its end of file
+            conn.send(i)
+        if i is None:
+            conn.close()
+        else:
+            self.busy[conn] = (proc, i)
+
+    def start(self) -> None:
+        """Start one more worker and give it a job."""
+        conn, child_end = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker, args=(child_end, self.jobs, self.daily_columns, self.job), daemon=True)
+        proc.start()
+        child_end.close()
+        self.procs.append(proc)
+        self.give(conn, proc)
+
+    def receive(self, conn) -> tuple[int, dict]:
+        """(job index, output) from a worker that is ready; a worker that died fails its job and is replaced."""
+        proc, i = self.busy.pop(conn)
+        try:
+            out = conn.recv()
+        except (EOFError, OSError):
+            conn.close()
+            _end_processes([proc])  # normally gone already
+            out = {
+                "status": "failed",
+                "kpis": {},
+                "daily": {},
+                "seconds": 0.0,
+                "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}",
+            }
+            if self.pending:
+                self.start()
+        else:
+            self.give(conn, proc)
+        return i, out
+
+    def close(self, finished: bool) -> None:
+        """Join the workers after a finished batch; otherwise end them at once. Close the pipes."""
+        if finished:
+            for proc in self.procs:
+                proc.join()
+        else:
+            _end_processes(self.procs)
+        for conn in self.busy:
+            conn.close()
+
+
 def _execute_processes(
     todo: list[Task],
     workers: int,
@@ -338,62 +400,18 @@ def _execute_processes(
     from multiprocessing.connection import wait
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    jobs = [(t.point.scenario, t.seed) for t in todo]  # inherited (fork) or pickled once per worker
-    pending = deque(range(len(todo)))
-    procs, busy = [], {}  # busy: connection -> (process, job index)
-
-    def give(conn, proc) -> None:
-        i = pending.popleft() if pending else None
-        try:
-            conn.send(i)  # None: nothing left, the worker exits
-        except OSError:
-            pass  # the worker just died: wait() sees its end of file
-        if i is None:
-            conn.close()
-        else:
-            busy[conn] = (proc, i)
-
-    def start() -> None:
-        conn, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child_end, jobs, daily_columns, job), daemon=True)
-        proc.start()
-        child_end.close()
-        procs.append(proc)
-        give(conn, proc)
-
+    pool = _Workers(ctx, [(t.point.scenario, t.seed) for t in todo], daily_columns, job)
     finished = False
     try:
         for _ in range(min(workers, len(todo))):
-            start()
-        while busy:
-            for conn in wait(list(busy)):
-                proc, i = busy.pop(conn)
-                try:
-                    out = conn.recv()
-                except (EOFError, OSError):
-                    conn.close()
-                    _end_processes([proc])  # normally gone already
-                    out = {
-                        "status": "failed",
-                        "kpis": {},
-                        "daily": {},
-                        "seconds": 0.0,
-                        "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}",
-                    }
-                    if pending:
-                        start()
-                else:
-                    give(conn, proc)
+            pool.start()
+        while pool.busy:
+            for conn in wait(list(pool.busy)):
+                i, out = pool.receive(conn)
                 on_done(todo[i], out)
         finished = True
     finally:
-        if finished:
-            for proc in procs:
-                proc.join()
-        else:
-            _end_processes(procs)
-        for conn in busy:
-            conn.close()
+        pool.close(finished)
 
 
 def _end_processes(procs, grace_seconds: float = 1.0) -> None:
@@ -454,10 +472,8 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
 
 def _quietly(step: Callable[[], object]) -> None:
     """Run a clean-up step of an interrupted run; its own failure must not hide the interrupt."""
-    try:
+    with contextlib.suppress(Exception):
         step()
-    except Exception:
-        pass
 
 
 class Interrupted(KeyboardInterrupt):
@@ -466,6 +482,30 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, outputs: dict[int, dict]):
         super().__init__()
         self.outputs = outputs
+
+
+def _from_cache(
+    tasks: list[Task], cache: Cache | None, daily_columns, fresh: bool, record_orders: bool
+) -> tuple[dict[int, dict], list[Task]]:
+    """(task index -> cached output, the tasks still to run); ``fresh`` empties the cache first.
+
+    Stale temporary files of killed writers are removed; with ``record_orders`` every task runs
+    (per-order tables are not cached).
+    """
+    results: dict[int, dict] = {}
+    todo = []
+    if cache is not None:
+        cache.remove_stale_temp_files()
+        if fresh and cache.folder.exists():
+            for p in cache.folder.glob("*.json"):
+                p.unlink()
+    for i, t in enumerate(tasks):
+        hit = cache.get(t, daily_columns) if cache is not None and not record_orders else None
+        if hit is not None:
+            results[i] = hit
+        else:
+            todo.append(t)
+    return results, todo
 
 
 def run_outputs(
@@ -500,19 +540,7 @@ def run_outputs(
     cache = Cache(cache_dir) if cache_dir is not None else None
     if record_orders:
         job = job or partial(run_task, record_orders=True)
-    results: dict[int, dict] = {}
-    todo = []
-    if cache is not None:
-        cache.remove_stale_temp_files()
-        if fresh and cache.folder.exists():
-            for p in cache.folder.glob("*.json"):
-                p.unlink()
-    for i, t in enumerate(tasks):
-        hit = cache.get(t, daily_columns) if cache is not None and not record_orders else None
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append(t)
+    results, todo = _from_cache(tasks, cache, daily_columns, fresh, record_orders)
     index = {id(t): i for i, t in enumerate(tasks)}
     if not quiet and len(todo) < len(tasks):
         print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)
