@@ -17,13 +17,11 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import simpy
-
-from experiments.output import RunFolder, atomic_write_text, manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
@@ -353,22 +351,3 @@ def format_table(cases: list[Case]) -> str:
             f"{c.target} | {c.note} |"
         )
     return "\n".join(lines)
-
-
-def run_bench_cli(args) -> int:
-    start = time.perf_counter()
-    cases = run_bench(quick=args.quick, log=lambda m: print(m, file=sys.stderr))
-    table = format_table(cases)
-    print(table)
-    with RunFolder(args.results, "bench", "quick" if args.quick else "full", args.out) as rf:
-        rf.write_json(
-            "bench.json",
-            {
-                "cases": [asdict(c) for c in cases],
-                "wall_seconds": time.perf_counter() - start,
-                "manifest": manifest(kind="bench", quick=args.quick, cpus=os.cpu_count()),
-            },
-        )
-        atomic_write_text(rf.path / "bench.md", "# ecomlab bench\n\n" + table + "\n")
-    print(f"wrote {rf.final} in {time.perf_counter() - start:,.0f} s")
-    return 0

@@ -209,13 +209,3 @@ def format_rows(rows: list[Row]) -> str:
             f"{r.case:<36} {r.measure:<24} {r.formula:>10.4g} {r.mean:>10.4g} {ci:>22}  {'yes' if r.agrees else 'NO'}"
         )
     return "\n".join(lines)
-
-
-def run_check_theory_cli(args) -> int:
-    rows = run_cases(
-        args.case or None, args.replications, getattr(args, "workers", 1) or 1, quiet=getattr(args, "quiet", False)
-    )
-    print(format_rows(rows))
-    bad = [r for r in rows if not r.agrees]
-    print(f"{len(rows) - len(bad)} of {len(rows)} checks agree with the formulas")
-    return 1 if bad else 0
