@@ -55,6 +55,8 @@ class RunSample:
 
 @dataclass(frozen=True)
 class Comparison:
+    """B - A per KPI: the method (paired or Welch) and why, the sample sizes and the table."""
+
     method: str  # "paired" or "welch"
     reason: str  # why that method, in words
     n_a: int
@@ -280,6 +282,7 @@ def _diff_text(r) -> str:
 
 
 def method_line(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """One line saying which method compared the runs and why."""
     if c.method == "paired":
         how = f"paired differences on {c.n_pairs} common replication seeds"
     else:
@@ -288,6 +291,7 @@ def method_line(a: RunSample, b: RunSample, c: Comparison) -> str:
 
 
 def format_table(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """The comparison as an aligned text table for the screen."""
     rows = [("KPI", "A mean", "B mean", "B - A (95% CI)", "unit")]
     for _, r in c.table.iterrows():
         rows.append((r["metric"], fmt(r["a_mean"], r["unit"]), fmt(r["b_mean"], r["unit"]), _diff_text(r), r["unit"]))
@@ -297,6 +301,7 @@ def format_table(a: RunSample, b: RunSample, c: Comparison) -> str:
 
 
 def markdown(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """The comparison as a Markdown page (``compare.md``)."""
     out = [
         "# Comparison",
         "",

@@ -44,10 +44,12 @@ class Plan:
 
     @property
     def cache(self) -> Path:
+        """``root/cache``: the finished replications."""
         return self.root / "cache"
 
     @property
     def group_cols(self) -> list[str]:
+        """The columns a summary groups by: the variant and the grid keys."""
         return ["variant", *self.spec.grid]
 
     @property

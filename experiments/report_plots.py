@@ -71,6 +71,7 @@ class PlotData:
 
     @property
     def currency(self) -> str | None:
+        """The baseline scenario's currency (None without a scenario)."""
         return getattr(self.scenario, "currency", None)
 
 

@@ -46,16 +46,20 @@ SIM_FINGERPRINT = simulator_fingerprint()  # cached results of other simulator c
 
 @dataclass(frozen=True)
 class Task:
+    """One replication to run: a variant (point), its replication number and seed."""
+
     point: Point
     replication: int
     seed: int
 
     @property
     def key(self) -> str:
+        """The cache key: scenario hash, simulator fingerprint and seed."""
         return f"{self.point.hash}-{SIM_FINGERPRINT}-{self.seed}"
 
 
 def tasks_for(points: list[Point], replications: int, master_seed: int) -> list[Task]:
+    """Every variant x replication, replication r seeded ``replication_seed(master_seed, r)`` in each variant."""
     seeds = [replication_seed(master_seed, r) for r in range(replications)]
     return [Task(p, r, seeds[r]) for p in points for r in range(replications)]
 
@@ -142,9 +146,11 @@ class Cache:
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
 
     def path(self, task: Task) -> Path:
+        """The entry file of ``task``: ``KEY.json``."""
         return self.folder / f"{task.key}.json"
 
     def get(self, task: Task, daily_columns) -> dict | None:
+        """The checked entry of ``task`` with ``daily_columns``, or None (missing, incomplete or rejected)."""
         p = self.path(task)
         try:
             entry = json.loads(p.read_text(encoding="utf-8"))
@@ -170,6 +176,7 @@ class Cache:
         return None
 
     def put(self, task: Task, out: dict) -> None:
+        """Write an ok output with its seed, key and checksum, atomically (failed outputs are not kept)."""
         if out["status"] != "ok":
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -259,6 +266,7 @@ class Progress:
         )
 
     def step(self, label: str = "") -> None:
+        """One more task done; ``label`` names it in the progress line."""
         self.done += 1
         if self.quiet:
             return
@@ -267,6 +275,7 @@ class Progress:
         self._bar.update(1)
 
     def close(self) -> None:
+        """Draw the final state and release the bar."""
         self._bar.close()
 
     def __enter__(self) -> Progress:
