@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ class PlotData:
     daily: pd.DataFrame | None
     baseline: str
     group_cols: list[str]
-    scenario: object = None
+    scenario: Any = None
     many_variants: bool = False
 
     @property
@@ -76,20 +77,22 @@ class PlotData:
 
 
 def _bar(p: PlotSpec, stem: Path, d: PlotData):
-    k = kpi(p.metric)
+    metric = cast(str, p.metric)  # the spec's validation requires it for this type
+    k = kpi(metric)
     path = P.bar_ci(
-        d.summary, p.metric, stem, title=p.title or f"{k.label} by variant", baseline=d.baseline, currency=d.currency
+        d.summary, metric, stem, title=p.title or f"{k.label} by variant", baseline=d.baseline, currency=d.currency
     )
     return path, f"{k.axis_label(d.currency)}: mean and 95% CI per variant"
 
 
 def _paired(p: PlotSpec, stem: Path, d: PlotData):
+    metric = cast(str, p.metric)  # the spec's validation requires it for this type
     if d.paired is None or not len(d.paired):
         return None
-    k = kpi(p.metric)
+    k = kpi(metric)
     path = P.paired_diff_forest(
         d.paired,
-        p.metric,
+        metric,
         stem,
         baseline=d.baseline,
         currency=d.currency,
@@ -103,13 +106,14 @@ def _paired(p: PlotSpec, stem: Path, d: PlotData):
 
 
 def _sweep(p: PlotSpec, stem: Path, d: PlotData):
-    k = kpi(p.metric)
+    metric, x = cast(str, p.metric), cast(str, p.x)  # the spec's validation requires them for this type
+    k = kpi(metric)
     series = p.series or ("variant" if d.many_variants else None)
-    x_label = _key_label(p.x)
+    x_label = _key_label(x)
     path = P.sweep_lines(
         d.summary,
-        p.x,
-        p.metric,
+        x,
+        metric,
         stem,
         series=series,
         title=p.title or f"{k.label} by {x_label}",
@@ -121,12 +125,13 @@ def _sweep(p: PlotSpec, stem: Path, d: PlotData):
 
 
 def _tradeoff(p: PlotSpec, stem: Path, d: PlotData):
+    x, y = cast(str, p.x), cast(str, p.y)  # the spec's validation requires them for this type
     wide = summary_wide(d.summary, d.group_cols)
-    kx, ky = kpi(p.x), kpi(p.y)
+    kx, ky = kpi(x), kpi(y)
     path = P.tradeoff_scatter(
         wide,
-        p.x,
-        p.y,
+        x,
+        y,
         stem,
         minimize_x=p.minimize_x,
         minimize_y=p.minimize_y,
@@ -148,14 +153,15 @@ def _daily_rows(p: PlotSpec, daily: pd.DataFrame) -> pd.DataFrame:
 
 
 def _daily(p: PlotSpec, stem: Path, d: PlotData):
+    metric = cast(str, p.metric)  # the spec's validation requires it for this type
     if d.daily is None or not len(d.daily):
         return None
     start = getattr(d.scenario, "start_date", None)
     events = [(a, b, promo.name) for a, b, promo in promotion_days(d.scenario)] if start else None
-    label = _daily_label(p.metric)
+    label = _daily_label(metric)
     path = P.daily_series(
         _daily_rows(p, d.daily),
-        p.metric,
+        metric,
         stem,
         title=p.title or f"Daily: {label.lower()}",
         ylabel=label,

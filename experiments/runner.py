@@ -157,7 +157,8 @@ class Cache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
-            return self._reject(p, "could not be read" if isinstance(exc, OSError) else "is not valid JSON")
+            self._reject(p, "could not be read" if isinstance(exc, OSError) else "is not valid JSON")
+            return None
         problem = _shape_problem(entry, task.point.scenario.horizon_days)
         if problem is None and "checksum" not in entry:
             problem = "has no checksum (an older cache format)"
@@ -166,14 +167,14 @@ class Cache:
         if problem is None and entry["checksum"] != _checksum(entry):
             problem = "failed its checksum"
         if problem is not None:
-            return self._reject(p, problem)
+            self._reject(p, problem)
+            return None
         if any(c not in entry["daily"] for c in daily_columns):
             return None
         return entry
 
     def _reject(self, p: Path, problem: str) -> None:
         self.warn(f"warning: cache entry {p} {problem}; recomputing it")
-        return None
 
     def put(self, task: Task, out: dict) -> None:
         """Write an ok output with its seed, key and checksum, atomically (failed outputs are not kept)."""
@@ -290,7 +291,7 @@ def _execute(
     executor: str,
     workers: int | None,
     scheduler: str | None,
-    daily_columns: tuple,
+    daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
 ) -> None:

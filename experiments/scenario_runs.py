@@ -21,6 +21,7 @@ from experiments.spec import Point
 from experiments.stats import summarize
 from sim.metrics import KPI_INFO
 from sim.scenario.loader import dump_scenario, scenario_hash
+from sim.scenario.schema import Scenario
 
 __all__ = ["Provenance", "Replications", "SimulateResult", "collect", "simulate_to_folder"]
 
@@ -50,7 +51,7 @@ class Replications:
 class SimulateResult:
     """What :func:`simulate_to_folder` ran and wrote: the summary tables and the final run folder."""
 
-    scenario: object
+    scenario: Scenario
     master_seed: int
     replications: int  # those that finished
     summary: pd.DataFrame | None  # mean, CI per KPI (None when no replication finished)

@@ -61,7 +61,7 @@ def print_result(res: SimulateResult) -> int:
     """The failures on stderr, then the heading, the KPI table and the event tables; the exit code."""
     for line in res.failures:
         print(f"error: {line}", file=sys.stderr)
-    if not res.replications:
+    if not res.replications or res.summary is None:  # no summary without a finished replication
         print(
             "interrupted before any replication finished" if res.interrupted else "every replication failed",
             file=sys.stderr,
