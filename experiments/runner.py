@@ -308,7 +308,7 @@ def _execute(
     _execute_dask(todo, workers, scheduler, daily_columns, on_done, job)
 
 
-def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) -> None:
+def _worker(conn, jobs: list, daily_columns: tuple | None, job: Callable = run_task) -> None:
     """A worker process: run the job indices sent over ``conn`` until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     parent = os.getppid()
@@ -334,7 +334,7 @@ class _Workers:
     maps a worker's connection to (process, job index).
     """
 
-    def __init__(self, ctx, jobs: list, daily_columns: tuple, job: Callable):
+    def __init__(self, ctx, jobs: list, daily_columns: tuple | None, job: Callable):
         self.ctx, self.jobs, self.daily_columns, self.job = ctx, jobs, daily_columns, job
         self.pending = deque(range(len(jobs)))
         self.procs: list = []
@@ -394,7 +394,7 @@ class _Workers:
 def _execute_processes(
     todo: list[Task],
     workers: int,
-    daily_columns: tuple,
+    daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
 ) -> None:

@@ -38,7 +38,8 @@ def print_summary(summary: pd.DataFrame, paired, baseline: str, currency: str | 
     """Per metric: its human label and unit (raw name in brackets, as in the CSV files), then per
     variant the mean ± 95% CI half-width and the paired difference to the baseline (* when its
     interval excludes 0), in the metric's own format (%, currency, days)."""
-    for metric, grp in summary.groupby("metric", sort=False):
+    for name, grp in summary.groupby("metric", sort=False):
+        metric = str(name)
         k = kpi(metric)
         print(f"{k.label} ({k.unit_text(currency)}) [{metric}]:" if k.unit else f"{k.label} [{metric}]:")
         for _, r in grp.iterrows():

@@ -35,8 +35,10 @@ def format_event_tables(ev_summary: pd.DataFrame, scenario, currency: str | None
     spans = {label: (a, b) for label, a, b in event_windows(scenario)}
     out = []
     for label, grp in ev_summary.groupby("event", sort=False):
-        a, b = spans.get(label, (None, None))
-        when = f"orders placed and days {day_date(scenario, a)}..{day_date(scenario, b - 1)}" if a is not None else ""
+        span = spans.get(str(label))
+        when = (
+            f"orders placed and days {day_date(scenario, span[0])}..{day_date(scenario, span[1] - 1)}" if span else ""
+        )
         out.append(f"event {label} ({when}, margin {scenario.event_kpis.margin_days} days):")
         shown = (
             grp[grp["metric"].isin(EVENT_KPIS_SHOWN)]
