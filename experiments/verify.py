@@ -7,7 +7,7 @@ a dict of numbers) and a report: predicted against simulated figures, mean ± 95
 half-width, and the paired differences. Every batch goes through :mod:`experiments.runner`.
 
 >>> _ci_text([1.0, 2.0, 3.0])
-'2 ± 2.48'
+'2.000 ± 2.5'
 """
 
 from __future__ import annotations
