@@ -8,6 +8,7 @@ solves for several on-time targets and simulates each plan.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -44,9 +45,7 @@ def _too_large(args, scenario, variants: int, replications: int) -> bool:
     Checked before solving, so a refused run writes nothing. The variants are counted with the
     scenario's own work (a plan changes stock and routing, not the number of orders, much).
     """
-    from os import cpu_count
-
-    workers = min(cpu_count() or 1, variants * replications)
+    workers = min(os.cpu_count() or 1, variants * replications)
     work, refused = check_work(
         str(args.file), [estimate_work(scenario)] * variants, replications, workers, getattr(args, "allow_large", False)
     )
