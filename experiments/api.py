@@ -11,7 +11,6 @@ the same numbers the command line prints, whatever the executor.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -20,13 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
-from experiments.report import write_report
+from experiments.events import event_tables
+from experiments.experiment_folder import Outcome, Plan, write_folder
+from experiments.output import inside
 from experiments.runner import Interrupted, run_outputs, run_tasks, tasks_for
 from experiments.spec import Point, Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, summarize
 from sim.scenario.estimate import check_work, estimate_work
-from sim.scenario.loader import dump_scenario, load_scenario, scenario_hash, window_override
+from sim.scenario.loader import load_scenario, scenario_hash, window_override
 
 __all__ = ["ExperimentInterrupted", "ExperimentResult", "WorkRefused", "plot", "replicate", "run_experiment"]
 
@@ -136,22 +136,45 @@ def run_experiment(
     >>> res.summary.columns[:3].tolist()  # doctest: +SKIP
     ['variant', 'metric', 'n']
     """
-    from experiments.cli import _event_tables, _needed_table, _point_latest, _slug, make_plots
+    plan = _plan(
+        Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet
+    )
+    got = _simulate(plan, quiet, fresh, orders)
+    folder = write_folder(plan, got)
+    return ExperimentResult(
+        plan.spec.name,
+        plan.spec,
+        plan.baseline,
+        got.runs,
+        got.summary,
+        got.paired,
+        got.daily,
+        got.failures,
+        folder,
+        folder / "report.html",
+        plan.root,
+        got.wall_seconds,
+        events_summary=got.events_summary,
+        currency=getattr(plan.base_scenario, "currency", None),
+    )
 
-    spec_path = Path(spec_or_path)
+
+def _plan(
+    spec_path: Path, replications, executor, workers, scheduler, results, out, window, allow_large: bool, quiet: bool
+) -> Plan:
+    """Load the spec (``InputError``: nothing written), apply the overrides, check the work estimate
+    (:class:`WorkRefused` before the output folder exists) and print it unless ``quiet``."""
     # window (start, end): the override kpi_window={start, end} of every variant
-    spec, points = load_spec(spec_path, [window_override(*window)] if window else ())  # InputError: nothing written
+    spec, points = load_spec(spec_path, [window_override(*window)] if window else ())
     executor = executor or spec.executor.type
     workers = workers or spec.executor.workers
-    scheduler = scheduler or spec.executor.scheduler
     reps = replications or spec.replications
     results = Path("results") if results is None else Path(results)
     root = Path(out) if out else inside(results, results / spec.name)
-    cache = inside(root, root / "cache")
+    inside(root, root / "cache")
     inside(root, root / "latest")
     baseline = baseline_name(spec, points)
     tasks = tasks_for(points, reps, spec.seed)
-    group_cols = ["variant", *spec.grid]
     n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
     work, refused = check_work(
         str(spec_path), [estimate_work(p.scenario) for p in points], reps, n_workers, allow_large
@@ -165,16 +188,23 @@ def run_experiment(
             f"executor {executor}",
             file=sys.stderr,
         )
+    scheduler = scheduler or spec.executor.scheduler
+    return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window)
+
+
+def _simulate(plan: Plan, quiet: bool, fresh: bool, orders: bool) -> Outcome:
+    """Run the plan's tasks through the batch runner (cached) and compute the summary tables."""
+    spec = plan.spec
     started = time.perf_counter()
     event_rows: list[dict] = []
     order_tables: list[pd.DataFrame] | None = [] if orders else None
     try:
         runs, daily = run_tasks(
-            tasks,
-            cache,
-            executor,
-            workers,
-            scheduler,
+            plan.tasks,
+            plan.cache,
+            plan.executor,
+            plan.workers,
+            plan.scheduler,
             tuple(spec.daily_metrics),
             quiet=quiet,
             fresh=fresh,
@@ -182,104 +212,16 @@ def run_experiment(
             orders=order_tables,
         )
     except (Interrupted, KeyboardInterrupt):
-        raise ExperimentInterrupted(cache) from None
+        raise ExperimentInterrupted(plan.cache) from None
     wall = time.perf_counter() - started
     for metric in spec.metrics:  # when every replication failed there are no KPI columns at all
         if metric not in runs:
             runs[metric] = float("nan")
-    summary = summarize(runs, spec.metrics, group_cols)
-    paired = paired_differences(runs, spec.metrics, baseline) if len(points) > 1 else None
-    events, event_summary = _event_tables(event_rows, group_cols, points)
+    summary = summarize(runs, spec.metrics, plan.group_cols)
+    paired = paired_differences(runs, spec.metrics, plan.baseline) if len(plan.points) > 1 else None
+    events, events_summary = event_tables(event_rows)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
-    info = manifest(
-        kind="experiment",
-        spec=str(spec_path),
-        spec_name=spec.name,
-        master_seed=spec.seed,
-        replications=reps,
-        executor=executor,
-        workers=workers,
-        wall_seconds=round(wall, 3),
-        window=[str(d) for d in window] if window else None,
-        variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in points},
-        failed=len(failures),
-    )
-    base_scenario = next((p.scenario for p in points if p.name == baseline), points[0].scenario)
-    currency = getattr(base_scenario, "currency", None)
-    with RunFolder(root, "", "run", None) as rf:
-        folder = rf.path
-        write_table(folder, "runs", runs)
-        write_table(folder, "summary", summary)
-        if paired is not None:
-            write_table(folder, "paired", paired)
-        if len(daily):
-            write_table(folder, "daily", daily)
-        if event_summary is not None:
-            write_table(folder, "events", events)
-            write_table(folder, "events_summary", event_summary)
-        if order_tables:
-            write_table(folder, "orders", pd.concat(order_tables, ignore_index=True))
-        write_workbook(folder / "summary.xlsx", {"summary": summary, "paired": paired})
-        (folder / "variants").mkdir()
-        for p in points:
-            atomic_write_text(folder / "variants" / f"{_slug(p.name)}.yaml", dump_scenario(p.scenario))
-        atomic_write_text(folder / "spec.yaml", spec_path.read_text(encoding="utf-8"))
-        rf.write_json("manifest.json", info)
-        plots = make_plots(spec, folder, summary, paired, daily, baseline, group_cols, scenario=base_scenario)
-        needed = _needed_table(spec, runs)
-        intro = [
-            spec.description or f"Experiment {spec.name}.",
-            f"Base scenario: {spec.base}; {len(points)} variant(s) x {reps} replications, master seed "
-            f"{spec.seed}; baseline variant: {baseline}.",
-            "Replication r uses the same random streams in every variant (common random numbers), so "
-            "the paired differences isolate the effect of the variant.",
-            f"Confidence intervals: Student-t, 95%. Wall time {wall:,.1f} s with the {executor} executor"
-            + (
-                f" ({runs.attrs.get('from_cache', 0)} of {len(tasks)} replications taken from the cache)."
-                if runs.attrs.get("from_cache")
-                else "."
-            ),
-        ]
-        extra = {"Replications needed for the target CI half-width": needed} if needed is not None else {}
-        if event_summary is not None:
-            shown = event_summary[event_summary["metric"].isin(spec.metrics)]
-            extra["Promotion events (orders placed on the event days; all KPIs in events_summary.csv)"] = shown[
-                ["variant", "event", "metric", "n", "mean", "half_width", "ci_low", "ci_high"]
-            ]
-        write_report(
-            folder,
-            f"Experiment: {spec.name}",
-            intro,
-            summary,
-            paired,
-            plots,
-            extra_tables=extra,
-            failures=failures if len(failures) else None,
-            metrics=list(spec.metrics),
-            baseline=baseline if len(points) > 1 else None,
-            currency=currency,
-            appendix={
-                "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
-                "Manifest": json.dumps(info, indent=2, default=str),
-            },
-        )
-    _point_latest(root, rf.final)
-    return ExperimentResult(
-        spec.name,
-        spec,
-        baseline,
-        runs,
-        summary,
-        paired,
-        daily,
-        failures,
-        rf.final,
-        rf.final / "report.html",
-        root,
-        wall,
-        events_summary=event_summary,
-        currency=currency,
-    )
+    return Outcome(runs, summary, paired, daily, failures, events, events_summary, order_tables, wall)
 
 
 def plot(result: ExperimentResult, metric: str, kind: str | None = None):

@@ -17,13 +17,11 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import simpy
-
-from experiments.output import RunFolder, atomic_write_text, manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
@@ -32,6 +30,8 @@ MULTI = str(ROOT / "scenarios" / "multi_warehouse.yaml")
 
 @dataclass
 class Case:
+    """One benchmark figure: median and min-max over the repeats, its ratio to the baseline, target, note."""
+
     group: str
     name: str
     unit: str
@@ -99,6 +99,8 @@ def _stats(values):
 
 
 class Bench:
+    """The benchmark cases of one run; each method measures one group and records it with ``add``."""
+
     def __init__(self, quick: bool, log=print):
         self.quick = quick
         self.reps = 3 if quick else 5
@@ -107,6 +109,7 @@ class Bench:
         self.base_us = float("nan")
 
     def add(self, group, name, unit, values, ratio=False, target="", note=""):
+        """Record a case from its repeated ``values`` (and log it); ``ratio`` divides by the baseline."""
         med, lo, hi = _stats(values)
         case = Case(group, name, unit, med, lo, hi, med / self.base_us if ratio else None, target, note)
         self.cases.append(case)
@@ -114,12 +117,14 @@ class Bench:
 
     # ------------------------------------------------------------------ cases
     def baseline(self):
+        """The bare SimPy M/M/c customer every ratio is taken against."""
         n = 30_000 if self.quick else 100_000
         values = [bare_mmc_us_per_customer(n) for _ in range(self.reps)]
         self.base_us = statistics.median(values)
         self.add("baseline", "bare SimPy M/M/c customer", "us/customer", values, ratio=True)
 
     def per_order(self):
+        """Microseconds per order of the full chain and of demand + inventory alone."""
         from sim.model.shop import simulate
         from sim.scenario.loader import load_scenario
 
@@ -147,6 +152,7 @@ class Bench:
             )
 
     def scaling_orders(self):
+        """Time and memory as the number of orders grows (fresh process each); deviation from linear."""
         sizes = (10_000, 100_000) if self.quick else (10_000, 100_000, 1_000_000)
         times = {}
         for n in sizes:
@@ -176,6 +182,7 @@ class Bench:
             )
 
     def scaling_skus(self):
+        """Time as the number of SKUs grows, with constant and with stochastic lead times."""
         counts = (100, 1000) if self.quick else (100, 1000, 10_000)
         for label, extra in (
             ("constant lead times", ["suppliers[0].lead_time_days=5", "suppliers[1].lead_time_days=18"]),
@@ -206,6 +213,7 @@ class Bench:
                 )
 
     def optimizers(self):
+        """Build and solve times of the reorder, promotion and logistics optimizers."""
         from optimize import logistics, promotion, reorder
         from sim.scenario.loader import load_scenario
 
@@ -263,6 +271,7 @@ class Bench:
             )
 
     def batch(self):
+        """Replications per second through the batch runner with each executor."""
         import tempfile
 
         from experiments.runner import run_tasks, tasks_for
@@ -334,6 +343,7 @@ def synthetic_network(R: int, W: int, C: int, seed: int = 3):
 
 
 def run_bench(quick: bool = False, log=print) -> list[Case]:
+    """Run every benchmark group in order (``log`` gets progress lines); return the cases."""
     b = Bench(quick, log)
     for step in (b.baseline, b.per_order, b.scaling_orders, b.scaling_skus, b.optimizers, b.batch):
         log(f"{step.__name__} ...")
@@ -342,6 +352,7 @@ def run_bench(quick: bool = False, log=print) -> list[Case]:
 
 
 def format_table(cases: list[Case]) -> str:
+    """The cases as a Markdown table (group, case, median, min-max, unit, x baseline, target, note)."""
     lines = [
         "| group | case | median | min-max | unit | x baseline | target | note |",
         "|---|---|---:|---:|---|---:|---|---|",
@@ -353,22 +364,3 @@ def format_table(cases: list[Case]) -> str:
             f"{c.target} | {c.note} |"
         )
     return "\n".join(lines)
-
-
-def run_bench_cli(args) -> int:
-    start = time.perf_counter()
-    cases = run_bench(quick=args.quick, log=lambda m: print(m, file=sys.stderr))
-    table = format_table(cases)
-    print(table)
-    with RunFolder(args.results, "bench", "quick" if args.quick else "full", args.out) as rf:
-        rf.write_json(
-            "bench.json",
-            {
-                "cases": [asdict(c) for c in cases],
-                "wall_seconds": time.perf_counter() - start,
-                "manifest": manifest(kind="bench", quick=args.quick, cpus=os.cpu_count()),
-            },
-        )
-        atomic_write_text(rf.path / "bench.md", "# ecomlab bench\n\n" + table + "\n")
-    print(f"wrote {rf.final} in {time.perf_counter() - start:,.0f} s")
-    return 0

@@ -25,9 +25,9 @@ interval excludes 0.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,8 @@ class RunSample:
 
 @dataclass(frozen=True)
 class Comparison:
+    """B - A per KPI: the method (paired or Welch) and why, the sample sizes and the table."""
+
     method: str  # "paired" or "welch"
     reason: str  # why that method, in words
     n_a: int
@@ -90,16 +92,19 @@ def _unit(metric: str) -> str:
     return _kpi_unit(metric)
 
 
-def read_run(text: str, results: Path | None = None) -> RunSample:
-    """The ok replications of ``text``: a run folder, or ``RUN:VARIANT`` for an experiment variant."""
-    variant = None
+def _split_variant(text: str) -> tuple[Path, str | None]:
+    """``RUN`` -> (RUN, None); ``RUN:VARIANT`` (when no file RUN:VARIANT exists) -> (RUN, VARIANT)."""
     path = Path(text)
-    if ":" in text and not path.exists():
-        head, _, variant = text.rpartition(":")
-        path = Path(head)
-        if not head or not variant:
-            raise CompareError(f"{text}: expected RUN or RUN:VARIANT")
-    folder = _run_folder(path, results)
+    if ":" not in text or path.exists():
+        return path, None
+    head, _, variant = text.rpartition(":")
+    if not head or not variant:
+        raise CompareError(f"{text}: expected RUN or RUN:VARIANT")
+    return Path(head), variant
+
+
+def _runs_table(folder: Path) -> tuple[Path, str]:
+    """(the table of replications, the run kind) of a finished run folder, told by its manifest and files."""
     kind = None
     manifest = folder / "manifest.json"
     if manifest.is_file():
@@ -108,29 +113,40 @@ def read_run(text: str, results: Path | None = None) -> RunSample:
         except (OSError, ValueError, AttributeError):
             raise CompareError(f"{folder}: manifest.json cannot be read") from None
     if (folder / "runs.csv").is_file() and kind in (None, "experiment"):
-        table, kind = folder / "runs.csv", "experiment"
-    elif (folder / "kpis.csv").is_file() and kind in (None, "simulate"):
-        table, kind = folder / "kpis.csv", "simulate"
-    else:
-        raise CompareError(f"{folder}: not a finished simulate or experiment run folder (no kpis.csv or runs.csv)")
+        return folder / "runs.csv", "experiment"
+    if (folder / "kpis.csv").is_file() and kind in (None, "simulate"):
+        return folder / "kpis.csv", "simulate"
+    raise CompareError(f"{folder}: not a finished simulate or experiment run folder (no kpis.csv or runs.csv)")
+
+
+def _pick_variant(text: str, table: Path, runs: pd.DataFrame, variant: str | None) -> tuple[pd.DataFrame, str]:
+    """An experiment's rows of ``variant`` (or of its only variant) and the variant's name."""
+    if "variant" not in runs:
+        raise CompareError(f"{table}: has no variant column")
+    variants = list(dict.fromkeys(runs["variant"].astype(str)))
+    if variant is None:
+        if len(variants) != 1:
+            raise CompareError(
+                f"{text}: an experiment with variants {', '.join(variants)}; pick one with {text}:VARIANT"
+            )
+        variant = variants[0]
+    elif variant not in variants:
+        raise CompareError(f"{text}: unknown variant {variant!r}; the variants are {', '.join(variants)}")
+    return runs[runs["variant"].astype(str) == variant], variant
+
+
+def read_run(text: str, results: Path | None = None) -> RunSample:
+    """The ok replications of ``text``: a run folder, or ``RUN:VARIANT`` for an experiment variant."""
+    path, variant = _split_variant(text)
+    folder = _run_folder(path, results)
+    table, kind = _runs_table(folder)
     try:
         runs = pd.read_csv(table, keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise CompareError(f"{table}: cannot be read ({exc})") from None
     label = str(path)
     if kind == "experiment":
-        if "variant" not in runs:
-            raise CompareError(f"{table}: has no variant column")
-        variants = list(dict.fromkeys(runs["variant"].astype(str)))
-        if variant is None:
-            if len(variants) != 1:
-                raise CompareError(
-                    f"{text}: an experiment with variants {', '.join(variants)}; pick one with {text}:VARIANT"
-                )
-            variant = variants[0]
-        elif variant not in variants:
-            raise CompareError(f"{text}: unknown variant {variant!r}; the variants are {', '.join(variants)}")
-        runs = runs[runs["variant"].astype(str) == variant]
+        runs, variant = _pick_variant(text, table, runs, variant)
         label = f"{path}:{variant}"
     elif variant is not None:
         raise CompareError(f"{text}: {folder} is a simulate run; it has no variants")
@@ -266,6 +282,7 @@ def _diff_text(r) -> str:
 
 
 def method_line(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """One line saying which method compared the runs and why."""
     if c.method == "paired":
         how = f"paired differences on {c.n_pairs} common replication seeds"
     else:
@@ -274,6 +291,7 @@ def method_line(a: RunSample, b: RunSample, c: Comparison) -> str:
 
 
 def format_table(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """The comparison as an aligned text table for the screen."""
     rows = [("KPI", "A mean", "B mean", "B - A (95% CI)", "unit")]
     for _, r in c.table.iterrows():
         rows.append((r["metric"], fmt(r["a_mean"], r["unit"]), fmt(r["b_mean"], r["unit"]), _diff_text(r), r["unit"]))
@@ -283,6 +301,7 @@ def format_table(a: RunSample, b: RunSample, c: Comparison) -> str:
 
 
 def markdown(a: RunSample, b: RunSample, c: Comparison) -> str:
+    """The comparison as a Markdown page (``compare.md``)."""
     out = [
         "# Comparison",
         "",
@@ -302,24 +321,13 @@ def markdown(a: RunSample, b: RunSample, c: Comparison) -> str:
     return "\n".join(out) + "\n"
 
 
-def run_compare_cli(args) -> int:
-    """``run.py compare``: read, compare, print, then write the report folder (nothing on bad input)."""
-    import hashlib
+def write_compare(a: RunSample, b: RunSample, c: Comparison, results: Path, out: Path | None = None) -> Path:
+    """Write the comparison folder (``compare.csv``/``.parquet``, ``compare.md``, ``manifest.json``) under
+    ``results/compare/`` (or ``out``); return its final path."""
+    from experiments.output import RunFolder, atomic_write_text, manifest, write_table
 
-    from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table
-
-    try:
-        a, b, c = compare_runs(args.run_a, args.run_b, args.results, args.metric or None)
-    except CompareError as exc:
-        print(f"error: {exc}; nothing was written.", file=sys.stderr)
-        return 2
-    if args.out is None:
-        inside(args.results, Path(args.results) / "compare")
-    print(f"A: {a.label} ({c.n_a} replications)\nB: {b.label} ({c.n_b} replications)")
-    print(method_line(a, b, c))
-    print(format_table(a, b, c))
     tag = hashlib.sha1(f"{a.folder}:{a.variant}|{b.folder}:{b.variant}".encode()).hexdigest()
-    with RunFolder(args.results, "compare", tag, args.out) as rf:
+    with RunFolder(results, "compare", tag, out) as rf:
         write_table(rf.path, "compare", c.table)
         atomic_write_text(rf.path / "compare.md", markdown(a, b, c))
         rf.write_json(
@@ -337,5 +345,4 @@ def run_compare_cli(args) -> int:
                 n_pairs=c.n_pairs,
             ),
         )
-    print(f"wrote {rf.final / 'compare.md'}")
-    return 0
+    return rf.final

@@ -20,6 +20,7 @@ finished. Results are identical whatever the executor and worker count.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -45,16 +46,20 @@ SIM_FINGERPRINT = simulator_fingerprint()  # cached results of other simulator c
 
 @dataclass(frozen=True)
 class Task:
+    """One replication to run: a variant (point), its replication number and seed."""
+
     point: Point
     replication: int
     seed: int
 
     @property
     def key(self) -> str:
+        """The cache key: scenario hash, simulator fingerprint and seed."""
         return f"{self.point.hash}-{SIM_FINGERPRINT}-{self.seed}"
 
 
 def tasks_for(points: list[Point], replications: int, master_seed: int) -> list[Task]:
+    """Every variant x replication, replication r seeded ``replication_seed(master_seed, r)`` in each variant."""
     seeds = [replication_seed(master_seed, r) for r in range(replications)]
     return [Task(p, r, seeds[r]) for p in points for r in range(replications)]
 
@@ -68,10 +73,7 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
     start = time.perf_counter()
     try:
         result = simulate(scenario, seed, record_orders=True) if record_orders else simulate(scenario, seed)
-        if daily_columns is None:
-            daily = result.daily
-        else:
-            daily = {c: result.daily[c].tolist() for c in daily_columns}
+        daily = result.daily if daily_columns is None else {c: result.daily[c].tolist() for c in daily_columns}
         out = {
             "status": "ok",
             "kpis": result.kpis,
@@ -144,16 +146,19 @@ class Cache:
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
 
     def path(self, task: Task) -> Path:
+        """The entry file of ``task``: ``KEY.json``."""
         return self.folder / f"{task.key}.json"
 
     def get(self, task: Task, daily_columns) -> dict | None:
+        """The checked entry of ``task`` with ``daily_columns``, or None (missing, incomplete or rejected)."""
         p = self.path(task)
         try:
             entry = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
-            return self._reject(p, "could not be read" if isinstance(exc, OSError) else "is not valid JSON")
+            self._reject(p, "could not be read" if isinstance(exc, OSError) else "is not valid JSON")
+            return None
         problem = _shape_problem(entry, task.point.scenario.horizon_days)
         if problem is None and "checksum" not in entry:
             problem = "has no checksum (an older cache format)"
@@ -162,16 +167,17 @@ class Cache:
         if problem is None and entry["checksum"] != _checksum(entry):
             problem = "failed its checksum"
         if problem is not None:
-            return self._reject(p, problem)
+            self._reject(p, problem)
+            return None
         if any(c not in entry["daily"] for c in daily_columns):
             return None
         return entry
 
     def _reject(self, p: Path, problem: str) -> None:
         self.warn(f"warning: cache entry {p} {problem}; recomputing it")
-        return None
 
     def put(self, task: Task, out: dict) -> None:
+        """Write an ok output with its seed, key and checksum, atomically (failed outputs are not kept)."""
         if out["status"] != "ok":
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -261,6 +267,7 @@ class Progress:
         )
 
     def step(self, label: str = "") -> None:
+        """One more task done; ``label`` names it in the progress line."""
         self.done += 1
         if self.quiet:
             return
@@ -269,6 +276,7 @@ class Progress:
         self._bar.update(1)
 
     def close(self) -> None:
+        """Draw the final state and release the bar."""
         self._bar.close()
 
     def __enter__(self) -> Progress:
@@ -283,7 +291,7 @@ def _execute(
     executor: str,
     workers: int | None,
     scheduler: str | None,
-    daily_columns: tuple,
+    daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
 ) -> None:
@@ -300,7 +308,7 @@ def _execute(
     _execute_dask(todo, workers, scheduler, daily_columns, on_done, job)
 
 
-def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) -> None:
+def _worker(conn, jobs: list, daily_columns: tuple | None, job: Callable = run_task) -> None:
     """A worker process: run the job indices sent over ``conn`` until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     parent = os.getppid()
@@ -319,10 +327,74 @@ def _worker(conn, jobs: list, daily_columns: tuple, job: Callable = run_task) ->
         return  # the parent went away
 
 
+class _Workers:
+    """The worker processes of one batch, each with its own pipe and one replication in flight at a time.
+
+    ``jobs`` (scenario, seed) pairs are inherited by fork (or pickled once per worker); ``busy``
+    maps a worker's connection to (process, job index).
+    """
+
+    def __init__(self, ctx, jobs: list, daily_columns: tuple | None, job: Callable):
+        self.ctx, self.jobs, self.daily_columns, self.job = ctx, jobs, daily_columns, job
+        self.pending = deque(range(len(jobs)))
+        self.procs: list = []
+        self.busy: dict = {}
+
+    def give(self, conn, proc) -> None:
+        """Send the worker the next job index, or None (nothing left: the worker exits)."""
+        i = self.pending.popleft() if self.pending else None
+        with contextlib.suppress(OSError):  # the worker just died: wait() sees its end of file
+            conn.send(i)
+        if i is None:
+            conn.close()
+        else:
+            self.busy[conn] = (proc, i)
+
+    def start(self) -> None:
+        """Start one more worker and give it a job."""
+        conn, child_end = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker, args=(child_end, self.jobs, self.daily_columns, self.job), daemon=True)
+        proc.start()
+        child_end.close()
+        self.procs.append(proc)
+        self.give(conn, proc)
+
+    def receive(self, conn) -> tuple[int, dict]:
+        """(job index, output) from a worker that is ready; a worker that died fails its job and is replaced."""
+        proc, i = self.busy.pop(conn)
+        try:
+            out = conn.recv()
+        except (EOFError, OSError):
+            conn.close()
+            _end_processes([proc])  # normally gone already
+            out = {
+                "status": "failed",
+                "kpis": {},
+                "daily": {},
+                "seconds": 0.0,
+                "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}",
+            }
+            if self.pending:
+                self.start()
+        else:
+            self.give(conn, proc)
+        return i, out
+
+    def close(self, finished: bool) -> None:
+        """Join the workers after a finished batch; otherwise end them at once. Close the pipes."""
+        if finished:
+            for proc in self.procs:
+                proc.join()
+        else:
+            _end_processes(self.procs)
+        for conn in self.busy:
+            conn.close()
+
+
 def _execute_processes(
     todo: list[Task],
     workers: int,
-    daily_columns: tuple,
+    daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
 ) -> None:
@@ -338,62 +410,18 @@ def _execute_processes(
     from multiprocessing.connection import wait
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    jobs = [(t.point.scenario, t.seed) for t in todo]  # inherited (fork) or pickled once per worker
-    pending = deque(range(len(todo)))
-    procs, busy = [], {}  # busy: connection -> (process, job index)
-
-    def give(conn, proc) -> None:
-        i = pending.popleft() if pending else None
-        try:
-            conn.send(i)  # None: nothing left, the worker exits
-        except OSError:
-            pass  # the worker just died: wait() sees its end of file
-        if i is None:
-            conn.close()
-        else:
-            busy[conn] = (proc, i)
-
-    def start() -> None:
-        conn, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child_end, jobs, daily_columns, job), daemon=True)
-        proc.start()
-        child_end.close()
-        procs.append(proc)
-        give(conn, proc)
-
+    pool = _Workers(ctx, [(t.point.scenario, t.seed) for t in todo], daily_columns, job)
     finished = False
     try:
         for _ in range(min(workers, len(todo))):
-            start()
-        while busy:
-            for conn in wait(list(busy)):
-                proc, i = busy.pop(conn)
-                try:
-                    out = conn.recv()
-                except (EOFError, OSError):
-                    conn.close()
-                    _end_processes([proc])  # normally gone already
-                    out = {
-                        "status": "failed",
-                        "kpis": {},
-                        "daily": {},
-                        "seconds": 0.0,
-                        "error": f"WorkerDied: the worker process ended with exit code {proc.exitcode}",
-                    }
-                    if pending:
-                        start()
-                else:
-                    give(conn, proc)
+            pool.start()
+        while pool.busy:
+            for conn in wait(list(pool.busy)):
+                i, out = pool.receive(conn)
                 on_done(todo[i], out)
         finished = True
     finally:
-        if finished:
-            for proc in procs:
-                proc.join()
-        else:
-            _end_processes(procs)
-        for conn in busy:
-            conn.close()
+        pool.close(finished)
 
 
 def _end_processes(procs, grace_seconds: float = 1.0) -> None:
@@ -454,10 +482,8 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
 
 def _quietly(step: Callable[[], object]) -> None:
     """Run a clean-up step of an interrupted run; its own failure must not hide the interrupt."""
-    try:
+    with contextlib.suppress(Exception):
         step()
-    except Exception:
-        pass
 
 
 class Interrupted(KeyboardInterrupt):
@@ -466,6 +492,30 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, outputs: dict[int, dict]):
         super().__init__()
         self.outputs = outputs
+
+
+def _from_cache(
+    tasks: list[Task], cache: Cache | None, daily_columns, fresh: bool, record_orders: bool
+) -> tuple[dict[int, dict], list[Task]]:
+    """(task index -> cached output, the tasks still to run); ``fresh`` empties the cache first.
+
+    Stale temporary files of killed writers are removed; with ``record_orders`` every task runs
+    (per-order tables are not cached).
+    """
+    results: dict[int, dict] = {}
+    todo = []
+    if cache is not None:
+        cache.remove_stale_temp_files()
+        if fresh and cache.folder.exists():
+            for p in cache.folder.glob("*.json"):
+                p.unlink()
+    for i, t in enumerate(tasks):
+        hit = cache.get(t, daily_columns) if cache is not None and not record_orders else None
+        if hit is not None:
+            results[i] = hit
+        else:
+            todo.append(t)
+    return results, todo
 
 
 def run_outputs(
@@ -500,19 +550,7 @@ def run_outputs(
     cache = Cache(cache_dir) if cache_dir is not None else None
     if record_orders:
         job = job or partial(run_task, record_orders=True)
-    results: dict[int, dict] = {}
-    todo = []
-    if cache is not None:
-        cache.remove_stale_temp_files()
-        if fresh and cache.folder.exists():
-            for p in cache.folder.glob("*.json"):
-                p.unlink()
-    for i, t in enumerate(tasks):
-        hit = cache.get(t, daily_columns) if cache is not None and not record_orders else None
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append(t)
+    results, todo = _from_cache(tasks, cache, daily_columns, fresh, record_orders)
     index = {id(t): i for i, t in enumerate(tasks)}
     if not quiet and len(todo) < len(tasks):
         print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
 
-import experiments.cli as cli
+import experiments.plots as plots
 from sim.model.streams import replication_seed
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -415,13 +415,13 @@ def test_replications_option_reuses_the_common_prefix(tmp_path, monkeypatch, cap
 # --------------------------------------------------------------------------- grid sweep
 def test_grid_sweep_run(tmp_path, monkeypatch):
     drawn = []
-    real_sweep = cli.P.sweep_lines
+    real_sweep = plots.sweep_lines
 
     def spy(summary, x, metric, path, series=None, **kw):
         drawn.append({"x": x, "metric": metric, "series": series, "summary": summary.copy()})
         return real_sweep(summary, x, metric, path, series=series, **kw)
 
-    monkeypatch.setattr(cli.P, "sweep_lines", spy)
+    monkeypatch.setattr(plots, "sweep_lines", spy)
     rp, q = "inventory.policy.reorder_point", "inventory.policy.order_quantity"
     spec = write_spec(
         tmp_path,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import run
-from experiments.simulate import format_kpi_table
+from experiments.cli.simulate import format_kpi_table
 from experiments.spec import DAILY_COLUMNS, load_spec
 from experiments.stats import mean_ci
 from sim.kpis import DAILY_COLUMNS_INFO

@@ -1,0 +1,104 @@
+"""Argument types of the command line: each parses one option's text or gives one clear message.
+
+argparse calls them while parsing, so a bad value is refused before any file is read.
+
+>>> replications("20"), fraction("0.95")
+(20, 0.95)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "MAX_MONEY",
+    "MAX_REPLICATIONS",
+    "MAX_ROAS",
+    "MAX_SEED",
+    "MAX_SWEEP",
+    "MAX_TIME_LIMIT_S",
+    "MAX_VERIFY",
+    "MAX_WORKERS",
+    "fraction",
+    "money",
+    "replications",
+    "roas",
+    "seed",
+    "share",
+    "targets",
+    "time_limit",
+    "verify",
+    "window",
+    "workers",
+]
+
+
+def number(cast: Callable[[str], Any], ok: Callable[[Any], bool], requirement: str) -> Callable[[str], Any]:
+    """An argparse type: ``cast`` the text, then check ``ok(value)``; one clear message otherwise.
+
+    Whole numbers only for ``int`` (``1e3`` is refused); ``inf`` and ``nan`` never pass.
+    """
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:  # also int("9" * 5000): Python's digit limit
+            kind = "a whole number" if cast is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if cast is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{requirement}, got {text.strip()}")
+        return value
+
+    return parse
+
+
+# Upper bounds: far beyond any sensible run, low enough that nothing hangs or overflows before
+# the work estimate speaks. Seeds go to numpy's SeedSequence, which takes any integer >= 0.
+MAX_REPLICATIONS, MAX_WORKERS, MAX_VERIFY, MAX_SEED = 100_000, 256, 10_000, 2**63 - 1
+MAX_MONEY, MAX_ROAS, MAX_TIME_LIMIT_S, MAX_SWEEP = 1e12, 1e3, 86_400, 50
+
+replications = number(int, lambda v: 1 <= v <= MAX_REPLICATIONS, f"must be between 1 and {MAX_REPLICATIONS:,}")
+workers = number(int, lambda v: 1 <= v <= MAX_WORKERS, f"must be between 1 and {MAX_WORKERS}")
+verify = number(int, lambda v: 1 <= v <= MAX_VERIFY, f"must be between 1 and {MAX_VERIFY:,}")
+seed = number(int, lambda v: 0 <= v <= MAX_SEED, "must be between 0 and 2**63 - 1")
+fraction = number(float, lambda v: 0 < v < 1, "must lie strictly between 0 and 1")
+share = number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
+money = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
+roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
+time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
+
+
+def window(text: str) -> tuple[dt.date, dt.date]:
+    """``--window 2026-11-10:2026-11-13`` -> (start, end) dates, end not before start."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start, end = (dt.date.fromisoformat(p.strip()) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+    if end < start:
+        raise argparse.ArgumentTypeError(f"the end {end} is before the start {start}")
+    return start, end
+
+
+def targets(text: str) -> list[float]:
+    """``--sweep 0.9,0.95``: at most MAX_SWEEP distinct on-time targets, each strictly between 0 and 1."""
+    parts = text.split(",")
+    if len(parts) > MAX_SWEEP:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SWEEP} targets, got {len(parts)}")
+    try:
+        values = [fraction(part) for part in parts]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected on-time targets strictly between 0 and 1 separated by commas, got {text!r}"
+        ) from None
+    if len({f"{v:g}" for v in values}) != len(values):
+        raise argparse.ArgumentTypeError(f"each target once, got {text!r}")
+    return values

@@ -1,0 +1,109 @@
+"""``run.py simulate``: replications of one scenario -> a run folder and a KPI table on screen."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from experiments.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, refuse
+from experiments.scenario_runs import Provenance, SimulateResult, simulate_to_folder
+from sim.kpis import kpi
+from sim.metrics import event_windows, kpi_span
+from sim.scenario.estimate import check_work, estimate_work
+from sim.scenario.loader import day_date, load_scenario, window_override
+
+#: The KPIs shown per promotion event on screen (events.csv has them all).
+EVENT_KPIS_SHOWN = ("orders", "on_time_rate", "click_to_door_p95", "late_orders", "unit_fill_rate", "total_cost")
+
+
+def format_kpi_table(summary: pd.DataFrame, currency: str | None = None) -> str:
+    """One line per KPI: human label, mean ± 95% CI half-width as a person reads it, and the raw
+    KPI name (the column in kpis.csv and summary.csv)."""
+    rows = []
+    for _, r in summary.iterrows():
+        k = kpi(r["metric"])
+        hw = None if pd.isna(r["half_width"]) else float(r["half_width"])
+        rows.append((k.label, k.format_ci(float(r["mean"]), hw, currency), r["metric"]))
+    width = max(len(a) for a, _, _ in rows)
+    vwidth = max(len(b) for _, b, _ in rows)
+    return "\n".join(f"  {a:<{width}}  {b:>{vwidth}}  {c}" for a, b, c in rows)
+
+
+def format_event_tables(ev_summary: pd.DataFrame, scenario, currency: str | None = None) -> str:
+    """Per promotion event: its days and margin, then the KPIs of ``EVENT_KPIS_SHOWN`` as a KPI table."""
+    spans = {label: (a, b) for label, a, b in event_windows(scenario)}
+    out = []
+    for label, grp in ev_summary.groupby("event", sort=False):
+        span = spans.get(str(label))
+        when = (
+            f"orders placed and days {day_date(scenario, span[0])}..{day_date(scenario, span[1] - 1)}" if span else ""
+        )
+        out.append(f"event {label} ({when}, margin {scenario.event_kpis.margin_days} days):")
+        shown = (
+            grp[grp["metric"].isin(EVENT_KPIS_SHOWN)]
+            .set_index("metric")
+            .loc[[m for m in EVENT_KPIS_SHOWN if m in set(grp["metric"])]]
+            .reset_index()
+        )
+        out.append(format_kpi_table(shown, currency))
+    return "\n".join(out)
+
+
+def span_text(scenario) -> str:
+    """Which orders and days the KPIs cover, for the table's heading."""
+    a, b = kpi_span(scenario)
+    first, last = day_date(scenario, a), day_date(scenario, b - 1)
+    if scenario.kpi_window is not None:
+        return f"over orders placed and days {first}..{last} (kpi_window)"
+    return f"over days {a}..{b - 1} ({first}..{last}, after {scenario.warmup_days} warm-up days)"
+
+
+def print_result(res: SimulateResult) -> int:
+    """The failures on stderr, then the heading, the KPI table and the event tables; the exit code."""
+    for line in res.failures:
+        print(f"error: {line}", file=sys.stderr)
+    if not res.replications or res.summary is None:  # no summary without a finished replication
+        print(
+            "interrupted before any replication finished" if res.interrupted else "every replication failed",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED if res.interrupted else EXIT_FAILED
+    n, scenario = res.replications, res.scenario
+    what = "mean ± 95% CI half-width" if n > 1 else "one replication (use -n for confidence intervals)"
+    print(
+        f"{scenario.name}: {n} replication{'s' if n != 1 else ''}, master seed {res.master_seed}"
+        f"{' (interrupted)' if res.interrupted else ''}; {what}, {span_text(scenario)}"
+    )
+    print(format_kpi_table(res.summary, scenario.currency))
+    if res.events_summary is not None:
+        print(format_event_tables(res.events_summary, scenario, scenario.currency))
+        print("(all KPIs per event in events.csv and events_summary.csv)")
+    print(f"wrote {res.folder}")
+    return EXIT_INTERRUPTED if res.interrupted else (EXIT_FAILED if res.failures else EXIT_OK)
+
+
+def run(args) -> int:
+    """Load the scenario, check the work estimate, simulate into a run folder, print the KPI table."""
+    window = getattr(args, "window", None)
+    overrides = [*args.set, window_override(*window)] if window else args.set
+    scenario = load_scenario(args.file, overrides, args.plan)
+    workers = args.workers if args.replications > 1 else 1
+    work, refused = check_work(
+        args.file, [estimate_work(scenario)], args.replications, workers, getattr(args, "allow_large", False)
+    )
+    if refused:  # before the run folder exists: nothing is written
+        return refuse(refused)
+    print(work, file=sys.stderr)
+    res = simulate_to_folder(
+        scenario,
+        args.replications,
+        scenario.seed if args.seed is None else args.seed,
+        args.results,
+        args.out,
+        workers=workers,
+        quiet=getattr(args, "quiet", False) or args.replications == 1,
+        orders=getattr(args, "orders", False),
+        provenance=Provenance(str(args.file), tuple(args.set), window, tuple(args.plan)),
+    )
+    return print_result(res)
