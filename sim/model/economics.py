@@ -62,8 +62,8 @@ def carrier_rule(scenario: Scenario, carriers: Carriers) -> CarrierRule:
     """
     cheapest = carriers.cheapest
     kind = scenario.routing.carrier
-    if kind == "fastest" and carriers.n:
-        fastest = carriers.fastest.tolist()
+    if kind == "fastest" and carriers.fastest is not None:
+        fastest: list[list[int]] = carriers.fastest.tolist()
 
         def by_speed(w: int, r: int, weight: float, value: float) -> int:
             return fastest[w][r]
@@ -115,6 +115,8 @@ def picker_days(scenario: Scenario, wh: Warehouse, event_days: np.ndarray) -> np
 
 def job_seconds_per_order(scenario: Scenario, wh: Warehouse) -> float:
     """Expected seconds of a one-order pick job at ``wh`` with the mean lines per order (at least 1e-9)."""
+    if wh.picking is None:
+        raise ValueError(f"warehouse {wh.name} has no picking model")
     return max(mean_job_seconds(wh.picking, scenario.demand.lines_per_order.mean), 1e-9)
 
 
