@@ -46,6 +46,8 @@ TIE_BREAK = 1e-3
 
 @dataclass
 class Network:
+    """The transportation model's data: regions x warehouses x carriers, per day (see :func:`network_from`)."""
+
     regions: list[str]
     warehouses: list[str]
     carriers: list[str]
@@ -142,6 +144,8 @@ def network_from(
 
 @dataclass
 class LogisticsPlan:
+    """The least-cost lane plan: shares per lane, per-region cost and on-time rate, loads and duals."""
+
     lanes: pd.DataFrame  # region, warehouse, carrier, share, orders_per_day, cost_per_order, on_time_prob
     regions: pd.DataFrame  # region, orders_per_day, cost_per_order, on_time
     loads: pd.DataFrame  # resource, load, capacity, dual
@@ -156,6 +160,7 @@ class LogisticsPlan:
     solve_seconds: float = 0.0  # of ``seconds``, the time inside the solver (the rest builds the model)
 
     def to_overlay(self) -> dict:
+        """A YAML overlay of scenario keys: ``routing.warehouse: lane_plan`` with the plan's lanes."""
         lanes = self.lanes
         rows = [
             {"region": region, "warehouse": wh, "carrier": carrier, "share": round(float(share), 9)}

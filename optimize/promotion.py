@@ -75,10 +75,12 @@ class Curve:
 
     @property
     def widths(self) -> np.ndarray:
+        """Spend per day of each segment."""
         return np.diff(self.breakpoints)
 
     @property
     def slopes(self) -> np.ndarray:
+        """Extra orders per unit of spend on each segment (decreasing: the curve is concave)."""
         return np.diff(self.orders) / np.maximum(np.diff(self.breakpoints), 1e-12)
 
 

@@ -89,6 +89,11 @@ class Candidates:
 def rq_candidates(
     mean: float, var: float, Q: int, h: float, b: float, max_candidates: int = 60, min_fill: float = 0.0
 ) -> Candidates:
+    """Candidate reorder points 0.. of one pair with fill rate, on hand, backorders and cost (module formulas).
+
+    Points with fill rate below ``min_fill`` and beyond the first with fill ~ 1 are dropped; more than
+    ``max_candidates`` are thinned evenly in log(1 - fill rate).
+    """
     pmf = ltd_pmf(mean, var)
     g = loss_function(pmf)
     kmax = len(pmf) - 1
@@ -122,6 +127,8 @@ def rq_candidates(
 # ------------------------------------------------------------------ inputs from a scenario
 @dataclass
 class Pairs:
+    """Per (warehouse, SKU) pair, flat index w * n_sku + i: demand, lead-time demand, Q and costs."""
+
     sku: list[str]
     warehouse: list[str]
     abc: np.ndarray
@@ -138,6 +145,8 @@ class Pairs:
 
 
 def pairs_from(scenario: Scenario) -> Pairs:
+    """The pairs of an (s, Q) scenario with the demand, Q and costs (K, h from ``sim.model.economics``)
+    the simulator uses; raises ValueError for other policies."""
     p = scenario.inventory.policy
     if p.type != "sQ" or p.periodic:
         raise ValueError(
@@ -179,6 +188,8 @@ def pairs_from(scenario: Scenario) -> Pairs:
 # ------------------------------------------------------------------ the plan
 @dataclass
 class ReorderPlan:
+    """The cheapest reorder points: one row per pair, objective per year, predicted fill rate, duals."""
+
     rows: pd.DataFrame
     objective: float
     status: str
@@ -211,6 +222,7 @@ class ReorderPlan:
         }
 
     def by_class(self) -> pd.DataFrame:
+        """Pairs, demand-weighted fill rate, inventory value and cost per year of each ABC class."""
         g = self.rows.assign(w=self.rows.mean_daily_demand)
         out = g.groupby("abc").apply(
             lambda x: pd.Series(
