@@ -37,7 +37,7 @@ from optimize.solver import solve as run_solver
 from sim.model.catalog import catalog_for
 from sim.model.delivery import Carriers
 from sim.model.demand import demand_plan
-from sim.model.economics import picking_capacity_per_day
+from sim.model.economics import mean_order_weight_kg, picking_capacity_per_day
 from sim.model.shop import simulate
 from sim.scenario.schema import Scenario
 
@@ -116,8 +116,7 @@ def network_from(
     plan = demand_plan(s)
     rate = float(plan.rate[s.warmup_days :].mean())
     demand = rate * np.array([r.share for r in s.demand.regions])
-    d = s.demand
-    mean_weight = float(np.dot(cat.popularity, cat.weight_kg)) * d.lines_per_order.mean * d.units_per_line.mean
+    mean_weight = mean_order_weight_kg(s, cat)
     rng = np.random.default_rng(12345)
     car = Carriers(s)
     C = car.n

@@ -13,6 +13,7 @@ that will run it:
   (``holding_rate_per_year`` x unit cost);
 * :func:`picking_capacity_per_day` — the orders a warehouse's scheduled pickers can pick on
   each day (picker-seconds / seconds of a one-order job x utilization);
+* :func:`mean_order_weight_kg` — the expected weight of an order (lanes are priced by weight);
 * :func:`gross_margin_per_order` — the expected revenue at the day's prices less the cost
   of goods of one order (the simulator's ``gross_margin`` = revenue - cost of goods sold).
 
@@ -134,6 +135,12 @@ def units_per_order(scenario: Scenario) -> float:
     """Expected units of an order: E[lines per order] x E[units per line]."""
     d = scenario.demand
     return d.lines_per_order.mean * d.units_per_line.mean
+
+
+def mean_order_weight_kg(scenario: Scenario, catalog: CatalogArrays) -> float:
+    """Expected weight of an order: sum_i p_i weight_i x E[lines per order] x E[units per line]."""
+    d = scenario.demand
+    return float(np.dot(catalog.popularity, catalog.weight_kg)) * d.lines_per_order.mean * d.units_per_line.mean
 
 
 def gross_margin_per_order(
