@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimize.solver import Infeasible
+from optimize.solver import Infeasible, Solution
 from optimize.solver import solve as run_solver
 from sim.model.catalog import catalog_for
 from sim.model.delivery import Carriers
 from sim.model.demand import demand_plan
+from sim.model.economics import mean_order_weight_kg, picking_capacity_per_day
 from sim.model.shop import simulate
-from sim.model.warehouse import capacity_schedule, mean_job_seconds
 from sim.scenario.schema import Scenario
 
 TIE_BREAK = 1e-3
@@ -46,6 +46,8 @@ TIE_BREAK = 1e-3
 
 @dataclass
 class Network:
+    """The transportation model's data: regions x warehouses x carriers, per day (see :func:`network_from`)."""
+
     regions: list[str]
     warehouses: list[str]
     carriers: list[str]
@@ -74,46 +76,56 @@ def _pilot_slack(scenario: Scenario, seed: int) -> list[np.ndarray]:
     return out
 
 
+def _pick_capacities(scenario: Scenario, event_days: np.ndarray, max_utilization: float) -> np.ndarray:
+    """(W,) orders/day each warehouse can pick, averaged over the horizon (inf = no picking model).
+
+    The horizon mean of ``sim.model.economics.picking_capacity_per_day``: scheduled
+    picker-seconds per day / seconds of a one-order job x ``max_utilization``.
+    """
+    pick = np.full(len(scenario.warehouses), np.inf)
+    for w, wh in enumerate(scenario.warehouses):
+        if wh.picking is not None:
+            pick[w] = float(np.mean(picking_capacity_per_day(scenario, wh, event_days, max_utilization)))
+    return pick
+
+
+def _on_time_probabilities(
+    car: Carriers, slack: list[np.ndarray], rng: np.random.Generator, samples: int
+) -> np.ndarray:
+    """(R, W, C) P(transit <= promise + slack) of each lane: ``samples`` transit draws per lane
+    (regions, then warehouses, then carriers, from one generator) against the pilot slack."""
+    C, W, R = car.mult.shape
+    on_time = np.zeros((R, W, C))
+    for r in range(R):
+        for w in range(W):
+            for c in range(C):
+                transit = np.sort(np.maximum(car.transit[c][w][r].sample(rng, samples), 0.0))
+                allowed = car.promise(c, r) + slack[w]
+                on_time[r, w, c] = float(np.searchsorted(transit, allowed, side="right").mean() / len(transit))
+    return on_time
+
+
 def network_from(
     scenario: Scenario, seed: int = 1, max_utilization: float = 0.9, transit_samples: int = 4000
 ) -> Network:
+    """The transportation model's data from the scenario: demand per region, lane costs at the mean
+    order weight, picking and carrier capacities, on-time probabilities from a pilot run (``seed``)."""
     s = scenario
     R, W = len(s.demand.regions), len(s.warehouses)
     cat = catalog_for(s)
     plan = demand_plan(s)
     rate = float(plan.rate[s.warmup_days :].mean())
     demand = rate * np.array([r.share for r in s.demand.regions])
-    d = s.demand
-    mean_weight = float(np.dot(cat.popularity, cat.weight_kg)) * d.lines_per_order.mean * d.units_per_line.mean
+    mean_weight = mean_order_weight_kg(s, cat)
     rng = np.random.default_rng(12345)
     car = Carriers(s)
     C = car.n
     if C == 0:
         raise ValueError("the logistics optimizer needs at least one carrier (carriers: [...])")
     ship = np.zeros((R, W, C))
-    for r in range(R):
-        for w in range(W):
-            for c in range(C):
-                ship[r, w, c] = car.cost(c, w, r, mean_weight)
-    pick = np.full(W, np.inf)
-    lines = d.lines_per_order.mean
-    for w, wh in enumerate(s.warehouses):
-        p = wh.picking
-        if p is None:
-            continue
-        t, caps = capacity_schedule(s, wh, plan.event)
-        seconds_per_day = float(np.sum(caps * np.diff(np.append(t, s.horizon_days)))) / s.horizon_days * 86400
-        job = mean_job_seconds(p, lines)
-        pick[w] = seconds_per_day / max(job, 1e-9) * max_utilization
+    for r, w, c in np.ndindex(R, W, C):
+        ship[r, w, c] = car.cost(c, w, r, mean_weight)
     cap = np.array([c.daily_capacity if c.daily_capacity is not None else np.inf for c in s.carriers], dtype=float)
-    slack = _pilot_slack(s, seed)
-    on_time = np.zeros((R, W, C))
-    for r in range(R):
-        for w in range(W):
-            for c in range(C):
-                transit = np.sort(np.maximum(car.transit[c][w][r].sample(rng, transit_samples), 0.0))
-                allowed = car.promise(c, r) + slack[w]
-                on_time[r, w, c] = float(np.searchsorted(transit, allowed, side="right").mean() / len(transit))
     return Network(
         regions=[r.name for r in s.demand.regions],
         warehouses=[w.name for w in s.warehouses],
@@ -122,15 +134,17 @@ def network_from(
         ship_cost=ship,
         handling=np.array([w.handling_cost_per_order for w in s.warehouses]),
         fixed=np.array([w.fixed_cost_per_day for w in s.warehouses]),
-        pick_capacity=pick,
+        pick_capacity=_pick_capacities(s, plan.event, max_utilization),
         carrier_capacity=cap,
-        on_time=on_time,
+        on_time=_on_time_probabilities(car, _pilot_slack(s, seed), rng, transit_samples),
         mean_weight=mean_weight,
     )
 
 
 @dataclass
 class LogisticsPlan:
+    """The least-cost lane plan: shares per lane, per-region cost and on-time rate, loads and duals."""
+
     lanes: pd.DataFrame  # region, warehouse, carrier, share, orders_per_day, cost_per_order, on_time_prob
     regions: pd.DataFrame  # region, orders_per_day, cost_per_order, on_time
     loads: pd.DataFrame  # resource, load, capacity, dual
@@ -145,10 +159,12 @@ class LogisticsPlan:
     solve_seconds: float = 0.0  # of ``seconds``, the time inside the solver (the rest builds the model)
 
     def to_overlay(self) -> dict:
+        """A YAML overlay of scenario keys: ``routing.warehouse: lane_plan`` with the plan's lanes."""
+        lanes = self.lanes
         rows = [
-            {"region": r.region, "warehouse": r.warehouse, "carrier": r.carrier, "share": round(float(r.share), 9)}
-            for r in self.lanes.itertuples()
-            if r.share > 1e-9
+            {"region": region, "warehouse": wh, "carrier": carrier, "share": round(float(share), 9)}
+            for region, wh, carrier, share in zip(lanes.region, lanes.warehouse, lanes.carrier, lanes.share)
+            if share > 1e-9
         ]
         # shares must sum to exactly 1 per region after rounding
         by_region: dict[str, list[dict]] = {}
@@ -171,6 +187,10 @@ class LogisticsPlan:
         }
 
 
+Lanes = dict[tuple[int, int, int], pulp.LpVariable]
+"""(region, warehouse, carrier) -> share of the region's orders on that lane."""
+
+
 def solve(
     scenario: Scenario,
     on_time_target: float = 0.95,
@@ -181,12 +201,26 @@ def solve(
     network: Network | None = None,
     time_limit: float = 120.0,
 ) -> LogisticsPlan:
-    """Least-cost lane plan meeting the on-time target; raises Infeasible naming the regions at fault."""
+    """Least-cost lane plan meeting the on-time target; raises Infeasible naming the regions at fault.
+
+    Build (:func:`_build_model`) -> solve -> read back (:func:`_read_plan`).
+    """
     if scope not in ("region", "overall"):
         raise ValueError(f"scope must be 'region' or 'overall', got {scope!r}")
     net = network or network_from(scenario, seed, max_utilization)
-    R, W, C = net.ship_cost.shape
     t0 = time.perf_counter()
+    prob, x, open_w = _build_model(net, on_time_target, allow_close, scope)
+    sol = run_solver(prob, time_limit)
+    if sol.status == "infeasible":
+        raise Infeasible(_explain(net, on_time_target, scope))
+    return _read_plan(net, x, open_w, sol, on_time_target, t0)
+
+
+def _build_model(
+    net: Network, on_time_target: float, allow_close: bool, scope: str
+) -> tuple[pulp.LpProblem, Lanes, dict[int, pulp.LpVariable]]:
+    """The transportation LP (a MILP with ``allow_close``) of the module docstring: (problem, lanes, open)."""
+    R, W, C = net.ship_cost.shape
     prob = pulp.LpProblem("lane_plan", pulp.LpMinimize)
     x = {(r, w, c): pulp.LpVariable(f"x_{r}_{w}_{c}", 0, 1) for r in range(R) for w in range(W) for c in range(C)}
     # among lanes of equal cost prefer the more punctual one (a tie-break worth 0.001 per late order)
@@ -201,79 +235,93 @@ def solve(
         for w in range(W)
         for c in range(C)
     ]
-    open_w = {}
+    open_w: dict[int, pulp.LpVariable] = {}
     if allow_close:
-        open_w = {w: pulp.LpVariable(f"open_{w}", cat=pulp.LpBinary) for w in range(W)}
+        open_w = _add_single_sourcing(prob, net, x)
         cost_terms += [(open_w[w], float(net.fixed[w])) for w in range(W)]
-        assign = {(r, w): pulp.LpVariable(f"assign_{r}_{w}", cat=pulp.LpBinary) for r in range(R) for w in range(W)}
-        for r in range(R):
-            prob += pulp.lpSum(assign[r, w] for w in range(W)) == 1, f"single_source:{net.regions[r]}"
-            for w in range(W):
-                prob += pulp.lpSum(x[r, w, c] for c in range(C)) <= assign[r, w], f"assign:{r}_{w}"
-                prob += assign[r, w] <= open_w[w], f"open:{r}_{w}"
     prob += pulp.LpAffineExpression(cost_terms) + (float(net.fixed.sum()) if not allow_close else 0.0)
     for r in range(R):
         prob += pulp.lpSum(x[r, w, c] for w in range(W) for c in range(C)) == 1, f"demand:{net.regions[r]}"
+    _add_capacity_rows(prob, net, x)
+    _add_on_time_rows(prob, net, x, on_time_target, scope)
+    return prob, x, open_w
+
+
+def _add_single_sourcing(prob: pulp.LpProblem, net: Network, x: Lanes) -> dict[int, pulp.LpVariable]:
+    """Binaries open[w] and assign[r, w]: each region served by one open warehouse. Returns open."""
+    R, W, C = net.ship_cost.shape
+    open_w = {w: pulp.LpVariable(f"open_{w}", cat=pulp.LpBinary) for w in range(W)}
+    assign = {(r, w): pulp.LpVariable(f"assign_{r}_{w}", cat=pulp.LpBinary) for r in range(R) for w in range(W)}
+    for r in range(R):
+        prob += pulp.lpSum(assign[r, w] for w in range(W)) == 1, f"single_source:{net.regions[r]}"
+        for w in range(W):
+            prob += pulp.lpSum(x[r, w, c] for c in range(C)) <= assign[r, w], f"assign:{r}_{w}"
+            prob += assign[r, w] <= open_w[w], f"open:{r}_{w}"
+    return open_w
+
+
+def _add_capacity_rows(prob: pulp.LpProblem, net: Network, x: Lanes) -> None:
+    """pick_capacity:w and carrier_capacity:c@w rows (only where the capacity is finite)."""
+    R, W, C = net.ship_cost.shape
     for w in range(W):
         if np.isfinite(net.pick_capacity[w]):
-            prob += (
-                (
-                    pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R) for c in range(C)])
-                    <= float(net.pick_capacity[w])
-                ),
-                f"pick_capacity:{net.warehouses[w]}",
-            )
+            load = pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R) for c in range(C)])
+            prob += load <= float(net.pick_capacity[w]), f"pick_capacity:{net.warehouses[w]}"
         for c in range(C):
             if np.isfinite(net.carrier_capacity[c]):
+                load = pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R)])
                 prob += (
-                    (
-                        pulp.LpAffineExpression([(x[r, w, c], float(net.demand[r])) for r in range(R)])
-                        <= float(net.carrier_capacity[c])
-                    ),
+                    load <= float(net.carrier_capacity[c]),
                     f"carrier_capacity:{net.carriers[c]}@{net.warehouses[w]}",
                 )
+
+
+def _add_on_time_rows(prob: pulp.LpProblem, net: Network, x: Lanes, target: float, scope: str) -> None:
+    """on_time:REGION rows (``scope='region'``) or one demand-weighted on_time:overall row."""
+    R, W, C = net.ship_cost.shape
     if scope == "region":
         for r in range(R):
-            prob += (
-                pulp.LpAffineExpression([(x[r, w, c], float(net.on_time[r, w, c])) for w in range(W) for c in range(C)])
-                >= on_time_target,
-                f"on_time:{net.regions[r]}",
+            share = pulp.LpAffineExpression(
+                [(x[r, w, c], float(net.on_time[r, w, c])) for w in range(W) for c in range(C)]
             )
-    else:
-        total = float(net.demand.sum())
-        prob += (
-            pulp.LpAffineExpression(
-                [
-                    (x[r, w, c], float(net.demand[r] * net.on_time[r, w, c] / total))
-                    for r in range(R)
-                    for w in range(W)
-                    for c in range(C)
-                ]
-            )
-            >= on_time_target,
-            "on_time:overall",
-        )
-    sol = run_solver(prob, time_limit)
-    if sol.status == "infeasible":
-        raise Infeasible(_explain(net, on_time_target, scope))
+            prob += share >= target, f"on_time:{net.regions[r]}"
+        return
+    total = float(net.demand.sum())
+    share = pulp.LpAffineExpression(
+        [
+            (x[r, w, c], float(net.demand[r] * net.on_time[r, w, c] / total))
+            for r in range(R)
+            for w in range(W)
+            for c in range(C)
+        ]
+    )
+    prob += share >= target, "on_time:overall"
+
+
+# ------------------------------------------------------------------ reading the plan back
+def _duals(net: Network, sol: Solution) -> dict[str, float]:
+    """Capacity duals (saving per day of one more order/day) and on-time duals (per point), by our names."""
+    # PuLP files constraints under names with "-+[] " replaced by "_"; report ours
+    ours = (
+        [f"pick_capacity:{w}" for w in net.warehouses]
+        + [f"on_time:{r}" for r in net.regions]
+        + [f"carrier_capacity:{c}@{w}" for w in net.warehouses for c in net.carriers]
+    )
+    label = {_pulp_name(n): n for n in ours}
     duals = {}
-    if not allow_close:
-        # PuLP files constraints under names with "-+[] " replaced by "_"; report ours
-        ours = (
-            [f"pick_capacity:{w}" for w in net.warehouses]
-            + [f"on_time:{r}" for r in net.regions]
-            + [f"carrier_capacity:{c}@{w}" for w in net.warehouses for c in net.carriers]
-        )
-        label = {_pulp_name(n): n for n in ours}
-        for pulp_name, value in sol.duals.items():
-            name = label.get(pulp_name, pulp_name)
-            if name.startswith(("pick_capacity", "carrier_capacity")):
-                duals[name] = -value  # saving per day of one more order/day of capacity
-            elif name.startswith("on_time"):
-                duals[name + " (per point)"] = value * 0.01
-    xs = np.array([[[x[r, w, c].value() or 0.0 for c in range(C)] for w in range(W)] for r in range(R)])
-    xs[xs < 1e-12] = 0.0
-    lanes = pd.DataFrame(
+    for pulp_name, value in sol.duals.items():
+        name = label.get(pulp_name, pulp_name)
+        if name.startswith(("pick_capacity", "carrier_capacity")):
+            duals[name] = -value  # saving per day of one more order/day of capacity
+        elif name.startswith("on_time"):
+            duals[name + " (per point)"] = value * 0.01
+    return duals
+
+
+def _lane_table(net: Network, xs: np.ndarray) -> pd.DataFrame:
+    """One row per lane: share, orders per day, cost per order, on-time probability."""
+    R, W, C = xs.shape
+    return pd.DataFrame(
         [
             {
                 "region": net.regions[r],
@@ -289,14 +337,11 @@ def solve(
             for c in range(C)
         ]
     )
-    regions = pd.DataFrame(
-        {
-            "region": net.regions,
-            "orders_per_day": net.demand,
-            "cost_per_order": [(xs[r] * (net.ship_cost[r] + net.handling[:, None])).sum() for r in range(R)],
-            "on_time": [(xs[r] * net.on_time[r]).sum() for r in range(R)],
-        }
-    )
+
+
+def _load_table(net: Network, xs: np.ndarray, duals: dict[str, float]) -> pd.DataFrame:
+    """One row per picking and carrier capacity: load, capacity and dual (NaN when not binding or a MILP)."""
+    _, W, C = xs.shape
     loads = [
         {
             "resource": f"pick_capacity:{net.warehouses[w]}",
@@ -314,19 +359,36 @@ def solve(
         for w in range(W)
         for c in range(C)
     ]
-    loads = pd.DataFrame(loads)
-    loads["dual"] = [duals.get(n, np.nan) for n in loads.resource]
+    table = pd.DataFrame(loads)
+    table["dual"] = [duals.get(n, np.nan) for n in table.resource]
+    return table
+
+
+def _read_plan(
+    net: Network, x: Lanes, open_w: dict[int, pulp.LpVariable], sol: Solution, on_time_target: float, t0: float
+) -> LogisticsPlan:
+    """The solved model as a :class:`LogisticsPlan` (duals only for the LP: ``open_w`` empty)."""
+    R, W, C = net.ship_cost.shape
+    duals = _duals(net, sol) if not open_w else {}
+    xs = np.array([[[x[r, w, c].value() or 0.0 for c in range(C)] for w in range(W)] for r in range(R)])
+    xs[xs < 1e-12] = 0.0
+    regions = pd.DataFrame(
+        {
+            "region": net.regions,
+            "orders_per_day": net.demand,
+            "cost_per_order": [(xs[r] * (net.ship_cost[r] + net.handling[:, None])).sum() for r in range(R)],
+            "on_time": [(xs[r] * net.on_time[r]).sum() for r in range(R)],
+        }
+    )
     served = xs.sum(axis=(0, 2)) > 1e-9
-    open_names = [
-        net.warehouses[w] for w in range(W) if (open_w[w].value() > 0.5 if allow_close else True) or served[w]
-    ]
+    open_names = [net.warehouses[w] for w in range(W) if (open_w[w].value() > 0.5 if open_w else True) or served[w]]
     daily = float((regions.cost_per_order * net.demand).sum())
     fixed = float(sum(net.fixed[w] for w in range(W) if net.warehouses[w] in open_names))
     total = float(net.demand.sum())
     return LogisticsPlan(
-        lanes=lanes,
+        lanes=_lane_table(net, xs),
         regions=regions,
-        loads=loads,
+        loads=_load_table(net, xs, duals),
         open_warehouses=open_names,
         objective_per_day=daily + fixed,
         cost_per_order=daily / total,

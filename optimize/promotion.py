@@ -38,7 +38,6 @@ picking capacity on a day (also per picker-shift).
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 
@@ -46,13 +45,31 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimize.solver import Infeasible
+from optimize.promotion_inputs import (
+    Inputs,
+    fulfilment_cost_per_order,
+    inputs_from,
+    pilot_late_share,
+    replenishment_cost_per_unit,
+    shop_capacity,
+)
+from optimize.solver import Infeasible, Solution
 from optimize.solver import solve as run_solver
-from sim.model.catalog import catalog_for
-from sim.model.delivery import Carriers
-from sim.model.demand import channel_ceiling, demand_plan, hill_inverse, hill_response
-from sim.model.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
+from sim.model.demand import channel_ceiling, hill_inverse, hill_response
 from sim.scenario.schema import Scenario
+
+__all__ = [
+    "Curve",
+    "Inputs",
+    "PromotionPlan",
+    "fulfilment_cost_per_order",
+    "inputs_from",
+    "pilot_late_share",
+    "pwl_curve",
+    "replenishment_cost_per_unit",
+    "shop_capacity",
+    "solve",
+]
 
 
 @dataclass(frozen=True)
@@ -65,10 +82,12 @@ class Curve:
 
     @property
     def widths(self) -> np.ndarray:
+        """Spend per day of each segment."""
         return np.diff(self.breakpoints)
 
     @property
     def slopes(self) -> np.ndarray:
+        """Extra orders per unit of spend on each segment (decreasing: the curve is concave)."""
         return np.diff(self.orders) / np.maximum(np.diff(self.breakpoints), 1e-12)
 
 
@@ -89,167 +108,10 @@ def pwl_curve(channel, segments: int = 24, demand_scale: float = 1.0) -> Curve:
     return Curve(breakpoints=xs, orders=ys, max_error=float(np.max(np.abs(hill_response(fine, *args) - chords))))
 
 
-def fulfilment_cost_per_order(scenario: Scenario, orders: int = 20_000, seed: int = 0) -> float:
-    """Expected carrier + handling cost of one order under the scenario's own routing rules.
-
-    A Monte Carlo of ``orders`` orders drawn like the simulator draws them (lines, SKUs by
-    popularity, units, region); each goes to its region's warehouse and to the carrier the
-    routing rule picks (cheapest, fastest, or express from ``express_min_order_value``),
-    priced on its lane by weight. Carrier capacity and disruptions are ignored.
-    """
-    from sim.model.demand import draw_counts
-    from sim.model.policy import region_warehouse
-
-    s = scenario
-    d = s.demand
-    cat = catalog_for(s)
-    rng = np.random.default_rng(seed)
-    car = Carriers(s)
-    lines = draw_counts(d.lines_per_order, rng, orders)
-    starts = np.concatenate([[0], np.cumsum(lines)[:-1]])
-    cum = np.cumsum(cat.popularity)
-    cum[-1] = 1.0
-    sku = np.searchsorted(cum, rng.random(int(lines.sum())), side="right")
-    qty = draw_counts(d.units_per_line, rng, len(sku))
-    value = np.add.reduceat(qty * cat.price[sku], starts)
-    weight = np.add.reduceat(qty * cat.weight_kg[sku], starts)
-    region = rng.choice(len(d.regions), size=orders, p=[r.share for r in d.regions])
-    rw = region_warehouse(s)
-    wh = np.array([rw[r.name] for r in d.regions])[region]
-    rule = s.routing.carrier
-    express = car.names.index(s.routing.express_carrier) if s.routing.express_carrier in car.names else -1
-    total = 0.0
-    for i in range(orders):
-        w, r, kg = int(wh[i]), int(region[i]), float(weight[i])
-        if rule == "fastest":
-            c = int(car.fastest[w, r])
-        elif rule == "rule" and express >= 0 and value[i] >= s.routing.express_min_order_value:
-            c = express
-        else:
-            c = car.cheapest(w, r, kg)
-        total += car.cost(c, w, r, kg) + s.warehouses[w].handling_cost_per_order
-    return total / orders
-
-
-def replenishment_cost_per_unit(scenario: Scenario, step: float = 0.01) -> float:
-    """Holding + ordering cost of one more unit sold, under the scenario's own replenishment rules.
-
-    The yearly cost of every (warehouse, SKU) is approximated the textbook way: orders per
-    year x order cost + holding cost x (half an order quantity of cycle stock + safety stock
-    above the lead-time demand). Reorder points and EOQ quantities that the scenario derives
-    from demand (``service_level``, ``order_quantity: eoq``) grow with it, so the cost of one
-    more unit is the derivative of that total: a finite difference with all demand scaled
-    by 1 + ``step``. For EOQ alone it is sqrt(K h / 2D) per unit, the slope of sqrt(2 K D h).
-    """
-    import dataclasses
-
-    from sim.model.policy import resolve_policy
-
-    s = scenario
-    cat = catalog_for(s)
-    plan = demand_plan(s)
-    W = len(s.warehouses)
-    sup = [s.suppliers[j] for j in cat.supplier]
-    K = np.tile([x.order_cost if x.order_cost is not None else s.inventory.costs.order_cost for x in sup], W)
-    h = s.inventory.costs.holding_rate_per_year * np.tile(cat.unit_cost, W)
-    T = np.tile([x.lead_time_days.mean for x in sup], W)
-
-    def yearly(scale: float) -> tuple[float, float]:
-        pl = dataclasses.replace(plan, base_rate=plan.base_rate * scale, marketing_orders=plan.marketing_orders * scale)
-        pol = resolve_policy(s, cat, pl)
-        mu = pol.mean_daily_demand
-        R = pol.review_period_days if pol.periodic else 0
-        if pol.kind == "sQ":
-            q, level = pol.order_quantity, pol.reorder_point
-        elif pol.kind in ("sS", "RsS"):
-            q, level = np.maximum(pol.order_up_to - pol.reorder_point, 1.0), pol.reorder_point
-        else:  # RS / base stock: an order each review (or each unit), up to S
-            q, level = np.maximum(mu * max(R, 1), 1.0), pol.order_up_to - mu * R
-        orders = mu * 365.0 / q
-        safety = np.maximum(level - mu * (T + R), 0.0)
-        return float(np.sum(orders * K + h * (q / 2.0 + safety))), float(mu.sum() * 365.0)
-
-    (c0, u0), (c1, u1) = yearly(1.0), yearly(1.0 + step)
-    return (c1 - c0) / (u1 - u0) if u1 > u0 else 0.0
-
-
-def pilot_late_share(scenario: Scenario, seed: int | None = None) -> float:
-    """Share of orders delivered late in one simulated run of the scenario as it is."""
-    from sim.model.shop import simulate
-
-    rate = simulate(scenario, seed).kpis["on_time_rate"]
-    return 0.0 if not np.isfinite(rate) else 1.0 - float(rate)
-
-
-@dataclass
-class Inputs:
-    days: int
-    dates: list[dt.date]
-    base_orders: np.ndarray  # expected orders/day without marketing
-    margin: np.ndarray  # profit per extra order, per day (before spend)
-    costs_per_order: dict  # the variable costs in the margin: fulfilment, replenishment, late delivery
-    revenue_per_order: np.ndarray
-    units_per_order: float
-    capacity: np.ndarray  # orders/day the warehouses can pick (inf: no limit)
-    orders_per_picker_shift: float
-    event: np.ndarray  # bool per day: a promotion event runs (channel event multipliers apply)
-
-
-def inputs_from(
-    scenario: Scenario, max_utilization: float = 1.0, shift_hours: float = 8.0, late_share: float | None = None
-) -> Inputs:
-    """Per-day inputs of the LP; ``late_share`` = share of orders delivered late (a pilot run if
-    omitted and late deliveries cost something)."""
-    s = scenario
-    cat = catalog_for(s)
-    plan = demand_plan(s)
-    d = s.demand
-    lines = d.lines_per_order.mean
-    units = lines * d.units_per_line.mean
-    price = float(np.dot(cat.popularity, cat.price))
-    cost = float(np.dot(cat.popularity, cat.unit_cost))
-    fulfil = fulfilment_cost_per_order(s) if s.carriers else 0.0
-    replenish = units * replenishment_cost_per_unit(s)
-    late_cost = s.inventory.costs.late_delivery_cost_per_order
-    if late_share is None:
-        late_share = pilot_late_share(s) if late_cost > 0 and s.carriers else 0.0
-    revenue = units * price * plan.price_factor
-    margin = revenue - units * cost - fulfil - replenish - late_share * late_cost
-    H = s.horizon_days
-    capacity = np.full(H, np.inf)
-    job_seconds = []
-    from sim.model.policy import warehouse_shares
-
-    share_w = warehouse_shares(s)
-    for wi, wh in enumerate(s.warehouses):
-        p = wh.picking
-        if p is None:
-            continue
-        t, caps = capacity_schedule(s, wh, plan.event)
-        per_day = picker_days_per_day(t, caps, H)
-        job = mean_job_seconds(p, lines)
-        job_seconds.append(job)
-        day_cap = per_day * 86400.0 / job * max_utilization
-        if share_w[wi] > 0:  # total orders/day at which this warehouse (serving its share) is full
-            capacity = np.minimum(capacity, day_cap / share_w[wi])
-    # a picker-shift adds orders at the same utilization the capacity assumes
-    per_shift = shift_hours * 3600.0 / float(np.mean(job_seconds)) * max_utilization if job_seconds else float("inf")
-    return Inputs(
-        days=H,
-        dates=[s.start_date + dt.timedelta(days=i) for i in range(H)],
-        base_orders=plan.base_rate,
-        margin=margin,
-        costs_per_order={"fulfilment": fulfil, "replenishment": replenish, "late_delivery": late_share * late_cost},
-        revenue_per_order=revenue,
-        units_per_order=units,
-        capacity=capacity,
-        orders_per_picker_shift=per_shift,
-        event=plan.event,
-    )
-
-
 @dataclass
 class PromotionPlan:
+    """The best spend plan: spend per channel and period, its predicted orders and profit, duals."""
+
     spend: pd.DataFrame  # channel, period, start, end, days, spend, extra_orders, revenue, profit
     channels: pd.DataFrame  # channel, spend, extra_orders, revenue, roas, marginal_return
     objective: float  # expected profit from marketing (after spend)
@@ -268,16 +130,8 @@ class PromotionPlan:
         """The channels with a spend schedule per period (lists replace the scenario's channels)."""
         out = []
         for ch in self.channel_specs:
-            rows = self.spend[self.spend.channel == ch.name].sort_values("start")
-            schedule = []
-            for r in rows.itertuples():
-                per_day = round(float(r.spend) / r.days, 2)
-                if schedule and schedule[-1]["spend_per_day"] == per_day:
-                    schedule[-1]["end"] = r.end.isoformat()
-                else:
-                    schedule.append({"start": r.start.isoformat(), "end": r.end.isoformat(), "spend_per_day": per_day})
             spec = ch.model_dump(mode="json", exclude_none=True)
-            spec.update({"spend_per_day": 0.0, "event_spend_per_day": 0.0, "schedule": schedule})
+            spec.update({"spend_per_day": 0.0, "event_spend_per_day": 0.0, "schedule": self._schedule(ch.name)})
             out.append(spec)
         return {
             "plan_info": {
@@ -289,6 +143,18 @@ class PromotionPlan:
             },
             "demand": {"channels": out},
         }
+
+    def _schedule(self, channel: str) -> list[dict]:
+        """Spend per day of one channel as periods (start, end, spend_per_day); equal neighbours merged."""
+        rows = self.spend[self.spend.channel == channel].sort_values("start")
+        schedule: list[dict] = []
+        for r in rows.itertuples():
+            per_day = round(float(r.spend) / r.days, 2)
+            if schedule and schedule[-1]["spend_per_day"] == per_day:
+                schedule[-1]["end"] = r.end.isoformat()
+            else:
+                schedule.append({"start": r.start.isoformat(), "end": r.end.isoformat(), "spend_per_day": per_day})
+        return schedule
 
 
 def _period_values(inp: Inputs, channel, a: int, b: int) -> tuple[float, float, float, np.ndarray]:
@@ -310,9 +176,117 @@ def _period_values(inp: Inputs, channel, a: int, b: int) -> tuple[float, float, 
 
 
 def _periods(inputs: Inputs, period: str) -> list[tuple[int, int]]:
+    """(first day, last day + 1) of each planning period: single days, or weeks from day 0."""
     if period == "day":
         return [(d, d + 1) for d in range(inputs.days)]
     return [(d, min(d + 7, inputs.days)) for d in range(0, inputs.days, 7)]
+
+
+Segments = dict[tuple[int, int, int], tuple[pulp.LpVariable, float, float]]
+"""(channel, period, segment) -> (spend variable, extra orders per unit of spend, margin per order)."""
+
+
+@dataclass
+class _Model:
+    """The promotion LP with what is needed to add rows and to read the plan back."""
+
+    prob: pulp.LpProblem
+    seg: Segments
+    rev_order: dict[tuple[int, int], float]  # (channel, period) -> revenue of one extra order
+    day_share: dict[tuple[int, int], np.ndarray]  # (channel, period) -> share of the extra orders on each day
+
+    orders: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]]  # (channel, period) -> (spend, orders/spend)
+
+    def spend_vars(self, ci: int, pi: int) -> list[pulp.LpVariable]:
+        """The segment spend variables of channel ``ci`` in period ``pi``, steepest first."""
+        return [v for v, _ in self.orders[ci, pi]]
+
+
+def _segments(inp: Inputs, channels, curves: dict[str, Curve], periods) -> _Model:
+    """One bounded spend variable per segment of each channel's curve in each period (size = width x days)."""
+    seg: Segments = {}
+    rev_order, day_share, orders = {}, {}, {}
+    for ci, ch in enumerate(channels):
+        cv = curves[ch.name]
+        for pi, (a, b) in enumerate(periods):
+            n = b - a
+            gain, m, r, share = _period_values(inp, ch, a, b)
+            rev_order[ci, pi], day_share[ci, pi] = r, share
+            for k, (w, sl) in enumerate(zip(cv.widths, cv.slopes)):
+                v = pulp.LpVariable(f"s_{ci}_{pi}_{k}", 0, float(w * n))
+                seg[ci, pi, k] = (v, float(sl) * gain, m)
+            orders[ci, pi] = [(seg[ci, pi, k][0], seg[ci, pi, k][1]) for k in range(len(cv.widths))]
+    return _Model(pulp.LpProblem("promotion", pulp.LpMaximize), seg, rev_order, day_share, orders)
+
+
+def _add_spend_rows(model: _Model, channels, n_periods: int, budget, target_roas, period_cap) -> None:
+    """budget:all, roas:all, channel_min:c / channel_max:c and period_cap:p rows."""
+    prob, seg = model.prob, model.seg
+    if budget is not None:
+        prob += pulp.LpAffineExpression([(v, 1.0) for v, _, _ in seg.values()]) <= budget, "budget:all"
+    if target_roas is not None:
+        rev = [(v, sl * model.rev_order[ci, pi] - target_roas) for (ci, pi, k), (v, sl, m) in seg.items()]
+        prob += pulp.LpAffineExpression(rev) >= 0, "roas:all"
+    for ci, ch in enumerate(channels):
+        total = pulp.LpAffineExpression([(v, 1.0) for pi in range(n_periods) for v in model.spend_vars(ci, pi)])
+        if ch.min_budget > 0:
+            prob += total >= ch.min_budget, f"channel_min:{ch.name}"
+        if ch.max_budget is not None:
+            prob += total <= ch.max_budget, f"channel_max:{ch.name}"
+    if period_cap is not None:
+        for pi in range(n_periods):
+            spend = pulp.LpAffineExpression([(v, 1.0) for ci in range(len(channels)) for v in model.spend_vars(ci, pi)])
+            prob += spend <= period_cap, f"period_cap:{pi}"
+
+
+def _add_capacity_rows(model: _Model, inp: Inputs, periods, n_channels: int) -> None:
+    """capacity:DAY rows: base orders + extra orders of the day within what the warehouses can pick."""
+    for pi, (a, b) in enumerate(periods):
+        for d in range(a, b):
+            room = inp.capacity[d] - inp.base_orders[d]
+            if not np.isfinite(room):
+                continue
+            expr = pulp.LpAffineExpression(
+                [(v, sl * model.day_share[ci, pi][d - a]) for ci in range(n_channels) for v, sl in model.orders[ci, pi]]
+            )
+            model.prob += expr <= max(room, 0.0), f"capacity:{d}"  # day index (PuLP rewrites '-' in names)
+
+
+def _build_model(
+    scenario: Scenario,
+    inp: Inputs,
+    curves: dict[str, Curve],
+    periods,
+    budget: float | None,
+    target_roas: float | None,
+    period_cap: float | None,
+    capacity_aware: bool,
+    stock_units: float | None,
+) -> _Model:
+    """The LP of the module docstring: objective, spend rows, capacity rows, stock row."""
+    channels = scenario.demand.channels
+    model = _segments(inp, channels, curves, periods)
+    prob, seg = model.prob, model.seg
+    prob += pulp.LpAffineExpression([(v, sl * m - 1.0) for v, sl, m in seg.values()])
+    _add_spend_rows(model, channels, len(periods), budget, target_roas, period_cap)
+    if capacity_aware:
+        _add_capacity_rows(model, inp, periods, len(channels))
+    if stock_units is not None:
+        units = pulp.LpAffineExpression([(v, sl * inp.units_per_order) for v, sl, m in seg.values()])
+        prob += units <= stock_units, "stock:all"
+    return model
+
+
+def _check_request(scenario: Scenario, budget: float | None, target_roas: float | None) -> None:
+    """Refuse requests that cannot make a plan before any model is built."""
+    channels = scenario.demand.channels
+    if not channels:
+        raise ValueError("the scenario has no marketing channels (demand.channels)")
+    if budget is None and target_roas is None:
+        raise ValueError("give a budget or a target ROAS")
+    mins = sum(c.min_budget for c in channels)
+    if budget is not None and mins > budget + 1e-9:
+        raise Infeasible(f"channel minimum spends add up to {mins:,.0f}, above the budget {budget:,.0f}", "budget")
 
 
 def solve(
@@ -328,94 +302,46 @@ def solve(
     time_limit: float = 120.0,
     late_share: float | None = None,
 ) -> PromotionPlan:
-    """Best spend plan; raises Infeasible (e.g. channel minimums above the budget)."""
+    """Best spend plan; raises Infeasible (e.g. channel minimums above the budget).
+
+    Build (:func:`_build_model`) -> solve with segments filled in order (:func:`_solve_in_order`)
+    -> read back (:func:`_plan`).
+    """
+    _check_request(scenario, budget, target_roas)
     channels = scenario.demand.channels
-    if not channels:
-        raise ValueError("the scenario has no marketing channels (demand.channels)")
-    if budget is None and target_roas is None:
-        raise ValueError("give a budget or a target ROAS")
-    mins = sum(c.min_budget for c in channels)
-    if budget is not None and mins > budget + 1e-9:
-        raise Infeasible(f"channel minimum spends add up to {mins:,.0f}, above the budget {budget:,.0f}", "budget")
     inp = inputs_from(scenario, max_utilization, late_share=late_share)
     curves = {c.name: pwl_curve(c, segments, scenario.demand.scale) for c in channels}
     periods = _periods(inp, period)
     t0 = time.perf_counter()
-    prob = pulp.LpProblem("promotion", pulp.LpMaximize)
-    seg, spend_terms, orders_terms, rev_order, day_share = {}, {}, {}, {}, {}
-    for ci, ch in enumerate(channels):
-        cv = curves[ch.name]
-        for pi, (a, b) in enumerate(periods):
-            n = b - a
-            gain, m, r, share = _period_values(inp, ch, a, b)
-            rev_order[ci, pi], day_share[ci, pi] = r, share
-            for k, (w, sl) in enumerate(zip(cv.widths, cv.slopes)):
-                v = pulp.LpVariable(f"s_{ci}_{pi}_{k}", 0, float(w * n))
-                seg[ci, pi, k] = (v, float(sl) * gain, m)
-            spend_terms[ci, pi] = [seg[ci, pi, k][0] for k in range(len(cv.widths))]
-            orders_terms[ci, pi] = [(seg[ci, pi, k][0], seg[ci, pi, k][1]) for k in range(len(cv.widths))]
-    prob += pulp.LpAffineExpression([(v, sl * m - 1.0) for v, sl, m in seg.values()])
-    all_spend = [v for v, _, _ in seg.values()]
-    if budget is not None:
-        prob += pulp.LpAffineExpression([(v, 1.0) for v in all_spend]) <= budget, "budget:all"
-    if target_roas is not None:
-        rev = [(v, sl * rev_order[ci, pi] - target_roas) for (ci, pi, k), (v, sl, m) in seg.items()]
-        prob += pulp.LpAffineExpression(rev) >= 0, "roas:all"
-    for ci, ch in enumerate(channels):
-        total = pulp.LpAffineExpression([(v, 1.0) for pi in range(len(periods)) for v in spend_terms[ci, pi]])
-        if ch.min_budget > 0:
-            prob += total >= ch.min_budget, f"channel_min:{ch.name}"
-        if ch.max_budget is not None:
-            prob += total <= ch.max_budget, f"channel_max:{ch.name}"
-    if period_cap is not None:
-        for pi in range(len(periods)):
-            prob += (
-                (
-                    pulp.LpAffineExpression([(v, 1.0) for ci in range(len(channels)) for v in spend_terms[ci, pi]])
-                    <= period_cap
-                ),
-                f"period_cap:{pi}",
-            )
-    if capacity_aware:
-        for pi, (a, b) in enumerate(periods):
-            for d in range(a, b):
-                room = inp.capacity[d] - inp.base_orders[d]
-                if not np.isfinite(room):
-                    continue
-                expr = pulp.LpAffineExpression(
-                    [
-                        (v, sl * day_share[ci, pi][d - a])
-                        for ci in range(len(channels))
-                        for v, sl in orders_terms[ci, pi]
-                    ]
-                )
-                prob += expr <= max(room, 0.0), f"capacity:{d}"  # day index (PuLP rewrites '-' in names)
-    if stock_units is not None:
-        prob += (
-            (pulp.LpAffineExpression([(v, sl * inp.units_per_order) for v, sl, m in seg.values()]) <= stock_units),
-            "stock:all",
-        )
-    sol = run_solver(prob, time_limit)
+    model = _build_model(scenario, inp, curves, periods, budget, target_roas, period_cap, capacity_aware, stock_units)
+
+    def explain() -> str:
+        return _explain(scenario, budget, target_roas, inp, curves, periods, period_cap)
+
+    sol = _solve_in_order(model, channels, curves, periods, time_limit, t0, explain)
+    return _plan(scenario, inp, curves, periods, model.seg, sol, capacity_aware, time.perf_counter() - t0)
+
+
+def _solve_in_order(model: _Model, channels, curves, periods, time_limit: float, t0: float, explain) -> Solution:
+    """Solve the LP; where a channel minimum makes it use segments out of order, force the order and solve again.
+
+    A channel minimum can force spend where capacity or stock binds: the LP then buys flat
+    segments and skips steep ones, which no real spend level does (the simulator would see
+    curve(spend), many more orders). Where that happens, segments are made to fill in order
+    (binary z = 1 when segment k is full; only then may segment k+1 be used) and the model
+    is solved again, until every (channel, period) fills in order: the answer is then
+    optimal for the exact piecewise-linear curves. ``explain()`` words an infeasible model.
+    """
+    sol = run_solver(model.prob, time_limit)
     if sol.status == "infeasible":
-        raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
-    # A channel minimum can force spend where capacity or stock binds: the LP then buys flat
-    # segments and skips steep ones, which no real spend level does (the simulator would see
-    # curve(spend), many more orders). Where that happens, segments are made to fill in order
-    # (binary z = 1 when segment k is full; only then may segment k+1 be used) and the model
-    # is solved again, until every (channel, period) fills in order: the answer is then
-    # optimal for the exact piecewise-linear curves.
-    ordered = set()
-    while bad := [cp for cp in _out_of_order(seg, curves, channels, periods) if cp not in ordered]:
-        for ci, pi in bad:
-            ordered.add((ci, pi))
-            w, n = curves[channels[ci].name].widths, periods[pi][1] - periods[pi][0]
-            for k in range(len(w) - 1):
-                z = pulp.LpVariable(f"z_{ci}_{pi}_{k}", cat=pulp.LpBinary)
-                prob += seg[ci, pi, k][0] >= float(w[k] * n) * z, f"order:full_{ci}_{pi}_{k}"
-                prob += seg[ci, pi, k + 1][0] <= float(w[k + 1] * n) * z, f"order:next_{ci}_{pi}_{k}"
-        sol = run_solver(prob, max(time_limit - (time.perf_counter() - t0), 1.0))
+        raise Infeasible(explain())
+    ordered: set[tuple[int, int]] = set()
+    while bad := [cp for cp in _out_of_order(model.seg, curves, channels, periods) if cp not in ordered]:
+        ordered.update(bad)
+        _fill_in_order(model, channels, curves, periods, bad)
+        sol = run_solver(model.prob, max(time_limit - (time.perf_counter() - t0), 1.0))
         if sol.status == "infeasible":
-            raise Infeasible(_explain(scenario, budget, target_roas, inp, curves, periods, period_cap))
+            raise Infeasible(explain())
         if sol.status not in ("optimal", "time_limit"):
             raise Infeasible(
                 f"channel minimums force spend where the warehouses or the stock are full, and the "
@@ -423,7 +349,18 @@ def solve(
                 f"channel minimums or shorten the horizon",
                 "time_limit",
             )
-    return _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, time.perf_counter() - t0)
+    return sol
+
+
+def _fill_in_order(model: _Model, channels, curves, periods, pairs: list[tuple[int, int]]) -> None:
+    """Binaries making the segments of each (channel, period) in ``pairs`` fill steepest first."""
+    prob, seg = model.prob, model.seg
+    for ci, pi in pairs:
+        w, n = curves[channels[ci].name].widths, periods[pi][1] - periods[pi][0]
+        for k in range(len(w) - 1):
+            z = pulp.LpVariable(f"z_{ci}_{pi}_{k}", cat=pulp.LpBinary)
+            prob += seg[ci, pi, k][0] >= float(w[k] * n) * z, f"order:full_{ci}_{pi}_{k}"
+            prob += seg[ci, pi, k + 1][0] <= float(w[k + 1] * n) * z, f"order:next_{ci}_{pi}_{k}"
 
 
 def _out_of_order(seg, curves, channels, periods) -> list[tuple[int, int]]:
@@ -441,8 +378,9 @@ def _out_of_order(seg, curves, channels, periods) -> list[tuple[int, int]]:
     return out
 
 
-def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> PromotionPlan:
-    channels = scenario.demand.channels
+# ------------------------------------------------------------------ reading the plan back
+def _spend_table(channels, inp: Inputs, curves, periods, seg: Segments) -> pd.DataFrame:
+    """One row per (channel, period): spend, extra orders, revenue and profit of the solved plan."""
     rows = []
     for ci, ch in enumerate(channels):
         cv = curves[ch.name]
@@ -464,21 +402,28 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
                     "profit": extra * margin - spend,
                 }
             )
-    spend = pd.DataFrame(rows)
-    budget_dual = sol.duals.get("budget:all", 0.0)
+    return pd.DataFrame(rows)
+
+
+def _marginal_return(ci: int, cv: Curve, periods, seg: Segments, sol: Solution) -> float:
+    """Profit of the next unit of spend where it is best used in channel ``ci`` (0 if nowhere)."""
+    best = 0.0
+    for pi, (a, b) in enumerate(periods):
+        if any(abs(sol.slacks.get(f"capacity:{d}", 1.0)) < 1e-7 for d in range(a, b)):
+            continue  # the warehouses are full on these days: no spend can be added there
+        used = [seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))]
+        free = [k for k in range(len(cv.widths)) if used[k] < cv.widths[k] * (b - a) - 1e-9]
+        if free:
+            best = max(best, seg[ci, pi, free[0]][1] * seg[ci, pi, free[0]][2] - 1.0)
+    return best
+
+
+def _channel_table(channels, spend: pd.DataFrame, curves, periods, seg: Segments, sol: Solution) -> pd.DataFrame:
+    """One row per channel: totals, ROAS, marginal return and the curve's approximation error."""
     per_channel = []
     for ci, ch in enumerate(channels):
         part = spend[spend.channel == ch.name]
         cv = curves[ch.name]
-        # marginal return: profit of the next unit of spend where it is best used in this channel
-        best = 0.0
-        for pi, (a, b) in enumerate(periods):
-            if any(abs(sol.slacks.get(f"capacity:{d}", 1.0)) < 1e-7 for d in range(a, b)):
-                continue  # the warehouses are full on these days: no spend can be added there
-            used = [seg[ci, pi, k][0].value() or 0.0 for k in range(len(cv.widths))]
-            free = [k for k in range(len(cv.widths)) if used[k] < cv.widths[k] * (b - a) - 1e-9]
-            if free:
-                best = max(best, seg[ci, pi, free[0]][1] * seg[ci, pi, free[0]][2] - 1.0)
         per_channel.append(
             {
                 "channel": ch.name,
@@ -486,10 +431,15 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
                 "extra_orders": part.extra_orders.sum(),
                 "revenue": part.revenue.sum(),
                 "roas": part.revenue.sum() / part.spend.sum() if part.spend.sum() > 0 else np.nan,
-                "marginal_return": best,
+                "marginal_return": _marginal_return(ci, cv, periods, seg, sol),
                 "approx_error_orders_per_day": cv.max_error,
             }
         )
+    return pd.DataFrame(per_channel)
+
+
+def _capacity_table(inp: Inputs, sol: Solution) -> pd.DataFrame:
+    """Days whose picking capacity binds: the value of one more order (and picker-shift) of capacity."""
     cap_rows = []
     for name, dual in sol.duals.items():
         if name.startswith("capacity:") and abs(dual) > 1e-9:
@@ -504,12 +454,19 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
                     "base_over_capacity": max(float(inp.base_orders[d] - inp.capacity[d]), 0.0),
                 }
             )
-    duals = {"budget_unit": budget_dual}
+    return pd.DataFrame(cap_rows)
+
+
+def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> PromotionPlan:
+    """The solved LP as a :class:`PromotionPlan`."""
+    channels = scenario.demand.channels
+    spend = _spend_table(channels, inp, curves, periods, seg)
+    duals = {"budget_unit": sol.duals.get("budget:all", 0.0)}
     if "roas:all" in sol.duals:
         duals["roas"] = sol.duals["roas:all"]
     return PromotionPlan(
         spend=spend,
-        channels=pd.DataFrame(per_channel),
+        channels=_channel_table(channels, spend, curves, periods, seg, sol),
         objective=float(spend.profit.sum()),
         status=sol.status,
         seconds=seconds,
@@ -517,7 +474,7 @@ def _plan(scenario, inp, curves, periods, seg, sol, capacity_aware, seconds) -> 
         approx_error={c: curves[c].max_error for c in curves},
         duals=duals,
         binding=[n for n in sol.binding() if not n.startswith(("capacity:", "order:"))][:20],
-        capacity_days=pd.DataFrame(cap_rows),
+        capacity_days=_capacity_table(inp, sol),
         channel_specs=list(channels),
         solve_seconds=sol.seconds,
         costs_per_order=dict(inp.costs_per_order),

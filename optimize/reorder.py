@@ -39,6 +39,7 @@ from optimize.solver import Infeasible, Solution
 from optimize.solver import solve as run_solver
 from sim.model.catalog import catalog_for
 from sim.model.demand import demand_plan, planning_plan
+from sim.model.economics import holding_cost_per_unit_year, pair_order_costs
 from sim.model.policy import resolve_policy
 from sim.scenario.schema import Scenario
 
@@ -88,6 +89,11 @@ class Candidates:
 def rq_candidates(
     mean: float, var: float, Q: int, h: float, b: float, max_candidates: int = 60, min_fill: float = 0.0
 ) -> Candidates:
+    """Candidate reorder points 0.. of one pair with fill rate, on hand, backorders and cost (module formulas).
+
+    Points with fill rate below ``min_fill`` and beyond the first with fill ~ 1 are dropped; more than
+    ``max_candidates`` are thinned evenly in log(1 - fill rate).
+    """
     pmf = ltd_pmf(mean, var)
     g = loss_function(pmf)
     kmax = len(pmf) - 1
@@ -121,6 +127,8 @@ def rq_candidates(
 # ------------------------------------------------------------------ inputs from a scenario
 @dataclass
 class Pairs:
+    """Per (warehouse, SKU) pair, flat index w * n_sku + i: demand, lead-time demand, Q and costs."""
+
     sku: list[str]
     warehouse: list[str]
     abc: np.ndarray
@@ -137,6 +145,8 @@ class Pairs:
 
 
 def pairs_from(scenario: Scenario) -> Pairs:
+    """The pairs of an (s, Q) scenario with the demand, Q and costs (K, h from ``sim.model.economics``)
+    the simulator uses; raises ValueError for other policies."""
     p = scenario.inventory.policy
     if p.type != "sQ" or p.periodic:
         raise ValueError(
@@ -158,7 +168,6 @@ def pairs_from(scenario: Scenario) -> Pairs:
     eu, eu2 = max(u.mean, 1e-12), u.variance + u.mean**2
     costs = scenario.inventory.costs
     unit_cost = np.tile(cat.unit_cost, W)
-    K = np.tile([s.order_cost if s.order_cost is not None else costs.order_cost for s in sup], W)
     return Pairs(
         sku=list(cat.ids) * W,
         warehouse=[w.name for w in scenario.warehouses for _ in range(n)],
@@ -168,9 +177,9 @@ def pairs_from(scenario: Scenario) -> Pairs:
         ltd_var=mu * L * eu2 / eu + mu**2 * VL,
         Q=np.maximum(np.rint(pol.order_quantity), 1).astype(int),
         unit_cost=unit_cost,
-        h=np.maximum(costs.holding_rate_per_year * unit_cost, 1e-9),
+        h=holding_cost_per_unit_year(scenario, cat),
         b=costs.backorder_cost_per_unit_day * 365.0,
-        K=K,
+        K=pair_order_costs(scenario, cat),
         current_r=pol.reorder_point,
         wh_index=np.repeat(np.arange(W), n),
     )
@@ -179,6 +188,8 @@ def pairs_from(scenario: Scenario) -> Pairs:
 # ------------------------------------------------------------------ the plan
 @dataclass
 class ReorderPlan:
+    """The cheapest reorder points: one row per pair, objective per year, predicted fill rate, duals."""
+
     rows: pd.DataFrame
     objective: float
     status: str
@@ -192,14 +203,10 @@ class ReorderPlan:
 
     def to_overlay(self) -> dict:
         """A YAML overlay of scenario keys: the simulator runs exactly this plan."""
+        rows = self.rows
         per_sku = [
-            {
-                "sku": r.sku,
-                "warehouse": r.warehouse,
-                "reorder_point": int(r.reorder_point),
-                "order_quantity": int(r.order_quantity),
-            }
-            for r in self.rows.itertuples()
+            {"sku": sku, "warehouse": wh, "reorder_point": int(r), "order_quantity": int(q)}
+            for sku, wh, r, q in zip(rows.sku, rows.warehouse, rows.reorder_point, rows.order_quantity)
         ]
         return {
             "plan_info": {
@@ -215,6 +222,7 @@ class ReorderPlan:
         }
 
     def by_class(self) -> pd.DataFrame:
+        """Pairs, demand-weighted fill rate, inventory value and cost per year of each ABC class."""
         g = self.rows.assign(w=self.rows.mean_daily_demand)
         out = g.groupby("abc").apply(
             lambda x: pd.Series(
@@ -249,7 +257,11 @@ def solve(
     max_candidates: int = 60,
     time_limit: float = 300.0,
 ) -> ReorderPlan:
-    """Cheapest reorder points meeting the demand-weighted fill target; raises Infeasible."""
+    """Cheapest reorder points meeting the demand-weighted fill target; raises Infeasible.
+
+    Build (:func:`_build_model`) -> solve the LP relaxation, then the MILP (:func:`_solve_model`)
+    -> read back (:func:`_read_plan`).
+    """
     t0 = time.perf_counter()
     pairs = pairs_from(scenario)
     weights = pairs.mu / pairs.mu.sum()
@@ -265,6 +277,28 @@ def solve(
         rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates)
         for i in range(len(pairs.mu))
     ]
+    prob, y = _build_model(scenario, pairs, cands, weights, fill_target, budget, class_min)
+    build = time.perf_counter() - t0
+    target = fill_target
+
+    def explain() -> str:
+        return _explain(pairs, cands, weights, target, budget, class_min, scenario)
+
+    relax, sol = _solve_model(prob, y, time_limit, explain)
+    return _read_plan(pairs, cands, weights, y, (relax, sol), (budget, class_min), (fill_target, build, notes))
+
+
+def _build_model(
+    scenario: Scenario,
+    pairs: Pairs,
+    cands: list[Candidates],
+    weights: np.ndarray,
+    fill_target: float,
+    budget: float | None,
+    class_min: dict[str, float] | None,
+) -> tuple[pulp.LpProblem, list[list[pulp.LpVariable]]]:
+    """The multiple-choice MILP: one binary per candidate reorder point, one choice per pair, and the
+    fill_target:all, class_min:CLASS, budget:all and storage:WAREHOUSE rows. Returns (problem, binaries)."""
     prob = pulp.LpProblem("reorder_points", pulp.LpMinimize)
     y = [[pulp.LpVariable(f"y_{i}_{j}", 0, 1, cat=pulp.LpBinary) for j in range(len(c.r))] for i, c in enumerate(cands)]
     prob += pulp.LpAffineExpression([(v, cost) for yi, c in zip(y, cands) for v, cost in zip(yi, c.cost)])
@@ -279,6 +313,18 @@ def solve(
     prob += pulp.LpConstraint(
         fill_expr, pulp.LpConstraintGE, "fill_target:all", _rhs(fill_target, _best_fill(cands, weights))
     )
+    _add_class_rows(prob, pairs, cands, y, class_min)
+    if budget is not None:
+        expr = pulp.LpAffineExpression(
+            [(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands)) for v, oh in zip(yi, c.on_hand)]
+        )
+        prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, "budget:all", budget)
+    _add_storage_rows(prob, scenario, pairs, cands, y)
+    return prob, y
+
+
+def _add_class_rows(prob: pulp.LpProblem, pairs: Pairs, cands, y, class_min: dict[str, float] | None) -> None:
+    """class_min:CLASS rows: the demand-weighted fill rate of an ABC class at least its minimum."""
     for cls, minimum in (class_min or {}).items():
         idx = np.flatnonzero(pairs.abc == cls)
         wc = pairs.mu[idx] / pairs.mu[idx].sum() if len(idx) and pairs.mu[idx].sum() > 0 else None
@@ -288,11 +334,10 @@ def solve(
         prob += pulp.LpConstraint(
             expr, pulp.LpConstraintGE, f"class_min:{cls}", _rhs(minimum, _best_fill([cands[i] for i in idx], wc))
         )
-    if budget is not None:
-        expr = pulp.LpAffineExpression(
-            [(v, pairs.unit_cost[i] * oh) for i, (yi, c) in enumerate(zip(y, cands)) for v, oh in zip(yi, c.on_hand)]
-        )
-        prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, "budget:all", budget)
+
+
+def _add_storage_rows(prob: pulp.LpProblem, scenario: Scenario, pairs: Pairs, cands, y) -> None:
+    """storage:WAREHOUSE rows: the sum of r + Q of a warehouse's pairs within its storage_units."""
     for wi, w in enumerate(scenario.warehouses):
         cap = w.storage_units
         if cap is None:
@@ -300,25 +345,49 @@ def solve(
         idx = np.flatnonzero(pairs.wh_index == wi)
         expr = pulp.LpAffineExpression([(v, float(r + pairs.Q[i])) for i in idx for v, r in zip(y[i], cands[i].r)])
         prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, f"storage:{w.name}", cap)
-    build = time.perf_counter() - t0
 
-    # LP relaxation first: duals of the convex-hull model, and a fast feasibility verdict
+
+def _solve_model(prob: pulp.LpProblem, y, time_limit: float, explain) -> tuple[Solution, Solution]:
+    """(LP relaxation, MILP) solutions; raises Infeasible with ``explain()`` when either has none.
+
+    The LP relaxation comes first: duals of the convex-hull model, and a fast feasibility verdict.
+    """
     for yi in y:
         for v in yi:
             v.cat = pulp.LpContinuous
     relax = run_solver(prob, time_limit)
     if relax.status == "infeasible":
-        raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
+        raise Infeasible(explain())
     for yi in y:
         for v in yi:
             v.cat = pulp.LpInteger  # not LpBinary: PuLP only treats cat == LpInteger as integer (bounds stay 0..1)
     sol: Solution = run_solver(prob, time_limit)
     if sol.status == "infeasible":
-        raise Infeasible(_explain(pairs, cands, weights, fill_target, budget, class_min, scenario))
+        raise Infeasible(explain())
     if sol.status not in ("optimal", "time_limit"):
         raise RuntimeError(
             f"the solver stopped without a plan (status {sol.status}); raise --time-limit (now {time_limit:g} s)"
         )
+    return relax, sol
+
+
+def _read_plan(
+    pairs: Pairs,
+    cands: list[Candidates],
+    weights: np.ndarray,
+    y: list[list[pulp.LpVariable]],
+    solutions: tuple[Solution, Solution],
+    limits: tuple[float | None, dict[str, float] | None],
+    request: tuple[float, float, list[str]],
+) -> ReorderPlan:
+    """The chosen reorder points as a :class:`ReorderPlan`, with the LP relaxation's duals per unit a planner uses.
+
+    ``solutions`` = (LP relaxation, MILP); ``limits`` = (budget, class minimums); ``request`` =
+    (fill target, seconds spent building the model, notes).
+    """
+    relax, sol = solutions
+    budget, class_min = limits
+    fill_target, build_seconds, notes = request
     chosen = [int(np.argmax([v.value() or 0.0 for v in yi])) for yi in y]
     rows = _rows(pairs, cands, chosen)
     duals = {"fill_rate_point": relax.duals.get("fill_target:all", 0.0) * 0.01}
@@ -327,18 +396,16 @@ def solve(
     for cls in class_min or {}:
         if f"class_min:{cls}" in relax.duals:
             duals[f"class_{cls}_point"] = relax.duals[f"class_min:{cls}"] * 0.01
-    binding = [n for n in relax.binding() if not n.startswith("choose_")]
-    predicted = float(np.dot(weights, rows.fill_rate))
     return ReorderPlan(
         rows=rows,
         objective=float(rows.cost_per_year.sum()),
         status=sol.status,
         fill_target=fill_target,
-        predicted_fill_rate=predicted,
-        build_seconds=build,
+        predicted_fill_rate=float(np.dot(weights, rows.fill_rate)),
+        build_seconds=build_seconds,
         solve_seconds=relax.seconds + sol.seconds,
         duals=duals,
-        binding=binding,
+        binding=[n for n in relax.binding() if not n.startswith("choose_")],
         notes=notes,
     )
 
@@ -410,7 +477,11 @@ def _explain(pairs, cands, weights, target, budget, class_min, scenario) -> str:
         if w.storage_units is None:
             continue
         need = _min_for_target(
-            pairs, cands, weights, _rhs(target, best), lambda i, c: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi)
+            pairs,
+            cands,
+            weights,
+            _rhs(target, best),
+            lambda i, c, wi=wi: (c.r + pairs.Q[i]) * (pairs.wh_index[i] == wi),
         )
         if need > w.storage_units:
             return (

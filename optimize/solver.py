@@ -42,6 +42,8 @@ class Infeasible(Exception):
 
 @dataclass
 class Solution:
+    """What a solve returns: status, objective, seconds, solver name, duals and slacks by constraint name."""
+
     status: str
     objective: float
     seconds: float
@@ -65,6 +67,7 @@ def _solver(name: str, time_limit: float | None, mip_gap: float | None, method: 
 
 
 def available() -> list[str]:
+    """Names of the installed solvers this module can use, preferred first (``highs``, ``cbc``)."""
     names = pulp.listSolvers(onlyAvailable=True)
     out = []
     if "HiGHS" in names:
@@ -113,4 +116,9 @@ def solve(
 
 
 def group_of(constraint_name: str) -> str:
+    """The group of a constraint named ``group:detail``.
+
+    >>> group_of("storage:east_dc")
+    'storage'
+    """
     return constraint_name.split(":", 1)[0]

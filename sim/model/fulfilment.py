@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.delivery import Carriers, _after_down, _spans, next_cutoff
+from sim.model.economics import carrier_rule
 from sim.model.streams import POS_BITS, POS_MASK
 from sim.model.warehouse import PickingStation
 from sim.scenario.schema import Scenario
@@ -135,12 +136,7 @@ class Fulfilment:
         self.s = scenario
         self.carriers = Carriers(scenario, streams.seed)
         self.router = Router(scenario, self.carriers)
-        self.rule = scenario.routing.carrier
-        names = self.carriers.names
-        self.express = (
-            names.index(scenario.routing.express_carrier) if scenario.routing.express_carrier in names else -1
-        )
-        self.express_min = scenario.routing.express_min_order_value
+        self.choose_carrier = carrier_rule(scenario, self.carriers)  # (w, r, weight, value) -> carrier
         self.rec = {f: [] for f in self.FIELDS}
         self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
         self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
@@ -227,12 +223,7 @@ class Fulfilment:
             return
         c = rec["carrier"][sid]
         if c < 0:
-            if self.rule == "fastest":
-                c = int(car.fastest[w, r])
-            elif self.rule == "rule" and rec["value"][sid] >= self.express_min and self.express >= 0:
-                c = self.express
-            else:
-                c = car.cheapest(w, r, weight)
+            c = self.choose_carrier(w, r, weight, rec["value"][sid])
         c, t = car.ship(c, w, r, now, weight)
         rec["carrier"][sid] = c
         rec["ship"][sid] = t

@@ -28,6 +28,7 @@ import numpy as np
 import simpy
 
 from sim.model.catalog import CatalogArrays
+from sim.model.economics import supplier_order_costs
 from sim.model.policy import PolicyArrays
 from sim.model.streams import DayArrayDraws
 from sim.scenario.schema import Scenario
@@ -194,10 +195,7 @@ class InventorySystem:
         self.unit_cost = np.tile(catalog.unit_cost, len(scenario.warehouses))
         self.price = np.tile(catalog.price, len(scenario.warehouses))
         self.supplier_of = np.tile(catalog.supplier, len(scenario.warehouses))
-        c = scenario.inventory.costs
-        self.order_cost = np.array(
-            [s.order_cost if s.order_cost is not None else c.order_cost for s in scenario.suppliers]
-        )
+        self.order_cost = supplier_order_costs(scenario)
         self.suppliers = suppliers
         self.on_complete = on_complete  # callback(shipment_id) when a backordered shipment is complete
         self.day = DayCounters()

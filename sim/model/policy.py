@@ -27,6 +27,7 @@ import numpy as np
 
 from sim.model.catalog import CatalogArrays
 from sim.model.demand import DemandPlan
+from sim.model.economics import holding_cost_per_unit_year, pair_order_costs
 from sim.scenario.schema import Scenario
 
 
@@ -79,9 +80,8 @@ def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan)
     ltd_sd = np.sqrt(var_per_day * T + mu**2 * lt_var)
     z = NormalDist().inv_cdf(p.service_level)
     protect = np.ceil(ltd_mean + z * ltd_sd)
-    unit_cost = np.tile(catalog.unit_cost, W)
-    h_year = np.maximum(inv.costs.holding_rate_per_year * unit_cost, 1e-9)
-    order_cost = np.tile([s.order_cost if s.order_cost is not None else inv.costs.order_cost for s in sup], W)
+    h_year = holding_cost_per_unit_year(scenario, catalog)
+    order_cost = pair_order_costs(scenario, catalog)
     eoq = np.maximum(np.rint(np.sqrt(2 * order_cost * mu * 365 / h_year)), 1)
 
     Q = eoq if p.order_quantity in (None, "eoq") else np.full(W * n, float(p.order_quantity))
