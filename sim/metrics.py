@@ -29,7 +29,7 @@ import pandas as pd
 
 from sim.kpis import KPI_INFO
 from sim.model.demand import promotion_days
-from sim.model.fulfilment import open_warehouses
+from sim.model.routing import open_warehouses
 from sim.model.warehouse import picker_days_per_day
 from sim.scenario.schema import Scenario
 

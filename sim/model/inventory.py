@@ -12,8 +12,8 @@ customer orders and the daily process (1); order arrivals are never exactly on
 a day boundary, and the review runs at the day boundary after all receipts.
 
 Unmet demand is backordered (filled first-come first-served from the next
-receipts) or lost. Suppliers ship nothing while disrupted: an order placed
-during a disruption leaves when it ends, then takes its lead time.
+receipts) or lost. Purchase orders leave and arrive as ``sim.model.suppliers`` says
+(lead times, disruptions).
 
 Storage capacity follows ``STORAGE_RULE`` (below; the scenario reference quotes it):
 per-warehouse on-hand totals are tracked only where ``storage_units`` is set, updated
@@ -29,7 +29,7 @@ import simpy
 
 from sim.model.catalog import CatalogArrays
 from sim.model.policy import PolicyArrays
-from sim.model.streams import DayArrayDraws
+from sim.model.suppliers import SupplierModel
 from sim.scenario.schema import Scenario
 
 STORAGE_RULE = (
@@ -83,81 +83,6 @@ class DayCounters:
     def __init__(self):
         for f in self.FIELDS:
             setattr(self, f, 0.0)
-
-
-class SupplierModel:
-    """Lead times and down periods of each supplier.
-
-    The lead time of the n-th purchase order of pair k = (warehouse, SKU) is element k of
-    its supplier's n-th lead-time array (``DayArrayDraws`` with the order count in place
-    of the day; an array is drawn when first needed, as long as the highest pair asking). A variant
-    that orders earlier or later keeps the pair's lead times, and a variant that orders
-    one more time shifts only that pair's later ones (common random numbers).
-    """
-
-    def __init__(self, scenario: Scenario, seed: int, rng_disrupt: np.random.Generator, n_pairs: int):
-        self.suppliers = scenario.suppliers
-        self.n_pairs = int(n_pairs)
-        self._draws = [
-            None
-            if getattr(sp.lead_time_days, "dist", "") == "constant"
-            else DayArrayDraws(
-                seed,
-                "lead_time",
-                lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
-                64,
-                (j,),
-                cache=None,
-            )  # an array grows to the highest pair that needs it
-            for j, sp in enumerate(scenario.suppliers)
-        ]
-        self._count = np.zeros(self.n_pairs, dtype=np.int64)  # purchase orders each pair has placed
-        self.down: list[np.ndarray] = []
-        H = scenario.horizon_days
-        for sp in scenario.suppliers:
-            spans = [(d.start_day, d.start_day + d.days) for d in sp.disruptions]
-            if sp.random_disruptions is not None:
-                t = 0.0
-                rd = sp.random_disruptions
-                while True:
-                    t += rng_disrupt.exponential(rd.mean_days_between)
-                    if t >= H:
-                        break
-                    length = rng_disrupt.exponential(rd.mean_duration_days)
-                    spans.append((t, t + length))
-                    t += length
-            spans.sort()
-            merged: list[list[float]] = []
-            for a, b in spans:
-                if merged and a <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], b)
-                else:
-                    merged.append([a, b])
-            self.down.append(np.array(merged, dtype=float).reshape(-1, 2))
-
-    def ship_times(self, j: int, t: np.ndarray) -> np.ndarray:
-        """When orders placed at times ``t`` leave supplier j (delayed to the end of a disruption)."""
-        spans = self.down[j]
-        if len(spans) == 0:
-            return t
-        i = np.searchsorted(spans[:, 0], t, side="right") - 1
-        inside = (i >= 0) & (t < spans[np.maximum(i, 0), 1])
-        return np.where(inside, spans[np.maximum(i, 0), 1], t)
-
-    def lead_times(self, j: int, ks: np.ndarray, now: float) -> np.ndarray:
-        """Lead times of purchase orders for pairs ``ks`` (distinct) placed at ``now`` with supplier j."""
-        draws = self._draws[j]
-        if draws is None:
-            return np.full(len(ks), max(float(self.suppliers[j].lead_time_days.mean), 0.0))
-        n = self._count[ks]
-        self._count[ks] = n + 1
-        if len(ks) == 1:
-            return draws.take(int(n[0]), ks)
-        out = np.empty(len(ks))
-        for level in np.unique(n):
-            m = n == level
-            out[m] = draws.take(int(level), ks[m])
-        return out
 
 
 class InventorySystem:

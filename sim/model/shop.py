@@ -21,11 +21,12 @@ import simpy
 
 from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
 from sim.model.catalog import catalog_for
-from sim.model.demand import DemandGenerator, demand_plan, planning_plan
+from sim.model.demand import DayOrders, DemandGenerator, demand_plan, planning_plan
 from sim.model.fulfilment import Fulfilment
-from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
+from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, call_at
 from sim.model.policy import resolve_policy
 from sim.model.streams import Streams, day_rng
+from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
 from sim.scenario.schema import Scenario
 
@@ -78,87 +79,99 @@ class ShopModel:
         self.o_region: list[int] = []
         self.o_value: list[float] = []
         self.o_lost: list[bool] = []
+        self._price = self.catalog.price.tolist()  # per SKU, as Python floats for the per-line work
+        self._weight = self.catalog.weight_kg.tolist()
+        router = self.fulfilment.router
+        self._simple_routing = router.mode == "own_region" and not router.any_down  # every order to its own DC
+        self._own = [pref[0] for pref in router.pref]
 
     # ------------------------------------------------------------------ processes
     def days(self):
-        env, inv = self.env, self.inv
-        policy, ful = self.policy, self.fulfilment
-        router = ful.router
-        n_sku = self.catalog.n
-        price_a, weight_a = self.catalog.price, self.catalog.weight_kg
-        price, weight = price_a.tolist(), weight_a.tolist()  # Python floats: fast scalar access
-        simple = router.mode == "own_region" and not router.any_down
-        own = [pref[0] for pref in router.pref]
+        """The day process: at each day boundary schedule the day's close, run the periodic review
+        when due, then serve the day's orders at their arrival times."""
+        env, inv, policy = self.env, self.inv, self.policy
         for d in range(self.scenario.horizon_days):
             call_at(env, 1.0, DAY_CLOSE_PRIORITY, lambda d=d: self.close_day(d))
             if policy.periodic and d % policy.review_period_days == 0:
                 inv.review_all()  # after this instant's receipts, before the day's demand
-            batch = self.generator.draw_day(d)
-            pf = self.plan.price_factor[d]
-            u_route = day_rng(self.seed, "routing", d).random(batch.n) if router.mode == "lane_plan" else None
-            times = batch.times.tolist()
-            regions = batch.region.tolist()
-            starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
-            # per-order totals in one numpy pass (an order sent whole uses these)
-            if batch.n:
-                heads = batch.line_start[:-1]
-                o_units = np.add.reduceat(batch.line_qty, heads).tolist()
-                o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
-                o_value = (pf * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
-            for i in range(batch.n):
-                yield env.timeout(times[i] - env.now)
-                oid = len(self.o_arrival)
-                r = regions[i]
-                a, b = starts[i], starts[i + 1]
-                skus, qtys = skus_l[a:b], qtys_l[a:b]
-                carrier = -1
-                if simple:
-                    groups = ((own[r], range(b - a)),)
-                elif router.mode == "lane_plan":
-                    w, carrier = router.lane(r, u_route[i], env.now)
-                    groups = ((w, range(b - a)),)
-                elif router.mode == "nearest_with_stock":
-                    groups = router.with_stock(r, env.now, skus, qtys, inv.on_hand, n_sku)
-                else:
-                    groups = ((router.primary(r, env.now), range(b - a)),)
-                value = o_value[i]
-                all_now = True
-                any_kept = False
-                whole = len(groups) == 1
-                for w, positions in groups:
-                    base = w * n_sku
-                    if whole:
-                        units, wt = o_units[i], o_weight[i]
-                    else:
-                        units = sum(qtys[j] for j in positions)
-                        wt = sum(qtys[j] * weight[skus[j]] for j in positions)
-                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
-                    took = backordered = 0.0
-                    for j in positions:
-                        k, q = skus[j], qtys[j]
-                        t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
-                        if t < q:
-                            all_now = False
-                        took += t
-                        backordered += bo
-                    if backordered > 0:
-                        inv.outstanding[sid] = backordered  # released when its stock arrives
-                        any_kept = True
-                    elif took > 0:
-                        any_kept = True
-                        ful.release(sid)  # all allocated (any rest was lost): into the warehouse
-                self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
-                self.o_region.append(r)
-                self.o_value.append(value)
-                self.o_lost.append(not any_kept)
-                day = inv.day
-                day.orders += 1
-                day.lines += b - a
-                if all_now:
-                    day.orders_filled_now += 1
-                if not any_kept:
-                    day.orders_lost += 1
+            yield from self._serve_day(d, self.generator.draw_day(d))
             yield env.timeout(d + 1 - env.now)
+
+    def _order_totals(self, batch: DayOrders, price_factor: float) -> tuple[list, list, list]:
+        """Units, weight and value (at the day's price factor) of each of a day's orders, in one numpy pass."""
+        if not batch.n:
+            return [], [], []
+        price_a, weight_a = self.catalog.price, self.catalog.weight_kg
+        heads = batch.line_start[:-1]
+        o_units = np.add.reduceat(batch.line_qty, heads).tolist()
+        o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
+        o_value = (price_factor * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
+        return o_units, o_weight, o_value
+
+    def _routing_draws(self, d: int, n: int) -> list[float]:
+        """The uniform draws that pick day d's lanes under ``lane_plan`` routing (zeros otherwise: unused)."""
+        if self.fulfilment.router.mode == "lane_plan":
+            return day_rng(self.seed, "routing", d).random(n).tolist()
+        return [0.0] * n
+
+    def _serve_day(self, d: int, batch: DayOrders):
+        """Serve day d's orders one by one at their arrival times: route each to its warehouse(s),
+        allocate its lines (``InventorySystem.demand_line``), open its shipments, count it."""
+        env, inv, ful = self.env, self.inv, self.fulfilment
+        n_sku = self.catalog.n
+        price, weight = self._price, self._weight  # Python floats: fast scalar access
+        simple, own, route = self._simple_routing, self._own, ful.router.route
+        pf = self.plan.price_factor[d]
+        u_route = self._routing_draws(d, batch.n)
+        times, regions = batch.times.tolist(), batch.region.tolist()
+        starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
+        o_units, o_weight, o_value = self._order_totals(batch, pf)  # an order sent whole uses these
+        for i in range(batch.n):
+            yield env.timeout(times[i] - env.now)
+            oid = len(self.o_arrival)
+            r = regions[i]
+            a, b = starts[i], starts[i + 1]
+            skus, qtys = skus_l[a:b], qtys_l[a:b]
+            if simple:
+                groups, carrier = ((own[r], range(b - a)),), -1
+            else:
+                groups, carrier = route(r, u_route[i], env.now, skus, qtys, inv.on_hand, n_sku)
+            value = o_value[i]
+            all_now, any_kept = True, False
+            whole = len(groups) == 1
+            for w, positions in groups:
+                base = w * n_sku
+                if whole:
+                    units, wt = o_units[i], o_weight[i]
+                else:
+                    units = sum(qtys[j] for j in positions)
+                    wt = sum(qtys[j] * weight[skus[j]] for j in positions)
+                sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
+                took = backordered = 0.0
+                for j in positions:
+                    k, q = skus[j], qtys[j]
+                    t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
+                    if t < q:
+                        all_now = False
+                    took += t
+                    backordered += bo
+                if backordered > 0:
+                    inv.outstanding[sid] = backordered  # released when its stock arrives
+                    any_kept = True
+                elif took > 0:
+                    any_kept = True
+                    ful.release(sid)  # all allocated (any rest was lost): into the warehouse
+            self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
+            self.o_region.append(r)
+            self.o_value.append(value)
+            self.o_lost.append(not any_kept)
+            day = inv.day
+            day.orders += 1
+            day.lines += b - a
+            if all_now:
+                day.orders_filled_now += 1
+            if not any_kept:
+                day.orders_lost += 1
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
