@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.schema import Catalog as CatalogSpec
+from sim.scenario.schema import CatalogGenerator
 
 
 @dataclass(frozen=True)
@@ -68,26 +69,37 @@ def _assign_suppliers(n: int, shares: list[float | None], rng: np.random.Generat
 def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=None) -> CatalogArrays:
     """Arrays for the catalogue; deterministic for a given spec (own seed)."""
     supplier_shares = supplier_shares or [None] * len(supplier_names)
-    sup_index = {name: i for i, name in enumerate(supplier_names)}
     if spec.skus is not None:
-        skus = spec.skus
-        price = np.array([s.price for s in skus], dtype=float)
-        popularity = np.array([s.popularity for s in skus], dtype=float)
-        rng = np.random.default_rng(0)
-        assigned = _assign_suppliers(len(skus), supplier_shares, rng)
-        supplier = np.array([sup_index[s.supplier] if s.supplier else assigned[i] for i, s in enumerate(skus)])
-        derived = abc_classes(price * popularity, spec.abc_thresholds)
-        abc = np.array([s.abc or derived[i] for i, s in enumerate(skus)])
-        return CatalogArrays(
-            ids=[s.id for s in skus],
-            price=price,
-            unit_cost=np.array([s.unit_cost for s in skus], dtype=float),
-            weight_kg=np.array([s.weight_kg for s in skus], dtype=float),
-            popularity=popularity / popularity.sum(),
-            abc=abc,
-            supplier=supplier,
-        )
-    g = spec.generate
+        return _written_catalog(spec, supplier_names, supplier_shares)
+    if spec.generate is None:
+        raise ValueError("a catalog needs skus or generate")
+    return _generated_catalog(spec, spec.generate, supplier_shares)
+
+
+def _written_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares: list) -> CatalogArrays:
+    """The arrays of the SKUs written out in ``spec.skus`` (suppliers drawn by share where not named)."""
+    skus = spec.skus or []
+    sup_index = {name: i for i, name in enumerate(supplier_names)}
+    price = np.array([s.price for s in skus], dtype=float)
+    popularity = np.array([s.popularity for s in skus], dtype=float)
+    rng = np.random.default_rng(0)
+    assigned = _assign_suppliers(len(skus), supplier_shares, rng)
+    supplier = np.array([sup_index[s.supplier] if s.supplier else assigned[i] for i, s in enumerate(skus)])
+    derived = abc_classes(price * popularity, spec.abc_thresholds)
+    abc = np.array([s.abc or derived[i] for i, s in enumerate(skus)])
+    return CatalogArrays(
+        ids=[s.id for s in skus],
+        price=price,
+        unit_cost=np.array([s.unit_cost for s in skus], dtype=float),
+        weight_kg=np.array([s.weight_kg for s in skus], dtype=float),
+        popularity=popularity / popularity.sum(),
+        abc=abc,
+        supplier=supplier,
+    )
+
+
+def _generated_catalog(spec: CatalogSpec, g: CatalogGenerator, supplier_shares: list) -> CatalogArrays:
+    """The arrays of ``g.count`` synthetic SKUs drawn from ``g.seed`` (popularity: see the comment below)."""
     rng = np.random.default_rng(g.seed)
     n = g.count
     # Pareto(alpha) popularity at the quantiles (i - 0.5)/n of the upper tail: a deterministic,
@@ -95,9 +107,9 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
     # infinite Pareto law puts p^(1 - 1/alpha) of demand on the top share p — 80% on 20% for
     # alpha 1.16; a finite catalogue is flatter: about 70% on the top 20% of 300 SKUs.)
     weights = ((np.arange(n) + 0.5) / n) ** (-1.0 / g.pareto_alpha)
-    price = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
+    price: np.ndarray = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
     ratio = np.clip(g.cost_ratio.sample(rng, n), 0.0, 1.0)
-    weight = np.round(np.maximum(g.weight_kg.sample(rng, n), 0.01), 3)
+    weight: np.ndarray = np.round(np.maximum(g.weight_kg.sample(rng, n), 0.01), 3)
     supplier = _assign_suppliers(n, supplier_shares, rng)
     popularity = weights / weights.sum()
     width = max(5, len(str(n)))

@@ -21,6 +21,7 @@ promise comes from the carrier when it has one, else from the region.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -91,9 +92,10 @@ class Carriers:
         self.promise_region = [r.promise_days for r in scenario.demand.regions]
         self.promise_carrier = [c.promise_days for c in scenario.carriers]
         self.used: dict[tuple[int, int, int], int] = {}  # (carrier, warehouse, day) -> shipments
-        self._draws: dict[tuple[int, int, int], object] = {}  # lane -> keyed_draws
+        self._draws: dict[tuple[int, int, int], Callable[[int, int], float]] = {}  # lane -> keyed_draws
         self.spill = scenario.routing.capacity_overflow == "spill"
-        self.fastest = np.argmin(self.mean_transit, axis=0) if C else None
+        # fastest carrier per (warehouse, region); no carriers: never asked (zeros keep the type)
+        self.fastest: np.ndarray = np.argmin(self.mean_transit, axis=0) if C else np.zeros((W, R), dtype=np.intp)
         # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
         self._lane_price = [
             [

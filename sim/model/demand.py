@@ -39,7 +39,7 @@ import numpy as np
 
 from sim.model.catalog import CatalogArrays
 from sim.model.streams import day_rng
-from sim.scenario.schema import Channel, Scenario
+from sim.scenario.schema import Channel, Promotion, Scenario
 
 
 def hill_response(spend, max_extra, half_saturation, shape=1.0):
@@ -61,10 +61,10 @@ def hill_inverse(extra_orders, max_extra, half_saturation, shape=1.0):
     return float(out) if out.ndim == 0 else out
 
 
-def promotion_days(scenario: Scenario) -> list[tuple[int, int, object]]:
+def promotion_days(scenario: Scenario) -> list[tuple[int, int, Promotion]]:
     """(first_day, last_day_exclusive, promotion) for every event occurrence in the horizon."""
     start, horizon = scenario.start_date, scenario.horizon_days
-    out = []
+    out: list[tuple[int, int, Promotion]] = []
     for promo in scenario.demand.promotions:
         if isinstance(promo.date, dt.date):
             dates = [promo.date]

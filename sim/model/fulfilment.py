@@ -52,7 +52,7 @@ class Fulfilment:
             names.index(scenario.routing.express_carrier) if scenario.routing.express_carrier in names else -1
         )
         self.express_min = scenario.routing.express_min_order_value
-        self.rec = {f: [] for f in self.FIELDS}
+        self.rec: dict[str, list] = {f: [] for f in self.FIELDS}
         self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
         self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
         self.stations = [

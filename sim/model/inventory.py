@@ -23,9 +23,14 @@ at each change, so the overflow unit-days are exact.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import simpy
+from simpy.events import EventPriority
 
 from sim.model.catalog import CatalogArrays
 from sim.model.policy import PolicyArrays
@@ -41,11 +46,11 @@ STORAGE_RULE = (
     "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space."
 )
 
-RECEIPT_PRIORITY = 0
-DAY_CLOSE_PRIORITY = -1
+RECEIPT_PRIORITY = EventPriority(0)
+DAY_CLOSE_PRIORITY = EventPriority(-1)  # before anything else at the same instant (simpy's URGENT is 0)
 
 
-def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> None:
+def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callback: Callable[[], None]) -> None:
     """Run ``callback()`` after ``delay`` with an explicit same-time ``priority`` (lower first)."""
     ev = simpy.Event(env)
     ev._ok = True
@@ -54,35 +59,34 @@ def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> No
     env.schedule(ev, priority, delay)
 
 
+@dataclass(slots=True)
 class DayCounters:
-    """Totals of the current day (plain Python floats: cheap to increment)."""
+    """Totals of the current day (plain Python floats: cheap to increment); ``FIELDS`` names them in order."""
 
-    FIELDS = (
-        "orders",
-        "lines",
-        "units_demanded",
-        "units_filled_now",
-        "lines_filled_now",
-        "orders_filled_now",
-        "units_shipped",
-        "units_lost",
-        "units_backordered",
-        "orders_lost",
-        "revenue",
-        "cogs",
-        "lost_value",
-        "replenishment_orders",
-        "ordering_cost",
-        "units_received",
-        "cycles",
-        "stockout_cycles",
-        "orders_shipped",
-    )
-    __slots__ = FIELDS
+    orders: float = 0.0
+    lines: float = 0.0
+    units_demanded: float = 0.0
+    units_filled_now: float = 0.0
+    lines_filled_now: float = 0.0
+    orders_filled_now: float = 0.0
+    units_shipped: float = 0.0
+    units_lost: float = 0.0
+    units_backordered: float = 0.0
+    orders_lost: float = 0.0
+    revenue: float = 0.0
+    cogs: float = 0.0
+    lost_value: float = 0.0
+    replenishment_orders: float = 0.0
+    ordering_cost: float = 0.0
+    units_received: float = 0.0
+    cycles: float = 0.0
+    stockout_cycles: float = 0.0
+    orders_shipped: float = 0.0
 
-    def __init__(self):
-        for f in self.FIELDS:
-            setattr(self, f, 0.0)
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+
+DayCounters.FIELDS = tuple(f.name for f in fields(DayCounters))
 
 
 class InventorySystem:
@@ -269,7 +273,7 @@ class InventorySystem:
         for t in np.unique(arrive):
             m = arrive == t
             batch_k, batch_q = ks[m], qty[m]
-            call_at(self.env, float(t - now), RECEIPT_PRIORITY, lambda bk=batch_k, bq=batch_q: self.receive(bk, bq))
+            call_at(self.env, float(t - now), RECEIPT_PRIORITY, partial(self.receive, batch_k, batch_q))
 
     def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
         """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""

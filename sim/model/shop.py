@@ -13,7 +13,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -91,7 +93,7 @@ class ShopModel:
         when due, then serve the day's orders at their arrival times."""
         env, inv, policy = self.env, self.inv, self.policy
         for d in range(self.scenario.horizon_days):
-            call_at(env, 1.0, DAY_CLOSE_PRIORITY, lambda d=d: self.close_day(d))
+            call_at(env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
             if policy.periodic and d % policy.review_period_days == 0:
                 inv.review_all()  # after this instant's receipts, before the day's demand
             yield from self._serve_day(d, self.generator.draw_day(d))
@@ -126,6 +128,7 @@ class ShopModel:
         times, regions = batch.times.tolist(), batch.region.tolist()
         starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
         o_units, o_weight, o_value = self._order_totals(batch, pf)  # an order sent whole uses these
+        groups: Sequence[tuple[int, Sequence[int]]]
         for i in range(batch.n):
             yield env.timeout(times[i] - env.now)
             oid = len(self.o_arrival)
