@@ -214,6 +214,8 @@ def money(value: float, currency: str | None = None, decimals: int = 0) -> str:
 
 @dataclass(frozen=True)
 class KPI:
+    """One KPI of the registry: name, human label, unit, better direction, description; formats values."""
+
     name: str
     label: str
     unit: str  # fraction, currency, currency/order, currency/day, units, orders, days, minutes, ...
@@ -241,6 +243,7 @@ class KPI:
         return self.unit
 
     def axis_label(self, currency: str | None = None) -> str:
+        """The axis title of a plot of this KPI: ``'Total cost (¥)'``."""
         return f"{self.label} ({self.unit_text(currency)})"
 
     def format(self, value: float, currency: str | None = None, signed: bool = False) -> str:
@@ -300,4 +303,5 @@ def kpi(name: str) -> KPI:
 
 
 def format_value(name: str, value: float, currency: str | None = None, signed: bool = False) -> str:
+    """``value`` of KPI ``name`` as a person reads it (see ``KPI.format``)."""
     return kpi(name).format(value, currency, signed)

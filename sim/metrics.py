@@ -110,6 +110,8 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
 
 
 def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
+    """Per-day fulfilment columns of the daily table: shipping, handling, labour and fixed costs,
+    picker-days, backlog, late and delivered orders."""
     H = model.scenario.horizon_days
     days = np.arange(H)
     ends = days + 1.0

@@ -23,6 +23,8 @@ from sim.scenario.schema import CatalogGenerator
 
 @dataclass(frozen=True)
 class CatalogArrays:
+    """The catalogue as arrays indexed by SKU position (``ids[i]`` is SKU i)."""
+
     ids: list[str]
     price: np.ndarray  # currency per unit
     unit_cost: np.ndarray  # currency per unit
@@ -33,9 +35,11 @@ class CatalogArrays:
 
     @property
     def n(self) -> int:
+        """Number of SKUs."""
         return len(self.ids)
 
     def index(self) -> dict[str, int]:
+        """SKU id -> its index in the arrays."""
         return {sku: i for i, sku in enumerate(self.ids)}
 
 

@@ -110,13 +110,16 @@ class Carriers:
 
     @property
     def n(self) -> int:
+        """Number of carriers."""
         return len(self.names)
 
     def cost(self, c: int, w: int, r: int, weight: float) -> float:
+        """Charge of carrier c for a shipment of ``weight`` kg from warehouse w to region r."""
         a, b = self._lane_price[w][r][c]
         return a + b * weight
 
     def cheapest(self, w: int, r: int, weight: float) -> int:
+        """The carrier with the lowest charge for this lane and weight (the first on ties)."""
         best, best_cost = 0, float("inf")
         for c, (a, b) in enumerate(self._lane_price[w][r]):
             cost = a + b * weight
@@ -125,6 +128,7 @@ class Carriers:
         return best
 
     def promise(self, c: int, r: int) -> int:
+        """Promised days to deliver: carrier c's promise when it has one, else region r's."""
         p = self.promise_carrier[c] if c >= 0 else None
         return self.promise_region[r] if p is None else p
 

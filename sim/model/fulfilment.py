@@ -155,4 +155,5 @@ class Fulfilment:
         return after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The shipment records as float arrays, one per field of ``FIELDS``."""
         return {f: np.asarray(v, dtype=float) for f, v in self.rec.items()}

@@ -90,6 +90,8 @@ DayCounters.FIELDS = tuple(f.name for f in fields(DayCounters))
 
 
 class InventorySystem:
+    """Stock, purchase orders and backorders of every (warehouse, SKU) pair, and their time-weighted areas."""
+
     def __init__(
         self,
         env: simpy.Environment,
@@ -173,6 +175,7 @@ class InventorySystem:
 
     # ------------------------------------------------------------ time-weighted areas
     def flush_areas(self) -> None:
+        """Accrue every pair's on-hand and backorder unit-days up to now."""
         now = self.env.now
         dt = now - self.last_t
         self.area_on_hand += self.on_hand * dt
@@ -259,6 +262,7 @@ class InventorySystem:
             self.place_orders(ks, qty[ks])
 
     def place_orders(self, ks: np.ndarray, qty: np.ndarray) -> None:
+        """Place purchase orders of ``qty`` units for pairs ``ks`` now; their receipts are scheduled events."""
         now = self.env.now
         np.add.at(self.on_order, ks, qty)
         sup = self.supplier_of[ks]
@@ -351,4 +355,5 @@ class InventorySystem:
 
     @property
     def inventory_position(self) -> np.ndarray:
+        """On hand + on order - backorders of every pair."""
         return self.on_hand + self.on_order - self.backorders

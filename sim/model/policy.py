@@ -32,6 +32,8 @@ from sim.scenario.schema import Scenario
 
 @dataclass(frozen=True)
 class PolicyArrays:
+    """The replenishment rule and its (s, Q, S) levels per pair k = w * n_sku + i, as used by the inventory."""
+
     kind: str  # sQ | sS | RS | RsS | base_stock
     periodic: bool
     review_period_days: int

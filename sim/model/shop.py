@@ -57,6 +57,11 @@ class SimulationResult:
 
 
 class ShopModel:
+    """One replication of a scenario: the SimPy environment and the parts it wires together.
+
+    ``days()`` is the one process of the day loop; ``run()`` plays the horizon and returns the result.
+    """
+
     def __init__(self, scenario: Scenario, seed: int):
         self.scenario = scenario
         self.seed = seed
@@ -224,6 +229,7 @@ class ShopModel:
 
     # ------------------------------------------------------------------ result
     def run(self, record_orders: bool = False) -> SimulationResult:
+        """Run the whole horizon; the KPIs, the daily table, the end state and (optionally) the per-order table."""
         s = self.scenario
         self.env.process(self.days())
         self.env.run(until=s.horizon_days)

@@ -142,14 +142,15 @@ def keyed_draws(
 
 
 def simulator_fingerprint() -> str:
-    """A short hash of the simulator's source (sim/*.py): results cached under another
-    fingerprint came from other code and are not reused."""
+    """A short hash of the simulator's source (every ``sim/**/*.py``: scenario, model, theory, metrics):
+    results cached under another fingerprint came from other code and are not reused."""
     import hashlib
     from pathlib import Path
 
+    root = Path(__file__).resolve().parents[1]  # sim/
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 

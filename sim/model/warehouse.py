@@ -108,10 +108,12 @@ class ServerPool:
             self._start(payload, duration, queued_at)
 
     def set_capacity(self, n: int) -> None:
+        """Change the number of servers to n (a shift change); queued jobs start if servers are free."""
         self.capacity = n
         self._drain()
 
     def flush(self) -> None:
+        """Accrue the queue's job-days up to now."""
         self._queue_change(0)
 
 
@@ -284,4 +286,5 @@ class PickingStation:
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:
+        """Accrue the pickers' queue statistics up to now."""
         self.pickers.flush()
