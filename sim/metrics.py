@@ -1,6 +1,6 @@
 """KPIs from the recorded daily arrays and the per-order table, over a span of days.
 
-Every KPI is defined once (``KPI_INFO`` in :mod:`sim.kpis`), and the accounting
+Every KPI is defined once (``KPIS`` in :mod:`sim.kpis`), and the accounting
 identities hold by construction and are asserted in tests:
 
     total_cost   = holding_cost + ordering_cost + shortage_cost + overflow_cost + marketing_cost
