@@ -227,6 +227,26 @@ class ShopModel:
         daily["picks"][d] = picks
         daily["picker_busy_days"][d] = busy
 
+    def _end_state(self) -> dict[str, np.ndarray]:
+        """End-of-run arrays per (warehouse, SKU) and per warehouse, for the accounting checks."""
+        inv = self.inv
+        return {
+            "initial": inv.initial,
+            "received": inv.received,
+            "shipped": inv.shipped,
+            "on_hand": inv.on_hand,
+            "lost": inv.lost,
+            "demanded": inv.demanded,
+            "backorders": inv.backorders,
+            "on_order": inv.on_order,
+            "overflow_units": inv.overflow_units(),
+            "overflow_units_max": np.array(inv.overflow_max),
+            "overflow_unit_days": inv.overflow_area.copy(),
+            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
+            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
+            "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
+        }
+
     # ------------------------------------------------------------------ result
     def run(self, record_orders: bool = False) -> SimulationResult:
         """Run the whole horizon; the KPIs, the daily table, the end state and (optionally) the per-order table."""
@@ -248,27 +268,11 @@ class ShopModel:
                 **fulfil_daily,
             }
         )
-        inv = self.inv
         status = {
             "orders": len(orders["arrival"]),
             **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)},
         }
-        state = {
-            "initial": inv.initial,
-            "received": inv.received,
-            "shipped": inv.shipped,
-            "on_hand": inv.on_hand,
-            "lost": inv.lost,
-            "demanded": inv.demanded,
-            "backorders": inv.backorders,
-            "on_order": inv.on_order,
-            "overflow_units": inv.overflow_units(),
-            "overflow_units_max": np.array(inv.overflow_max),
-            "overflow_unit_days": inv.overflow_area.copy(),
-            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
-            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
-            "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
-        }
+        state = self._end_state()
         kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
         events = {
             label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b)) for label, a, b in event_windows(s)
