@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,22 @@ class SimulationResult:
     event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+class _DayLists(NamedTuple):
+    """One day's orders as Python lists (cheap scalar access in the per-order loop); order i has lines
+    ``starts[i]:starts[i + 1]`` of ``skus``/``qtys``; ``units``/``weight``/``value`` are its totals."""
+
+    n: int
+    times: list[float]
+    regions: list[int]
+    starts: list[int]
+    skus: list[int]
+    qtys: list[int]
+    u_route: list[float]
+    units: list[float]
+    weight: list[float]
+    value: list[float]
+
+
 class ShopModel:
     """One replication of a scenario: the SimPy environment and the parts it wires together.
 
@@ -94,15 +111,86 @@ class ShopModel:
 
     # ------------------------------------------------------------------ processes
     def days(self):
-        """The day process: at each day boundary schedule the day's close, run the periodic review
-        when due, then serve the day's orders at their arrival times."""
-        env, inv, policy = self.env, self.inv, self.policy
+        """The day process: each day begins (``_start_day``), then its orders are served one by one at
+        their arrival times: routed to warehouse(s), their lines allocated (``InventorySystem.demand_line``),
+        their shipments opened, the order counted."""
+        env, inv, ful = self.env, self.inv, self.fulfilment
+        n_sku = self.catalog.n
+        price, weight = self._price, self._weight  # Python floats: fast scalar access
+        simple, own, route = self._simple_routing, self._own, ful.router.route
+        groups: Sequence[tuple[int, Sequence[int]]]
         for d in range(self.scenario.horizon_days):
-            call_at(env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
-            if policy.periodic and d % policy.review_period_days == 0:
-                inv.review_all()  # after this instant's receipts, before the day's demand
-            yield from self._serve_day(d, self.generator.draw_day(d))
+            n, times, regions, starts, skus_l, qtys_l, u_route, o_units, o_weight, o_value = self._start_day(d)
+            pf = self.plan.price_factor[d]
+            for i in range(n):
+                yield env.timeout(times[i] - env.now)
+                oid = len(self.o_arrival)
+                r = regions[i]
+                a, b = starts[i], starts[i + 1]
+                skus, qtys = skus_l[a:b], qtys_l[a:b]
+                if simple:
+                    groups, carrier = ((own[r], range(b - a)),), -1
+                else:
+                    groups, carrier = route(r, u_route[i], env.now, skus, qtys, inv.on_hand, n_sku)
+                value = o_value[i]
+                all_now, any_kept = True, False
+                whole = len(groups) == 1
+                for w, positions in groups:
+                    base = w * n_sku
+                    if whole:
+                        units, wt = o_units[i], o_weight[i]
+                    else:
+                        units = sum(qtys[j] for j in positions)
+                        wt = sum(qtys[j] * weight[skus[j]] for j in positions)
+                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
+                    took = backordered = 0.0
+                    for j in positions:
+                        k, q = skus[j], qtys[j]
+                        t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
+                        if t < q:
+                            all_now = False
+                        took += t
+                        backordered += bo
+                    if backordered > 0:
+                        inv.outstanding[sid] = backordered  # released when its stock arrives
+                        any_kept = True
+                    elif took > 0:
+                        any_kept = True
+                        ful.release(sid)  # all allocated (any rest was lost): into the warehouse
+                self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
+                self.o_region.append(r)
+                self.o_value.append(value)
+                self.o_lost.append(not any_kept)
+                day = inv.day
+                day.orders += 1
+                day.lines += b - a
+                if all_now:
+                    day.orders_filled_now += 1
+                if not any_kept:
+                    day.orders_lost += 1
             yield env.timeout(d + 1 - env.now)
+
+    def _start_day(self, d: int) -> _DayLists:
+        """Day d begins: schedule its close, run the periodic review when due (after this instant's
+        receipts, before the day's demand), draw its orders."""
+        call_at(self.env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
+        policy = self.policy
+        if policy.periodic and d % policy.review_period_days == 0:
+            self.inv.review_all()
+        batch = self.generator.draw_day(d)
+        o_units, o_weight, o_value = self._order_totals(batch, self.plan.price_factor[d])
+        return _DayLists(
+            batch.n,
+            batch.times.tolist(),
+            batch.region.tolist(),
+            batch.line_start.tolist(),
+            batch.line_sku.tolist(),
+            batch.line_qty.tolist(),
+            self._routing_draws(d, batch.n),
+            o_units,
+            o_weight,
+            o_value,
+        )
 
     def _order_totals(self, batch: DayOrders, price_factor: float) -> tuple[list, list, list]:
         """Units, weight and value (at the day's price factor) of each of a day's orders, in one numpy pass."""
@@ -120,66 +208,6 @@ class ShopModel:
         if self.fulfilment.router.mode == "lane_plan":
             return day_rng(self.seed, "routing", d).random(n).tolist()
         return [0.0] * n
-
-    def _serve_day(self, d: int, batch: DayOrders):
-        """Serve day d's orders one by one at their arrival times: route each to its warehouse(s),
-        allocate its lines (``InventorySystem.demand_line``), open its shipments, count it."""
-        env, inv, ful = self.env, self.inv, self.fulfilment
-        n_sku = self.catalog.n
-        price, weight = self._price, self._weight  # Python floats: fast scalar access
-        simple, own, route = self._simple_routing, self._own, ful.router.route
-        pf = self.plan.price_factor[d]
-        u_route = self._routing_draws(d, batch.n)
-        times, regions = batch.times.tolist(), batch.region.tolist()
-        starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
-        o_units, o_weight, o_value = self._order_totals(batch, pf)  # an order sent whole uses these
-        groups: Sequence[tuple[int, Sequence[int]]]
-        for i in range(batch.n):
-            yield env.timeout(times[i] - env.now)
-            oid = len(self.o_arrival)
-            r = regions[i]
-            a, b = starts[i], starts[i + 1]
-            skus, qtys = skus_l[a:b], qtys_l[a:b]
-            if simple:
-                groups, carrier = ((own[r], range(b - a)),), -1
-            else:
-                groups, carrier = route(r, u_route[i], env.now, skus, qtys, inv.on_hand, n_sku)
-            value = o_value[i]
-            all_now, any_kept = True, False
-            whole = len(groups) == 1
-            for w, positions in groups:
-                base = w * n_sku
-                if whole:
-                    units, wt = o_units[i], o_weight[i]
-                else:
-                    units = sum(qtys[j] for j in positions)
-                    wt = sum(qtys[j] * weight[skus[j]] for j in positions)
-                sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
-                took = backordered = 0.0
-                for j in positions:
-                    k, q = skus[j], qtys[j]
-                    t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
-                    if t < q:
-                        all_now = False
-                    took += t
-                    backordered += bo
-                if backordered > 0:
-                    inv.outstanding[sid] = backordered  # released when its stock arrives
-                    any_kept = True
-                elif took > 0:
-                    any_kept = True
-                    ful.release(sid)  # all allocated (any rest was lost): into the warehouse
-            self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
-            self.o_region.append(r)
-            self.o_value.append(value)
-            self.o_lost.append(not any_kept)
-            day = inv.day
-            day.orders += 1
-            day.lines += b - a
-            if all_now:
-                day.orders_filled_now += 1
-            if not any_kept:
-                day.orders_lost += 1
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
