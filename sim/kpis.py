@@ -18,66 +18,311 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-KPI_INFO: dict[str, tuple[str, str]] = {
-    "orders": ("orders", "customer orders placed"),
-    "units_demanded": ("units", "units ordered by customers"),
-    "units_shipped": ("units", "units shipped to customers (backorders included when filled)"),
-    "revenue": ("currency", "sales value of the units shipped (after promotion discounts)"),
-    "cost_of_goods_sold": ("currency", "purchase cost of the units shipped"),
-    "gross_margin": ("currency", "revenue - cost of goods sold"),
-    "unit_fill_rate": ("fraction", "share of units met from stock on hand at once"),
-    "line_fill_rate": ("fraction", "share of order lines met completely from stock at once"),
-    "order_fill_rate": ("fraction", "share of orders met completely from stock at once"),
-    "cycle_service_level": ("fraction", "share of replenishment cycles without a stock-out"),
-    "lost_units": ("units", "units not sold because stock was out (lost-sales mode)"),
-    "lost_sales_value": ("currency", "sales value of the lost units"),
-    "backordered_units": ("units", "units that had to wait for stock (backorder mode)"),
-    "avg_backorder_units": ("units", "time-average units on backorder"),
-    "mean_order_delay_days": ("days", "mean time from order to allocation of its last unit"),
-    "avg_on_hand_units": ("units", "time-average units on hand"),
-    "avg_inventory_value": ("currency", "time-average value of stock on hand at unit cost"),
-    "avg_overflow_units": (
-        "units",
-        "time-average units on hand above the warehouses' storage_units (in overflow space; 0 without capacities)",
-    ),
-    "max_overflow_units": ("units", "most units in one warehouse's overflow space at once"),
-    "inventory_turnover": ("1/year", "cost of goods sold per year / average inventory value"),
-    "days_of_supply": ("days", "average units on hand / units shipped per day"),
-    "holding_cost": ("currency", "holding rate x inventory value x time"),
-    "ordering_cost": ("currency", "fixed cost of the replenishment orders"),
-    "shortage_cost": ("currency", "backorder penalty per unit-day + lost-sale penalty per unit"),
-    "overflow_cost": ("currency", "overflow unit-days x warehouses[].overflow_cost_per_unit_day"),
-    "marketing_cost": ("currency", "marketing spend"),
-    "shipping_cost": ("currency", "carrier charges of the shipments that left"),
-    "handling_cost": ("currency", "shipments that left x their warehouse's handling_cost_per_order"),
-    "labour_cost": ("currency", "scheduled picker-hours x wage"),
-    "warehouse_fixed_cost": ("currency", "days x fixed_cost_per_day of the open warehouses"),
-    "late_delivery_cost": ("currency", "late orders x inventory.costs.late_delivery_cost_per_order"),
-    "total_cost": (
-        "currency",
-        "holding + ordering + shortage + overflow + marketing + shipping + handling "
-        "+ labour + warehouse fixed + late delivery",
-    ),
-    "cost_per_day": ("currency/day", "total cost per day"),
-    "profit": ("currency", "gross margin - total cost"),
-    "replenishment_orders": ("orders", "purchase orders placed with suppliers"),
-    "picks": ("lines", "order lines picked"),
-    "picker_utilization": ("fraction", "picker time spent on pick jobs / scheduled picker time"),
-    "pick_queue_mean": ("jobs", "time-average pick jobs waiting for a picker"),
-    "pick_queue_max": ("jobs", "most pick jobs waiting at once"),
-    "mean_pick_wait_minutes": ("minutes", "mean time from release to the warehouse until picking starts"),
-    "prob_pick_wait": ("fraction", "share of shipments that waited for a picker"),
-    "order_cycle_time_days": ("days", "mean time from order to departure of its last parcel"),
-    "click_to_door_days": ("days", "mean time from order to delivery (delivered orders)"),
-    "click_to_door_p50": ("days", "median click-to-door time"),
-    "click_to_door_p90": ("days", "90th percentile of click-to-door time"),
-    "click_to_door_p95": ("days", "95th percentile of click-to-door time"),
-    "on_time_rate": ("fraction", "orders delivered by their promised day / orders whose promised day has passed"),
-    "late_orders": ("orders", "orders not delivered by their promised day (promised day within the horizon)"),
-    "split_shipment_rate": ("fraction", "orders sent in more than one parcel"),
-    "shipping_cost_per_order": ("currency/order", "shipping cost / orders"),
-    "total_cost_per_order": ("currency/order", "total cost / orders"),
+#: ISO code -> symbol shown before amounts; other codes are shown after the amount.
+CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "KRW": "₩"}
+
+
+def currency_symbol(code: str | None) -> str:
+    """``"CNY"`` -> ``"¥"``; an unknown code is itself; None or empty -> ``""``."""
+    if not code:
+        return ""
+    return CURRENCY_SYMBOLS.get(code.upper(), code)
+
+
+def money(value: float, currency: str | None = None, decimals: int = 0) -> str:
+    """``money(1234.5, "CNY")`` -> ``'¥1,235'``; ``money(-3, "SEK")`` -> ``'-3 SEK'``."""
+    sym = currency_symbol(currency)
+    sign = "-" if value < 0 else ""
+    body = f"{abs(value):,.{decimals}f}"
+    if not sym:
+        return sign + body
+    return f"{sign}{sym}{body}" if len(sym) == 1 else f"{sign}{body} {sym}"
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI of the registry: name, human label, unit, better direction, description; formats values."""
+
+    name: str
+    label: str
+    unit: str  # fraction, currency, currency/order, currency/day, units, orders, days, minutes, ...
+    better: str | None
+    description: str
+
+    @property
+    def kind(self) -> str:
+        """rate, money, duration or count: how a value is printed."""
+        if self.unit == "fraction":
+            return "rate"
+        if self.unit.startswith("currency"):
+            return "money"
+        if self.unit in ("days", "minutes", "hours"):
+            return "duration"
+        return "count"
+
+    def unit_text(self, currency: str | None = None) -> str:
+        """The unit as shown on an axis: '%', '¥', '¥/order', 'days', 'units'."""
+        if self.kind == "rate":
+            return "%"
+        if self.kind == "money":
+            sym = currency_symbol(currency) or "currency"
+            return sym + self.unit[len("currency") :]
+        return self.unit
+
+    def axis_label(self, currency: str | None = None) -> str:
+        """The axis title of a plot of this KPI: ``'Total cost (¥)'``."""
+        return f"{self.label} ({self.unit_text(currency)})"
+
+    def format(self, value: float, currency: str | None = None, signed: bool = False) -> str:
+        """A value as a person reads it (``signed`` for differences: '+1.2 pp', '+¥3,400')."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        plus = "+" if signed and value > 0 else ""
+        if self.kind == "rate":
+            return f"{plus}{value * 100:.1f} pp" if signed else f"{value * 100:.1f}%"
+        if self.kind == "money":
+            decimals = 2 if 0 < abs(value) < 100 else 0
+            return plus + money(value, currency, decimals)
+        if self.kind == "duration":
+            return f"{plus}{value:,.2f} {self.unit}" if abs(value) < 100 else f"{plus}{value:,.0f} {self.unit}"
+        if abs(value) >= 1000 or float(value).is_integer():
+            return f"{plus}{value:,.0f}"
+        return f"{plus}{value:,.3g}"
+
+    def format_ci(
+        self, mean: float, half_width: float | None, currency: str | None = None, signed: bool = False
+    ) -> str:
+        """Mean (or, ``signed``, a difference) and 95% CI half-width as a person reads them.
+
+        >>> KPIS["on_time_rate"].format_ci(0.9134, 0.0042)
+        '91.3% ± 0.4 pp'
+        >>> KPIS["total_cost"].format_ci(1234567.8, 3400, "CNY"), KPIS["orders"].format_ci(812, None)
+        ('¥1,234,568 ± ¥3,400', '812')
+        >>> KPIS["click_to_door_p95"].format_ci(3.6, 1.44), KPIS["on_time_rate"].format_ci(0.012, 0.004, signed=True)
+        ('3.60 ± 1.44 days', '+1.2 ± 0.4 pp')
+        """
+        text = self.format(mean, currency, signed)
+        if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)) or text == "n/a":
+            return text
+        if self.kind == "rate":
+            return f"{text.removesuffix(' pp')} ± {half_width * 100:.1f} pp"
+        if self.kind == "duration":
+            unit = f" {self.unit}"
+            return f"{text.removesuffix(unit)} ± {self.format(half_width, currency)}"
+        return f"{text} ± {self.format(half_width, currency)}"
+
+
+#: The KPI registry, one entry per KPI in the order of ``compute_kpis`` and ``runs.csv``:
+#: KPI(name, human label, unit, better direction ("higher", "lower" or None), description).
+KPIS: dict[str, KPI] = {
+    k.name: k
+    for k in (
+        KPI("orders", "Orders", "orders", None, "customer orders placed"),
+        KPI("units_demanded", "Units demanded", "units", None, "units ordered by customers"),
+        KPI(
+            "units_shipped",
+            "Units shipped",
+            "units",
+            "higher",
+            "units shipped to customers (backorders included when filled)",
+        ),
+        KPI("revenue", "Revenue", "currency", "higher", "sales value of the units shipped (after promotion discounts)"),
+        KPI("cost_of_goods_sold", "Cost of goods sold", "currency", None, "purchase cost of the units shipped"),
+        KPI("gross_margin", "Gross margin", "currency", "higher", "revenue - cost of goods sold"),
+        KPI("unit_fill_rate", "Unit fill rate", "fraction", "higher", "share of units met from stock on hand at once"),
+        KPI(
+            "line_fill_rate",
+            "Line fill rate",
+            "fraction",
+            "higher",
+            "share of order lines met completely from stock at once",
+        ),
+        KPI(
+            "order_fill_rate",
+            "Order fill rate",
+            "fraction",
+            "higher",
+            "share of orders met completely from stock at once",
+        ),
+        KPI(
+            "cycle_service_level",
+            "Cycle service level",
+            "fraction",
+            "higher",
+            "share of replenishment cycles without a stock-out",
+        ),
+        KPI("lost_units", "Lost units", "units", "lower", "units not sold because stock was out (lost-sales mode)"),
+        KPI("lost_sales_value", "Lost sales value", "currency", "lower", "sales value of the lost units"),
+        KPI(
+            "backordered_units",
+            "Backordered units",
+            "units",
+            "lower",
+            "units that had to wait for stock (backorder mode)",
+        ),
+        KPI("avg_backorder_units", "Average backorders", "units", "lower", "time-average units on backorder"),
+        KPI(
+            "mean_order_delay_days",
+            "Mean order delay",
+            "days",
+            "lower",
+            "mean time from order to allocation of its last unit",
+        ),
+        KPI("avg_on_hand_units", "Average stock on hand", "units", None, "time-average units on hand"),
+        KPI(
+            "avg_inventory_value",
+            "Average inventory value",
+            "currency",
+            "lower",
+            "time-average value of stock on hand at unit cost",
+        ),
+        KPI(
+            "avg_overflow_units",
+            "Average overflow stock",
+            "units",
+            "lower",
+            "time-average units on hand above the warehouses' storage_units (in overflow space; 0 without capacities)",
+        ),
+        KPI(
+            "max_overflow_units",
+            "Peak overflow stock",
+            "units",
+            "lower",
+            "most units in one warehouse's overflow space at once",
+        ),
+        KPI(
+            "inventory_turnover",
+            "Inventory turnover",
+            "1/year",
+            "higher",
+            "cost of goods sold per year / average inventory value",
+        ),
+        KPI("days_of_supply", "Days of supply", "days", None, "average units on hand / units shipped per day"),
+        KPI("holding_cost", "Holding cost", "currency", "lower", "holding rate x inventory value x time"),
+        KPI("ordering_cost", "Ordering cost", "currency", "lower", "fixed cost of the replenishment orders"),
+        KPI(
+            "shortage_cost",
+            "Shortage cost",
+            "currency",
+            "lower",
+            "backorder penalty per unit-day + lost-sale penalty per unit",
+        ),
+        KPI(
+            "overflow_cost",
+            "Overflow storage cost",
+            "currency",
+            "lower",
+            "overflow unit-days x warehouses[].overflow_cost_per_unit_day",
+        ),
+        KPI("marketing_cost", "Marketing spend", "currency", None, "marketing spend"),
+        KPI("shipping_cost", "Shipping cost", "currency", "lower", "carrier charges of the shipments that left"),
+        KPI(
+            "handling_cost",
+            "Handling cost",
+            "currency",
+            "lower",
+            "shipments that left x their warehouse's handling_cost_per_order",
+        ),
+        KPI("labour_cost", "Picking labour cost", "currency", "lower", "scheduled picker-hours x wage"),
+        KPI(
+            "warehouse_fixed_cost",
+            "Warehouse fixed cost",
+            "currency",
+            "lower",
+            "days x fixed_cost_per_day of the open warehouses",
+        ),
+        KPI(
+            "late_delivery_cost",
+            "Late-delivery compensation",
+            "currency",
+            "lower",
+            "late orders x inventory.costs.late_delivery_cost_per_order",
+        ),
+        KPI(
+            "total_cost",
+            "Total cost",
+            "currency",
+            "lower",
+            "holding + ordering + shortage + overflow + marketing + shipping + handling + labour + warehouse fixed + late delivery",
+        ),
+        KPI("cost_per_day", "Cost per day", "currency/day", "lower", "total cost per day"),
+        KPI("profit", "Profit", "currency", "higher", "gross margin - total cost"),
+        KPI("replenishment_orders", "Purchase orders", "orders", None, "purchase orders placed with suppliers"),
+        KPI("picks", "Lines picked", "lines", None, "order lines picked"),
+        KPI(
+            "picker_utilization",
+            "Picker utilization",
+            "fraction",
+            None,
+            "picker time spent on pick jobs / scheduled picker time",
+        ),
+        KPI("pick_queue_mean", "Average pick queue", "jobs", "lower", "time-average pick jobs waiting for a picker"),
+        KPI("pick_queue_max", "Longest pick queue", "jobs", "lower", "most pick jobs waiting at once"),
+        KPI(
+            "mean_pick_wait_minutes",
+            "Mean wait for a picker",
+            "minutes",
+            "lower",
+            "mean time from release to the warehouse until picking starts",
+        ),
+        KPI(
+            "prob_pick_wait",
+            "Share waiting for a picker",
+            "fraction",
+            "lower",
+            "share of shipments that waited for a picker",
+        ),
+        KPI(
+            "order_cycle_time_days",
+            "Order cycle time",
+            "days",
+            "lower",
+            "mean time from order to departure of its last parcel",
+        ),
+        KPI(
+            "click_to_door_days",
+            "Click-to-door time",
+            "days",
+            "lower",
+            "mean time from order to delivery (delivered orders)",
+        ),
+        KPI("click_to_door_p50", "Click-to-door, median", "days", "lower", "median click-to-door time"),
+        KPI(
+            "click_to_door_p90",
+            "Click-to-door, 90th percentile",
+            "days",
+            "lower",
+            "90th percentile of click-to-door time",
+        ),
+        KPI(
+            "click_to_door_p95",
+            "Click-to-door, 95th percentile",
+            "days",
+            "lower",
+            "95th percentile of click-to-door time",
+        ),
+        KPI(
+            "on_time_rate",
+            "On-time delivery",
+            "fraction",
+            "higher",
+            "orders delivered by their promised day / orders whose promised day has passed",
+        ),
+        KPI(
+            "late_orders",
+            "Late orders",
+            "orders",
+            "lower",
+            "orders not delivered by their promised day (promised day within the horizon)",
+        ),
+        KPI("split_shipment_rate", "Split shipments", "fraction", "lower", "orders sent in more than one parcel"),
+        KPI("shipping_cost_per_order", "Shipping cost per order", "currency/order", "lower", "shipping cost / orders"),
+        KPI("total_cost_per_order", "Total cost per order", "currency/order", "lower", "total cost / orders"),
+    )
 }
+
+#: name -> (unit, description) of every KPI (``docs/kpis.md`` lists them).
+KPI_INFO: dict[str, tuple[str, str]] = {name: (k.unit, k.description) for name, k in KPIS.items()}
 
 #: The daily table (``result.daily``, ``daily.csv``): column -> (unit, meaning). One row per simulated
 #: day d (warm-up days included and flagged). "Placed" counts belong to the day an order was placed,
@@ -136,163 +381,6 @@ DAILY_COLUMNS_INFO: dict[str, tuple[str, str]] = {
     "delivered": ("orders", "orders whose last parcel was delivered that day"),
 }
 
-#: name -> (human label, better direction: "higher", "lower" or None when neither is better)
-LABELS: dict[str, tuple[str, str | None]] = {
-    "orders": ("Orders", None),
-    "units_demanded": ("Units demanded", None),
-    "units_shipped": ("Units shipped", "higher"),
-    "revenue": ("Revenue", "higher"),
-    "cost_of_goods_sold": ("Cost of goods sold", None),
-    "gross_margin": ("Gross margin", "higher"),
-    "unit_fill_rate": ("Unit fill rate", "higher"),
-    "line_fill_rate": ("Line fill rate", "higher"),
-    "order_fill_rate": ("Order fill rate", "higher"),
-    "cycle_service_level": ("Cycle service level", "higher"),
-    "lost_units": ("Lost units", "lower"),
-    "lost_sales_value": ("Lost sales value", "lower"),
-    "backordered_units": ("Backordered units", "lower"),
-    "avg_backorder_units": ("Average backorders", "lower"),
-    "mean_order_delay_days": ("Mean order delay", "lower"),
-    "avg_on_hand_units": ("Average stock on hand", None),
-    "avg_inventory_value": ("Average inventory value", "lower"),
-    "avg_overflow_units": ("Average overflow stock", "lower"),
-    "max_overflow_units": ("Peak overflow stock", "lower"),
-    "inventory_turnover": ("Inventory turnover", "higher"),
-    "days_of_supply": ("Days of supply", None),
-    "holding_cost": ("Holding cost", "lower"),
-    "ordering_cost": ("Ordering cost", "lower"),
-    "shortage_cost": ("Shortage cost", "lower"),
-    "overflow_cost": ("Overflow storage cost", "lower"),
-    "marketing_cost": ("Marketing spend", None),
-    "shipping_cost": ("Shipping cost", "lower"),
-    "handling_cost": ("Handling cost", "lower"),
-    "labour_cost": ("Picking labour cost", "lower"),
-    "warehouse_fixed_cost": ("Warehouse fixed cost", "lower"),
-    "late_delivery_cost": ("Late-delivery compensation", "lower"),
-    "total_cost": ("Total cost", "lower"),
-    "cost_per_day": ("Cost per day", "lower"),
-    "profit": ("Profit", "higher"),
-    "replenishment_orders": ("Purchase orders", None),
-    "picks": ("Lines picked", None),
-    "picker_utilization": ("Picker utilization", None),
-    "pick_queue_mean": ("Average pick queue", "lower"),
-    "pick_queue_max": ("Longest pick queue", "lower"),
-    "mean_pick_wait_minutes": ("Mean wait for a picker", "lower"),
-    "prob_pick_wait": ("Share waiting for a picker", "lower"),
-    "order_cycle_time_days": ("Order cycle time", "lower"),
-    "click_to_door_days": ("Click-to-door time", "lower"),
-    "click_to_door_p50": ("Click-to-door, median", "lower"),
-    "click_to_door_p90": ("Click-to-door, 90th percentile", "lower"),
-    "click_to_door_p95": ("Click-to-door, 95th percentile", "lower"),
-    "on_time_rate": ("On-time delivery", "higher"),
-    "late_orders": ("Late orders", "lower"),
-    "split_shipment_rate": ("Split shipments", "lower"),
-    "shipping_cost_per_order": ("Shipping cost per order", "lower"),
-    "total_cost_per_order": ("Total cost per order", "lower"),
-}
-
-#: ISO code -> symbol shown before amounts; other codes are shown after the amount.
-CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "KRW": "₩"}
-
-
-def currency_symbol(code: str | None) -> str:
-    """``"CNY"`` -> ``"¥"``; an unknown code is itself; None or empty -> ``""``."""
-    if not code:
-        return ""
-    return CURRENCY_SYMBOLS.get(code.upper(), code)
-
-
-def money(value: float, currency: str | None = None, decimals: int = 0) -> str:
-    """``money(1234.5, "CNY")`` -> ``'¥1,235'``; ``money(-3, "SEK")`` -> ``'-3 SEK'``."""
-    sym = currency_symbol(currency)
-    sign = "-" if value < 0 else ""
-    body = f"{abs(value):,.{decimals}f}"
-    if not sym:
-        return sign + body
-    return f"{sign}{sym}{body}" if len(sym) == 1 else f"{sign}{body} {sym}"
-
-
-@dataclass(frozen=True)
-class KPI:
-    name: str
-    label: str
-    unit: str  # fraction, currency, currency/order, currency/day, units, orders, days, minutes, ...
-    better: str | None
-    description: str
-
-    @property
-    def kind(self) -> str:
-        """rate, money, duration or count: how a value is printed."""
-        if self.unit == "fraction":
-            return "rate"
-        if self.unit.startswith("currency"):
-            return "money"
-        if self.unit in ("days", "minutes", "hours"):
-            return "duration"
-        return "count"
-
-    def unit_text(self, currency: str | None = None) -> str:
-        """The unit as shown on an axis: '%', '¥', '¥/order', 'days', 'units'."""
-        if self.kind == "rate":
-            return "%"
-        if self.kind == "money":
-            sym = currency_symbol(currency) or "currency"
-            return sym + self.unit[len("currency") :]
-        return self.unit
-
-    def axis_label(self, currency: str | None = None) -> str:
-        return f"{self.label} ({self.unit_text(currency)})"
-
-    def format(self, value: float, currency: str | None = None, signed: bool = False) -> str:
-        """A value as a person reads it (``signed`` for differences: '+1.2 pp', '+¥3,400')."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "n/a"
-        plus = "+" if signed and value > 0 else ""
-        if self.kind == "rate":
-            return f"{plus}{value * 100:.1f} pp" if signed else f"{value * 100:.1f}%"
-        if self.kind == "money":
-            decimals = 2 if 0 < abs(value) < 100 else 0
-            return plus + money(value, currency, decimals)
-        if self.kind == "duration":
-            return f"{plus}{value:,.2f} {self.unit}" if abs(value) < 100 else f"{plus}{value:,.0f} {self.unit}"
-        if abs(value) >= 1000 or float(value).is_integer():
-            return f"{plus}{value:,.0f}"
-        return f"{plus}{value:,.3g}"
-
-    def format_ci(
-        self, mean: float, half_width: float | None, currency: str | None = None, signed: bool = False
-    ) -> str:
-        """Mean (or, ``signed``, a difference) and 95% CI half-width as a person reads them.
-
-        >>> KPIS["on_time_rate"].format_ci(0.9134, 0.0042)
-        '91.3% ± 0.4 pp'
-        >>> KPIS["total_cost"].format_ci(1234567.8, 3400, "CNY"), KPIS["orders"].format_ci(812, None)
-        ('¥1,234,568 ± ¥3,400', '812')
-        >>> KPIS["click_to_door_p95"].format_ci(3.6, 1.44), KPIS["on_time_rate"].format_ci(0.012, 0.004, signed=True)
-        ('3.60 ± 1.44 days', '+1.2 ± 0.4 pp')
-        """
-        text = self.format(mean, currency, signed)
-        if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)) or text == "n/a":
-            return text
-        if self.kind == "rate":
-            return f"{text.removesuffix(' pp')} ± {half_width * 100:.1f} pp"
-        if self.kind == "duration":
-            unit = f" {self.unit}"
-            return f"{text.removesuffix(unit)} ± {self.format(half_width, currency)}"
-        return f"{text} ± {self.format(half_width, currency)}"
-
-
-KPIS: dict[str, KPI] = {
-    name: KPI(
-        name,
-        LABELS.get(name, (name.replace("_", " ").capitalize(), None))[0],
-        unit,
-        LABELS.get(name, ("", None))[1],
-        meaning,
-    )
-    for name, (unit, meaning) in KPI_INFO.items()
-}
-
 
 def kpi(name: str) -> KPI:
     """The registry entry of ``name``; an unknown name (a derived column) gets a plain entry."""
@@ -300,4 +388,5 @@ def kpi(name: str) -> KPI:
 
 
 def format_value(name: str, value: float, currency: str | None = None, signed: bool = False) -> str:
+    """``value`` of KPI ``name`` as a person reads it (see ``KPI.format``)."""
     return kpi(name).format(value, currency, signed)

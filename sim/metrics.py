@@ -1,6 +1,6 @@
 """KPIs from the recorded daily arrays and the per-order table, over a span of days.
 
-Every KPI is defined once (``KPI_INFO`` in :mod:`sim.kpis`), and the accounting
+Every KPI is defined once (``KPIS`` in :mod:`sim.kpis`), and the accounting
 identities hold by construction and are asserted in tests:
 
     total_cost   = holding_cost + ordering_cost + shortage_cost + overflow_cost + marketing_cost
@@ -29,9 +29,9 @@ import pandas as pd
 
 from sim.kpis import KPI_INFO
 from sim.model.demand import promotion_days
-from sim.model.fulfilment import open_warehouses
+from sim.model.routing import open_warehouses
 from sim.model.warehouse import picker_days_per_day
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Costs, Scenario
 
 WAREHOUSE_COST_RULE = (
     "Every shipment that leaves a warehouse pays its `handling_cost_per_order` on the day it leaves "
@@ -110,6 +110,8 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
 
 
 def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
+    """Per-day fulfilment columns of the daily table: shipping, handling, labour and fixed costs,
+    picker-days, backlog, late and delivered orders."""
     H = model.scenario.horizon_days
     days = np.arange(H)
     ends = days + 1.0
@@ -224,39 +226,57 @@ def event_windows(scenario: Scenario) -> list[tuple[str, int, int]]:
     return out
 
 
-def compute_kpis(
-    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment, span: tuple[int, int] | None = None
-) -> dict[str, float]:
-    """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``."""
-    H = scenario.horizon_days
-    windowed = span is not None or scenario.kpi_window is not None
-    a, b = kpi_span(scenario) if span is None else span
-    d = daily[(daily["day"] >= a) & (daily["day"] < b)]
+def _span_sums(d: pd.DataFrame) -> dict[str, float]:
+    """Sum over the span's days of every daily column (the day number, date and warm-up flag excepted)."""
+    return {c: float(d[c].sum()) for c in d.columns if c not in ("date", "warmup", "day")}
+
+
+def _window_shipping(scenario: Scenario, orders: dict, shp: dict, a: int, b: int) -> dict[str, float]:
+    """Shipping and handling costs of the shipments (left by the horizon) of the orders placed in [a, b)."""
+    placed_at = orders["arrival"][shp["order"].astype(np.int64)]
+    mine = (placed_at >= a) & (placed_at < b) & (shp["ship"] < scenario.horizon_days)
+    per_shipment = np.array([w.handling_cost_per_order for w in scenario.warehouses], dtype=float)
+    return {
+        "shipping_cost": float(shp["cost"][mine].sum()),
+        "handling_cost": float(per_shipment[shp["wh"][mine].astype(int)].sum()),
+    }
+
+
+def _stock_kpis(S: dict[str, float], d: pd.DataFrame) -> dict[str, float]:
+    """Sales, fill rates and stock KPIs from the span's daily sums ``S`` (``d``: the span's daily rows)."""
     days = len(d)
-    S = {c: float(d[c].sum()) for c in d.columns if c not in ("date", "warmup", "day")}
-    if windowed:  # shipping and handling of the shipments of the orders placed in the window
-        placed_at = orders["arrival"][shp["order"].astype(np.int64)]
-        mine = (placed_at >= a) & (placed_at < b) & (shp["ship"] < H)
-        S["shipping_cost"] = float(shp["cost"][mine].sum())
-        per_shipment = np.array([w.handling_cost_per_order for w in scenario.warehouses], dtype=float)
-        S["handling_cost"] = float(per_shipment[shp["wh"][mine].astype(int)].sum())
-    costs = scenario.inventory.costs
+    avg_value = S["inventory_value"] / days
+    return {
+        "orders": S["orders"],
+        "units_demanded": S["units_demanded"],
+        "units_shipped": S["units_shipped"],
+        "revenue": S["revenue"],
+        "cost_of_goods_sold": S["cogs"],
+        "gross_margin": S["revenue"] - S["cogs"],
+        "unit_fill_rate": _ratio(S["units_filled_now"], S["units_demanded"]),
+        "line_fill_rate": _ratio(S["lines_filled_now"], S["lines"]),
+        "order_fill_rate": _ratio(S["orders_filled_now"], S["orders"]),
+        "cycle_service_level": 1.0 - _ratio(S["stockout_cycles"], S["cycles"]),
+        "lost_units": S["units_lost"],
+        "lost_sales_value": S["lost_value"],
+        "backordered_units": S["units_backordered"],
+        "avg_backorder_units": S["backorder_unit_days"] / days,
+        "avg_on_hand_units": S["on_hand_units"] / days,
+        "avg_inventory_value": avg_value,
+        "avg_overflow_units": S["overflow_unit_days"] / days,
+        "max_overflow_units": float(d["overflow_units_max"].max()),
+        "inventory_turnover": _ratio(S["cogs"] / days * 365.0, avg_value),
+        "days_of_supply": _ratio(S["on_hand_units"] / days, S["units_shipped"] / days),
+        "replenishment_orders": S["replenishment_orders"],
+    }
+
+
+def _cost_kpis(costs: Costs, S: dict[str, float], days: int, late: float) -> dict[str, float]:
+    """The cost KPIs, their total and profit (see the identities in the module docstring)."""
     holding = S["inventory_value"] * costs.holding_rate_per_year / 365.0
     shortage = (
         S["backorder_unit_days"] * costs.backorder_cost_per_unit_day + S["units_lost"] * costs.lost_sale_cost_per_unit
     )
-    gross = S["revenue"] - S["cogs"]
-    avg_value = S["inventory_value"] / days
-
-    placed = (orders["arrival"] >= a) & (orders["arrival"] < b)
-    kept = placed & (orders["stage"] != 4)
-    delay = orders["release"][kept] - orders["arrival"][kept]
-    shipped = kept & (orders["ship"] <= H)
-    delivered = kept & (orders["deliver"] <= H)
-    c2d = orders["deliver"][delivered] - orders["arrival"][delivered]
-    due = kept & (orders["deadline"] <= H)
-    on_time = due & (orders["deliver"] <= orders["deadline"])
-    late = float(due.sum() - on_time.sum())
     late_cost = late * costs.late_delivery_cost_per_order
     total = (
         holding
@@ -270,31 +290,7 @@ def compute_kpis(
         + S["warehouse_fixed_cost"]
         + late_cost
     )
-    s_post = (shp["release"] >= a) & (shp["release"] < b) & (shp["pick_start"] <= H)
-    wait = shp["pick_start"][s_post] - shp["release"][s_post]
-    busy, sched = S["picker_busy_days"], S["scheduled_picker_days"]
-    k = {
-        "orders": S["orders"],
-        "units_demanded": S["units_demanded"],
-        "units_shipped": S["units_shipped"],
-        "revenue": S["revenue"],
-        "cost_of_goods_sold": S["cogs"],
-        "gross_margin": gross,
-        "unit_fill_rate": _ratio(S["units_filled_now"], S["units_demanded"]),
-        "line_fill_rate": _ratio(S["lines_filled_now"], S["lines"]),
-        "order_fill_rate": _ratio(S["orders_filled_now"], S["orders"]),
-        "cycle_service_level": 1.0 - _ratio(S["stockout_cycles"], S["cycles"]),
-        "lost_units": S["units_lost"],
-        "lost_sales_value": S["lost_value"],
-        "backordered_units": S["units_backordered"],
-        "avg_backorder_units": S["backorder_unit_days"] / days,
-        "mean_order_delay_days": _mean(delay[np.isfinite(delay)]),
-        "avg_on_hand_units": S["on_hand_units"] / days,
-        "avg_inventory_value": avg_value,
-        "avg_overflow_units": S["overflow_unit_days"] / days,
-        "max_overflow_units": float(d["overflow_units_max"].max()),
-        "inventory_turnover": _ratio(S["cogs"] / days * 365.0, avg_value),
-        "days_of_supply": _ratio(S["on_hand_units"] / days, S["units_shipped"] / days),
+    return {
         "holding_cost": holding,
         "ordering_cost": S["ordering_cost"],
         "shortage_cost": shortage,
@@ -307,24 +303,69 @@ def compute_kpis(
         "late_delivery_cost": late_cost,
         "total_cost": total,
         "cost_per_day": total / days,
-        "profit": gross - total,
-        "replenishment_orders": S["replenishment_orders"],
+        "profit": (S["revenue"] - S["cogs"]) - total,
+        "shipping_cost_per_order": _ratio(S["shipping_cost"], S["orders"]),
+        "total_cost_per_order": _ratio(total, S["orders"]),
+    }
+
+
+def _picking_kpis(S: dict[str, float], d: pd.DataFrame, shp: dict, a: int, b: int, H: int) -> dict[str, float]:
+    """Picking KPIs: lines, utilization, queue, and the waits of the shipments released in [a, b)."""
+    s_post = (shp["release"] >= a) & (shp["release"] < b) & (shp["pick_start"] <= H)
+    wait = shp["pick_start"][s_post] - shp["release"][s_post]
+    return {
         "picks": S["picks"],
-        "picker_utilization": _ratio(busy, sched),
-        "pick_queue_mean": S["pick_queue_mean"] / days,
+        "picker_utilization": _ratio(S["picker_busy_days"], S["scheduled_picker_days"]),
+        "pick_queue_mean": S["pick_queue_mean"] / len(d),
         "pick_queue_max": float(d["pick_queue_max"].max()),
         "mean_pick_wait_minutes": _mean(wait) * 1440.0,
         "prob_pick_wait": _mean((wait > 1e-12).astype(float)),
+    }
+
+
+def _order_kpis(orders: dict, a: int, b: int, H: int) -> dict[str, float]:
+    """Delay, cycle time, click-to-door, on-time and split KPIs of the orders placed in [a, b)."""
+    placed = (orders["arrival"] >= a) & (orders["arrival"] < b)
+    kept = placed & (orders["stage"] != 4)
+    delay = orders["release"][kept] - orders["arrival"][kept]
+    shipped = kept & (orders["ship"] <= H)
+    delivered = kept & (orders["deliver"] <= H)
+    c2d = orders["deliver"][delivered] - orders["arrival"][delivered]
+    due = kept & (orders["deadline"] <= H)
+    on_time = due & (orders["deliver"] <= orders["deadline"])
+    return {
+        "mean_order_delay_days": _mean(delay[np.isfinite(delay)]),
         "order_cycle_time_days": _mean(orders["ship"][shipped] - orders["arrival"][shipped]),
         "click_to_door_days": _mean(c2d),
         "click_to_door_p50": _pct(c2d, 50),
         "click_to_door_p90": _pct(c2d, 90),
         "click_to_door_p95": _pct(c2d, 95),
         "on_time_rate": _ratio(float(on_time.sum()), float(due.sum())),
-        "late_orders": late,
+        "late_orders": float(due.sum() - on_time.sum()),
         "split_shipment_rate": _ratio(float((orders["shipments"][kept] > 1).sum()), float(kept.sum())),
-        "shipping_cost_per_order": _ratio(S["shipping_cost"], S["orders"]),
-        "total_cost_per_order": _ratio(total, S["orders"]),
     }
-    assert list(k) == list(KPI_INFO), "KPI_INFO and compute_kpis must list the same KPIs"
-    return k
+
+
+def compute_kpis(
+    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment, span: tuple[int, int] | None = None
+) -> dict[str, float]:
+    """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``.
+
+    Returns KPI name -> value, in the order of ``KPI_INFO``. (``fulfilment`` is not used: the
+    KPIs come from the records only.)
+    """
+    H = scenario.horizon_days
+    a, b = kpi_span(scenario) if span is None else span
+    d = daily[(daily["day"] >= a) & (daily["day"] < b)]
+    S = _span_sums(d)
+    if span is not None or scenario.kpi_window is not None:  # the shipments of the orders placed in the window
+        S.update(_window_shipping(scenario, orders, shp, a, b))
+    flow = _order_kpis(orders, a, b, H)
+    k = {
+        **_stock_kpis(S, d),
+        **_cost_kpis(scenario.inventory.costs, S, len(d), flow["late_orders"]),
+        **_picking_kpis(S, d, shp, a, b, H),
+        **flow,
+    }
+    assert k.keys() == KPI_INFO.keys(), "KPI_INFO and compute_kpis must list the same KPIs"
+    return {name: k[name] for name in KPI_INFO}

@@ -5,7 +5,8 @@ ABC classes come from the cumulative revenue share (popularity x price) when not
 given: A up to the first threshold (default 80%), B up to the second (95%),
 C for the rest.
 
->>> from sim.scenario.schema import Catalog
+>>> from sim.scenario.derived import derived_values
+from sim.scenario.schema import Catalog
 >>> c = build_catalog(Catalog(generate={"count": 200, "seed": 3}), ["main"])
 >>> len(c.ids), round(float(c.popularity.sum()), 6), sorted(set(c.abc.tolist()))
 (200, 1.0, ['A', 'B', 'C'])
@@ -17,11 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.scenario.derived import derived_values
 from sim.scenario.schema import Catalog as CatalogSpec
+from sim.scenario.schema import CatalogGenerator
 
 
 @dataclass(frozen=True)
 class CatalogArrays:
+    """The catalogue as arrays indexed by SKU position (``ids[i]`` is SKU i)."""
+
     ids: list[str]
     price: np.ndarray  # currency per unit
     unit_cost: np.ndarray  # currency per unit
@@ -32,9 +37,11 @@ class CatalogArrays:
 
     @property
     def n(self) -> int:
+        """Number of SKUs."""
         return len(self.ids)
 
     def index(self) -> dict[str, int]:
+        """SKU id -> its index in the arrays."""
         return {sku: i for i, sku in enumerate(self.ids)}
 
 
@@ -68,26 +75,37 @@ def _assign_suppliers(n: int, shares: list[float | None], rng: np.random.Generat
 def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=None) -> CatalogArrays:
     """Arrays for the catalogue; deterministic for a given spec (own seed)."""
     supplier_shares = supplier_shares or [None] * len(supplier_names)
-    sup_index = {name: i for i, name in enumerate(supplier_names)}
     if spec.skus is not None:
-        skus = spec.skus
-        price = np.array([s.price for s in skus], dtype=float)
-        popularity = np.array([s.popularity for s in skus], dtype=float)
-        rng = np.random.default_rng(0)
-        assigned = _assign_suppliers(len(skus), supplier_shares, rng)
-        supplier = np.array([sup_index[s.supplier] if s.supplier else assigned[i] for i, s in enumerate(skus)])
-        derived = abc_classes(price * popularity, spec.abc_thresholds)
-        abc = np.array([s.abc or derived[i] for i, s in enumerate(skus)])
-        return CatalogArrays(
-            ids=[s.id for s in skus],
-            price=price,
-            unit_cost=np.array([s.unit_cost for s in skus], dtype=float),
-            weight_kg=np.array([s.weight_kg for s in skus], dtype=float),
-            popularity=popularity / popularity.sum(),
-            abc=abc,
-            supplier=supplier,
-        )
-    g = spec.generate
+        return _written_catalog(spec, supplier_names, supplier_shares)
+    if spec.generate is None:
+        raise ValueError("a catalog needs skus or generate")
+    return _generated_catalog(spec, spec.generate, supplier_shares)
+
+
+def _written_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares: list) -> CatalogArrays:
+    """The arrays of the SKUs written out in ``spec.skus`` (suppliers drawn by share where not named)."""
+    skus = spec.skus or []
+    sup_index = {name: i for i, name in enumerate(supplier_names)}
+    price = np.array([s.price for s in skus], dtype=float)
+    popularity = np.array([s.popularity for s in skus], dtype=float)
+    rng = np.random.default_rng(0)
+    assigned = _assign_suppliers(len(skus), supplier_shares, rng)
+    supplier = np.array([sup_index[s.supplier] if s.supplier else assigned[i] for i, s in enumerate(skus)])
+    derived = abc_classes(price * popularity, spec.abc_thresholds)
+    abc = np.array([s.abc or derived[i] for i, s in enumerate(skus)])
+    return CatalogArrays(
+        ids=[s.id for s in skus],
+        price=price,
+        unit_cost=np.array([s.unit_cost for s in skus], dtype=float),
+        weight_kg=np.array([s.weight_kg for s in skus], dtype=float),
+        popularity=popularity / popularity.sum(),
+        abc=abc,
+        supplier=supplier,
+    )
+
+
+def _generated_catalog(spec: CatalogSpec, g: CatalogGenerator, supplier_shares: list) -> CatalogArrays:
+    """The arrays of ``g.count`` synthetic SKUs drawn from ``g.seed`` (popularity: see the comment below)."""
     rng = np.random.default_rng(g.seed)
     n = g.count
     # Pareto(alpha) popularity at the quantiles (i - 0.5)/n of the upper tail: a deterministic,
@@ -95,9 +113,9 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
     # infinite Pareto law puts p^(1 - 1/alpha) of demand on the top share p — 80% on 20% for
     # alpha 1.16; a finite catalogue is flatter: about 70% on the top 20% of 300 SKUs.)
     weights = ((np.arange(n) + 0.5) / n) ** (-1.0 / g.pareto_alpha)
-    price = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
+    price: np.ndarray = np.round(np.maximum(g.price.sample(rng, n), 0.01), 2)
     ratio = np.clip(g.cost_ratio.sample(rng, n), 0.0, 1.0)
-    weight = np.round(np.maximum(g.weight_kg.sample(rng, n), 0.01), 3)
+    weight: np.ndarray = np.round(np.maximum(g.weight_kg.sample(rng, n), 0.01), 3)
     supplier = _assign_suppliers(n, supplier_shares, rng)
     popularity = weights / weights.sum()
     width = max(5, len(str(n)))
@@ -113,8 +131,8 @@ def build_catalog(spec: CatalogSpec, supplier_names: list[str], supplier_shares=
 
 
 def catalog_for(scenario) -> CatalogArrays:
-    """The catalogue of a scenario (cached on the frozen scenario object)."""
-    cache = scenario._cache
+    """The catalogue of a scenario (built once per scenario object, held by :mod:`sim.scenario.derived`)."""
+    cache = derived_values(scenario)
     if "catalog" not in cache:
         cache["catalog"] = build_catalog(
             scenario.catalog, [s.name for s in scenario.suppliers], [s.share for s in scenario.suppliers]

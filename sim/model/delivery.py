@@ -21,6 +21,7 @@ promise comes from the carrier when it has one, else from the region.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,11 +41,17 @@ def next_cutoff(t: float, cutoffs_day_fraction) -> float:
     return day + 1 + cutoffs_day_fraction[0]
 
 
-def _spans(periods) -> list[tuple[float, float]]:
+def period_spans(periods) -> list[tuple[float, float]]:
+    """(start, end) in days of each down period (``start_day``, ``days``) of a warehouse or carrier."""
     return [(float(p.start_day), float(p.start_day + p.days)) for p in periods]
 
 
-def _after_down(t: float, spans) -> float:
+def after_down(t: float, spans) -> float:
+    """The first time at or after ``t`` outside every span (a span ending inside another moves on again).
+
+    >>> after_down(2.5, [(2.0, 3.0), (3.0, 4.5)]), after_down(1.0, [(2.0, 3.0)])
+    (4.5, 1.0)
+    """
     moved = True
     while moved:
         moved = False
@@ -79,15 +86,16 @@ class Carriers:
         self.base = np.array([c.base_cost for c in scenario.carriers])
         self.per_kg = np.array([c.cost_per_kg for c in scenario.carriers])
         self.capacity = [c.daily_capacity for c in scenario.carriers]
-        self.down = [_spans(c.down) for c in scenario.carriers]
-        self.wh_down = [_spans(w.down) for w in scenario.warehouses]
+        self.down = [period_spans(c.down) for c in scenario.carriers]
+        self.wh_down = [period_spans(w.down) for w in scenario.warehouses]
         self.cutoffs = [[h / 24.0 for h in w.cutoff_hours] for w in scenario.warehouses]
         self.promise_region = [r.promise_days for r in scenario.demand.regions]
         self.promise_carrier = [c.promise_days for c in scenario.carriers]
         self.used: dict[tuple[int, int, int], int] = {}  # (carrier, warehouse, day) -> shipments
-        self._draws: dict[tuple[int, int, int], object] = {}  # lane -> keyed_draws
+        self._draws: dict[tuple[int, int, int], Callable[[int, int], float]] = {}  # lane -> keyed_draws
         self.spill = scenario.routing.capacity_overflow == "spill"
-        self.fastest = np.argmin(self.mean_transit, axis=0) if C else None
+        # fastest carrier per (warehouse, region); no carriers: never asked (zeros keep the type)
+        self.fastest: np.ndarray = np.argmin(self.mean_transit, axis=0) if C else np.zeros((W, R), dtype=np.intp)
         # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
         self._lane_price = [
             [
@@ -102,13 +110,16 @@ class Carriers:
 
     @property
     def n(self) -> int:
+        """Number of carriers."""
         return len(self.names)
 
     def cost(self, c: int, w: int, r: int, weight: float) -> float:
+        """Charge of carrier c for a shipment of ``weight`` kg from warehouse w to region r."""
         a, b = self._lane_price[w][r][c]
         return a + b * weight
 
     def cheapest(self, w: int, r: int, weight: float) -> int:
+        """The carrier with the lowest charge for this lane and weight (the first on ties)."""
         best, best_cost = 0, float("inf")
         for c, (a, b) in enumerate(self._lane_price[w][r]):
             cost = a + b * weight
@@ -117,6 +128,7 @@ class Carriers:
         return best
 
     def promise(self, c: int, r: int) -> int:
+        """Promised days to deliver: carrier c's promise when it has one, else region r's."""
         p = self.promise_carrier[c] if c >= 0 else None
         return self.promise_region[r] if p is None else p
 
@@ -136,9 +148,9 @@ class Carriers:
         """Carrier and departure time of a shipment packed at ``ready``; books capacity."""
         t = ready
         for _ in range(10_000):
-            t = _after_down(next_cutoff(t, self.cutoffs[w]), self.wh_down[w])
+            t = after_down(next_cutoff(t, self.cutoffs[w]), self.wh_down[w])
             if c >= 0:
-                t_up = _after_down(t, self.down[c])
+                t_up = after_down(t, self.down[c])
                 if t_up != t:
                     alt = self._spill_to(c, w, r, t, weight) if self.spill else -1
                     if alt < 0:
@@ -146,7 +158,7 @@ class Carriers:
                         continue
                     c = alt
                 cap = self.capacity[c]
-                day = int(math.floor(t))
+                day = math.floor(t)
                 if cap is not None and self.used.get((c, w, day), 0) >= cap:
                     alt = self._spill_to(c, w, r, t, weight) if self.spill else -1
                     if alt < 0:
@@ -161,10 +173,10 @@ class Carriers:
         return c, float("inf")  # no carrier ever has room: stays in the warehouse
 
     def _spill_to(self, c: int, w: int, r: int, t: float, weight: float) -> int:
-        day = int(math.floor(t))
+        day = math.floor(t)
         best, best_cost = -1, float("inf")
         for alt in range(self.n):
-            if alt == c or _after_down(t, self.down[alt]) != t:
+            if alt == c or after_down(t, self.down[alt]) != t:
                 continue
             cap = self.capacity[alt]
             if cap is not None and self.used.get((alt, w, day), 0) >= cap:

@@ -39,7 +39,7 @@ import numpy as np
 
 from sim.model.catalog import CatalogArrays
 from sim.model.streams import day_rng
-from sim.scenario.schema import Channel, Scenario
+from sim.scenario.schema import Channel, Promotion, Scenario
 
 
 def hill_response(spend, max_extra, half_saturation, shape=1.0):
@@ -61,10 +61,10 @@ def hill_inverse(extra_orders, max_extra, half_saturation, shape=1.0):
     return float(out) if out.ndim == 0 else out
 
 
-def promotion_days(scenario: Scenario) -> list[tuple[int, int, object]]:
+def promotion_days(scenario: Scenario) -> list[tuple[int, int, Promotion]]:
     """(first_day, last_day_exclusive, promotion) for every event occurrence in the horizon."""
     start, horizon = scenario.start_date, scenario.horizon_days
-    out = []
+    out: list[tuple[int, int, Promotion]] = []
     for promo in scenario.demand.promotions:
         if isinstance(promo.date, dt.date):
             dates = [promo.date]
@@ -102,6 +102,7 @@ class DemandPlan:
 
     @property
     def rate(self) -> np.ndarray:
+        """Expected orders per day: base rate plus marketing orders."""
         return self.base_rate + self.marketing_orders
 
 
@@ -179,10 +180,12 @@ class DayOrders:
 
     @property
     def n(self) -> int:
+        """Number of orders of the day."""
         return len(self.times)
 
 
 def draw_counts(dist, rng, size) -> np.ndarray:
+    """``size`` draws of a count distribution, rounded, at least 1 (lines per order, units per line)."""
     return np.maximum(np.rint(dist.sample(rng, size)), 1).astype(np.int64)
 
 
@@ -223,6 +226,7 @@ class DemandGenerator:
         self._carry = 0.0  # fractional orders carried over (deterministic arrivals)
 
     def draw_day(self, day: int) -> DayOrders:
+        """The orders of day ``day``: Poisson (or evenly spaced deterministic) arrivals and their attributes."""
         rate = float(self.plan.rate[day])
         seed = self.seed
         if self.d.arrivals == "poisson":

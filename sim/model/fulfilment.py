@@ -1,19 +1,6 @@
-"""From allocated stock to the customer's door: routing, picking, cut-off, carrier, transit.
+"""From allocated stock to the customer's door: picking, cut-off, carrier, transit.
 
-``Router`` decides which warehouse serves an order (``routing.warehouse``):
-
-* ``own_region``: the region's own warehouse (the first listing the region); if it is
-  down and ``on_warehouse_down: reroute``, the next warehouse in the region's
-  preference order (own first, then by fastest mean transit);
-* ``nearest_with_stock``: the first warehouse in preference order that has every line
-  in stock (and is up, with ``on_warehouse_down: reroute``; with ``wait`` a down
-  warehouse keeps its orders); with ``split_shipments`` lines that no single warehouse
-  can serve go to the first warehouse holding each line (one shipment per warehouse);
-  otherwise the order waits (backorder) at its own warehouse;
-* ``lane_plan``: warehouse and carrier drawn from the plan's shares for the region
-  (the logistics optimizer writes such plans); if the drawn warehouse is down and
-  ``on_warehouse_down: reroute``, the first warehouse up in preference order serves
-  the order, with the carrier chosen by ``routing.carrier``.
+Which warehouse serves an order is ``sim.model.routing``'s decision (``Router``).
 
 ``Fulfilment`` keeps one record per shipment (Python lists while running,
 numpy arrays at the end) and moves a shipment on when its stock is allocated:
@@ -27,88 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.delivery import Carriers, _after_down, _spans, next_cutoff
+from sim.model.delivery import Carriers, after_down, next_cutoff
 from sim.model.economics import carrier_rule
+from sim.model.routing import Router
 from sim.model.streams import POS_BITS, POS_MASK
 from sim.model.warehouse import PickingStation
 from sim.scenario.schema import Scenario
-
-
-def open_warehouses(scenario: Scenario) -> list[bool]:
-    """Which warehouses are open (and pay ``fixed_cost_per_day``): all of them, except that under
-    ``lane_plan`` routing a warehouse that no lane with a positive share names is closed (the
-    logistics optimizer closes a warehouse by giving it no lanes).
-
-    >>> from sim.scenario.loader import load_scenario
-    >>> open_warehouses(load_scenario("scenarios/multi_warehouse.yaml"))
-    [True, True, True]
-    """
-    if scenario.routing.warehouse != "lane_plan":
-        return [True] * len(scenario.warehouses)
-    used = {row.warehouse for row in scenario.routing.lane_plan if row.share > 0}
-    return [w.name in used for w in scenario.warehouses]
-
-
-class Router:
-    def __init__(self, scenario: Scenario, carriers: Carriers):
-        s = scenario
-        self.mode = s.routing.warehouse
-        self.split = s.routing.split_shipments
-        self.reroute = s.routing.on_warehouse_down == "reroute"
-        W = len(s.warehouses)
-        self.down = [_spans(w.down) for w in s.warehouses]
-        self.any_down = any(self.down)
-        self.pref: list[list[int]] = []
-        for r, region in enumerate(s.demand.regions):
-            own = [i for i, w in enumerate(s.warehouses) if region.name in w.regions] or [0]
-            speed = carriers.mean_transit[:, :, r].min(axis=0) if carriers.n else np.zeros(W)
-            rest = sorted((i for i in range(W) if i not in own), key=lambda i: (speed[i], i))
-            self.pref.append(own + rest)
-        self.plan_cum, self.plan_lanes = [], []
-        wi = {w.name: i for i, w in enumerate(s.warehouses)}
-        ci = {c.name: i for i, c in enumerate(s.carriers)}
-        for region in s.demand.regions:
-            rows = [row for row in s.routing.lane_plan if row.region == region.name]
-            shares = np.array([row.share for row in rows], dtype=float)
-            self.plan_cum.append(np.cumsum(shares) / shares.sum() if len(rows) else np.array([]))
-            self.plan_lanes.append([(wi[row.warehouse], ci[row.carrier]) for row in rows])
-
-    def is_up(self, w: int, t: float) -> bool:
-        return _after_down(t, self.down[w]) == t
-
-    def primary(self, r: int, t: float) -> int:
-        pref = self.pref[r]
-        if not self.any_down or not self.reroute:
-            return pref[0]
-        for w in pref:
-            if self.is_up(w, t):
-                return w
-        return pref[0]
-
-    def lane(self, r: int, u: float, t: float) -> tuple[int, int]:
-        """(warehouse, carrier) of the plan lane drawn by uniform ``u``; carrier -1 = by rule."""
-        i = int(np.searchsorted(self.plan_cum[r], u, side="right"))
-        w, c = self.plan_lanes[r][min(i, len(self.plan_lanes[r]) - 1)]
-        if self.reroute and self.any_down and not self.is_up(w, t):
-            alt = next((x for x in self.pref[r] if self.is_up(x, t)), None)
-            if alt is not None:
-                return alt, -1
-        return w, c
-
-    def with_stock(self, r: int, t: float, skus, qtys, on_hand, n_sku: int) -> list[tuple[int, list[int]]]:
-        """Warehouse(s) for the lines of one order: [(warehouse, [line positions]), ...]."""
-        candidates = [w for w in self.pref[r] if not self.reroute or self.is_up(w, t)] or self.pref[r][:1]
-        for w in candidates:
-            base = w * n_sku
-            if all(on_hand[base + k] >= q for k, q in zip(skus, qtys)):
-                return [(w, list(range(len(skus))))]
-        if not self.split or len(skus) == 1:
-            return [(candidates[0], list(range(len(skus))))]
-        groups: dict[int, list[int]] = {}
-        for j, (k, q) in enumerate(zip(skus, qtys)):
-            w = next((w for w in candidates if on_hand[w * n_sku + k] >= q), candidates[0])
-            groups.setdefault(w, []).append(j)
-        return list(groups.items())
 
 
 class Fulfilment:
@@ -137,7 +48,7 @@ class Fulfilment:
         self.carriers = Carriers(scenario, streams.seed)
         self.router = Router(scenario, self.carriers)
         self.choose_carrier = carrier_rule(scenario, self.carriers)  # (w, r, weight, value) -> carrier
-        self.rec = {f: [] for f in self.FIELDS}
+        self.rec: dict[str, list] = {f: [] for f in self.FIELDS}
         self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
         self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
         self.stations = [
@@ -232,7 +143,8 @@ class Fulfilment:
         rec["cost"][sid] = car.cost(c, w, r, weight)
 
     def _leave_without_carrier(self, w: int, now: float) -> float:
-        return _after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
+        return after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The shipment records as float arrays, one per field of ``FIELDS``."""
         return {f: np.asarray(v, dtype=float) for f, v in self.rec.items()}

@@ -12,8 +12,8 @@ customer orders and the daily process (1); order arrivals are never exactly on
 a day boundary, and the review runs at the day boundary after all receipts.
 
 Unmet demand is backordered (filled first-come first-served from the next
-receipts) or lost. Suppliers ship nothing while disrupted: an order placed
-during a disruption leaves when it ends, then takes its lead time.
+receipts) or lost. Purchase orders leave and arrive as ``sim.model.suppliers`` says
+(lead times, disruptions).
 
 Storage capacity follows ``STORAGE_RULE`` (below; the scenario reference quotes it):
 per-warehouse on-hand totals are tracked only where ``storage_units`` is set, updated
@@ -23,14 +23,19 @@ at each change, so the overflow unit-days are exact.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import simpy
+from simpy.events import EventPriority
 
 from sim.model.catalog import CatalogArrays
 from sim.model.economics import supplier_order_costs
 from sim.model.policy import PolicyArrays
-from sim.model.streams import DayArrayDraws
+from sim.model.suppliers import SupplierModel
 from sim.scenario.schema import Scenario
 
 STORAGE_RULE = (
@@ -42,11 +47,11 @@ STORAGE_RULE = (
     "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space."
 )
 
-RECEIPT_PRIORITY = 0
-DAY_CLOSE_PRIORITY = -1
+RECEIPT_PRIORITY = EventPriority(0)
+DAY_CLOSE_PRIORITY = EventPriority(-1)  # before anything else at the same instant (simpy's URGENT is 0)
 
 
-def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> None:
+def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callback: Callable[[], None]) -> None:
     """Run ``callback()`` after ``delay`` with an explicit same-time ``priority`` (lower first)."""
     ev = simpy.Event(env)
     ev._ok = True
@@ -55,113 +60,39 @@ def call_at(env: simpy.Environment, delay: float, priority: int, callback) -> No
     env.schedule(ev, priority, delay)
 
 
+@dataclass(slots=True)
 class DayCounters:
-    """Totals of the current day (plain Python floats: cheap to increment)."""
+    """Totals of the current day (plain Python floats: cheap to increment); ``FIELDS`` names them in order."""
 
-    FIELDS = (
-        "orders",
-        "lines",
-        "units_demanded",
-        "units_filled_now",
-        "lines_filled_now",
-        "orders_filled_now",
-        "units_shipped",
-        "units_lost",
-        "units_backordered",
-        "orders_lost",
-        "revenue",
-        "cogs",
-        "lost_value",
-        "replenishment_orders",
-        "ordering_cost",
-        "units_received",
-        "cycles",
-        "stockout_cycles",
-        "orders_shipped",
-    )
-    __slots__ = FIELDS
+    orders: float = 0.0
+    lines: float = 0.0
+    units_demanded: float = 0.0
+    units_filled_now: float = 0.0
+    lines_filled_now: float = 0.0
+    orders_filled_now: float = 0.0
+    units_shipped: float = 0.0
+    units_lost: float = 0.0
+    units_backordered: float = 0.0
+    orders_lost: float = 0.0
+    revenue: float = 0.0
+    cogs: float = 0.0
+    lost_value: float = 0.0
+    replenishment_orders: float = 0.0
+    ordering_cost: float = 0.0
+    units_received: float = 0.0
+    cycles: float = 0.0
+    stockout_cycles: float = 0.0
+    orders_shipped: float = 0.0
 
-    def __init__(self):
-        for f in self.FIELDS:
-            setattr(self, f, 0.0)
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
 
-class SupplierModel:
-    """Lead times and down periods of each supplier.
-
-    The lead time of the n-th purchase order of pair k = (warehouse, SKU) is element k of
-    its supplier's n-th lead-time array (``DayArrayDraws`` with the order count in place
-    of the day; an array is drawn when first needed, as long as the highest pair asking). A variant
-    that orders earlier or later keeps the pair's lead times, and a variant that orders
-    one more time shifts only that pair's later ones (common random numbers).
-    """
-
-    def __init__(self, scenario: Scenario, seed: int, rng_disrupt: np.random.Generator, n_pairs: int):
-        self.suppliers = scenario.suppliers
-        self.n_pairs = int(n_pairs)
-        self._draws = [
-            None
-            if getattr(sp.lead_time_days, "dist", "") == "constant"
-            else DayArrayDraws(
-                seed,
-                "lead_time",
-                lambda rng, n, d=sp.lead_time_days: np.maximum(d.sample(rng, n), 0.0),
-                64,
-                (j,),
-                cache=None,
-            )  # an array grows to the highest pair that needs it
-            for j, sp in enumerate(scenario.suppliers)
-        ]
-        self._count = np.zeros(self.n_pairs, dtype=np.int64)  # purchase orders each pair has placed
-        self.down: list[np.ndarray] = []
-        H = scenario.horizon_days
-        for sp in scenario.suppliers:
-            spans = [(d.start_day, d.start_day + d.days) for d in sp.disruptions]
-            if sp.random_disruptions is not None:
-                t = 0.0
-                rd = sp.random_disruptions
-                while True:
-                    t += rng_disrupt.exponential(rd.mean_days_between)
-                    if t >= H:
-                        break
-                    length = rng_disrupt.exponential(rd.mean_duration_days)
-                    spans.append((t, t + length))
-                    t += length
-            spans.sort()
-            merged: list[list[float]] = []
-            for a, b in spans:
-                if merged and a <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], b)
-                else:
-                    merged.append([a, b])
-            self.down.append(np.array(merged, dtype=float).reshape(-1, 2))
-
-    def ship_times(self, j: int, t: np.ndarray) -> np.ndarray:
-        """When orders placed at times ``t`` leave supplier j (delayed to the end of a disruption)."""
-        spans = self.down[j]
-        if len(spans) == 0:
-            return t
-        i = np.searchsorted(spans[:, 0], t, side="right") - 1
-        inside = (i >= 0) & (t < spans[np.maximum(i, 0), 1])
-        return np.where(inside, spans[np.maximum(i, 0), 1], t)
-
-    def lead_times(self, j: int, ks: np.ndarray, now: float) -> np.ndarray:
-        """Lead times of purchase orders for pairs ``ks`` (distinct) placed at ``now`` with supplier j."""
-        draws = self._draws[j]
-        if draws is None:
-            return np.full(len(ks), max(float(self.suppliers[j].lead_time_days.mean), 0.0))
-        n = self._count[ks]
-        self._count[ks] = n + 1
-        if len(ks) == 1:
-            return draws.take(int(n[0]), ks)
-        out = np.empty(len(ks))
-        for level in np.unique(n):
-            m = n == level
-            out[m] = draws.take(int(level), ks[m])
-        return out
+DayCounters.FIELDS = tuple(f.name for f in fields(DayCounters))
 
 
 class InventorySystem:
+    """Stock, purchase orders and backorders of every (warehouse, SKU) pair, and their time-weighted areas."""
+
     def __init__(
         self,
         env: simpy.Environment,
@@ -242,6 +173,7 @@ class InventorySystem:
 
     # ------------------------------------------------------------ time-weighted areas
     def flush_areas(self) -> None:
+        """Accrue every pair's on-hand and backorder unit-days up to now."""
         now = self.env.now
         dt = now - self.last_t
         self.area_on_hand += self.on_hand * dt
@@ -328,6 +260,7 @@ class InventorySystem:
             self.place_orders(ks, qty[ks])
 
     def place_orders(self, ks: np.ndarray, qty: np.ndarray) -> None:
+        """Place purchase orders of ``qty`` units for pairs ``ks`` now; their receipts are scheduled events."""
         now = self.env.now
         np.add.at(self.on_order, ks, qty)
         sup = self.supplier_of[ks]
@@ -342,7 +275,7 @@ class InventorySystem:
         for t in np.unique(arrive):
             m = arrive == t
             batch_k, batch_q = ks[m], qty[m]
-            call_at(self.env, float(t - now), RECEIPT_PRIORITY, lambda bk=batch_k, bq=batch_q: self.receive(bk, bq))
+            call_at(self.env, float(t - now), RECEIPT_PRIORITY, partial(self.receive, batch_k, batch_q))
 
     def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
         """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""
@@ -420,4 +353,5 @@ class InventorySystem:
 
     @property
     def inventory_position(self) -> np.ndarray:
+        """On hand + on order - backorders of every pair."""
         return self.on_hand + self.on_order - self.backorders

@@ -33,6 +33,8 @@ from sim.scenario.schema import Scenario
 
 @dataclass(frozen=True)
 class PolicyArrays:
+    """The replenishment rule and its (s, Q, S) levels per pair k = w * n_sku + i, as used by the inventory."""
+
     kind: str  # sQ | sS | RS | RsS | base_stock
     periodic: bool
     review_period_days: int
@@ -59,49 +61,67 @@ def region_warehouse(scenario: Scenario) -> dict[str, int]:
     return out
 
 
-def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan) -> PolicyArrays:
-    p, inv, d = scenario.inventory.policy, scenario.inventory, scenario.demand
-    W, n = len(scenario.warehouses), catalog.n
-    orders_per_day = float(plan.rate.mean())
+def planned_daily_demand(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, variance) of the units demanded per day of every pair k = w * n_sku + i under ``plan``.
+
+    mu = orders/day x E[lines] x E[units] x p_i x share_w; sigma^2 = mu x E[U^2] / E[U] (compound Poisson).
+    """
+    d = scenario.demand
     u = d.units_per_line
     mu = (
-        orders_per_day
+        float(plan.rate.mean())
         * d.lines_per_order.mean
         * u.mean
         * warehouse_shares(scenario)[:, None]
         * catalog.popularity[None, :]
     ).ravel()
-    var_per_day = mu * (u.variance + u.mean**2) / max(u.mean, 1e-12)
-    sup = [scenario.suppliers[j] for j in catalog.supplier]
+    return mu, mu * (u.variance + u.mean**2) / max(u.mean, 1e-12)
+
+
+def _protection_levels(scenario: Scenario, sup: list, mu: np.ndarray, var_per_day: np.ndarray) -> np.ndarray:
+    """ceil(mean + z sd) of the demand over the protection interval T = L (+ R when periodic) of every pair."""
+    p, W = scenario.inventory.policy, len(scenario.warehouses)
     lt_mean = np.tile([s.lead_time_days.mean for s in sup], W)
     lt_var = np.tile([s.lead_time_days.variance for s in sup], W)
     T = lt_mean + (p.review_period_days if p.periodic else 0)
     ltd_mean = mu * T
     ltd_sd = np.sqrt(var_per_day * T + mu**2 * lt_var)
     z = NormalDist().inv_cdf(p.service_level)
-    protect = np.ceil(ltd_mean + z * ltd_sd)
+    return np.ceil(ltd_mean + z * ltd_sd)
+
+
+def _eoq(scenario: Scenario, catalog: CatalogArrays, mu: np.ndarray) -> np.ndarray:
+    """EOQ = sqrt(2 K D / h) of every pair, rounded, at least 1 (D yearly demand, h holding cost per unit-year)."""
     h_year = holding_cost_per_unit_year(scenario, catalog)
     order_cost = pair_order_costs(scenario, catalog)
-    eoq = np.maximum(np.rint(np.sqrt(2 * order_cost * mu * 365 / h_year)), 1)
+    return np.maximum(np.rint(np.sqrt(2 * order_cost * mu * 365 / h_year)), 1)
 
-    Q = eoq if p.order_quantity in (None, "eoq") else np.full(W * n, float(p.order_quantity))
+
+def _levels(p, protect: np.ndarray, eoq: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(s, Q, S) of every pair from the policy's written numbers, else the protection level and EOQ."""
+    Q = eoq if p.order_quantity in (None, "eoq") else np.full(size, float(p.order_quantity))
     if p.type in ("sQ", "sS", "RsS"):
-        s = protect if p.reorder_point is None else np.full(W * n, float(p.reorder_point))
+        s = protect if p.reorder_point is None else np.full(size, float(p.reorder_point))
     else:  # order-up-to policies order whenever the position is below S
         s = None
     if p.type in ("sS", "RsS"):
-        S = s + eoq if p.order_up_to is None else np.full(W * n, float(p.order_up_to))
+        S = s + eoq if p.order_up_to is None else np.full(size, float(p.order_up_to))
     elif p.type in ("RS", "base_stock"):
-        S = protect if p.order_up_to is None else np.full(W * n, float(p.order_up_to))
+        S = protect if p.order_up_to is None else np.full(size, float(p.order_up_to))
     else:
         S = s + Q
     if s is None:
         s = S - 1
-    s, Q, S = s.astype(float), Q.astype(float), S.astype(float)
+    return s.astype(float), Q.astype(float), S.astype(float)
 
+
+def _apply_per_sku(scenario: Scenario, catalog: CatalogArrays, s: np.ndarray, Q: np.ndarray, S: np.ndarray) -> None:
+    """Overwrite (in place) the pairs named by ``inventory.per_sku`` rows with the rows' numbers."""
+    p = scenario.inventory.policy
+    W, n = len(scenario.warehouses), catalog.n
     wh_index = {w.name: i for i, w in enumerate(scenario.warehouses)}
     sku_index = catalog.index()
-    for row in inv.per_sku:
+    for row in scenario.inventory.per_sku:
         i = sku_index[row.sku]
         ws = [wh_index[row.warehouse]] if row.warehouse else range(W)
         for w in ws:
@@ -117,13 +137,26 @@ def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan)
             if p.type == "sQ":
                 S[k] = s[k] + Q[k]
 
-    start = inv.initial_on_hand
+
+def _initial_stock(start, s: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Units on hand at time 0 of every pair: S, s or a number (``inventory.initial_on_hand``), floored at 0."""
     if start == "order_up_to":
         initial = S.copy()
     elif start == "reorder_point":
         initial = s.copy()
     else:
-        initial = np.full(W * n, float(start))
+        initial = np.full(len(S), float(start))
+    return np.floor(np.maximum(initial, 0))
+
+
+def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan) -> PolicyArrays:
+    """The (s, Q, S) arrays of every (warehouse, SKU) pair, planned for ``plan`` (see the module docstring)."""
+    p = scenario.inventory.policy
+    mu, var_per_day = planned_daily_demand(scenario, catalog, plan)
+    sup = [scenario.suppliers[j] for j in catalog.supplier]
+    protect = _protection_levels(scenario, sup, mu, var_per_day)
+    s, Q, S = _levels(p, protect, _eoq(scenario, catalog, mu), len(scenario.warehouses) * catalog.n)
+    _apply_per_sku(scenario, catalog, s, Q, S)
     return PolicyArrays(
         kind=p.type,
         periodic=p.periodic,
@@ -131,6 +164,6 @@ def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan)
         reorder_point=s,
         order_quantity=Q,
         order_up_to=S,
-        initial_on_hand=np.floor(np.maximum(initial, 0)),
+        initial_on_hand=_initial_stock(scenario.inventory.initial_on_hand, s, S),
         mean_daily_demand=mu,
     )

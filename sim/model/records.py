@@ -28,10 +28,15 @@ the warm-up; here each order carries the charges of its own parcels.)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from sim.model.shop import SimulationResult
 
 COLUMNS = (
     "order_id",
@@ -73,7 +78,7 @@ def _names_per_order(order: np.ndarray, codes: np.ndarray, names: list[str], n: 
     return out
 
 
-def order_details(result, scenario: Scenario) -> pd.DataFrame:
+def order_details(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
     """The per-order table of one replication (see the module docstring for the columns).
 
     ``result`` must come from ``simulate(scenario, seed, record_orders=True)``.

@@ -13,7 +13,10 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,11 +24,12 @@ import simpy
 
 from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
 from sim.model.catalog import catalog_for
-from sim.model.demand import DemandGenerator, demand_plan, planning_plan
+from sim.model.demand import DayOrders, DemandGenerator, demand_plan, planning_plan
 from sim.model.fulfilment import Fulfilment
-from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, SupplierModel, call_at
+from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, call_at
 from sim.model.policy import resolve_policy
 from sim.model.streams import Streams, day_rng
+from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
 from sim.scenario.schema import Scenario
 
@@ -53,7 +57,28 @@ class SimulationResult:
     event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+class _DayLists(NamedTuple):
+    """One day's orders as Python lists (cheap scalar access in the per-order loop); order i has lines
+    ``starts[i]:starts[i + 1]`` of ``skus``/``qtys``; ``units``/``weight``/``value`` are its totals."""
+
+    n: int
+    times: list[float]
+    regions: list[int]
+    starts: list[int]
+    skus: list[int]
+    qtys: list[int]
+    u_route: list[float]
+    units: list[float]
+    weight: list[float]
+    value: list[float]
+
+
 class ShopModel:
+    """One replication of a scenario: the SimPy environment and the parts it wires together.
+
+    ``days()`` is the one process of the day loop; ``run()`` plays the horizon and returns the result.
+    """
+
     def __init__(self, scenario: Scenario, seed: int):
         self.scenario = scenario
         self.seed = seed
@@ -78,52 +103,37 @@ class ShopModel:
         self.o_region: list[int] = []
         self.o_value: list[float] = []
         self.o_lost: list[bool] = []
+        self._price = self.catalog.price.tolist()  # per SKU, as Python floats for the per-line work
+        self._weight = self.catalog.weight_kg.tolist()
+        router = self.fulfilment.router
+        self._simple_routing = router.mode == "own_region" and not router.any_down  # every order to its own DC
+        self._own = [pref[0] for pref in router.pref]
 
     # ------------------------------------------------------------------ processes
     def days(self):
-        env, inv = self.env, self.inv
-        policy, ful = self.policy, self.fulfilment
-        router = ful.router
+        """The day process: each day begins (``_start_day``), then its orders are served one by one at
+        their arrival times: routed to warehouse(s), their lines allocated (``InventorySystem.demand_line``),
+        their shipments opened, the order counted."""
+        env, inv, ful = self.env, self.inv, self.fulfilment
         n_sku = self.catalog.n
-        price_a, weight_a = self.catalog.price, self.catalog.weight_kg
-        price, weight = price_a.tolist(), weight_a.tolist()  # Python floats: fast scalar access
-        simple = router.mode == "own_region" and not router.any_down
-        own = [pref[0] for pref in router.pref]
+        price, weight = self._price, self._weight  # Python floats: fast scalar access
+        simple, own, route = self._simple_routing, self._own, ful.router.route
+        groups: Sequence[tuple[int, Sequence[int]]]
         for d in range(self.scenario.horizon_days):
-            call_at(env, 1.0, DAY_CLOSE_PRIORITY, lambda d=d: self.close_day(d))
-            if policy.periodic and d % policy.review_period_days == 0:
-                inv.review_all()  # after this instant's receipts, before the day's demand
-            batch = self.generator.draw_day(d)
+            n, times, regions, starts, skus_l, qtys_l, u_route, o_units, o_weight, o_value = self._start_day(d)
             pf = self.plan.price_factor[d]
-            u_route = day_rng(self.seed, "routing", d).random(batch.n) if router.mode == "lane_plan" else None
-            times = batch.times.tolist()
-            regions = batch.region.tolist()
-            starts, skus_l, qtys_l = batch.line_start.tolist(), batch.line_sku.tolist(), batch.line_qty.tolist()
-            # per-order totals in one numpy pass (an order sent whole uses these)
-            if batch.n:
-                heads = batch.line_start[:-1]
-                o_units = np.add.reduceat(batch.line_qty, heads).tolist()
-                o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
-                o_value = (pf * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
-            for i in range(batch.n):
+            for i in range(n):
                 yield env.timeout(times[i] - env.now)
                 oid = len(self.o_arrival)
                 r = regions[i]
                 a, b = starts[i], starts[i + 1]
                 skus, qtys = skus_l[a:b], qtys_l[a:b]
-                carrier = -1
                 if simple:
-                    groups = ((own[r], range(b - a)),)
-                elif router.mode == "lane_plan":
-                    w, carrier = router.lane(r, u_route[i], env.now)
-                    groups = ((w, range(b - a)),)
-                elif router.mode == "nearest_with_stock":
-                    groups = router.with_stock(r, env.now, skus, qtys, inv.on_hand, n_sku)
+                    groups, carrier = ((own[r], range(b - a)),), -1
                 else:
-                    groups = ((router.primary(r, env.now), range(b - a)),)
+                    groups, carrier = route(r, u_route[i], env.now, skus, qtys, inv.on_hand, n_sku)
                 value = o_value[i]
-                all_now = True
-                any_kept = False
+                all_now, any_kept = True, False
                 whole = len(groups) == 1
                 for w, positions in groups:
                     base = w * n_sku
@@ -159,6 +169,45 @@ class ShopModel:
                 if not any_kept:
                     day.orders_lost += 1
             yield env.timeout(d + 1 - env.now)
+
+    def _start_day(self, d: int) -> _DayLists:
+        """Day d begins: schedule its close, run the periodic review when due (after this instant's
+        receipts, before the day's demand), draw its orders."""
+        call_at(self.env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
+        policy = self.policy
+        if policy.periodic and d % policy.review_period_days == 0:
+            self.inv.review_all()
+        batch = self.generator.draw_day(d)
+        o_units, o_weight, o_value = self._order_totals(batch, self.plan.price_factor[d])
+        return _DayLists(
+            batch.n,
+            batch.times.tolist(),
+            batch.region.tolist(),
+            batch.line_start.tolist(),
+            batch.line_sku.tolist(),
+            batch.line_qty.tolist(),
+            self._routing_draws(d, batch.n),
+            o_units,
+            o_weight,
+            o_value,
+        )
+
+    def _order_totals(self, batch: DayOrders, price_factor: float) -> tuple[list, list, list]:
+        """Units, weight and value (at the day's price factor) of each of a day's orders, in one numpy pass."""
+        if not batch.n:
+            return [], [], []
+        price_a, weight_a = self.catalog.price, self.catalog.weight_kg
+        heads = batch.line_start[:-1]
+        o_units = np.add.reduceat(batch.line_qty, heads).tolist()
+        o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
+        o_value = (price_factor * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
+        return o_units, o_weight, o_value
+
+    def _routing_draws(self, d: int, n: int) -> list[float]:
+        """The uniform draws that pick day d's lanes under ``lane_plan`` routing (zeros otherwise: unused)."""
+        if self.fulfilment.router.mode == "lane_plan":
+            return day_rng(self.seed, "routing", d).random(n).tolist()
+        return [0.0] * n
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
@@ -206,8 +255,29 @@ class ShopModel:
         daily["picks"][d] = picks
         daily["picker_busy_days"][d] = busy
 
+    def _end_state(self) -> dict[str, np.ndarray]:
+        """End-of-run arrays per (warehouse, SKU) and per warehouse, for the accounting checks."""
+        inv = self.inv
+        return {
+            "initial": inv.initial,
+            "received": inv.received,
+            "shipped": inv.shipped,
+            "on_hand": inv.on_hand,
+            "lost": inv.lost,
+            "demanded": inv.demanded,
+            "backorders": inv.backorders,
+            "on_order": inv.on_order,
+            "overflow_units": inv.overflow_units(),
+            "overflow_units_max": np.array(inv.overflow_max),
+            "overflow_unit_days": inv.overflow_area.copy(),
+            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
+            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
+            "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
+        }
+
     # ------------------------------------------------------------------ result
     def run(self, record_orders: bool = False) -> SimulationResult:
+        """Run the whole horizon; the KPIs, the daily table, the end state and (optionally) the per-order table."""
         s = self.scenario
         self.env.process(self.days())
         self.env.run(until=s.horizon_days)
@@ -226,27 +296,11 @@ class ShopModel:
                 **fulfil_daily,
             }
         )
-        inv = self.inv
         status = {
             "orders": len(orders["arrival"]),
             **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)},
         }
-        state = {
-            "initial": inv.initial,
-            "received": inv.received,
-            "shipped": inv.shipped,
-            "on_hand": inv.on_hand,
-            "lost": inv.lost,
-            "demanded": inv.demanded,
-            "backorders": inv.backorders,
-            "on_order": inv.on_order,
-            "overflow_units": inv.overflow_units(),
-            "overflow_units_max": np.array(inv.overflow_max),
-            "overflow_unit_days": inv.overflow_area.copy(),
-            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
-            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
-            "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
-        }
+        state = self._end_state()
         kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
         events = {
             label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b)) for label, a, b in event_windows(s)

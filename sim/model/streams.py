@@ -25,12 +25,24 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 CONCERNS = ("demand", "lead_time", "disruption", "pick", "transit", "routing", "misc")
 
 
 class Streams:
+    """One ``numpy.random.Generator`` per concern of ``CONCERNS``, as attributes (``streams.demand``)."""
+
+    demand: np.random.Generator
+    lead_time: np.random.Generator
+    disruption: np.random.Generator
+    pick: np.random.Generator
+    transit: np.random.Generator
+    routing: np.random.Generator
+    misc: np.random.Generator
+
     def __init__(self, seed: int):
         self.seed = int(seed)
         for i, name in enumerate(CONCERNS):
@@ -68,10 +80,12 @@ class KeyedDraws:
     def __init__(self, seed: int, concern: str, sample, sub: tuple = ()):
         self.seed, self.concern, self.sample, self.sub = int(seed), concern, sample, tuple(sub)
         self._days: dict[int, list] = {}  # day -> [generator, values (list)]
-        self._day, self._values = None, []  # the last day asked for (fast path)
+        self._day: int | None = None  # the last day asked for (fast path) ...
+        self._values: list[float] = []  # ... and its values
         self._size = 32  # values drawn for a new day: the most any day has needed so far
 
     def __call__(self, day: int, pos: int) -> float:
+        """Value ``pos`` of day ``day``."""
         if day == self._day and pos < len(self._values):
             return self._values[pos]
         entry = self._days.get(day)
@@ -103,6 +117,7 @@ class DayArrayDraws:
         self._days: dict[int, np.ndarray] = {}
 
     def take(self, day: int, positions: np.ndarray) -> np.ndarray:
+        """Values (day, i) for every i in ``positions``."""
         values = self._days.get(day)
         need = int(positions.max()) + 1 if len(positions) else 0
         if values is None or need > len(values):
@@ -114,7 +129,9 @@ class DayArrayDraws:
         return values[positions]
 
 
-def keyed_draws(seed: int, concern: str, dist, sub: tuple = (), low: float | None = None):
+def keyed_draws(
+    seed: int, concern: str, dist, sub: tuple = (), low: float | None = None
+) -> Callable[[int, int], float]:
     """``KeyedDraws`` of a distribution (clipped below at ``low``); a constant needs no stream."""
     if getattr(dist, "dist", None) == "constant":
         value = float(dist.value) if low is None else max(float(dist.value), low)
@@ -125,14 +142,15 @@ def keyed_draws(seed: int, concern: str, dist, sub: tuple = (), low: float | Non
 
 
 def simulator_fingerprint() -> str:
-    """A short hash of the simulator's source (sim/*.py): results cached under another
-    fingerprint came from other code and are not reused."""
+    """A short hash of the simulator's source (every ``sim/**/*.py``: scenario, model, theory, metrics):
+    results cached under another fingerprint came from other code and are not reused."""
     import hashlib
     from pathlib import Path
 
+    root = Path(__file__).resolve().parents[1]  # sim/
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 

@@ -108,27 +108,37 @@ class ServerPool:
             self._start(payload, duration, queued_at)
 
     def set_capacity(self, n: int) -> None:
+        """Change the number of servers to n (a shift change); queued jobs start if servers are free."""
         self.capacity = n
         self._drain()
 
     def flush(self) -> None:
+        """Accrue the queue's job-days up to now."""
         self._queue_change(0)
+
+
+def picking_of(wh: Warehouse) -> Picking:
+    """The picking model of a warehouse that has one (``ValueError`` for a warehouse without)."""
+    if wh.picking is None:
+        raise ValueError(f"warehouse {wh.name!r} has no picking model")
+    return wh.picking
 
 
 def capacity_schedule(scenario: Scenario, wh: Warehouse, event_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Breakpoints (days) and picker counts from time 0 to the horizon: capacity[i] holds from t[i]."""
-    p = wh.picking
+    p = picking_of(wh)
     H = scenario.horizon_days
     down = np.zeros(H, dtype=bool)
     for period in wh.down:
         down[period.start_day : period.start_day + period.days] = True
     times, caps = [0.0], [0]
+    pts: list[tuple[float, int]]
     for d in range(H):
         weekday = (scenario.start_date + dt.timedelta(days=d)).weekday()
         if down[d]:
             pts = [(0.0, 0)]
         elif not p.shifts:
-            pts = [(0.0, p.pickers + (p.promo_extra_pickers if event_days[d] else 0))]
+            pts = [(0.0, (p.pickers or 0) + (p.promo_extra_pickers if event_days[d] else 0))]  # set: no shifts
         else:
             hours = sorted({0.0, *(s.start_hour for s in p.shifts), *(s.end_hour for s in p.shifts)} - {24.0})
             pts = []
@@ -184,7 +194,7 @@ class PickingStation:
     ):
         self.env = env
         self.index = index
-        self.p: Picking = scenario.warehouses[index].picking
+        self.p: Picking = picking_of(scenario.warehouses[index])
         self.seed = int(seed)
         self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
         self.on_ready = on_ready  # callback(shipment_id) when packed
@@ -217,9 +227,9 @@ class PickingStation:
         ``key`` = ``sim.model.streams.order_key(order day, position in the day)``: every order has
         its own pick-time draws at each warehouse (common random numbers across variants).
         """
-        key = (key >> POS_BITS, key & POS_MASK)
+        day_pos = (key >> POS_BITS, key & POS_MASK)
         if not self._formula:
-            return max(self._job(*key), 0.0) / SECONDS_PER_DAY
+            return max(self._job(*day_pos), 0.0) / SECONDS_PER_DAY
         travel = self._travel
         if lines >= len(travel):
             p = self.p
@@ -227,7 +237,7 @@ class PickingStation:
                 p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles * (1.0 - (1.0 - 1.0 / p.aisles) ** n)
                 for n in range(len(travel), lines + 1)
             )
-        return max(self._setup(*key) + lines * self._line(*key) + travel[lines], 0.0) / SECONDS_PER_DAY
+        return max(self._setup(*day_pos) + lines * self._line(*day_pos) + travel[lines], 0.0) / SECONDS_PER_DAY
 
     # ------------------------------------------------------------ processes
     def _shift_changes(self):
@@ -276,4 +286,5 @@ class PickingStation:
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:
+        """Accrue the pickers' queue statistics up to now."""
         self.pickers.flush()

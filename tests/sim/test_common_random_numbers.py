@@ -175,7 +175,7 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
 # ---------------------------------------------------------------- supplier lead times
 def test_a_purchase_order_keeps_its_lead_time_whatever_else_is_ordered():
     """The n-th purchase order of a (warehouse, SKU) pair has the same lead time in every variant."""
-    from sim.model.inventory import SupplierModel
+    from sim.model.suppliers import SupplierModel
 
     sc = load_scenario(MULTI)  # gamma lead times (mean 5 and 18 days)
     pairs = 3 * 300
