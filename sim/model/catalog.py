@@ -5,8 +5,7 @@ ABC classes come from the cumulative revenue share (popularity x price) when not
 given: A up to the first threshold (default 80%), B up to the second (95%),
 C for the rest.
 
->>> from sim.scenario.derived import derived_values
-from sim.scenario.schema import Catalog
+>>> from sim.scenario.schema import Catalog
 >>> c = build_catalog(Catalog(generate={"count": 200, "seed": 3}), ["main"])
 >>> len(c.ids), round(float(c.popularity.sum()), 6), sorted(set(c.abc.tolist()))
 (200, 1.0, ['A', 'B', 'C'])
