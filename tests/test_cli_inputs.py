@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT
 
 import run
 from experiments.output import OutputPathError, inside, writable_file, writable_folder
 
-ROOT = Path(__file__).resolve().parent.parent
 CLASSROOM_SQ = ROOT / "scenarios" / "classroom_sq.yaml"
 
 TINY = """\

@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from doc_commands import ROOT, DocCommand, all_commands
+from doc_commands import DocCommand, all_commands
+from helpers import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT
 
 jsonschema = pytest.importorskip("jsonschema")
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {
     "scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
     "spec": ROOT / "docs" / "schema" / "spec.schema.json",

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from helpers import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
 CLASSROOM_SQ = SCENARIOS / "classroom_sq.yaml"
 BASELINE = SCENARIOS / "baseline.yaml"
 

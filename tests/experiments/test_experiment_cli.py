@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
+from exp_helpers import cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
+from helpers import ROOT
 
 import experiments.cli as cli
 from sim.model.streams import replication_seed

@@ -16,7 +16,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from exp_helpers import ROOT, latest, read_csv, run_cli, write_spec
+from exp_helpers import latest, read_csv, run_cli, write_spec
+from helpers import ROOT
 
 import run
 from experiments.output import write_table, write_workbook

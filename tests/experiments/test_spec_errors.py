@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from exp_helpers import CLASSROOM_SQ, ROOT
+from exp_helpers import CLASSROOM_SQ
+from helpers import ROOT
 
 from experiments.runner import tasks_for
 from experiments.spec import load_spec

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import ROOT
 
 import run
 from experiments.stats import mean_ci
@@ -36,7 +37,6 @@ from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
 from sim.theory import rq_poisson
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "scenarios/baseline.yaml"
 MULTI = "scenarios/multi_warehouse.yaml"
 

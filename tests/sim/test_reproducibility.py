@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ROOT
 
 from sim.model.shop import simulate
 from sim.model.streams import Streams, replication_seed
 from sim.scenario.loader import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ("scenarios/baseline.yaml", ["horizon_days=60", "warmup_days=0"])
 DEMAND_COLUMNS = ["orders", "lines", "units_demanded", "expected_orders", "marketing_spend"]
 
