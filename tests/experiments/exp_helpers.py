@@ -88,3 +88,13 @@ def patch_simulate(monkeypatch, fail=lambda scenario, seed: False) -> list[int]:
 
     monkeypatch.setattr(runner, "simulate", fake)
     return calls
+
+
+def only_injected_failure(runs: pd.DataFrame, variant: str, replication: int, seed: int) -> pd.DataFrame:
+    """Assert that ``runs`` has exactly one failed row, the one ``patch_simulate`` failed; return the ok rows."""
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 1
+    row = failed.iloc[0]
+    assert (row["variant"], row["replication"], row["seed"]) == (variant, replication, seed)
+    assert row["error"] == f"RuntimeError: injected failure at seed {seed}"
+    return runs[runs["status"] == "ok"]
