@@ -46,6 +46,7 @@ IGNORE = shutil.ignore_patterns(
 
 
 def _copy_repo(dest: Path) -> Path:
+    """A copy of the repository at ``dest`` (no VCS data, environments, caches or old results); returns it."""
     shutil.copytree(ROOT, dest, ignore=IGNORE)
     (dest / "results").mkdir()
     shutil.copy2(ROOT / "results" / "README.md", dest / "results" / "README.md")
@@ -95,11 +96,13 @@ def doc_runs(tmp_path_factory, request):
 
 
 def _tail(text: str, lines: int = 15) -> str:
+    """The last ``lines`` lines of ``text``."""
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
 @pytest.mark.parametrize("doc", sorted(COMMANDS))
 def test_doc_commands_run(doc, doc_runs):
+    """Every command of ``doc`` exits with the code the doc gives (0 unless ``# exits N``), without a traceback."""
     problems, timing = [], []
     for cmd, res, seconds in doc_runs[doc].result():
         timing.append(f"{seconds:6.1f} s  {cmd.where}  {cmd.text}")

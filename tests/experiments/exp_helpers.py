@@ -57,6 +57,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def cache_files(out: Path) -> list[Path]:
+    """The cache entries (JSON files) under an experiment output root, sorted; none if there is no cache."""
     folder = Path(out) / "cache"
     return sorted(folder.glob("*.json")) if folder.exists() else []
 

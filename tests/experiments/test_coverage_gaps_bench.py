@@ -22,11 +22,13 @@ from sim.scenario.loader import load_scenario
 
 
 def test_bare_mmc_baseline_is_a_positive_time_per_customer():
+    """The baseline is a time per customer in microseconds: positive, finite, far below a second."""
     us = bare_mmc_us_per_customer(customers=2_000, servers=2, rho=0.7)
     assert math.isfinite(us) and 0 < us < 10_000  # microseconds per customer, not seconds
 
 
 def test_baseline_case_is_one_times_itself_and_logged():
+    """The baseline case is 1.00x itself, sets the run's base time and logs one line."""
     logged: list[str] = []
     b = Bench(quick=True, log=logged.append)
     b.baseline()
@@ -38,6 +40,7 @@ def test_baseline_case_is_one_times_itself_and_logged():
 
 
 def test_add_gives_ratios_to_the_baseline_of_the_same_run():
+    """Cases get median, min and max of their values, and a ratio only when asked for."""
     b = Bench(quick=True, log=lambda _m: None)
     b.base_us = 2.0
     b.add("simulator", "per order", "us/order", [5.0, 7.0, 6.0], ratio=True, target="<= 3x baseline")
@@ -49,6 +52,7 @@ def test_add_gives_ratios_to_the_baseline_of_the_same_run():
 
 
 def test_format_table_is_markdown_with_ratios_only_where_measured():
+    """The table is Markdown with right-aligned numbers; cases without a ratio leave that cell empty."""
     cases = [
         Case("simulator", "full chain", "us/order", 12345.678, 12000.0, 13000.0, 2.5, "<= 3x", "note"),
         Case("scaling", "1M orders", "s", 42.0, 40.0, 45.0),
@@ -62,10 +66,12 @@ def test_format_table_is_markdown_with_ratios_only_where_measured():
 
 
 def test_bench_command_prints_the_table_and_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
+    """``run.py bench --quick --out DIR`` prints the table and writes bench.json and bench.md there."""
     cases = [Case("baseline", "bare SimPy M/M/c customer", "us/customer", 3.0, 2.9, 3.2, 1.0)]
     seen = []
 
     def fake_run_bench(quick=False, log=print):
+        """Stands in for the minutes-long run: records ``quick``, logs one step."""
         seen.append(quick)
         log("baseline ...")
         return cases
@@ -98,6 +104,7 @@ def test_bench_command_prints_the_table_and_writes_json_and_markdown(tmp_path, m
 
 
 def test_synthetic_network_is_plausible_and_the_logistics_optimizer_serves_it():
+    """The scale-test network has the promised shapes, is seeded, and every region is fully served."""
     net = synthetic_network(6, 3, 2)
     assert (len(net.regions), len(net.warehouses), len(net.carriers)) == (6, 3, 2)
     assert net.ship_cost.shape == net.on_time.shape == (6, 3, 2)
