@@ -29,6 +29,11 @@ pytestmark = pytest.mark.slow
 
 COMMANDS = all_commands()
 TIMEOUT_SECONDS = 600
+# Under ``pytest --cov`` (coverage's ``patch = ["subprocess"]``) these variables make every Python
+# subprocess measure itself. The documented commands run without them: under a line tracer the
+# simulator (pure Python) runs ~3x slower, and this test checks the docs, not which lines run;
+# line coverage comes from the unit and CLI tests.
+UNMEASURED = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
 # what a copy of the repository leaves out: VCS data, environments, caches and old results
 IGNORE = shutil.ignore_patterns(
     ".git",
@@ -56,7 +61,8 @@ def _copy_repo(dest: Path) -> Path:
 def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.CompletedProcess | str, float]]:
     """Run one document's commands in order in its own copy; (command, result or error, seconds)."""
     repo = _copy_repo(workdir / "repo")
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {k: v for k, v in os.environ.items() if k not in UNMEASURED}
+    env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
     out = []
     for cmd in COMMANDS[doc]:
         start = time.perf_counter()
