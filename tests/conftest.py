@@ -1,9 +1,7 @@
-from pathlib import Path
+"""Fixtures every test gets: tests run from the repository root (shared constants live in helpers.py)."""
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
+from helpers import ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT
+
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _FENCE = re.compile(r"^\s*```(\S*)\s*$")
@@ -24,6 +25,8 @@ _PREFIXES = ("python run.py ", "python3 run.py ")
 
 @dataclass(frozen=True)
 class DocCommand:
+    """One documented command: where it is, its text and arguments, the exit code the doc promises."""
+
     doc: str  # path relative to the repository root
     line: int  # 1-based line of the command's first line
     text: str  # the command as written (continuations joined)
@@ -32,6 +35,7 @@ class DocCommand:
 
     @property
     def where(self) -> str:
+        """``doc:line``, for messages."""
         return f"{self.doc}:{self.line}"
 
 
@@ -71,6 +75,7 @@ def commands_in(path: Path) -> list[DocCommand]:
 
 
 def _parse_block(path: Path, block) -> list[DocCommand]:
+    """The run.py commands of one ```bash block (a list of (line number, text)) of ``path``."""
     found = []
     for number, text in _logical_lines(block):
         if not text.startswith(_PREFIXES):

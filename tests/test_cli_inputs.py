@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT, run_cli
 
 import run
 from experiments.output import OutputPathError, inside, writable_file, writable_folder
 
-ROOT = Path(__file__).resolve().parent.parent
 CLASSROOM_SQ = ROOT / "scenarios" / "classroom_sq.yaml"
 
 TINY = """\
@@ -250,13 +248,7 @@ def test_writable_helpers_leave_nothing_behind(tmp_path):
 def test_out_is_a_fifo_refused_without_hanging(tmp_path, command):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    res = subprocess.run(
-        [sys.executable, "run.py", *map(str, command), "--out", str(fifo)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    res = run_cli(*command, "--out", fifo, timeout=30)
     assert_one_clear_error(res.returncode, res.stderr, "error: --out:", "not a")
     assert listing(tmp_path) == ["pipe"]
 

@@ -22,12 +22,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from doc_commands import ROOT, DocCommand, all_commands
+from doc_commands import DocCommand, all_commands
+from helpers import ROOT
 
 pytestmark = pytest.mark.slow
 
 COMMANDS = all_commands()
 TIMEOUT_SECONDS = 600
+# Under ``pytest --cov`` (coverage's ``patch = ["subprocess"]``) these variables make every Python
+# subprocess measure itself. The documented commands run without them: under a line tracer the
+# simulator (pure Python) runs ~3x slower, and this test checks the docs, not which lines run;
+# line coverage comes from the unit and CLI tests.
+UNMEASURED = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
+# The documents that take longest start first; the rest follow by number of commands. Measured
+# (CPU seconds, no coverage): README ~335, most of it on two cores; docs/formulas.md ~85 in only
+# two commands, its full ``check-theory`` ~75 on one core, so started last (by its command count)
+# it ran alone at the end while the other core idled.
+START_FIRST = ("README.md", "docs/formulas.md")
 # what a copy of the repository leaves out: VCS data, environments, caches and old results
 IGNORE = shutil.ignore_patterns(
     ".git",
@@ -45,6 +56,7 @@ IGNORE = shutil.ignore_patterns(
 
 
 def _copy_repo(dest: Path) -> Path:
+    """A copy of the repository at ``dest`` (no VCS data, environments, caches or old results); returns it."""
     shutil.copytree(ROOT, dest, ignore=IGNORE)
     (dest / "results").mkdir()
     shutil.copy2(ROOT / "results" / "README.md", dest / "results" / "README.md")
@@ -54,7 +66,8 @@ def _copy_repo(dest: Path) -> Path:
 def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.CompletedProcess | str, float]]:
     """Run one document's commands in order in its own copy; (command, result or error, seconds)."""
     repo = _copy_repo(workdir / "repo")
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {k: v for k, v in os.environ.items() if k not in UNMEASURED}
+    env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
     out = []
     for cmd in COMMANDS[doc]:
         start = time.perf_counter()
@@ -86,19 +99,23 @@ def doc_runs(tmp_path_factory, request):
     }
     jobs = max(1, int(os.environ.get("ECOMLAB_DOC_JOBS", "2")))
     pool = ThreadPoolExecutor(max_workers=jobs)
-    # longest documents first, so the pool ends together
-    order = sorted(selected, key=lambda d: -len(COMMANDS[d]) if d != "README.md" else -(10**6))
+    # longest documents first, so the pool ends together (see START_FIRST)
+    order = sorted(
+        selected, key=lambda d: (START_FIRST.index(d) if d in START_FIRST else len(START_FIRST), -len(COMMANDS[d]))
+    )
     futures = {doc: pool.submit(_run_doc, doc, tmp_path_factory.mktemp(Path(doc).stem)) for doc in order}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _tail(text: str, lines: int = 15) -> str:
+    """The last ``lines`` lines of ``text``."""
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
 @pytest.mark.parametrize("doc", sorted(COMMANDS))
 def test_doc_commands_run(doc, doc_runs):
+    """Every command of ``doc`` exits with the code the doc gives (0 unless ``# exits N``), without a traceback."""
     problems, timing = [], []
     for cmd, res, seconds in doc_runs[doc].result():
         timing.append(f"{seconds:6.1f} s  {cmd.where}  {cmd.text}")

@@ -8,16 +8,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT, run_cli
 
 jsonschema = pytest.importorskip("jsonschema")
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {
     "scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
     "spec": ROOT / "docs" / "schema" / "spec.schema.json",
@@ -42,7 +39,7 @@ _EditorLoader.yaml_implicit_resolvers = {
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
 def test_committed_schema_is_up_to_date(kind):
     args = ["schema", "--json"] + (["--spec"] if kind == "spec" else [])
-    res = subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = run_cli(*args, timeout=120)
     assert res.returncode == 0, res.stderr
     path = SCHEMAS[kind]
     assert res.stdout == path.read_text(encoding="utf-8"), (

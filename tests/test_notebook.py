@@ -10,15 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "examples" / "python_api.ipynb"
 
 
 def test_python_api_notebook_executes(monkeypatch):
+    """The Python API notebook runs top to bottom: no error cell, the InputError shown, the report, two plots."""
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the notebook shows its figures inline
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
@@ -34,6 +35,7 @@ def test_python_api_notebook_executes(monkeypatch):
 
 
 def test_the_kernel_is_this_interpreter():
+    """The notebook's python3 kernel is the interpreter running the tests (so it sees this checkout)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec("python3")

@@ -14,22 +14,17 @@ import difflib
 import importlib.util
 import io
 import re
-import subprocess
-import sys
 from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
 import yaml
-from doc_commands import ROOT, all_commands
+from doc_commands import all_commands
+from helpers import ROOT, run_cli
 
 from sim.kpis import DAILY_COLUMNS_INFO, KPI_INFO
 
 REGENERATE = "python run.py schema --markdown > docs/scenario-reference.md"
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def _description(path: Path) -> str:

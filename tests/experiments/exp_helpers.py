@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from helpers import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
 CLASSROOM_SQ = SCENARIOS / "classroom_sq.yaml"
 BASELINE = SCENARIOS / "baseline.yaml"
 
@@ -58,6 +57,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def cache_files(out: Path) -> list[Path]:
+    """The cache entries (JSON files) under an experiment output root, sorted; none if there is no cache."""
     folder = Path(out) / "cache"
     return sorted(folder.glob("*.json")) if folder.exists() else []
 
@@ -89,3 +89,13 @@ def patch_simulate(monkeypatch, fail=lambda scenario, seed: False) -> list[int]:
 
     monkeypatch.setattr(runner, "simulate", fake)
     return calls
+
+
+def only_injected_failure(runs: pd.DataFrame, variant: str, replication: int, seed: int) -> pd.DataFrame:
+    """Assert that ``runs`` has exactly one failed row, the one ``patch_simulate`` failed; return the ok rows."""
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 1
+    row = failed.iloc[0]
+    assert (row["variant"], row["replication"], row["seed"]) == (variant, replication, seed)
+    assert row["error"] == f"RuntimeError: injected failure at seed {seed}"
+    return runs[runs["status"] == "ok"]

@@ -6,6 +6,7 @@ wrong-shape entry crashed the resume and an entry edited by hand was used silent
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from exp_helpers import ROOT, cache_files, patch_simulate, run_cli, write_spec
+from exp_helpers import cache_files, patch_simulate, run_cli, write_spec
+from helpers import ROOT
 
 from experiments.output import STALE_SECONDS, RunFolder
 from experiments.runner import Cache, run_tasks, tasks_for
@@ -325,7 +327,5 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _quietly_kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as st
-from exp_helpers import ROOT, read_csv
+from exp_helpers import read_csv
+from helpers import ROOT
 
 import run
 from experiments.compare import CompareError, compare_runs, compare_tables, read_run

@@ -17,7 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from exp_helpers import ROOT, cache_files, latest, patch_simulate, read_csv, run_cli, run_folders, write_spec
+from exp_helpers import (
+    cache_files,
+    latest,
+    only_injected_failure,
+    patch_simulate,
+    read_csv,
+    run_cli,
+    run_folders,
+    write_spec,
+)
+from helpers import ROOT
+from helpers import run_cli as run_ecomlab  # a subprocess; exp_helpers.run_cli is in-process
 
 import experiments.plots as plots
 from sim.model.streams import replication_seed
@@ -191,25 +202,7 @@ def test_process_executor_gives_identical_runs(executor_spec, serial_runs, tmp_p
 def test_dask_local_cluster_gives_identical_runs(executor_spec, serial_runs, tmp_path):
     pytest.importorskip("dask.distributed")
     out = tmp_path / "dask"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            "experiment",
-            str(executor_spec),
-            "--out",
-            str(out),
-            "--executor",
-            "dask",
-            "--workers",
-            "2",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = run_ecomlab("experiment", executor_spec, "--out", out, "--executor", "dask", "--workers", "2", "--quiet")
     assert res.returncode == 0, res.stderr
     _assert_same_runs(latest(out) / "runs.csv", serial_runs)
     _assert_same_runs(latest(out) / "daily.csv", serial_runs.parent / "daily.csv")
@@ -260,13 +253,7 @@ def _wait_for_cache(proc: subprocess.Popen, out: Path, n: int, timeout: float = 
 
 def _resume_and_compare(spec: Path, out: Path, reference: Path, cached_before: int) -> None:
     total = 2 * KILL_REPS
-    res = subprocess.run(
-        [sys.executable, "run.py", "experiment", str(spec), "--out", str(out), "--executor", "serial"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = run_ecomlab("experiment", spec, "--out", out, "--executor", "serial")
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     m = re.search(r"resuming: (\d+) of (\d+) replications cached", res.stderr)
@@ -326,12 +313,7 @@ def test_failed_replication_is_reported_and_the_rest_finish(tmp_path, monkeypatc
     run = latest(out)
     runs = read_csv(run / "runs.csv")
     assert len(runs) == 8
-    failed = runs[runs["status"] == "failed"]
-    assert len(failed) == 1
-    row = failed.iloc[0]
-    assert (row["variant"], row["replication"], row["seed"]) == ("r4", 1, bad_seed)
-    assert row["error"] == f"RuntimeError: injected failure at seed {bad_seed}"
-    ok = runs[runs["status"] == "ok"]
+    ok = only_injected_failure(runs, "r4", 1, bad_seed)
     assert len(ok) == 7 and ok["unit_fill_rate"].notna().all() and ok["error"].isna().all()
     summary = read_csv(run / "summary.csv").set_index(["variant", "metric"])
     assert summary.loc[("r4", "unit_fill_rate"), "n"] == 3 and summary.loc[("r3", "unit_fill_rate"), "n"] == 4

@@ -18,7 +18,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from exp_helpers import ROOT, latest, read_csv, run_cli, write_spec
+from exp_helpers import latest, read_csv, run_cli, write_spec
+from helpers import ROOT
 
 import run
 from experiments.output import atomic_write, atomic_write_text, write_table, write_workbook

@@ -121,7 +121,7 @@ def test_plot_creates_missing_folder_and_overwrites(tmp_path, summary):
 
 
 def test_plot_rejects_bad_suffix_and_unknown_metric(tmp_path, summary):
-    with pytest.raises(ValueError, match=".png or .svg"):
+    with pytest.raises(ValueError, match=r"\.png or \.svg"):
         bar_ci(summary, "total_cost", tmp_path / "bar.jpg")
     with pytest.raises(ValueError, match="no rows for metric"):
         bar_ci(summary, "nope", tmp_path / "bar.png")

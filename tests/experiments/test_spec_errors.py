@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from exp_helpers import CLASSROOM_SQ, ROOT
+from exp_helpers import CLASSROOM_SQ
+from helpers import ROOT, run_cli
 
 from experiments.runner import tasks_for
 from experiments.spec import load_spec
@@ -205,13 +206,7 @@ def test_bad_spec_gives_one_clear_line_per_problem_and_writes_nothing(case, requ
 
 
 def test_missing_spec_file(tmp_path):
-    res = subprocess.run(
-        [sys.executable, "run.py", "experiment", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    res = run_cli("experiment", tmp_path / "nope.yaml", "--out", tmp_path / "out", timeout=120)
     assert res.returncode == 2
     assert res.stderr.startswith(f"error: {tmp_path / 'nope.yaml'}: file not found")
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()

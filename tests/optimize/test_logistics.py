@@ -26,14 +26,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import run_cli
 
 from experiments.stats import mean_ci
 from optimize.logistics import TIE_BREAK, Network, network_from, solve
@@ -42,7 +41,6 @@ from sim.model.shop import simulate
 from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 MULTI = "scenarios/multi_warehouse.yaml"
 
 
@@ -192,7 +190,7 @@ def assert_plan_valid(plan, net: Network, target: float, scope: str) -> None:
         load = lanes.loc[lanes.warehouse == w, "orders_per_day"].sum()
         assert plan.loads.set_index("resource").load[f"pick_capacity:{w}"] == pytest.approx(load, abs=1e-6)
     per_wc = lanes.groupby(["warehouse", "carrier"]).orders_per_day.sum()
-    for (w, c), load in per_wc.items():
+    for (_w, c), load in per_wc.items():
         assert load <= net.carrier_capacity[net.carriers.index(c)] + 1e-6
     on_time = plan.regions.set_index("region").on_time
     if scope == "region":
@@ -206,10 +204,6 @@ def assert_plan_valid(plan, net: Network, target: float, scope: str) -> None:
 @pytest.fixture(scope="module")
 def scenario60():
     return load_scenario(MULTI, ["horizon_days=60"])
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- 1. small cases = independent solutions

@@ -19,14 +19,13 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import ROOT, run_cli
 
 from experiments.stats import mean_ci
 from optimize.promotion import inputs_from, pwl_curve, replenishment_cost_per_unit, solve
@@ -37,7 +36,6 @@ from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Channel
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "scenarios/baseline.yaml"
 DOUBLE11 = "scenarios/double11.yaml"
 # Nov 1-20: the pre-event dip, Double-11 on the 11th-12th (base orders near or above
@@ -119,14 +117,9 @@ def per_day(plan, days: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_cli(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "optimize", "promotion", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+def run_promotion(*args, cwd=ROOT):
+    """``python run.py optimize promotion ARGS`` in a subprocess (helpers.run_cli)."""
+    return run_cli("optimize", "promotion", *args, cwd=cwd)
 
 
 # --------------------------------------------------------------------------- 1. the curve
@@ -347,7 +340,10 @@ def test_capacity_dual_is_the_value_of_more_picking_capacity():
     cap = plan.capacity_days
     assert {d.isoformat() for d in cap.day} >= {"2026-11-11", "2026-11-12"}
     index = {d: i for i, d in enumerate(lo.dates)}
-    room = lambda inp, i: max(inp.capacity[i] - inp.base_orders[i], 0.0)
+
+    def room(inp, i):
+        return max(inp.capacity[i] - inp.base_orders[i], 0.0)
+
     predicted = sum(r.value_per_order * (room(hi, index[r.day]) - room(lo, index[r.day])) for r in cap.itertuples())
     assert predicted > 0
     assert more.objective - plan.objective == pytest.approx(predicted, rel=0.02)
@@ -478,7 +474,7 @@ def test_minimums_under_binding_capacity_still_give_a_real_spend_plan():
 
 def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
     out = tmp_path / "plan.yaml"
-    r = run_cli(
+    r = run_promotion(
         BASELINE,
         "--set",
         "horizon_days=28",
@@ -498,7 +494,7 @@ def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
     assert not out.exists() and not out.with_suffix(".csv").exists()
     assert list(tmp_path.iterdir()) == []
     # found by the LP (capacity), not by the up-front check
-    r = run_cli(
+    r = run_promotion(
         DOUBLE11,
         *functools.reduce(operator.iadd, (["--set", s] for s in D11_WINDOW), []),
         "--set",
@@ -519,7 +515,7 @@ def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
 )
 def test_cli_bad_arguments_exit_2(tmp_path, args):
     out = tmp_path / "plan.yaml"
-    r = run_cli(BASELINE, *args, "--out", out)
+    r = run_promotion(BASELINE, *args, "--out", out)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stderr.strip()
     assert not out.exists()
@@ -572,7 +568,7 @@ def test_overlay_on_double11_replaces_event_spend_and_schedules():
 
 def test_cli_writes_overlay_that_simulate_accepts(tmp_path):
     out = tmp_path / "plan.yaml"
-    r = run_cli(
+    r = run_promotion(
         DOUBLE11,
         *functools.reduce(operator.iadd, (["--set", s] for s in D11_WINDOW), []),
         "--budget",
@@ -648,7 +644,7 @@ def test_simulated_extra_orders_within_5_percent_of_predicted():
 
 @pytest.mark.slow
 def test_cli_verify_prints_predicted_and_simulated(tmp_path):
-    r = run_cli(
+    r = run_promotion(
         DOUBLE11,
         "--set",
         "start_date=2026-10-25",

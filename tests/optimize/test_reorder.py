@@ -18,13 +18,12 @@ import itertools
 import math
 import operator
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from helpers import run_cli
 
 import run
 from experiments.stats import mean_ci
@@ -36,7 +35,6 @@ from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
 from sim.theory import rq_poisson
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "scenarios/baseline.yaml"
 MULTI = "scenarios/multi_warehouse.yaml"
 
@@ -455,29 +453,20 @@ def test_budget_message_names_the_budget_even_when_only_integrality_blocks(tmp_p
     assert float(m.group(1).replace(",", "")) == pytest.approx(least, abs=0.5)
 
 
-def _cli(args):
-    """``python run.py ARGS`` in a subprocess (so a traceback would be visible)."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-
-
 def test_cli_infeasible_budget_exit_3_message_and_nothing_written(tmp_path):
     out = tmp_path / "plan.yaml"
-    res = _cli(
-        [
-            "optimize",
-            "reorder",
-            BASELINE,
-            "--set",
-            "catalog.generate.count=20",
-            "--fill-target",
-            "0.98",
-            "--budget",
-            "1000",
-            "--out",
-            str(out),
-        ]
+    res = run_cli(  # a subprocess, so a traceback would be visible
+        "optimize",
+        "reorder",
+        BASELINE,
+        "--set",
+        "catalog.generate.count=20",
+        "--fill-target",
+        "0.98",
+        "--budget",
+        "1000",
+        "--out",
+        str(out),
     )
     assert res.returncode == 3, res.stderr
     assert "Traceback" not in res.stderr
@@ -487,22 +476,15 @@ def test_cli_infeasible_budget_exit_3_message_and_nothing_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def reorder_cli(capsys, scenario: str, *args: object) -> tuple[int, str]:
+    """``run.py optimize reorder SCENARIO --set catalog.generate.count=20 ARGS`` in-process: (exit code, stderr)."""
+    rc = run.main(["optimize", "reorder", scenario, "--set", "catalog.generate.count=20", *map(str, args)])
+    return rc, capsys.readouterr().err
+
+
 def test_cli_unreachable_fill_target_exit_3(tmp_path, capsys):
     out = tmp_path / "plan.yaml"
-    rc = run.main(
-        [
-            "optimize",
-            "reorder",
-            BASELINE,
-            "--set",
-            "catalog.generate.count=20",
-            "--fill-target",
-            "0.99999999",
-            "--out",
-            str(out),
-        ]
-    )
-    err = capsys.readouterr().err
+    rc, err = reorder_cli(capsys, BASELINE, "--fill-target", "0.99999999", "--out", out)
     assert rc == 3, err
     m = re.search(r"fill-rate target ([\d.]+) is above the best reachable ([\d.]+)", err)
     assert m, err
@@ -525,20 +507,7 @@ def test_reachable_target_just_below_the_best_is_solved(baseline30):
 
 def test_cli_storage_too_small_names_the_warehouse(tmp_path, capsys):
     out = tmp_path / "plan.yaml"
-    rc = run.main(
-        [
-            "optimize",
-            "reorder",
-            MULTI,
-            "--set",
-            "catalog.generate.count=20",
-            "--set",
-            "warehouses[1].storage_units=100",
-            "--out",
-            str(out),
-        ]
-    )
-    err = capsys.readouterr().err
+    rc, err = reorder_cli(capsys, MULTI, "--set", "warehouses[1].storage_units=100", "--out", out)
     assert rc == 3, err
     m = re.search(r"storage at (\w+): .* needs room for at least ([\d,]+) units .* capacity is ([\d,]+)", err)
     assert m, err
@@ -548,20 +517,7 @@ def test_cli_storage_too_small_names_the_warehouse(tmp_path, capsys):
 
 
 def test_cli_unreachable_class_minimum_names_the_class(tmp_path, capsys):
-    rc = run.main(
-        [
-            "optimize",
-            "reorder",
-            BASELINE,
-            "--set",
-            "catalog.generate.count=20",
-            "--class-min",
-            "B=0.99999999",
-            "--out",
-            str(tmp_path / "plan.yaml"),
-        ]
-    )
-    err = capsys.readouterr().err
+    rc, err = reorder_cli(capsys, BASELINE, "--class-min", "B=0.99999999", "--out", tmp_path / "plan.yaml")
     assert rc == 3 and "class B minimum" in err, err
     assert list(tmp_path.iterdir()) == []
 
@@ -649,16 +605,14 @@ def test_overlay_makes_the_simulator_run_exactly_the_plan(tmp_path):
     unplanned = simulate(s, seed=1).info["policy"]
     assert not np.array_equal(unplanned.reorder_point[k], policy.reorder_point[k])  # the overlay changed them
 
-    res = _cli(
-        [
-            "simulate",
-            MULTI,
-            *functools.reduce(operator.iadd, (["--set", o] for o in overrides), []),
-            "--plan",
-            str(path),
-            "--out",
-            str(tmp_path / "run"),
-        ]
+    res = run_cli(  # a subprocess, so a traceback would be visible
+        "simulate",
+        MULTI,
+        *functools.reduce(operator.iadd, (["--set", o] for o in overrides), []),
+        "--plan",
+        str(path),
+        "--out",
+        str(tmp_path / "run"),
     )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "run" / "kpis.csv").exists()

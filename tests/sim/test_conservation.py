@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from helpers import COST_PARTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,18 +23,6 @@ from sim.model.catalog import catalog_for
 from sim.model.shop import simulate
 from sim.scenario.loader import load_scenario
 
-COST_PARTS = (
-    "holding_cost",
-    "ordering_cost",
-    "shortage_cost",
-    "overflow_cost",
-    "marketing_cost",
-    "shipping_cost",
-    "handling_cost",
-    "labour_cost",
-    "warehouse_fixed_cost",
-    "late_delivery_cost",
-)
 BASELINE_SHORT = ["horizon_days=120", "warmup_days=0"]
 PERIODIC = ["inventory.policy.review=null", "inventory.policy.order_quantity=null"]
 

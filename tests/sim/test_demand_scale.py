@@ -67,7 +67,7 @@ def test_scale_zero_and_bounds():
     from sim.scenario.errors import InputError
 
     for bad in ("-1", "1001"):
-        with pytest.raises(InputError, match="demand.scale"):
+        with pytest.raises(InputError, match=r"demand\.scale"):
             _scenario(f"demand.scale={bad}")
     with pytest.raises(InputError, match="plan_demand"):
         _scenario("inventory.plan_demand=guess")

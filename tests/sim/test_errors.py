@@ -14,11 +14,11 @@ from __future__ import annotations
 import copy
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from sim.model.shop import simulate
 from sim.scenario.errors import InputError
 from sim.scenario.loader import load_scenario, load_source
 
-ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^error: (?P<file>[^:]+):(?P<line>\d+): (?:(?P<path>[\w.\[\]]+): )?(?P<message>.+)$")
 
 VALID = """\
@@ -193,10 +192,6 @@ def marked_line(text: str) -> int:
     lines = [i + 1 for i, line in enumerate(text.splitlines()) if "# <-" in line]
     assert len(lines) == 1
     return lines[0]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def problem_lines(stderr: str) -> list[re.Match]:

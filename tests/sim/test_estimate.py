@@ -7,14 +7,13 @@ MemoryError while being expanded, and numbers so large that KPIs came out infini
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from helpers import ROOT, run_cli
 
 from experiments.spec import MAX_POINTS, load_spec
 from sim.model.demand import demand_plan
@@ -22,16 +21,7 @@ from sim.scenario.errors import InputError
 from sim.scenario.estimate import WorkEstimate, check_work, estimate_work, format_seconds, refusal
 from sim.scenario.loader import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
-
-
-def run_cli(*args: str, cwd: Path = ROOT) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-    return proc, time.perf_counter() - start
 
 
 def write(path: Path, data: dict) -> Path:
@@ -112,7 +102,9 @@ def test_36500_days_of_500000_orders_is_refused_quickly_by_validate_and_simulate
     w = estimate_work(load_scenario(long_busy))
     assert w.orders == pytest.approx(36_500 * 500_000)
     for args in (["validate", str(long_busy)], ["simulate", str(long_busy), "--out", str(tmp_path / "run")]):
-        proc, seconds = run_cli(*args)
+        start = time.perf_counter()
+        proc = run_cli(*args)
+        seconds = time.perf_counter() - start
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr and proc.stdout == ""
         (line,) = proc.stderr.strip().splitlines()
@@ -128,7 +120,7 @@ def test_200000_skus_in_400_warehouses_is_refused_without_building_the_catalogue
     w = estimate_work(sc)
     assert time.perf_counter() - start < 1.0 and "catalog" not in sc._cache
     assert w.pairs == 80_000_000
-    proc, _ = run_cli("simulate", str(huge_network), "-n", "3", "--out", str(tmp_path / "run"))
+    proc = run_cli("simulate", str(huge_network), "-n", "3", "--out", str(tmp_path / "run"))
     assert proc.returncode == 2 and "80,000,000 SKU-warehouse pairs" in proc.stderr, proc.stderr
     assert "--allow-large" in proc.stderr and not (tmp_path / "run").exists()
 
@@ -154,7 +146,7 @@ def test_a_five_billion_point_grid_is_counted_not_expanded(tmp_path):
     assert problem.path == "grid" and problem.line == 3
     assert "5,904,900,000 points (90 x 90 x 90 x 90 x 90)" in problem.message
     assert f"{MAX_POINTS:,}" in problem.message
-    proc, _ = run_cli("experiment", str(spec), "--allow-large", "--out", str(tmp_path / "out"))
+    proc = run_cli("experiment", str(spec), "--allow-large", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "grid: 5,904,900,000 points" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
 
@@ -164,27 +156,27 @@ def test_an_experiment_that_would_take_days_is_refused_before_writing(long_busy,
         tmp_path / "spec.yaml",
         {"name": "slow", "base": long_busy.name, "replications": 3, "executor": {"type": "serial"}},
     )
-    proc, _ = run_cli("experiment", str(spec), "--out", str(tmp_path / "out"))
+    proc = run_cli("experiment", str(spec), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "3 runs on 1 worker: this would take about 4 days (limit 1 h)" in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_optimize_verify_is_refused_before_solving(long_busy):
-    proc, _ = run_cli("optimize", "reorder", str(long_busy), "--verify", "2")
+    proc = run_cli("optimize", "reorder", str(long_busy), "--verify", "2")
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout
     assert "(each of 2 variants)" in proc.stderr and "--allow-large" in proc.stderr
 
 
 def test_allow_large_lets_validate_say_ok_with_the_estimate(long_busy):
-    proc, _ = run_cli("validate", str(long_busy), "--allow-large")
+    proc = run_cli("validate", str(long_busy), "--allow-large")
     assert proc.returncode == 0, proc.stderr
     ok, work = proc.stdout.strip().splitlines()
     assert "OK" in ok and work.startswith("work: 18,250,000,000 orders")
 
 
 def test_simulate_prints_the_estimate_on_stderr(tmp_path):
-    proc, _ = run_cli(
+    proc = run_cli(
         "simulate", "scenarios/classroom_sq.yaml", "--set", "horizon_days=100", "--out", str(tmp_path / "run")
     )
     assert proc.returncode == 0, proc.stderr
@@ -199,7 +191,7 @@ def test_unit_cost_1e308_is_refused_as_file_line_key_message(tmp_path):
         "demand:\n  base_orders_per_day: 5\n",
         encoding="utf-8",
     )
-    proc, _ = run_cli("validate", str(path))
+    proc = run_cli("validate", str(path))
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     first = proc.stderr.splitlines()[0]
     assert first.startswith(f"error: {path}:4: catalog.skus[0].unit_cost: ")

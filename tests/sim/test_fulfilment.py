@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from experiments.stats import mean_ci
 from sim.model.shop import simulate
 from sim.scenario.loader import load_scenario
-
-ROOT = Path(__file__).resolve().parents[2]
 
 NETWORK = """\
 name: network
@@ -824,12 +821,6 @@ LINE = re.compile(r"^error: (?P<file>[^:]+):(?P<line>\d+): (?P<path>[\w.\[\]]+):
 def marked_line(text: str) -> int:
     (line,) = [i + 1 for i, row in enumerate(text.splitlines()) if "# <-" in row]
     return line
-
-
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_the_valid_network_file_is_valid(tmp_path):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_conservation import check_identities
@@ -34,7 +35,6 @@ from sim.scenario.errors import InputError
 from sim.scenario.loader import load_scenario
 from sim.scenario.yamlio import read_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
 SPECS = sorted(p.name for p in (ROOT / "experiments").glob("*.yaml"))
 LINE = re.compile(r"^error: (?P<file>[^:]+):(?P<line>\d+): (?:(?P<path>[^:]+): )?(?P<message>.+)$")

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 import run
 from sim.scenario.errors import InputError
 from sim.scenario.yamlio import LIMITS, read_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^error: (?P<file>[^:]+)(?::(?P<line>\d+))?: (?:(?P<path>[\w.\[\]*]+): )?(?P<message>.+)$")
 
 
@@ -112,7 +112,7 @@ def test_a_fifo_is_refused_without_opening_it(capsys, tmp_path):
 @pytest.mark.parametrize("target", ["folder", "/dev/zero"])
 def test_only_regular_files_are_read(tmp_path, target):
     path = tmp_path if target == "folder" else Path(target)
-    with pytest.raises(InputError, match="folder|not a regular file"):
+    with pytest.raises(InputError, match=r"folder|not a regular file"):
         read_yaml(path)
 
 

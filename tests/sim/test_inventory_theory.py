@@ -21,9 +21,8 @@ classroom_sq give fill 0.8665 +- 0.0013 vs 0.8666 (99% CI).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import SCENARIOS  # absolute: module fixtures run before the chdir
 
 from experiments.stats import mean_ci
 from sim.model.catalog import catalog_for
@@ -36,7 +35,6 @@ from sim.scenario.loader import load_scenario
 from sim.theory import eoq, eoq_cost_per_day, rq_poisson, rs_normal
 
 LEVEL = 0.999  # per check; see the module docstring
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"  # module fixtures run before the chdir
 
 
 def replicate(scenario, n: int, master_seed: int) -> list[dict]:

@@ -10,16 +10,15 @@ shipped scenario, override it, and compare everything else with the file as load
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from experiments.spec import load_spec
 from sim.scenario.errors import InputError
 from sim.scenario.loader import load_scenario, load_source, scenario_to_dict
 from sim.scenario.yamlio import Select, format_path, item_name, parse_key_path, short_label
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
 
 

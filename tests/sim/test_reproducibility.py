@@ -9,19 +9,17 @@ inventory parameter must leave the drawn demand untouched.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_cli
 
 from sim.model.shop import simulate
 from sim.model.streams import Streams, replication_seed
 from sim.scenario.loader import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ("scenarios/baseline.yaml", ["horizon_days=60", "warmup_days=0"])
 DEMAND_COLUMNS = ["orders", "lines", "units_demanded", "expected_orders", "marketing_spend"]
 
@@ -127,26 +125,18 @@ def test_changing_inventory_leaves_the_drawn_demand_unchanged(change):
 
 def cli_kpis(tmp_path: Path, name: str, *extra: str) -> pd.DataFrame:
     out = tmp_path / name
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            "simulate",
-            "scenarios/classroom_sq.yaml",
-            "--set",
-            "horizon_days=300",
-            "--replications",
-            "3",
-            "--seed",
-            "2024",
-            "--out",
-            str(out),
-            *extra,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_cli(
+        "simulate",
+        "scenarios/classroom_sq.yaml",
+        "--set",
+        "horizon_days=300",
+        "--replications",
+        "3",
+        "--seed",
+        "2024",
+        "--out",
+        out,
+        *extra,
     )
     assert proc.returncode == 0, proc.stderr
     return pd.read_csv(out / "kpis.csv")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from sim.model.catalog import abc_classes, build_catalog, catalog_for
 from sim.model.demand import demand_plan
@@ -413,7 +414,10 @@ def test_scenario_hash_changes_with_any_parameter():
 
 def test_scenarios_are_frozen():
     s = load_scenario("scenarios/classroom_sq.yaml")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="Instance is frozen") as frozen:
         s.horizon_days = 5
-    with pytest.raises(Exception):
+    assert [(e["type"], e["loc"]) for e in frozen.value.errors()] == [("frozen_instance", ("horizon_days",))]
+    with pytest.raises(ValidationError, match="Instance is frozen") as frozen:
         s.inventory.policy.reorder_point = 5
+    assert [(e["type"], e["loc"]) for e in frozen.value.errors()] == [("frozen_instance", ("reorder_point",))]
+    assert s.horizon_days != 5 and s.inventory.policy.reorder_point != 5

@@ -12,33 +12,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import COST_PARTS, ROOT
 
 from sim.model.shop import simulate
 from sim.scenario.explain import explain
 from sim.scenario.loader import load_scenario
 from sim.scenario.reference import LABEL_ONLY, OPTIMIZER_ONLY, OPTIMIZER_ONLY_NOTE, markdown, reference_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
 MULTI = str(ROOT / "scenarios" / "multi_warehouse.yaml")
 SHORT = ["horizon_days=90", "warmup_days=0"]
-COST_PARTS = (
-    "holding_cost",
-    "ordering_cost",
-    "shortage_cost",
-    "overflow_cost",
-    "marketing_cost",
-    "shipping_cost",
-    "handling_cost",
-    "labour_cost",
-    "warehouse_fixed_cost",
-    "late_delivery_cost",
-)
 
 
 def _run(path, overrides, seed=5):
@@ -182,7 +169,9 @@ SIMULATOR_MODULES = [
 def _simulator_source() -> str:
     """The simulator's code, plus the schema's own derived properties (``Policy.periodic`` reads ``review``)."""
     schema_code = [
-        line for line in (ROOT / "sim" / "scenario" / "schema.py").read_text(encoding="utf-8").splitlines() if "self." in line
+        line
+        for line in (ROOT / "sim" / "scenario" / "schema.py").read_text(encoding="utf-8").splitlines()
+        if "self." in line
     ]
     return "\n".join([p.read_text(encoding="utf-8") for p in SIMULATOR_MODULES] + schema_code)
 

@@ -15,6 +15,7 @@ import operator
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import COST_PARTS
 
 import run
 from experiments.cli.simulate import format_kpi_table
@@ -29,18 +30,6 @@ from sim.scenario.loader import load_scenario, window_override
 DOUBLE11 = "scenarios/double11.yaml"
 SHORT = ["start_date=2026-10-20", "horizon_days=40", "warmup_days=0"]
 WINDOW = ["kpi_window={start: 2026-11-10, end: 2026-11-13}"]
-COST_PARTS = (
-    "holding_cost",
-    "ordering_cost",
-    "shortage_cost",
-    "overflow_cost",
-    "marketing_cost",
-    "shipping_cost",
-    "handling_cost",
-    "labour_cost",
-    "warehouse_fixed_cost",
-    "late_delivery_cost",
-)
 
 
 @pytest.fixture(scope="module")
