@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from sim.scenario.derived import derived_values
 from sim.scenario.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
 Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
@@ -508,12 +507,3 @@ class Scenario(Model):
     carriers: list[Carrier] = Field(default_factory=list, description="none: delivered when shipped, at no cost")
     routing: Routing = Field(default_factory=Routing)
     inventory: Inventory = Field(default_factory=Inventory)
-
-    @property
-    def _cache(self) -> dict[str, Any]:
-        """Values derived from this scenario (the catalogue arrays), held outside it by :mod:`sim.scenario.derived`.
-
-        Kept under this name for its callers (``sim.model.catalog.catalog_for``, a test);
-        new code calls :func:`sim.scenario.derived.derived_values`.
-        """
-        return derived_values(self)

@@ -7,7 +7,6 @@ MemoryError while being expanded, and numbers so large that KPIs came out infini
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from helpers import ROOT, run_cli
 
 from experiments.spec import MAX_POINTS, load_spec
 from sim.model.demand import demand_plan
+from sim.scenario.derived import derived_values
 from sim.scenario.errors import InputError
 from sim.scenario.estimate import WorkEstimate, check_work, estimate_work, format_seconds, refusal
 from sim.scenario.loader import load_scenario
@@ -102,23 +102,19 @@ def test_36500_days_of_500000_orders_is_refused_quickly_by_validate_and_simulate
     w = estimate_work(load_scenario(long_busy))
     assert w.orders == pytest.approx(36_500 * 500_000)
     for args in (["validate", str(long_busy)], ["simulate", str(long_busy), "--out", str(tmp_path / "run")]):
-        start = time.perf_counter()
-        proc = run_cli(*args)
-        seconds = time.perf_counter() - start
+        proc = run_cli(*args, timeout=120)  # a hang guard, not a timing: the refusal comes before any work
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr and proc.stdout == ""
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith(f"error: {long_busy}: work: 18,250,000,000 orders")
         assert "(limit 1 h)" in line and line.endswith("pass --allow-large to run it anyway")
-        assert seconds < 15  # the interpreter start is most of it; the estimate itself is milliseconds
     assert not (tmp_path / "run").exists()
 
 
 def test_200000_skus_in_400_warehouses_is_refused_without_building_the_catalogue(huge_network, tmp_path):
     sc = load_scenario(huge_network)
-    start = time.perf_counter()
     w = estimate_work(sc)
-    assert time.perf_counter() - start < 1.0 and "catalog" not in sc._cache
+    assert "catalog" not in derived_values(sc)  # counted from the scenario, the 80 million pairs never built
     assert w.pairs == 80_000_000
     proc = run_cli("simulate", str(huge_network), "-n", "3", "--out", str(tmp_path / "run"))
     assert proc.returncode == 2 and "80,000,000 SKU-warehouse pairs" in proc.stderr, proc.stderr
@@ -138,10 +134,8 @@ def test_a_five_billion_point_grid_is_counted_not_expanded(tmp_path):
             },
         },
     )
-    start = time.perf_counter()
     with pytest.raises(InputError) as exc:
-        load_spec(spec)
-    assert time.perf_counter() - start < 2.0
+        load_spec(spec)  # counted: expanding 5.9 billion points would not return
     (problem,) = exc.value.problems
     assert problem.path == "grid" and problem.line == 3
     assert "5,904,900,000 points (90 x 90 x 90 x 90 x 90)" in problem.message
