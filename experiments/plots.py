@@ -128,14 +128,14 @@ def _legend_below(fig, handles=None, labels=None, ncol: int | None = None, title
 def bar_ci(
     summary: pd.DataFrame,
     metric: str,
-    path: str | Path,
+    path: str | Path | None,
     title: str | None = None,
     ylabel: str | None = None,
     baseline: str | None = None,
     label_col: str = "variant",
     ci_label: str = "95% CI",
     currency: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """Bar per variant of the mean of ``metric`` with CI whiskers [ci_low, ci_high].
 
     The ``baseline`` bar is drawn in a highlight colour. With more than 6 variants
@@ -208,7 +208,7 @@ def sweep_lines(
     summary: pd.DataFrame,
     x: str,
     metric: str,
-    path: str | Path,
+    path: str | Path | None,
     series: str | None = None,
     title: str | None = None,
     xlabel: str | None = None,
@@ -216,7 +216,7 @@ def sweep_lines(
     ci_label: str = "95% CI",
     series_label: str | None = None,
     currency: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """Mean of ``metric`` over a swept numeric parameter ``x`` with a shaded CI band.
 
     ``summary`` must have the swept parameters as group columns (``summarize(runs,
@@ -283,7 +283,7 @@ def tradeoff_scatter(
     summary_wide: pd.DataFrame,
     x_metric: str,
     y_metric: str,
-    path: str | Path,
+    path: str | Path | None,
     label_col: str = "variant",
     minimize_x: bool = True,
     minimize_y: bool = True,
@@ -291,7 +291,7 @@ def tradeoff_scatter(
     xlabel: str | None = None,
     ylabel: str | None = None,
     currency: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """Scatter of variants in the (x_metric, y_metric) plane with the Pareto front.
 
     Error bars in x and y come from f"{m}_ci_low"/f"{m}_ci_high" when present (see
@@ -384,7 +384,7 @@ def _cap_rate_axis(get, put, metric: str, values: pd.Series) -> None:
 def daily_series(
     daily: pd.DataFrame,
     metric: str,
-    path: str | Path,
+    path: str | Path | None,
     by: str = "variant",
     x: str = "day",
     band: str = "ci",
@@ -394,7 +394,7 @@ def daily_series(
     ylabel: str | None = None,
     start_date: dt.date | None = None,
     events: list[tuple[int, int, str]] | None = None,
-) -> Path:
+) -> Path | Figure:
     """Daily mean of ``metric`` across replications, one line per ``by`` value.
 
     ``daily`` is long: columns variant, replication, day, <metrics>. The band is the
@@ -475,13 +475,13 @@ def _calendar_x_axis(ax, days: pd.Series, start_date: dt.date, events: list, xla
 def paired_diff_forest(
     paired: pd.DataFrame,
     metric: str,
-    path: str | Path,
+    path: str | Path | None,
     title: str | None = None,
     xlabel: str | None = None,
     baseline: str | None = None,
     ci_label: str = "95% CI",
     currency: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """Paired differences (variant - baseline) with their CIs, one small panel per variant.
 
     Each panel has its own x scale (always including 0, marked by a vertical line), so

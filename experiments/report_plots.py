@@ -23,6 +23,12 @@ from sim.scenario.yamlio import ALL, Select, parse_key_path
 __all__ = ["PlotData", "make_plots", "slug"]
 
 
+def _saved(result: Path | Any) -> Path:
+    """The file a plot function wrote (it returns the path whenever it is given one)."""
+    assert isinstance(result, Path), result
+    return result
+
+
 def slug(text: str) -> str:
     """``text`` as a safe file name: letters, digits, '-' and '_' kept, the rest '_', at most 80 characters."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text).strip("_")[:80]
@@ -82,7 +88,7 @@ def _bar(p: PlotSpec, stem: Path, d: PlotData):
     path = P.bar_ci(
         d.summary, metric, stem, title=p.title or f"{k.label} by variant", baseline=d.baseline, currency=d.currency
     )
-    return path, f"{k.axis_label(d.currency)}: mean and 95% CI per variant"
+    return _saved(path), f"{k.axis_label(d.currency)}: mean and 95% CI per variant"
 
 
 def _paired(p: PlotSpec, stem: Path, d: PlotData):
@@ -102,7 +108,7 @@ def _paired(p: PlotSpec, stem: Path, d: PlotData):
         f"{k.label}: paired difference to {d.baseline} (common random numbers) with 95% CI, "
         "one panel per variant, each on its own scale"
     )
-    return path, caption
+    return _saved(path), caption
 
 
 def _sweep(p: PlotSpec, stem: Path, d: PlotData):
@@ -121,7 +127,7 @@ def _sweep(p: PlotSpec, stem: Path, d: PlotData):
         series_label=_key_label(series) if series and series != "variant" else series,
         currency=d.currency,
     )
-    return path, f"{k.label} by {x_label}: mean with 95% CI band"
+    return _saved(path), f"{k.label} by {x_label}: mean with 95% CI band"
 
 
 def _tradeoff(p: PlotSpec, stem: Path, d: PlotData):
@@ -138,7 +144,9 @@ def _tradeoff(p: PlotSpec, stem: Path, d: PlotData):
         title=p.title or f"{ky.label} against {kx.label.lower()}",
         currency=d.currency,
     )
-    return path, f"Trade-off of {ky.label.lower()} against {kx.label.lower()}; Pareto-efficient variants highlighted"
+    return _saved(
+        path
+    ), f"Trade-off of {ky.label.lower()} against {kx.label.lower()}; Pareto-efficient variants highlighted"
 
 
 def _daily_rows(p: PlotSpec, daily: pd.DataFrame) -> pd.DataFrame:
@@ -171,7 +179,7 @@ def _daily(p: PlotSpec, stem: Path, d: PlotData):
     caption = f"{label} per day: mean over replications with 95% CI band" + (
         "; promotion days shaded" if events else ""
     )
-    return path, caption
+    return _saved(path), caption
 
 
 _DRAW: dict[str, Callable] = {"bar": _bar, "paired": _paired, "sweep": _sweep, "tradeoff": _tradeoff, "daily": _daily}
