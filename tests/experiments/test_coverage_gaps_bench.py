@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import run
-from experiments import bench
+from experiments.cli import bench as bench_command
 from experiments.bench import Bench, Case, bare_mmc_us_per_customer, format_table, synthetic_network
 from optimize.logistics import solve
 from sim.scenario.loader import load_scenario
@@ -76,7 +76,7 @@ def test_bench_command_prints_the_table_and_writes_json_and_markdown(tmp_path, m
         log("baseline ...")
         return cases
 
-    monkeypatch.setattr(bench, "run_bench", fake_run_bench)
+    monkeypatch.setattr(bench_command, "run_bench", fake_run_bench)
     out = tmp_path / "bench-run"
     assert run.main(["bench", "--quick", "--out", str(out)]) == 0
     assert seen == [True]
