@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import run
-from experiments.cli import bench as bench_command
 from experiments.bench import Bench, Case, bare_mmc_us_per_customer, format_table, synthetic_network
+from experiments.cli import bench as bench_command
 from optimize.logistics import solve
 from sim.scenario.loader import load_scenario
 
