@@ -455,7 +455,7 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=40,
+            silence_logs=50,  # CRITICAL only: a worker's heartbeat racing the shutdown logs a traceback at ERROR
         )
         client = Client(cluster)
     futures = {}
