@@ -11,11 +11,14 @@ def _run_from_repo_root(monkeypatch):
 
 
 def pytest_collection_modifyitems(items):
-    """Long statistical checks (``slow``) run without the coverage tracer.
+    """Long statistical checks (``slow``) run without the coverage tracer; the doc tests start first.
 
-    They replay the simulator for hundreds of replications to compare numbers with theory;
-    the tracer would make them ~2.5x slower without covering a line the fast tests miss.
+    The slow checks replay the simulator for hundreds of replications to compare numbers with
+    theory; the tracer would make them ~2.5x slower without covering a line the fast tests miss.
+    The documents' commands (tests/test_docs.py, minutes) go first so that, with ``-n 2 --dist
+    loadfile``, one worker runs them while the other takes everything else, instead of ending alone.
     """
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.no_cover)
+    items.sort(key=lambda item: item.nodeid.split("::")[0] != "tests/test_docs.py")  # stable: order kept
