@@ -29,6 +29,7 @@ import pandas as pd
 
 from sim.kpis import KPI_INFO
 from sim.model.demand import promotion_days
+from sim.model.logs import RunRecords
 from sim.model.routing import open_warehouses
 from sim.model.warehouse import picker_days_per_day
 from sim.scenario.schema import Costs, Scenario
@@ -62,16 +63,16 @@ DAILY_EXTRA = (
 )
 
 
-def order_table(model, shp: dict) -> dict[str, np.ndarray]:
-    """Per-order arrays: arrival, region, value, shipments, release/ship/deliver times, promise, stage."""
-    H = model.scenario.horizon_days
-    n = len(model.o_arrival)
-    arrival = np.asarray(model.o_arrival, dtype=float)
-    order = shp["order"].astype(np.int64)
+def order_table(rec: RunRecords, H: int) -> dict[str, np.ndarray]:
+    """Per-order arrays from the records: arrival, region, value, shipments, release/ship/deliver times,
+    promise deadline, stage (index into ``STAGES``)."""
+    shp = rec.shipments
+    arrival = rec.orders["arrival"]
+    n = len(arrival)
+    order = shp["order"]
     sid = np.arange(len(order))
     outstanding = np.zeros(len(order), dtype=bool)
-    if model.inv.outstanding:
-        outstanding[list(model.inv.outstanding)] = True
+    outstanding[rec.outstanding] = True
     released = ~np.isnan(shp["release"])
     lost_shipment = ~released & ~outstanding
     ship, deliver = shp["ship"], shp["deliver"]
@@ -90,16 +91,13 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
 
     first = np.full(n, len(order))
     np.minimum.at(first, order, sid)
-    carrier = shp["carrier"][np.minimum(first, len(order) - 1)] if len(order) else np.zeros(0)
-    fc = model.fulfilment.carriers
-    region = np.asarray(model.o_region, dtype=np.int64)
-    promise = np.array(
-        [fc.promise(int(c), int(r)) if c >= 0 else fc.promise_region[r] for c, r in zip(carrier, region)], dtype=float
-    )
+    carrier = shp["carrier"][np.minimum(first, len(order) - 1)] if len(order) else np.zeros(0, dtype=np.int64)
+    region = rec.orders["region"]
+    promise = rec.promise[carrier, region].astype(float)  # carrier -1: the last row, the regions' promises
     return {
         "arrival": arrival,
         "region": region,
-        "value": np.asarray(model.o_value, dtype=float),
+        "value": rec.orders["value"],
         "shipments": n_ship,
         "release": latest(shp["release"]),
         "ship": latest(ship),
@@ -109,10 +107,11 @@ def order_table(model, shp: dict) -> dict[str, np.ndarray]:
     }
 
 
-def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
+def daily_fulfilment(s: Scenario, rec: RunRecords, orders: dict) -> dict[str, np.ndarray]:
     """Per-day fulfilment columns of the daily table: shipping, handling, labour and fixed costs,
     picker-days, backlog, late and delivered orders."""
-    H = model.scenario.horizon_days
+    H = s.horizon_days
+    shp = rec.shipments
     days = np.arange(H)
     ends = days + 1.0
     shipping = np.zeros(H)
@@ -121,18 +120,15 @@ def daily_fulfilment(model, shp: dict, orders: dict) -> dict[str, np.ndarray]:
     ok = ship < H
     ship_day = np.floor(ship[ok]).astype(int)
     np.add.at(shipping, ship_day, shp["cost"][ok])
-    s = model.scenario
     per_shipment = np.array([w.handling_cost_per_order for w in s.warehouses], dtype=float)
     np.add.at(handling, ship_day, per_shipment[shp["wh"][ok].astype(int)])
     fixed = sum(w.fixed_cost_per_day for w, is_open in zip(s.warehouses, open_warehouses(s)) if is_open)
     picker_days = np.zeros(H)
     labour = np.zeros(H)
-    for st in model.fulfilment.stations:
-        if st is None:
-            continue
-        per_day = picker_days_per_day(st.times, st.caps, H)
+    for times, caps, hourly in rec.pickers:
+        per_day = picker_days_per_day(times, caps, H)
         picker_days += per_day
-        labour += per_day * 24.0 * st.p.labour_cost_per_picker_hour
+        labour += per_day * 24.0 * hourly
     release = np.sort(shp["release"][~np.isnan(shp["release"])])
     left = np.sort(np.where(np.isnan(ship), np.inf, ship)[~np.isnan(shp["release"])])
     backlog = np.searchsorted(release, ends, side="right") - np.searchsorted(left, ends, side="right")
@@ -347,12 +343,12 @@ def _order_kpis(orders: dict, a: int, b: int, H: int) -> dict[str, float]:
 
 
 def compute_kpis(
-    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, fulfilment, span: tuple[int, int] | None = None
+    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, span: tuple[int, int] | None = None
 ) -> dict[str, float]:
     """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``.
 
-    Returns KPI name -> value, in the order of ``KPI_INFO``. (``fulfilment`` is not used: the
-    KPIs come from the records only.)
+    Returns KPI name -> value, in the order of ``KPI_INFO``; they come from the records only:
+    the daily table, the per-order arrays (``order_table``) and the shipment columns.
     """
     H = scenario.horizon_days
     a, b = kpi_span(scenario) if span is None else span

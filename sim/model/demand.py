@@ -22,7 +22,7 @@ one numpy batch: count, arrival times, region, lines, SKUs by popularity, units.
 Arrivals are the points of a unit-rate Poisson process below the day's rate Lambda
 (cumulative sums of Exp(1) gaps), scaled onto the day: their number is Poisson(Lambda)
 and, given the number, they are uniform over the day, as for any Poisson day. Each
-attribute has its own stream for the day (``sim.model.streams.day_rng``), so order i keeps
+attribute has its own stream for the day (``sim.model.streams.DayStream``), so order i keeps
 its region, lines, SKUs and units when the rate changes: a variant with more marketing
 has the same orders plus some, which is what common random numbers need.
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.catalog import CatalogArrays
-from sim.model.streams import day_rng
+from sim.model.streams import DayStream
 from sim.scenario.schema import Channel, Promotion, Scenario
 
 
@@ -224,13 +224,16 @@ class DemandGenerator:
         self.cum_pop = np.cumsum(catalog.popularity)
         self.cum_pop[-1] = 1.0
         self._carry = 0.0  # fractional orders carried over (deterministic arrivals)
+        # one stream per attribute: arrivals, region, lines, SKUs, units
+        self._arrivals, self._region, self._lines, self._sku, self._qty = (
+            DayStream(seed, "demand", (i,)) for i in range(5)
+        )
 
     def draw_day(self, day: int) -> DayOrders:
         """The orders of day ``day``: Poisson (or evenly spaced deterministic) arrivals and their attributes."""
         rate = float(self.plan.rate[day])
-        seed = self.seed
         if self.d.arrivals == "poisson":
-            u = unit_rate_points(day_rng(seed, "demand", day, 0), rate)
+            u = unit_rate_points(self._arrivals.at(day), rate)
             n = len(u)
         else:
             total = rate + self._carry
@@ -238,14 +241,14 @@ class DemandGenerator:
             self._carry = total - n
             u = (np.arange(n) + 0.5) / max(n, 1)
         region = (
-            np.searchsorted(self.cum_region, day_rng(seed, "demand", day, 1).random(n), side="right")
+            np.searchsorted(self.cum_region, self._region.at(day).random(n), side="right")
             if len(self.cum_region) > 1
             else np.zeros(n, dtype=np.int64)
         )
-        lines = draw_counts(self.d.lines_per_order, day_rng(seed, "demand", day, 2), n)
+        lines = draw_counts(self.d.lines_per_order, self._lines.at(day), n)
         line_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lines, out=line_start[1:])
         m = int(line_start[-1])
-        sku = np.searchsorted(self.cum_pop, day_rng(seed, "demand", day, 3).random(m), side="right")
-        qty = draw_counts(self.d.units_per_line, day_rng(seed, "demand", day, 4), m)
+        sku = np.searchsorted(self.cum_pop, self._sku.at(day).random(m), side="right")
+        qty = draw_counts(self.d.units_per_line, self._qty.at(day), m)
         return DayOrders(times=day + u, region=region, line_start=line_start, line_sku=sku, line_qty=qty)

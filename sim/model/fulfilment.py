@@ -2,8 +2,8 @@
 
 Which warehouse serves an order is ``sim.model.routing``'s decision (``Router``).
 
-``Fulfilment`` keeps one record per shipment (Python lists while running,
-numpy arrays at the end) and moves a shipment on when its stock is allocated:
+``Fulfilment`` keeps one record per shipment (a ``sim.model.logs.ShipmentLog``)
+and moves a shipment on when its stock is allocated:
 picking (if the warehouse has a picking model), packing, cut-off, carrier.
 Departure and delivery times are computed, not simulated event by event, since
 nothing after packing competes for a resource other than carrier capacity,
@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.model.delivery import Carriers, after_down, next_cutoff
 from sim.model.economics import carrier_rule
+from sim.model.logs import ShipmentLog
 from sim.model.routing import Router
 from sim.model.streams import POS_BITS, POS_MASK
 from sim.model.warehouse import PickingStation
@@ -23,42 +24,22 @@ from sim.scenario.schema import Scenario
 
 
 class Fulfilment:
-    """Shipment records and their way through the warehouse and the carrier network."""
+    """Shipment records (a ``ShipmentLog``) and their way through the warehouse and the carrier network."""
 
-    FIELDS = (
-        "order",
-        "wh",
-        "region",
-        "lines",
-        "units",
-        "weight",
-        "value",
-        "carrier",
-        "release",
-        "pick_start",
-        "ready",
-        "ship",
-        "deliver",
-        "cost",
-    )
-
-    def __init__(self, env, scenario: Scenario, streams, event_days: np.ndarray):
+    def __init__(self, env, scenario: Scenario, streams, event_days: np.ndarray, expected_shipments: int = 1024):
         self.env = env
         self.s = scenario
         self.carriers = Carriers(scenario, streams.seed)
         self.router = Router(scenario, self.carriers)
         self.choose_carrier = carrier_rule(scenario, self.carriers)  # (w, r, weight, value) -> carrier
-        self.rec: dict[str, list] = {f: [] for f in self.FIELDS}
-        self._append = tuple(self.rec[f].append for f in self.FIELDS)  # new_shipment's hot path
-        self.key: list[int] = []  # order_key(order day, position in the day) per shipment: its random numbers
+        self.log = ShipmentLog(expected_shipments)
         self.stations = [
-            PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.key)
+            PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.log.key)
             if w.picking is not None
             else None
             for i, w in enumerate(scenario.warehouses)
         ]
 
-    # ------------------------------------------------------------ records
     def new_shipment(
         self,
         order: int,
@@ -73,78 +54,74 @@ class Fulfilment:
         pos: int = 0,
     ) -> int:
         """Record a shipment of order ``order`` (order ``pos`` of day ``day``); returns its id."""
-        sid = len(self.key)
-        self.key.append((day << POS_BITS) | pos)  # sim.model.streams.order_key
-        nan = float("nan")
-        (
-            a_order,
-            a_wh,
-            a_region,
-            a_lines,
-            a_units,
-            a_weight,
-            a_value,
-            a_carrier,
-            a_release,
-            a_pick_start,
-            a_ready,
-            a_ship,
-            a_deliver,
-            a_cost,
-        ) = self._append
-        a_order(order)
-        a_wh(wh)
-        a_region(region)
-        a_lines(lines)
-        a_units(units)
-        a_weight(weight)
-        a_value(value)
-        a_carrier(carrier)
-        a_release(nan)
-        a_pick_start(nan)
-        a_ready(nan)
-        a_ship(nan)
-        a_deliver(nan)
-        a_cost(0.0)
-        return sid
+        return self.log.add(order, wh, region, lines, units, weight, value, carrier, (day << POS_BITS) | pos)
 
-    def _pick_started(self, sid: int) -> None:
-        self.rec["pick_start"][sid] = self.env.now
+    def add_whole_orders(
+        self,
+        first_order: int,
+        day: int,
+        region: np.ndarray,
+        lines: np.ndarray,
+        units: np.ndarray,
+        weight: np.ndarray,
+        value: np.ndarray,
+    ) -> int:
+        """Record one shipment per order of a day, each from its region's own warehouse (``Router.whole_orders``),
+        in one block; returns the id of the first (order i's shipment is first + i)."""
+        log, n = self.log, len(region)
+        first = log.n
+        log.reserve(n)
+        pos = np.arange(n, dtype=np.int64)
+        log.write_block(
+            first,
+            order=first_order + pos,
+            wh=np.asarray(self.router.own, dtype=np.int64)[region],
+            region=region,
+            lines=lines,
+            units=units,
+            weight=weight,
+            value=value,
+            key=(int(day) << POS_BITS) | pos,
+        )
+        log.n = first + n
+        return first
+
+    def _pick_started(self, sid: int, now: float) -> None:
+        self.log.pick_start[sid] = now
 
     # ------------------------------------------------------------ flow
-    def release(self, sid: int) -> None:
-        """All stock of the shipment is allocated: it enters its warehouse."""
-        rec = self.rec
-        rec["release"][sid] = self.env.now
-        station = self.stations[rec["wh"][sid]]
+    def release(self, sid: int, now: float) -> None:
+        """All stock of the shipment is allocated (at ``now``): it enters its warehouse."""
+        log = self.log
+        log.release[sid] = now
+        station = self.stations[log.wh[sid]]
         if station is None:
-            rec["pick_start"][sid] = self.env.now
-            self.ready(sid)
+            log.pick_start[sid] = now
+            self.ready(sid, now)
         else:
-            station.release(sid, rec["lines"][sid])
+            station.release(sid, log.lines[sid], now)
 
-    def ready(self, sid: int) -> None:
-        """Picked and packed: choose the carrier, book the departure, draw the transit time."""
-        rec, car = self.rec, self.carriers
-        now = self.env.now
-        rec["ready"][sid] = now
-        w, r, weight = rec["wh"][sid], rec["region"][sid], rec["weight"][sid]
+    def ready(self, sid: int, now: float) -> None:
+        """Picked and packed at ``now``: choose the carrier, book the departure, draw the transit time."""
+        log, car = self.log, self.carriers
+        log.ready[sid] = now
+        w, r, weight = log.wh[sid], log.region[sid], log.weight[sid]
         if car.n == 0:
-            rec["ship"][sid] = rec["deliver"][sid] = self._leave_without_carrier(w, now)
+            log.ship[sid] = log.deliver[sid] = self._leave_without_carrier(w, now)
             return
-        c = rec["carrier"][sid]
+        c = log.carrier[sid]
         if c < 0:
-            c = self.choose_carrier(w, r, weight, rec["value"][sid])
+            c = self.choose_carrier(w, r, weight, log.value[sid])
         c, t = car.ship(c, w, r, now, weight)
-        rec["carrier"][sid] = c
-        rec["ship"][sid] = t
-        k = self.key[sid]
-        rec["deliver"][sid] = t + car.draw_transit(c, w, r, k >> POS_BITS, k & POS_MASK)
-        rec["cost"][sid] = car.cost(c, w, r, weight)
+        log.carrier[sid] = c
+        log.ship[sid] = t
+        k = log.key[sid]
+        log.deliver[sid] = t + car.draw_transit(c, w, r, k >> POS_BITS, k & POS_MASK)
+        log.cost[sid] = car.cost(c, w, r, weight)
 
     def _leave_without_carrier(self, w: int, now: float) -> float:
         return after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The shipment records as float arrays, one per field of ``FIELDS``."""
-        return {f: np.asarray(v, dtype=float) for f, v in self.rec.items()}
+        """The shipment records as numpy arrays, one per column of ``ShipmentLog.SCHEMA``."""
+        return self.log.arrays()

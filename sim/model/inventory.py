@@ -1,9 +1,19 @@
 """Stock per (warehouse, SKU) in flat numpy arrays, replenished by (s,Q), (s,S), (R,S), (R,s,S) or base-stock.
 
-State per pair k = warehouse * n_sku + sku: on hand, on order, backorders.
-Decisions use the inventory position IP = on hand + on order - backorders
-(never the level). Continuous review checks a pair right after each demand on
-it; periodic review is ONE vectorized pass over all pairs every R days.
+State per pair k = warehouse * n_sku + sku: on hand, on order, backorders, in
+Python lists (one order line touches one pair: list items are several times
+cheaper to read and write than numpy scalars). Decisions use the inventory
+position IP = on hand + on order - backorders (never the level). Continuous
+review checks a pair right after each demand on it; periodic review every R
+days checks the pairs whose IP changed since the last review (only demand
+lowers an IP; receipts move stock from on order to on hand), all pairs at the
+first review. Stock and backorder unit-days are integrated as running totals
+(the KPIs need no per-pair areas), so a day's close costs the same for 100 or
+100,000 SKUs.
+
+Every change takes its time ``now`` as an argument: the order loop of
+``sim.model.shop`` serves an order at its arrival time without waking the
+SimPy clock when no event is due before it.
 
 Order of same-time events (pinned by tests): at one instant, receipts are
 processed first, then customer demand, then the periodic review. The model
@@ -22,6 +32,7 @@ at each change, so the overflow unit-days are exact.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -49,6 +60,7 @@ STORAGE_RULE = (
 
 RECEIPT_PRIORITY = EventPriority(0)
 DAY_CLOSE_PRIORITY = EventPriority(-1)  # before anything else at the same instant (simpy's URGENT is 0)
+NORMAL_PRIORITY = EventPriority(1)  # simpy's NORMAL: timeouts, customer orders
 
 
 def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callback: Callable[[], None]) -> None:
@@ -58,6 +70,11 @@ def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callb
     ev._value = None
     ev.callbacks.append(lambda _ev: callback())
     env.schedule(ev, priority, delay)
+
+
+def call_at_time(env: simpy.Environment, when: float, priority: EventPriority, callback: Callable[[], None]) -> None:
+    """Run ``callback()`` at absolute time ``when`` (>= the clock), with same-time ``priority``."""
+    call_at(env, when - env.now, priority, callback)
 
 
 @dataclass(slots=True)
@@ -91,7 +108,7 @@ DayCounters.FIELDS = tuple(f.name for f in fields(DayCounters))
 
 
 class InventorySystem:
-    """Stock, purchase orders and backorders of every (warehouse, SKU) pair, and their time-weighted areas."""
+    """Stock, purchase orders and backorders of every (warehouse, SKU) pair, and their time-weighted totals."""
 
     def __init__(
         self,
@@ -105,42 +122,54 @@ class InventorySystem:
         self.env = env
         self.policy = policy
         self.n_sku = catalog.n
-        K = len(scenario.warehouses) * catalog.n
+        W = len(scenario.warehouses)
+        K = W * catalog.n
         self.backorder_mode = scenario.inventory.unmet_demand == "backorder"
-        self.on_hand = policy.initial_on_hand.astype(float).copy()
-        self.initial = self.on_hand.copy()
-        self.on_order = np.zeros(K)
-        self.backorders = np.zeros(K)
-        self.received = np.zeros(K)
-        self.shipped = np.zeros(K)
-        self.lost = np.zeros(K)
-        self.demanded = np.zeros(K)
-        self.filled_now = np.zeros(K)  # units met from stock at once
-        self.at_warmup = (np.zeros(K), np.zeros(K))  # (demanded, filled_now) when the warm-up ended
-        self.area_on_hand = np.zeros(K)  # unit-days
-        self.area_backorders = np.zeros(K)  # unit-days
-        self.last_t = np.zeros(K)
-        self.stockout_flag = np.zeros(K, dtype=bool)
+        self.initial = policy.initial_on_hand.astype(float).copy()
+        self.on_hand: list[float] = self.initial.tolist()
+        self.on_order = [0.0] * K
+        self.backorders = [0.0] * K
+        self.received = [0.0] * K
+        self.shipped = [0.0] * K
+        self.lost = [0.0] * K
+        self.demanded = [0.0] * K
+        self.filled_now = [0.0] * K  # units met from stock at once
+        self.at_warmup = ([0.0] * K, [0.0] * K)  # (demanded, filled_now) when the warm-up ended
+        self.stockout = bytearray(K)  # pair ran out since its last receipt
         self.queues: dict[int, deque] = {}  # k -> deque of [shipment_id, units_left, unit_price]
         self.outstanding: dict[int, float] = {}  # shipment id -> units still backordered
-        self.unit_cost = np.tile(catalog.unit_cost, len(scenario.warehouses))
-        self.price = np.tile(catalog.price, len(scenario.warehouses))
-        self.supplier_of = np.tile(catalog.supplier, len(scenario.warehouses))
-        self.order_cost = supplier_order_costs(scenario)
+        unit_cost = np.tile(catalog.unit_cost, W)
+        self.unit_cost: list[float] = unit_cost.tolist()
+        self.supplier_of: list[int] = np.tile(catalog.supplier, W).tolist()
+        self.order_cost: list[float] = supplier_order_costs(scenario).tolist()
         self.suppliers = suppliers
-        self.on_complete = on_complete  # callback(shipment_id) when a backordered shipment is complete
+        self.on_complete = on_complete  # callback(shipment_id, now) when a backordered shipment is complete
         self.day = DayCounters()
-        self.s = policy.reorder_point
-        self.Q = policy.order_quantity
-        self.S = policy.order_up_to
+        self.kind = policy.kind
+        self.s: list[float] = policy.reorder_point.astype(float).tolist()
+        self.Q: list[float] = policy.order_quantity.astype(float).tolist()
+        self.S: list[float] = policy.order_up_to.astype(float).tolist()
         self.continuous = not policy.periodic
-        # storage capacity: per-warehouse on-hand totals, tracked only where a capacity is set
+        self._dirty: list[int] = list(range(K))  # pairs the next periodic review checks (all at the first)
+        self._is_dirty = bytearray(b"\x01" * K)
+        self._due: dict[float, list[tuple[int, float]]] = {}  # receipt instant -> purchase orders arriving then
+        # running totals and their integrals (unit-days, value-days) since time 0
+        self.units_on_hand = float(self.initial.sum())
+        self.value_on_hand = float(self.initial @ unit_cost)
+        self.units_backordered = 0.0
+        self.units_on_order = 0.0
+        self.area_on_hand = self.area_value = self.area_backorders = 0.0
+        self._t_area = 0.0
+        self._init_storage(scenario)
+
+    def _init_storage(self, scenario: Scenario) -> None:
+        """Per-warehouse on-hand totals, tracked only where a storage capacity is set."""
         W = len(scenario.warehouses)
         self.capacity = [
             float(w.storage_units) if w.storage_units is not None else float("inf") for w in scenario.warehouses
         ]
         self.capped = any(w.storage_units is not None for w in scenario.warehouses)
-        self.wh_units = self.on_hand.reshape(W, self.n_sku).sum(axis=1).tolist()
+        self.wh_units = self.initial.reshape(W, self.n_sku).sum(axis=1).tolist()
         self.wh_last_t = [0.0] * W
         self.overflow_area = np.zeros(W)  # overflow unit-days per warehouse
         self.overflow_peak = [max(u - c, 0.0) for u, c in zip(self.wh_units, self.capacity)]  # since the last reset
@@ -171,45 +200,69 @@ class InventorySystem:
         """Units in overflow space per warehouse now."""
         return np.maximum(np.array(self.wh_units) - np.array(self.capacity), 0.0)
 
-    # ------------------------------------------------------------ time-weighted areas
-    def flush_areas(self) -> None:
-        """Accrue every pair's on-hand and backorder unit-days up to now."""
-        now = self.env.now
-        dt = now - self.last_t
-        self.area_on_hand += self.on_hand * dt
-        self.area_backorders += self.backorders * dt
-        self.last_t[:] = now
+    # ------------------------------------------------------------ time-weighted totals
+    def accrue(self, now: float) -> None:
+        """Integrate the on-hand units, their value and the backorders up to ``now``."""
+        dt = now - self._t_area
+        if dt:
+            self.area_on_hand += self.units_on_hand * dt
+            self.area_value += self.value_on_hand * dt
+            self.area_backorders += self.units_backordered * dt
+            self._t_area = now
+
+    def mark_warmup_end(self) -> None:
+        """Remember demand and immediate fills at the end of the warm-up (the fill-rate KPIs start there)."""
+        self.at_warmup = (list(self.demanded), list(self.filled_now))
 
     # ------------------------------------------------------------ demand
-    def demand_line(self, shipment_id: int, k: int, qty: int, unit_price: float) -> tuple[float, float]:
-        """Allocate one order line; returns (units allocated now, units backordered)."""
-        now = self.env.now
-        on_hand, backorders = self.on_hand, self.backorders
-        dt = now - self.last_t[k]
+    def allocate(self, sid: int, base: int, skus, qtys, positions, prices, price_factor: float, now: float):
+        """Allocate the lines ``positions`` of one order to shipment ``sid`` at warehouse offset ``base``.
+
+        Returns (every line met from stock now, units taken now, units backordered).
+        """
+        all_now = True
+        took = backordered = 0.0
+        line = self.demand_line
+        for j in positions:
+            k, q = skus[j], qtys[j]
+            t, bo = line(sid, base + k, q, prices[k] * price_factor, now)
+            if t < q:
+                all_now = False
+            took += t
+            backordered += bo
+        if backordered > 0:
+            self.outstanding[sid] = backordered  # released when its stock arrives
+        return all_now, took, backordered
+
+    def demand_line(self, shipment_id: int, k: int, qty: int, unit_price: float, now: float) -> tuple[float, float]:
+        """Allocate one order line of pair ``k`` at ``now``; returns (units allocated now, units backordered)."""
+        self.accrue(now)
+        on_hand = self.on_hand
         oh = on_hand[k]
-        self.area_on_hand[k] += oh * dt
-        self.area_backorders[k] += backorders[k] * dt
-        self.last_t[k] = now
         self.demanded[k] += qty
         day = self.day
         day.units_demanded += qty
         take = qty if oh >= qty else oh
         short = qty - take
-        day.units_filled_now += take
-        self.filled_now[k] += take
         if take > 0:
+            self.filled_now[k] += take
+            day.units_filled_now += take
             on_hand[k] = oh - take
+            cost = self.unit_cost[k]
+            self.units_on_hand -= take
+            self.value_on_hand -= take * cost
             if self.capped:
                 self._wh_move(k // self.n_sku, -take, now)
             self.shipped[k] += take
             day.units_shipped += take
             day.revenue += take * unit_price
-            day.cogs += take * self.unit_cost[k]
+            day.cogs += take * cost
         backordered = 0.0
         if short > 0:
-            self.stockout_flag[k] = True
+            self.stockout[k] = 1
             if self.backorder_mode:
-                backorders[k] += short
+                self.backorders[k] += short
+                self.units_backordered += short
                 day.units_backordered += short
                 q = self.queues.get(k)
                 if q is None:
@@ -223,135 +276,131 @@ class InventorySystem:
         else:
             day.lines_filled_now += 1
         if self.continuous:
-            self._review_one(k)
+            self._review(k, now)
+        elif not self._is_dirty[k]:
+            self._is_dirty[k] = 1
+            self._dirty.append(k)
         return take, backordered
 
     # ------------------------------------------------------------ replenishment
-    def _review_one(self, k: int) -> None:
+    def order_quantity(self, k: int) -> float:
+        """Units pair k orders now under its policy (0: none)."""
         ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
-        kind = self.policy.kind
+        kind = self.kind
         if kind == "sQ":
-            if ip > self.s[k]:
-                return
-            q = self.Q[k] * np.ceil((self.s[k] - ip + 1) / self.Q[k])
-        elif kind == "base_stock":
-            if ip >= self.S[k]:
-                return
-            q = self.S[k] - ip
-        else:  # sS
-            if ip > self.s[k]:
-                return
-            q = self.S[k] - ip
-        if q > 0:
-            self.place_orders(np.array([k]), np.array([q]))
-
-    def review_all(self) -> None:
-        """Periodic review of every pair in one vectorized pass."""
-        ip = self.on_hand + self.on_order - self.backorders
-        kind = self.policy.kind
+            s = self.s[k]
+            return self.Q[k] * math.ceil((s - ip + 1) / self.Q[k]) if ip <= s else 0.0
         if kind in ("RS", "base_stock"):
-            qty = np.where(ip < self.S, self.S - ip, 0.0)
-        elif kind == "sQ":
-            qty = np.where(ip <= self.s, self.Q * np.ceil((self.s - ip + 1) / self.Q), 0.0)
-        else:  # sS, RsS
-            qty = np.where(ip <= self.s, self.S - ip, 0.0)
-        ks = np.flatnonzero(qty > 0)
-        if len(ks):
-            self.place_orders(ks, qty[ks])
+            return self.S[k] - ip if ip < self.S[k] else 0.0
+        return self.S[k] - ip if ip <= self.s[k] else 0.0  # sS, RsS
 
-    def place_orders(self, ks: np.ndarray, qty: np.ndarray) -> None:
-        """Place purchase orders of ``qty`` units for pairs ``ks`` now; their receipts are scheduled events."""
-        now = self.env.now
-        np.add.at(self.on_order, ks, qty)
-        sup = self.supplier_of[ks]
-        arrive = np.empty(len(ks))
-        for j in np.unique(sup):
-            m = sup == j
-            ship = self.suppliers.ship_times(int(j), np.full(int(m.sum()), now))
-            arrive[m] = ship + self.suppliers.lead_times(int(j), ks[m], now)
+    def _review(self, k: int, now: float) -> None:
+        q = self.order_quantity(k)
+        if q > 0:
+            self.place_order(k, q, now)
+
+    def review_all(self, now: float) -> None:
+        """Periodic review: every pair whose inventory position changed since the last review (pair order)."""
+        dirty, self._dirty = sorted(self._dirty), []
+        flags = self._is_dirty
+        for k in dirty:
+            flags[k] = 0
+            q = self.order_quantity(k)
+            if q > 0:
+                self.place_order(k, q, now)
+                if self.order_quantity(k) > 0:  # still below its level (a policy that cannot reach it)
+                    flags[k] = 1
+                    self._dirty.append(k)
+
+    def place_order(self, k: int, qty: float, now: float) -> None:
+        """Place a purchase order of ``qty`` units for pair k at ``now``; receipts at one instant share one event."""
+        self.on_order[k] += qty
+        self.units_on_order += qty
+        j = self.supplier_of[k]
+        arrive = self.suppliers.arrival(j, k, now)
         day = self.day
-        day.replenishment_orders += len(ks)
-        day.ordering_cost += float(self.order_cost[sup].sum())
-        for t in np.unique(arrive):
-            m = arrive == t
-            batch_k, batch_q = ks[m], qty[m]
-            call_at(self.env, float(t - now), RECEIPT_PRIORITY, partial(self.receive, batch_k, batch_q))
+        day.replenishment_orders += 1
+        day.ordering_cost += self.order_cost[j]
+        batch = self._due.get(arrive)
+        if batch is None:
+            self._due[arrive] = [(k, qty)]
+            call_at_time(self.env, arrive, RECEIPT_PRIORITY, partial(self._receive_due, arrive))
+        else:
+            batch.append((k, qty))
 
-    def receive(self, ks: np.ndarray, qty: np.ndarray) -> None:
-        """A delivery from a supplier: count the cycle, add stock, fill backorders first-come first-served."""
-        now = self.env.now
-        if len(ks) == 1:  # the common case (one purchase order): plain scalar updates
-            self._receive_one(int(ks[0]), float(qty[0]), now)
-            return
-        uk = np.unique(ks)
-        dt = now - self.last_t[uk]
-        self.area_on_hand[uk] += self.on_hand[uk] * dt
-        self.area_backorders[uk] += self.backorders[uk] * dt
-        self.last_t[uk] = now
-        day = self.day
-        stocked_out = self.stockout_flag[uk] | (self.on_hand[uk] - self.backorders[uk] < 0)
-        day.cycles += len(uk)
-        day.stockout_cycles += int(stocked_out.sum())
-        self.stockout_flag[uk] = False
-        np.add.at(self.on_hand, ks, qty)
-        np.add.at(self.on_order, ks, -qty)
-        np.add.at(self.received, ks, qty)
-        day.units_received += float(qty.sum())
-        into = np.bincount(ks // self.n_sku, weights=qty, minlength=len(self.capacity)) if self.capped else None
-        if self.backorder_mode:
-            for k in uk[self.backorders[uk] > 0]:
-                filled = self._fill_backorders(int(k))
-                if into is not None:
-                    into[int(k) // self.n_sku] -= filled
-        if into is not None:
-            for w in np.flatnonzero(into):
-                self._wh_move(int(w), float(into[w]), now)
+    def _receive_due(self, when: float) -> None:
+        for k, q in self._due.pop(when):
+            self.receive(k, q, self.env.now)
 
-    def _receive_one(self, k: int, q: float, now: float) -> None:
-        oh, bo = float(self.on_hand[k]), float(self.backorders[k])
-        dt = now - self.last_t[k]
-        self.area_on_hand[k] += oh * dt
-        self.area_backorders[k] += bo * dt
-        self.last_t[k] = now
+    def receive(self, k: int, q: float, now: float) -> None:
+        """A delivery of ``q`` units for pair k: count the cycle, add stock, fill backorders first-come first-served."""
+        self.accrue(now)
+        oh, bo = self.on_hand[k], self.backorders[k]
         day = self.day
         day.cycles += 1
-        if self.stockout_flag[k] or oh - bo < 0:
+        if self.stockout[k] or oh - bo < 0:
             day.stockout_cycles += 1
-        self.stockout_flag[k] = False
+        self.stockout[k] = 0
         self.on_hand[k] = oh + q
+        self.units_on_hand += q
+        self.value_on_hand += q * self.unit_cost[k]
         self.on_order[k] -= q
+        self.units_on_order -= q
         self.received[k] += q
         day.units_received += q
-        filled = self._fill_backorders(k) if self.backorder_mode and bo > 0 else 0.0
+        filled = self._fill_backorders(k, now) if self.backorder_mode and bo > 0 else 0.0
         if self.capped and q > filled:
             self._wh_move(k // self.n_sku, q - filled, now)
 
-    def _fill_backorders(self, k: int) -> float:
+    def _fill_backorders(self, k: int, now: float) -> float:
         """Ship pair k's backorders first-come first-served from its stock; returns the units shipped."""
         q = self.queues[k]
         day = self.day
-        before = self.on_hand[k]
-        while q and self.on_hand[k] > 0:
+        cost = self.unit_cost[k]
+        oh = before = self.on_hand[k]
+        while q and oh > 0:
             entry = q[0]
-            take = min(entry[1], self.on_hand[k])
-            self.on_hand[k] -= take
+            take = min(entry[1], oh)
+            oh -= take
             self.backorders[k] -= take
+            self.units_backordered -= take
             self.shipped[k] += take
             day.units_shipped += take
             day.revenue += take * entry[2]
-            day.cogs += take * self.unit_cost[k]
+            day.cogs += take * cost
             entry[1] -= take
             left = self.outstanding[entry[0]] - take
             if entry[1] <= 0:
                 q.popleft()
             if left <= 0:
                 del self.outstanding[entry[0]]
-                self.on_complete(entry[0])
+                self.on_hand[k] = oh
+                self.on_complete(entry[0], now)
             else:
                 self.outstanding[entry[0]] = left
-        return float(before - self.on_hand[k])
+        self.on_hand[k] = oh
+        filled = before - oh
+        self.units_on_hand -= filled
+        self.value_on_hand -= filled * cost
+        return float(filled)
+
+    # ------------------------------------------------------------ end of run
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The per-pair state as numpy arrays (initial, received, shipped, on hand, lost, demanded, ...)."""
+        return {
+            "initial": self.initial,
+            "received": np.array(self.received),
+            "shipped": np.array(self.shipped),
+            "on_hand": np.array(self.on_hand),
+            "lost": np.array(self.lost),
+            "demanded": np.array(self.demanded),
+            "backorders": np.array(self.backorders),
+            "on_order": np.array(self.on_order),
+            "demanded_after_warmup": np.array(self.demanded) - np.array(self.at_warmup[0]),
+            "filled_now_after_warmup": np.array(self.filled_now) - np.array(self.at_warmup[1]),
+        }
 
     @property
     def inventory_position(self) -> np.ndarray:
         """On hand + on order - backorders of every pair."""
-        return self.on_hand + self.on_order - self.backorders
+        return np.array(self.on_hand) + np.array(self.on_order) - np.array(self.backorders)

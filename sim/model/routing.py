@@ -84,6 +84,9 @@ class Router:
             shares = np.array([row.share for row in rows], dtype=float)
             self.plan_cum.append(np.cumsum(shares) / shares.sum() if len(rows) else np.array([]))
             self.plan_lanes.append([(wi[row.warehouse], ci[row.carrier]) for row in rows])
+        self.own = [pref[0] for pref in self.pref]  # each region's own warehouse
+        #: every order ships whole from its region's own warehouse (no choice to make per order)
+        self.whole_orders = self.mode == "own_region" and not self.any_down
         modes = {"lane_plan": self.route_lane, "nearest_with_stock": self.route_with_stock}
         self.route = modes.get(self.mode, self.route_primary)
 

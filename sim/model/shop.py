@@ -2,8 +2,12 @@
 
 Time is measured in days since ``start_date``. One process walks through the
 days: at each day boundary it runs the periodic review (if due), draws the
-day's orders in one numpy batch and then handles them at their arrival times.
-Replenishment receipts are scheduled events; nothing runs per SKU.
+day's orders in one numpy batch, records them in the ``OrderLog`` in one block and
+then serves them at their arrival times, waking the SimPy clock only when an
+event (a receipt, a pick job ending, a shift change, a wave) is due first.
+Routing (``Router.route``) decides the shipments, the inventory allocates their
+lines (``InventorySystem.allocate``), fulfilment moves them on. Replenishment
+receipts are scheduled events, one per instant; nothing runs per SKU.
 
 >>> from sim.scenario.loader import load_scenario
 >>> r = simulate(load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=200"]), seed=3)
@@ -13,7 +17,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -27,8 +30,9 @@ from sim.model.catalog import catalog_for
 from sim.model.demand import DayOrders, DemandGenerator, demand_plan, planning_plan
 from sim.model.fulfilment import Fulfilment
 from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, call_at
-from sim.model.policy import resolve_policy
-from sim.model.streams import Streams, day_rng
+from sim.model.logs import OrderLog, RunRecords
+from sim.model.policy import PolicyArrays, resolve_policy
+from sim.model.streams import DayStream, Streams
 from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
 from sim.scenario.schema import Scenario
@@ -45,6 +49,9 @@ class SimulationResult:
     ``orders``: one row per order when ``record_orders=True``.
     ``event_kpis``: event label (``double11 2026-11-11``) -> the same KPIs over that promotion's
     days plus ``event_kpis.margin_days`` on each side (see ``sim.metrics.event_windows``).
+    ``policy``: the replenishment levels the run used (``sim.model.policy.PolicyArrays``).
+    ``shipments``: the shipment columns (``sim.model.logs.ShipmentLog.SCHEMA``) as arrays.
+    ``order_arrival``: every order's arrival time (days since ``start_date``).
     """
 
     seed: int
@@ -52,15 +59,25 @@ class SimulationResult:
     daily: pd.DataFrame
     state: dict[str, np.ndarray]
     order_status: dict[str, int]
+    policy: PolicyArrays
+    shipments: dict[str, np.ndarray]
+    order_arrival: np.ndarray
     orders: pd.DataFrame | None = None
-    info: dict = field(default_factory=dict)
     event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    @property
+    def info(self) -> dict:
+        """The run's policy, shipments and order arrivals by name (the typed fields, as a dict)."""
+        return {"policy": self.policy, "shipments": self.shipments, "order_arrival": self.order_arrival}
 
-class _DayLists(NamedTuple):
+
+class _Day(NamedTuple):
     """One day's orders as Python lists (cheap scalar access in the per-order loop); order i has lines
-    ``starts[i]:starts[i + 1]`` of ``skus``/``qtys``; ``units``/``weight``/``value`` are its totals."""
+    ``starts[i]:starts[i + 1]`` of ``skus``/``qtys``; ``units``/``weight``/``value`` are its totals;
+    its id is ``first_order + i``, and (when every order ships whole from its own warehouse) its
+    shipment is ``first_shipment + i``."""
 
+    d: int
     n: int
     times: list[float]
     regions: list[int]
@@ -71,6 +88,9 @@ class _DayLists(NamedTuple):
     units: list[float]
     weight: list[float]
     value: list[float]
+    price_factor: float
+    first_order: int
+    first_shipment: int
 
 
 class ShopModel:
@@ -88,9 +108,12 @@ class ShopModel:
         self.plan = demand_plan(scenario)
         self.policy = resolve_policy(scenario, self.catalog, planning_plan(scenario, self.plan))
         suppliers = SupplierModel(scenario, seed, self.streams.disruption, len(scenario.warehouses) * self.catalog.n)
-        self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event)
+        expected = float(self.plan.rate.sum())
+        capacity = int(expected + 6 * expected**0.5 + 64)  # the logs rarely grow
+        self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event, capacity)
         self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers, self.fulfilment.release)
         self.generator = DemandGenerator(scenario, self.catalog, self.plan, seed)
+        self.orders = OrderLog(capacity)
         H = scenario.horizon_days
         self.daily = {f: np.zeros(H) for f in DayCounters.FIELDS}
         for f in DAILY_EXTRA:
@@ -99,144 +122,161 @@ class ShopModel:
         self._overflow_prev = np.zeros(len(scenario.warehouses))
         self._overflow_rate = np.array([w.overflow_cost_per_unit_day for w in scenario.warehouses])
         self._station_prev = [(0.0, 0, 0.0) for _ in scenario.warehouses]
-        self.o_arrival: list[float] = []
-        self.o_region: list[int] = []
-        self.o_value: list[float] = []
-        self.o_lost: list[bool] = []
         self._price = self.catalog.price.tolist()  # per SKU, as Python floats for the per-line work
         self._weight = self.catalog.weight_kg.tolist()
         router = self.fulfilment.router
-        self._simple_routing = router.mode == "own_region" and not router.any_down  # every order to its own DC
-        self._own = [pref[0] for pref in router.pref]
+        self._whole = router.whole_orders  # every order ships whole from its region's own warehouse
+        self._own_base = [w * self.catalog.n for w in router.own]
+        self._routing = DayStream(seed, "routing") if router.mode == "lane_plan" else None
 
     # ------------------------------------------------------------------ processes
     def days(self):
-        """The day process: each day begins (``_start_day``), then its orders are served one by one at
-        their arrival times: routed to warehouse(s), their lines allocated (``InventorySystem.demand_line``),
-        their shipments opened, the order counted."""
-        env, inv, ful = self.env, self.inv, self.fulfilment
-        n_sku = self.catalog.n
-        price, weight = self._price, self._weight  # Python floats: fast scalar access
-        simple, own, route = self._simple_routing, self._own, ful.router.route
-        groups: Sequence[tuple[int, Sequence[int]]]
+        """The day process: each day begins (``_start_day``), then its orders are served at their arrival times.
+
+        The clock is woken only when an event is due before the next order (a receipt, a pick job
+        ending, a shift change): otherwise the order is served at its own time straight away, as
+        every part of the order path takes its time as an argument.
+        """
+        env = self.env
+        peek = env.peek
+        serve = self._serve_whole if self._whole else self._serve_routed
         for d in range(self.scenario.horizon_days):
-            n, times, regions, starts, skus_l, qtys_l, u_route, o_units, o_weight, o_value = self._start_day(d)
-            pf = self.plan.price_factor[d]
-            for i in range(n):
-                yield env.timeout(times[i] - env.now)
-                oid = len(self.o_arrival)
-                r = regions[i]
-                a, b = starts[i], starts[i + 1]
-                skus, qtys = skus_l[a:b], qtys_l[a:b]
-                if simple:
-                    groups, carrier = ((own[r], range(b - a)),), -1
-                else:
-                    groups, carrier = route(r, u_route[i], env.now, skus, qtys, inv.on_hand, n_sku)
-                value = o_value[i]
-                all_now, any_kept = True, False
-                whole = len(groups) == 1
-                for w, positions in groups:
-                    base = w * n_sku
-                    if whole:
-                        units, wt = o_units[i], o_weight[i]
-                    else:
-                        units = sum(qtys[j] for j in positions)
-                        wt = sum(qtys[j] * weight[skus[j]] for j in positions)
-                    sid = ful.new_shipment(oid, w, r, len(positions), units, wt, value, carrier, d, i)
-                    took = backordered = 0.0
-                    for j in positions:
-                        k, q = skus[j], qtys[j]
-                        t, bo = inv.demand_line(sid, base + k, q, price[k] * pf)
-                        if t < q:
-                            all_now = False
-                        took += t
-                        backordered += bo
-                    if backordered > 0:
-                        inv.outstanding[sid] = backordered  # released when its stock arrives
-                        any_kept = True
-                    elif took > 0:
-                        any_kept = True
-                        ful.release(sid)  # all allocated (any rest was lost): into the warehouse
-                self.o_arrival.append(env.now)  # the clock, exactly as the later stages see it
-                self.o_region.append(r)
-                self.o_value.append(value)
-                self.o_lost.append(not any_kept)
-                day = inv.day
-                day.orders += 1
-                day.lines += b - a
-                if all_now:
-                    day.orders_filled_now += 1
-                if not any_kept:
-                    day.orders_lost += 1
+            day = self._start_day(d)
+            times = day.times
+            for i in range(day.n):
+                t = times[i]
+                if t >= peek():  # something happens first (at a tie, the earlier-scheduled event)
+                    yield env.timeout(t - env.now)
+                serve(day, i, t)
             yield env.timeout(d + 1 - env.now)
 
-    def _start_day(self, d: int) -> _DayLists:
+    def _serve_whole(self, day: _Day, i: int, t: float) -> None:
+        """Order i of the day, to its region's own warehouse as one shipment (created at the day's start)."""
+        sid = day.first_shipment + i
+        a, b = day.starts[i], day.starts[i + 1]
+        all_now, took, backordered = self.inv.allocate(
+            sid, self._own_base[day.regions[i]], day.skus, day.qtys, range(a, b), self._price, day.price_factor, t
+        )
+        counters = self.inv.day
+        if backordered <= 0:
+            if took > 0:
+                self.fulfilment.release(sid, t)  # all allocated (any rest was lost): into the warehouse
+            else:
+                counters.orders_lost += 1
+        if all_now:
+            counters.orders_filled_now += 1
+
+    def _serve_routed(self, day: _Day, i: int, t: float) -> None:
+        """Order i of the day, routed by ``Router.route``: one shipment per warehouse it sends lines to."""
+        inv, ful = self.inv, self.fulfilment
+        r = day.regions[i]
+        a, b = day.starts[i], day.starts[i + 1]
+        skus, qtys = day.skus[a:b], day.qtys[a:b]
+        groups, carrier = ful.router.route(r, day.u_route[i], t, skus, qtys, inv.on_hand, self.catalog.n)
+        whole = len(groups) == 1
+        all_now, any_kept = True, False
+        for w, positions in groups:
+            if whole:
+                units, wt = day.units[i], day.weight[i]
+            else:
+                units = sum(qtys[j] for j in positions)
+                wt = sum(qtys[j] * self._weight[skus[j]] for j in positions)
+            sid = ful.new_shipment(
+                day.first_order + i, w, r, len(positions), units, wt, day.value[i], carrier, day.d, i
+            )
+            now, took, backordered = inv.allocate(
+                sid, w * self.catalog.n, skus, qtys, positions, self._price, day.price_factor, t
+            )
+            all_now = all_now and now
+            if backordered > 0:
+                any_kept = True
+            elif took > 0:
+                any_kept = True
+                ful.release(sid, t)
+        counters = inv.day
+        if all_now:
+            counters.orders_filled_now += 1
+        if not any_kept:
+            counters.orders_lost += 1
+
+    def _start_day(self, d: int) -> _Day:
         """Day d begins: schedule its close, run the periodic review when due (after this instant's
-        receipts, before the day's demand), draw its orders."""
+        receipts, before the day's demand), draw and record its orders."""
         call_at(self.env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
         policy = self.policy
         if policy.periodic and d % policy.review_period_days == 0:
-            self.inv.review_all()
+            self.inv.review_all(self.env.now)
         batch = self.generator.draw_day(d)
-        o_units, o_weight, o_value = self._order_totals(batch, self.plan.price_factor[d])
-        return _DayLists(
+        pf = float(self.plan.price_factor[d])
+        units, weight, value = self._order_totals(batch, pf)
+        first = self.orders.add_day(batch.times, batch.region, value)
+        first_shipment = self.fulfilment.log.n
+        if self._whole and batch.n:
+            self.fulfilment.add_whole_orders(first, d, batch.region, np.diff(batch.line_start), units, weight, value)
+        counters = self.inv.day
+        counters.orders += batch.n
+        counters.lines += len(batch.line_sku)
+        return _Day(
+            d,
             batch.n,
             batch.times.tolist(),
             batch.region.tolist(),
             batch.line_start.tolist(),
             batch.line_sku.tolist(),
             batch.line_qty.tolist(),
-            self._routing_draws(d, batch.n),
-            o_units,
-            o_weight,
-            o_value,
+            self._routing.at(d).random(batch.n).tolist() if self._routing is not None else [0.0] * batch.n,
+            units.tolist(),
+            weight.tolist(),
+            value.tolist(),
+            pf,
+            first,
+            first_shipment,
         )
 
-    def _order_totals(self, batch: DayOrders, price_factor: float) -> tuple[list, list, list]:
+    def _order_totals(self, batch: DayOrders, price_factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Units, weight and value (at the day's price factor) of each of a day's orders, in one numpy pass."""
         if not batch.n:
-            return [], [], []
+            return np.zeros(0), np.zeros(0), np.zeros(0)
         price_a, weight_a = self.catalog.price, self.catalog.weight_kg
         heads = batch.line_start[:-1]
-        o_units = np.add.reduceat(batch.line_qty, heads).tolist()
-        o_weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads).tolist()
-        o_value = (price_factor * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)).tolist()
-        return o_units, o_weight, o_value
-
-    def _routing_draws(self, d: int, n: int) -> list[float]:
-        """The uniform draws that pick day d's lanes under ``lane_plan`` routing (zeros otherwise: unused)."""
-        if self.fulfilment.router.mode == "lane_plan":
-            return day_rng(self.seed, "routing", d).random(n).tolist()
-        return [0.0] * n
+        units = np.add.reduceat(batch.line_qty, heads).astype(float)
+        weight = np.add.reduceat(batch.line_qty * weight_a[batch.line_sku], heads)
+        value = price_factor * np.add.reduceat(batch.line_qty * price_a[batch.line_sku], heads)
+        return units, weight, value
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
         inv = self.inv
-        inv.flush_areas()
-        oh = float(inv.area_on_hand.sum())
-        val = float(np.dot(inv.area_on_hand, inv.unit_cost))
-        bo = float(inv.area_backorders.sum())
+        inv.accrue(self.env.now)
+        oh, val, bo = inv.area_on_hand, inv.area_value, inv.area_backorders
         p_oh, p_val, p_bo = self._area_prev
         self._area_prev = (oh, val, bo)
         daily = self.daily
         daily["on_hand_units"][d] = oh - p_oh
         daily["inventory_value"][d] = val - p_val
         daily["backorder_unit_days"][d] = bo - p_bo
-        daily["backorder_units_end"][d] = float(inv.backorders.sum())
-        daily["on_order_units_end"][d] = float(inv.on_order.sum())
+        daily["backorder_units_end"][d] = inv.units_backordered
+        daily["on_order_units_end"][d] = inv.units_on_order
         if inv.capped:
-            inv.flush_overflow()
-            area = inv.overflow_area - self._overflow_prev
-            self._overflow_prev = inv.overflow_area.copy()
-            daily["overflow_unit_days"][d] = float(area.sum())
-            daily["overflow_cost"][d] = float(area @ self._overflow_rate)
-            daily["overflow_units_max"][d] = max(inv.overflow_peak)
-            inv.overflow_peak = inv.overflow_units().tolist()
+            self._close_storage(d)
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
         if d == self.scenario.warmup_days - 1:
-            inv.at_warmup = (inv.demanded.copy(), inv.filled_now.copy())
+            inv.mark_warmup_end()
+        self._close_picking(d)
+
+    def _close_storage(self, d: int) -> None:
+        inv, daily = self.inv, self.daily
+        inv.flush_overflow()
+        area = inv.overflow_area - self._overflow_prev
+        self._overflow_prev = inv.overflow_area.copy()
+        daily["overflow_unit_days"][d] = float(area.sum())
+        daily["overflow_cost"][d] = float(area @ self._overflow_rate)
+        daily["overflow_units_max"][d] = max(inv.overflow_peak)
+        inv.overflow_peak = inv.overflow_units().tolist()
+
+    def _close_picking(self, d: int) -> None:
         q_area = q_max = busy = picks = 0.0
         for i, st in enumerate(self.fulfilment.stations):
             if st is None:
@@ -250,6 +290,7 @@ class ShopModel:
             busy += pool.busy_days - pb
             q_max = max(q_max, pool.queue_max_today)
             pool.queue_max_today = len(pool.queue)
+        daily = self.daily
         daily["pick_queue_mean"][d] = q_area
         daily["pick_queue_max"][d] = q_max
         daily["picks"][d] = picks
@@ -259,21 +300,28 @@ class ShopModel:
         """End-of-run arrays per (warehouse, SKU) and per warehouse, for the accounting checks."""
         inv = self.inv
         return {
-            "initial": inv.initial,
-            "received": inv.received,
-            "shipped": inv.shipped,
-            "on_hand": inv.on_hand,
-            "lost": inv.lost,
-            "demanded": inv.demanded,
-            "backorders": inv.backorders,
-            "on_order": inv.on_order,
+            **inv.arrays(),
             "overflow_units": inv.overflow_units(),
             "overflow_units_max": np.array(inv.overflow_max),
             "overflow_unit_days": inv.overflow_area.copy(),
-            "demanded_after_warmup": inv.demanded - inv.at_warmup[0],
-            "filled_now_after_warmup": inv.filled_now - inv.at_warmup[1],
             "lines_picked": np.array([st.lines_picked if st else 0 for st in self.fulfilment.stations]),
         }
+
+    def records(self) -> RunRecords:
+        """What the KPIs read: the order and shipment columns and the facts they need beside them."""
+        ful = self.fulfilment
+        car = ful.carriers
+        promise = np.array(
+            [[car.promise(c, r) for r in range(len(self.scenario.demand.regions))] for c in [*range(car.n), -1]],
+            dtype=float,
+        ).reshape(car.n + 1, len(self.scenario.demand.regions))
+        return RunRecords(
+            orders=self.orders.arrays(),
+            shipments=ful.arrays(),
+            outstanding=np.array(sorted(self.inv.outstanding), dtype=np.int64),
+            promise=promise,
+            pickers=[(st.times, st.caps, st.p.labour_cost_per_picker_hour) for st in ful.stations if st is not None],
+        )
 
     # ------------------------------------------------------------------ result
     def run(self, record_orders: bool = False) -> SimulationResult:
@@ -282,9 +330,9 @@ class ShopModel:
         self.env.process(self.days())
         self.env.run(until=s.horizon_days)
         H = s.horizon_days
-        shp = self.fulfilment.arrays()
-        orders = order_table(self, shp)
-        fulfil_daily = daily_fulfilment(self, shp, orders)
+        rec = self.records()
+        shp = rec.shipments
+        orders = order_table(rec, H)
         daily = pd.DataFrame(
             {
                 "day": np.arange(H),
@@ -293,17 +341,12 @@ class ShopModel:
                 "expected_orders": self.plan.rate,
                 "marketing_spend": self.plan.spend.sum(axis=0),
                 **self.daily,
-                **fulfil_daily,
+                **daily_fulfilment(s, rec, orders),
             }
         )
         status = {
             "orders": len(orders["arrival"]),
             **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)},
-        }
-        state = self._end_state()
-        kpis = compute_kpis(s, daily, orders, shp, self.fulfilment)
-        events = {
-            label: compute_kpis(s, daily, orders, shp, self.fulfilment, span=(a, b)) for label, a, b in event_windows(s)
         }
         table = None
         if record_orders:
@@ -311,13 +354,15 @@ class ShopModel:
             table["stage"] = [STAGES[c] for c in orders["stage"]]
         return SimulationResult(
             seed=self.seed,
-            kpis=kpis,
+            kpis=compute_kpis(s, daily, orders, shp),
             daily=daily,
-            state=state,
+            state=self._end_state(),
             order_status=status,
+            policy=self.policy,
+            shipments=shp,
+            order_arrival=orders["arrival"],
             orders=table,
-            info={"policy": self.policy, "shipments": shp, "order_arrival": orders["arrival"]},
-            event_kpis=events,
+            event_kpis={label: compute_kpis(s, daily, orders, shp, span=(a, b)) for label, a, b in event_windows(s)},
         )
 
 

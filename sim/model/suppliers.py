@@ -12,6 +12,8 @@ drawn once per run from the ``disruption`` stream; overlapping spans are merged.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from sim.model.streams import DayArrayDraws
@@ -71,8 +73,26 @@ class SupplierModel:
             )  # an array grows to the highest pair that needs it
             for j, sp in enumerate(scenario.suppliers)
         ]
-        self._count = np.zeros(self.n_pairs, dtype=np.int64)  # purchase orders each pair has placed
+        self._constant = [max(float(sp.lead_time_days.mean), 0.0) for sp in scenario.suppliers]
+        self._count = [0] * self.n_pairs  # purchase orders each pair has placed
         self.down: list[np.ndarray] = [down_spans(sp, scenario.horizon_days, rng_disrupt) for sp in scenario.suppliers]
+        self._starts = [spans[:, 0].tolist() for spans in self.down]  # the scalar path's copies
+        self._ends = [spans[:, 1].tolist() for spans in self.down]
+
+    def arrival(self, j: int, k: int, now: float) -> float:
+        """When a purchase order for pair k placed at ``now`` with supplier j arrives (its ship time + lead time)."""
+        t = now
+        starts = self._starts[j]
+        if starts:
+            i = bisect_right(starts, t) - 1
+            if i >= 0 and t < self._ends[j][i]:
+                t = self._ends[j][i]
+        draws = self._draws[j]
+        if draws is None:
+            return t + self._constant[j]
+        n = self._count[k]
+        self._count[k] = n + 1
+        return t + draws.take_one(n, k)
 
     def ship_times(self, j: int, t: np.ndarray) -> np.ndarray:
         """When orders placed at times ``t`` leave supplier j (delayed to the end of a disruption)."""
@@ -87,9 +107,10 @@ class SupplierModel:
         """Lead times of purchase orders for pairs ``ks`` (distinct) placed at ``now`` with supplier j."""
         draws = self._draws[j]
         if draws is None:
-            return np.full(len(ks), max(float(self.suppliers[j].lead_time_days.mean), 0.0))
-        n = self._count[ks]
-        self._count[ks] = n + 1
+            return np.full(len(ks), self._constant[j])
+        n = np.array([self._count[k] for k in ks.tolist()], dtype=np.int64)
+        for k in ks.tolist():
+            self._count[k] += 1
         if len(ks) == 1:
             return draws.take(int(n[0]), ks)
         out = np.empty(len(ks))

@@ -56,11 +56,11 @@ class ServerPool:
 
     def __init__(self, env: simpy.Environment, capacity: int, on_done, on_start=None):
         self.env = env
-        self.on_start = on_start  # callback(payload) when a job starts (optional)
+        self.on_start = on_start  # callback(payload, now) when a job starts (optional)
         self.capacity = capacity
         self.busy = 0
         self.queue: deque = deque()  # (payload, duration, queued_at)
-        self.on_done = on_done  # callback(payload) when a job ends
+        self.on_done = on_done  # callback(payload, now) when a job ends
         self.queue_area = 0.0  # job-days waiting
         self.queue_max_today = 0
         self._last = 0.0
@@ -69,52 +69,56 @@ class ServerPool:
         self.jobs_waited = 0
         self.wait_total = 0.0
 
-    def _queue_change(self, delta: int) -> None:
-        now = self.env.now
+    def _queue_change(self, delta: int, now: float) -> None:
         self.queue_area += len(self.queue) * (now - self._last)
         self._last = now
         if delta > 0 and len(self.queue) + delta > self.queue_max_today:
             self.queue_max_today = len(self.queue) + delta
 
-    def submit(self, payload, duration: float) -> bool:
-        """Start the job now if a server is free, else queue it; returns True if it waits."""
+    def submit(self, payload, duration: float, now: float) -> bool:
+        """Start the job at ``now`` if a server is free, else queue it; returns True if it waits.
+
+        ``now`` may run ahead of the SimPy clock (an order served between events): the job's
+        completion is scheduled at the absolute time ``now + duration``.
+        """
         if self.busy < self.capacity:
-            self._start(payload, duration, self.env.now)
+            self._start(payload, duration, now, now)
             return False
-        self._queue_change(+1)
-        self.queue.append((payload, duration, self.env.now))
+        self._queue_change(+1, now)
+        self.queue.append((payload, duration, now))
         return True
 
-    def _start(self, payload, duration: float, queued_at: float) -> None:
+    def _start(self, payload, duration: float, queued_at: float, now: float) -> None:
         self.busy += 1
         self.jobs += 1
-        self.wait_total += self.env.now - queued_at
+        self.wait_total += now - queued_at
         self.busy_days += duration
         if self.on_start is not None:
-            self.on_start(payload)
-        ev = self.env.timeout(duration, payload)
-        ev.callbacks.append(self._done)
+            self.on_start(payload, now)
+        env = self.env
+        env.timeout(now + duration - env.now, payload).callbacks.append(self._done)
 
     def _done(self, ev) -> None:
+        now = self.env.now
         self.busy -= 1
-        self._drain()
-        self.on_done(ev._value)
+        self._drain(now)
+        self.on_done(ev._value, now)
 
-    def _drain(self) -> None:
+    def _drain(self, now: float) -> None:
         while self.queue and self.busy < self.capacity:
-            self._queue_change(-1)
+            self._queue_change(-1, now)
             payload, duration, queued_at = self.queue.popleft()
             self.jobs_waited += 1
-            self._start(payload, duration, queued_at)
+            self._start(payload, duration, queued_at, now)
 
     def set_capacity(self, n: int) -> None:
         """Change the number of servers to n (a shift change); queued jobs start if servers are free."""
         self.capacity = n
-        self._drain()
+        self._drain(self.env.now)
 
     def flush(self) -> None:
         """Accrue the queue's job-days up to now."""
-        self._queue_change(0)
+        self._queue_change(0, self.env.now)
 
 
 def picking_of(wh: Warehouse) -> Picking:
@@ -190,14 +194,14 @@ class PickingStation:
         event_days: np.ndarray,
         on_ready,
         on_start,
-        keys: list[int],
+        keys,
     ):
         self.env = env
         self.index = index
         self.p: Picking = picking_of(scenario.warehouses[index])
         self.seed = int(seed)
         self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
-        self.on_ready = on_ready  # callback(shipment_id) when packed
+        self.on_ready = on_ready  # callback(shipment_id, now) when packed
         self.on_start = on_start
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
         self.pickers = ServerPool(env, int(self.caps[0]), self._picked, self._started)
@@ -256,33 +260,32 @@ class PickingStation:
             release, self.pending = self.pending[: p.wave_max_orders], self.pending[p.wave_max_orders :]
             for i in range(0, len(release), p.batch_size):
                 batch = release[i : i + p.batch_size]
-                self._submit(tuple(sid for sid, _ in batch), sum(n for _, n in batch))
+                self._submit(tuple(sid for sid, _ in batch), sum(n for _, n in batch), env.now)
 
     # ------------------------------------------------------------ jobs
-    def release(self, sid: int, lines: int) -> None:
-        """A shipment whose stock is allocated enters the warehouse."""
+    def release(self, sid: int, lines: int, now: float) -> None:
+        """A shipment whose stock is allocated enters the warehouse at ``now``."""
         if self.p.release == "waves":
             self.pending.append((sid, lines))
         else:
-            self._submit((sid,), lines)
+            self._submit((sid,), lines, now)
 
-    def _submit(self, sids: tuple, lines: int) -> None:
-        self.pickers.submit((sids, lines), self.job_days(lines, self.keys[sids[0]]))
+    def _submit(self, sids: tuple, lines: int, now: float) -> None:
+        self.pickers.submit((sids, lines), self.job_days(lines, self.keys[sids[0]]), now)
 
-    def _started(self, job) -> None:
+    def _started(self, job, now: float) -> None:
         for sid in job[0]:
-            self.on_start(sid)
+            self.on_start(sid, now)
 
-    def _picked(self, job) -> None:
+    def _picked(self, job, now: float) -> None:
         sids, lines = job
         self.lines_picked += lines
         for sid in sids:
             if self.packers is None:
-                self.on_ready(sid)
+                self.on_ready(sid, now)
             else:
-                self.packers.submit(
-                    sid, self._pack(self.keys[sid] >> POS_BITS, self.keys[sid] & POS_MASK) / SECONDS_PER_DAY
-                )
+                key = self.keys[sid]
+                self.packers.submit(sid, self._pack(key >> POS_BITS, key & POS_MASK) / SECONDS_PER_DAY, now)
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:

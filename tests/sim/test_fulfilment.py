@@ -645,14 +645,15 @@ def check_order_stages(result, horizon: int) -> None:
 )
 def test_every_order_ends_in_exactly_one_stage(overrides):
     s = load_scenario("scenarios/multi_warehouse.yaml", ["horizon_days=40", *overrides])
-    result = simulate(s, seed=5, record_orders=True)
+    result = simulate(s, seed=3, record_orders=True)  # a seed whose short runs end with orders in every stage
     check_order_stages(result, s.horizon_days)
     st = result.state
     # units in = units out per (warehouse, SKU) (lost units never were in stock), and every unit
     # demanded was shipped, lost or is still on backorder
     assert np.allclose(st["initial"] + st["received"], st["shipped"] + st["on_hand"])
     assert np.allclose(st["demanded"], st["shipped"] + st["lost"] + st["backorders"])
-    if overrides:
+    if overrides:  # the override starves the stock: units go short during the run and some orders end short
+        assert result.daily["units_backordered"].sum() + result.daily["units_lost"].sum() > 0
         assert result.order_status["backordered"] + result.order_status["lost"] > 0
 
 

@@ -56,33 +56,30 @@ class Trace:
         self.demands: list[tuple[float, int, float, float]] = []  # time, k, qty, IP after (continuous review)
         self.events: list[tuple] = []  # ("demand"|"order", time, qty) in order
 
-        place, review, receive, demand = inv.place_orders, inv.review_all, inv.receive, inv.demand_line
+        place, review, receive, demand = inv.place_order, inv.review_all, inv.receive, inv.demand_line
 
-        def spy_place(ks, qty):
-            ip = inv.inventory_position[ks].copy()
-            for k, q, i in zip(ks, qty, ip):
-                self.orders.append(Order(inv.env.now, int(k), float(q), float(i)))
-                self.events.append(("order", inv.env.now, float(q)))
-            place(ks, qty)
+        def spy_place(k, q, now):
+            self.orders.append(Order(now, int(k), float(q), float(inv.inventory_position[k])))
+            self.events.append(("order", now, float(q)))
+            place(k, q, now)
 
-        def spy_review():
+        def spy_review(now):
             self.reviews.append(
-                Review(inv.env.now, inv.inventory_position.copy(), inv.on_hand.copy(), inv.on_order.copy())
+                Review(now, inv.inventory_position.copy(), np.array(inv.on_hand), np.array(inv.on_order))
             )
-            review()
+            review(now)
 
-        def spy_receive(ks, qty):
-            for k, q in zip(ks, qty):
-                self.receipts.append((inv.env.now, int(k), float(q)))
-            receive(ks, qty)
+        def spy_receive(k, q, now):
+            self.receipts.append((now, int(k), float(q)))
+            receive(k, q, now)
 
-        def spy_demand(order_id, k, qty, unit_price):
-            self.events.append(("demand", inv.env.now, float(qty)))
-            out = demand(order_id, k, qty, unit_price)
-            self.demands.append((inv.env.now, k, float(qty), float(inv.inventory_position[k])))
+        def spy_demand(order_id, k, qty, unit_price, now):
+            self.events.append(("demand", now, float(qty)))
+            out = demand(order_id, k, qty, unit_price, now)
+            self.demands.append((now, k, float(qty), float(inv.inventory_position[k])))
             return out
 
-        inv.place_orders, inv.review_all, inv.receive, inv.demand_line = spy_place, spy_review, spy_receive, spy_demand
+        inv.place_order, inv.review_all, inv.receive, inv.demand_line = spy_place, spy_review, spy_receive, spy_demand
         self.result = self.model.run(record_orders=True)
 
 
