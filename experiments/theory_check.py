@@ -4,6 +4,9 @@ Each case simulates a small built-in scenario with several replications and
 compares the mean with the closed-form value from :mod:`sim.theory`: it agrees
 when the formula lies inside the 99% Student-t confidence interval (or, for the
 deterministic EOQ and Little's law, within 1%). The same cases back the tests.
+The exact-queue cases (``mdc``: M/D/2 against Crommelin, ``mg1``: lognormal picks against
+Pollaczek-Khinchine) fix the customers instead of the days: their ``n`` replications share
+at least 2e6 customers, so their 99% intervals are about +-2% of the wait.
 
 >>> rows = run_cases(["eoq"], replications=1)
 >>> rows[0].agrees
@@ -12,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,11 @@ from sim.scenario.loader import load_scenario, scenario_hash
 ROOT = Path(__file__).resolve().parent.parent
 SC = ROOT / "scenarios"
 LEVEL = 0.99
+#: Customers (orders after the warm-up) the exact-queue cases spread over their replications: expected
+#: 2.02e6, so that every run holds at least 2e6 (the Poisson count's sd is about 1,400).
+LONG_CUSTOMERS = 2_020_000
+PICK_SECONDS = 300.0  # mean pick time of classroom_queue.yaml
+MU = 86_400.0 / PICK_SECONDS  # picks per picker per day
 
 
 @dataclass
@@ -195,7 +204,66 @@ def case_little(n: int, batch: Batch = Batch()) -> list[Row]:
     ]
 
 
-CASES = {"eoq": case_eoq, "sq": case_sq, "rs": case_rs, "mmc": case_mmc, "md1": case_md1, "little": case_little}
+def long_queue_overrides(pickers: int, pick_time: str, replications: int, rho: float = 0.8) -> list[str]:
+    """classroom_queue with ``pickers`` at utilization ``rho``: the horizon puts LONG_CUSTOMERS into
+    ``replications`` replications (fewer, longer ones: a 1-day warm-up each, the relaxation time is hours)."""
+    arrival_rate = rho * pickers * MU  # orders per day
+    days = 1 + math.ceil(LONG_CUSTOMERS / (replications * arrival_rate))
+    return [
+        f"warehouses[0].picking.pickers={pickers}",
+        f"warehouses[0].picking.pick_time_seconds={pick_time}",
+        f"demand.base_orders_per_day={arrival_rate!r}",
+        f"horizon_days={days}",
+        "warmup_days=1",
+    ]
+
+
+def _customers(results) -> str:
+    """The customers the intervals rest on, for the case label (e.g. ``2.02M``)."""
+    return f"{sum(k['orders'] for k in results) / 1e6:.2f}M"
+
+
+def case_mdc(n: int, batch: Batch = Batch()) -> list[Row]:
+    """M/D/2 picking (constant 5-minute picks, rho = 0.8), >= 2e6 customers: P(wait), Wq, Lq against Crommelin."""
+    exact = theory.mdc(2, 0.8 * 2 * MU, 1 / MU)  # rates per day: Wq in days
+    res = batch.kpis("M/D/2", SC / "classroom_queue.yaml", long_queue_overrides(2, f"{PICK_SECONDS:g}", n), n)
+    return _ci_rows(
+        f"M/D/2 picking, Crommelin ({_customers(res)})",
+        res,
+        [
+            ("P(wait)", "prob_pick_wait", exact.prob_wait),
+            ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 1440),
+            ("mean queue (jobs)", "pick_queue_mean", exact.mean_in_queue),
+        ],
+    )
+
+
+def case_mg1(n: int, batch: Batch = Batch()) -> list[Row]:
+    """M/G/1 picking with lognormal picks (mean 5 minutes, cv 0.5, rho = 0.8), >= 2e6 customers, against P-K."""
+    exact = theory.mg1_cv(0.8 * MU, 1 / MU, 0.5)
+    pick = f"{{dist: lognormal, mean: {PICK_SECONDS:g}, cv: 0.5}}"
+    res = batch.kpis("M/G/1 lognormal", SC / "classroom_queue.yaml", long_queue_overrides(1, pick, n), n)
+    return _ci_rows(
+        f"M/G/1 lognormal cv 0.5, P-K ({_customers(res)})",
+        res,
+        [
+            ("P(wait)", "prob_pick_wait", exact.utilization),  # one server: P(wait) = rho (PASTA)
+            ("mean wait (minutes)", "mean_pick_wait_minutes", exact.mean_wait * 1440),
+            ("mean queue (jobs)", "pick_queue_mean", exact.mean_in_queue),
+        ],
+    )
+
+
+CASES = {
+    "eoq": case_eoq,
+    "sq": case_sq,
+    "rs": case_rs,
+    "mmc": case_mmc,
+    "md1": case_md1,
+    "mdc": case_mdc,
+    "mg1": case_mg1,
+    "little": case_little,
+}
 
 
 def run_cases(names=None, replications: int = 30, workers: int = 1, quiet: bool = True) -> list[Row]:

@@ -4,7 +4,7 @@ Pure functions with no simulator imports. Inventory time is in days; queueing
 formulas work in any time unit as long as rates and times use the same one.
 Modules: ``normal`` (standard normal and Poisson functions), ``inventory`` (EOQ,
 (r, Q) with Poisson demand, (R, S) with normal demand) and ``queues`` (Erlang C,
-M/M/c, M/G/1, M/D/1).
+M/M/c, M/G/1 given the service variance or cv, M/D/1, and M/D/c exactly by Crommelin's method).
 """
 
 from sim.theory.inventory import (
@@ -18,9 +18,10 @@ from sim.theory.inventory import (
     rs_normal,
 )
 from sim.theory.normal import normal_cdf, normal_loss, normal_pdf, normal_ppf, poisson_cdf, poisson_pmf
-from sim.theory.queues import MG1Result, MMcResult, erlang_c, md1, mg1, mmc
+from sim.theory.queues import MDcResult, MG1Result, MMcResult, erlang_c, md1, mdc, mdc_roots, mg1, mg1_cv, mmc
 
 __all__ = [
+    "MDcResult",
     "MG1Result",
     "MMcResult",
     "RQPoissonResult",
@@ -29,7 +30,10 @@ __all__ = [
     "eoq_cost_per_day",
     "erlang_c",
     "md1",
+    "mdc",
+    "mdc_roots",
     "mg1",
+    "mg1_cv",
     "mmc",
     "normal_cdf",
     "normal_loss",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.theory_check import Row, format_rows, run_cases
+from experiments.theory_check import CASES, LONG_CUSTOMERS, MU, SC, Row, format_rows, long_queue_overrides, run_cases
+from sim.scenario.loader import load_scenario
 
 MMC = "M/M/{} picking, Erlang C"
 MD1 = "M/D/1 picking, Pollaczek-Khinchine"
@@ -53,3 +54,18 @@ def test_the_table_says_yes_or_no_and_shows_the_interval_or_the_tolerance():
     assert set(rule) == {"-"} and len(rule) == len(head)
     assert bad.endswith("NO") and "[8, 10.2]" in bad and "5.833" in bad
     assert good.endswith("yes") and "within 1%" in good
+
+
+@pytest.mark.parametrize("replications", [30, 20, 7])
+def test_exact_queue_cases_size_their_horizon_for_two_million_customers(replications):
+    """mdc and mg1 fix the customers: n replications of (horizon - 1 warm-up day) hold >= 2.02e6 orders."""
+    for pickers, pick in [(2, "300"), (1, "{dist: lognormal, mean: 300, cv: 0.5}")]:
+        sc = load_scenario(SC / "classroom_queue.yaml", long_queue_overrides(pickers, pick, replications))
+        p = sc.warehouses[0].picking
+        rate = sc.demand.base_orders_per_day
+        assert (p.pickers, sc.warmup_days) == (pickers, 1)
+        assert rate == pytest.approx(0.8 * pickers * MU)  # rho = 0.8
+        assert p.pick_time_seconds.mean == 300 and p.pick_time_seconds.std == pytest.approx(150 * (pickers == 1))
+        expected = replications * (sc.horizon_days - sc.warmup_days) * rate
+        assert LONG_CUSTOMERS <= expected < LONG_CUSTOMERS + replications * rate  # at most one day more each
+    assert list(CASES)[-3:] == ["mdc", "mg1", "little"]

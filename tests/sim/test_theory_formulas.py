@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from sim.theory import (
+    MDcResult,
     MG1Result,
     MMcResult,
     RQPoissonResult,
@@ -23,7 +24,10 @@ from sim.theory import (
     eoq_cost_per_day,
     erlang_c,
     md1,
+    mdc,
+    mdc_roots,
     mg1,
+    mg1_cv,
     mmc,
     normal_cdf,
     normal_loss,
@@ -411,6 +415,119 @@ def test_md1_lindley_recursion_simulation():
     assert abs(mean - md1(lam, service).mean_wait) < Z_BAND * se
 
 
+def test_mg1_cv_is_pollaczek_khinchine_with_variance_from_the_cv():
+    """cv 0 is M/D/1, cv 1 is M/M/1 (exponential), and cv 0.5 waits (1 + 0.25) / 2 of M/M/1."""
+    lam, mean = 0.8 / 300, 300.0
+    assert mg1_cv(lam, mean, 0.0) == md1(lam, mean)
+    assert mg1_cv(lam, mean, 1.0).mean_wait == pytest.approx(mmc(1, lam, 1 / mean).mean_wait, rel=1e-12)
+    assert mg1_cv(lam, mean, 0.5).mean_wait == pytest.approx(0.8 * 300 * 1.25 / (2 * 0.2), rel=1e-12)  # 750 s
+
+
+def test_mg1_lognormal_lindley_recursion_simulation():
+    """Lindley's recursion with lognormal service (cv 0.5, log-sd sqrt(log 1.25)) waits as P-K says."""
+    rng = np.random.default_rng(11)
+    lam, mean, cv, n = 0.7, 1.0, 0.5, 400_000
+    sigma2 = math.log1p(cv**2)
+    service = rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
+    steps = (service - rng.exponential(1 / lam, n)).tolist()
+    waits = np.empty(n)
+    w = 0.0
+    for i, step in enumerate(steps):
+        waits[i] = w
+        w = max(0.0, w + step)
+    got, se = batch_mean_and_se(waits[1000:])
+    assert abs(got - mg1_cv(lam, mean, cv).mean_wait) < Z_BAND * se
+    assert abs(got - mg1_cv(lam, mean, 0.6).mean_wait) > Z_BAND * se  # and tells cv 0.5 from cv 0.6
+
+
+def embedded_chain(c: int, a: float, states: int) -> np.ndarray:
+    """Stationary law of X' = max(X - c, 0) + Poisson(a), truncated at ``states``, by a dense linear solve."""
+    arrivals = poisson_pmf(np.arange(states), a)
+    p = np.zeros((states, states))
+    for i in range(states):
+        base = max(i - c, 0)
+        p[i, base:] = arrivals[: states - base]
+        p[i, -1] += 1.0 - p[i].sum()  # the truncated tail lumps into the last state
+    lhs = p.T - np.eye(states)
+    lhs[-1] = 1.0  # replace one balance equation by sum(pi) = 1
+    rhs = np.zeros(states)
+    rhs[-1] = 1.0
+    return np.linalg.solve(lhs, rhs)
+
+
+@pytest.mark.parametrize("c, a", [(2, 1.6), (3, 2.4), (5, 2.0), (10, 9.0), (20, 12.0), (40, 36.0)])
+def test_mdc_matches_the_embedded_markov_chain_solved_numerically(c, a):
+    """Crommelin's roots against the chain at multiples of D solved as a linear system (Tijms's route)."""
+    pi = embedded_chain(c, a, 1200)
+    n = np.arange(len(pi))
+    res = mdc(c, a, 1.0)
+    assert isinstance(res, MDcResult)
+    # the dense solve itself carries ~1e-10 of rounding: agreement to 7-8 digits
+    assert res.prob_wait == pytest.approx(1.0 - pi[:c].sum(), rel=1e-8)
+    assert res.mean_in_queue == pytest.approx(pi @ np.maximum(n - c, 0), rel=1e-7)
+    assert res.mean_in_system == pytest.approx(pi @ n, rel=1e-8)
+    assert res.mean_wait == pytest.approx(res.mean_in_queue / a, rel=1e-12)  # D = 1: lambda = a
+    assert res.mean_time_in_system == pytest.approx(res.mean_wait + 1.0)
+    assert res.utilization == pytest.approx(a / c)
+
+
+@pytest.mark.parametrize("lam, service", [(0.2, 1.0), (0.5, 1.0), (4.0, 0.2), (0.9, 1.0), (0.8 * 288, 1 / 288)])
+def test_mdc_single_server_is_md1(lam, service):
+    res, ref = mdc(1, lam, service), md1(lam, service)
+    assert res.prob_wait == pytest.approx(lam * service, rel=1e-12)  # P(wait) = rho for one server
+    assert res.mean_wait == pytest.approx(ref.mean_wait, rel=1e-12)
+    assert res.mean_in_queue == pytest.approx(ref.mean_in_queue, rel=1e-12)
+    assert res.mean_in_system == pytest.approx(ref.mean_in_system, rel=1e-12)
+    assert mdc_roots(1, lam * service).size == 0
+
+
+def test_mdc_roots_solve_the_characteristic_equation_inside_the_unit_disk():
+    for c, a in [(2, 1.6), (7, 3.0), (50, 49.0), (300, 240.0)]:
+        z = mdc_roots(c, a)
+        assert len(z) == c - 1 and np.all(np.abs(z) < 1)
+        assert np.allclose(z**c, np.exp(a * (z - 1)), atol=1e-12)
+        assert len(np.unique(np.round(z, 9))) == c - 1  # distinct
+    assert np.allclose(mdc_roots(4, 0.0), np.exp(2j * np.pi * np.arange(1, 4) / 4))  # no load: unit roots
+
+
+@pytest.mark.parametrize("c", [2, 3, 5, 10, 50, 200, 1000])
+@pytest.mark.parametrize("rho", [0.5, 0.8, 0.95, 0.99])
+def test_mdc_waits_between_half_and_all_of_mmc(c, rho):
+    """Constant service waits less than exponential, but at least half as long (Cosmetatos's ratio is
+    1/2 (1 + correction >= 0)); P(wait) is at most Erlang C's. Cases with P(wait) < 1e-9 are rounding."""
+    res, ref = mdc(c, rho * c, 1.0), mmc(c, rho * c, 1.0)
+    if ref.prob_wait < 1e-9:
+        assert res.prob_wait < 1e-9 and res.mean_wait < 1e-9
+        return
+    assert 0.5 * ref.mean_wait < res.mean_wait < ref.mean_wait
+    assert 0 < res.prob_wait <= ref.prob_wait
+
+
+@pytest.mark.parametrize("c", [2, 3, 10, 50])
+def test_mdc_heavy_traffic_waits_half_of_mmc(c):
+    """As rho -> 1 the wait of M/G/c over M/M/c tends to (1 + cv^2) / 2 = 1/2 (Kingman's heavy-traffic limit)."""
+    ratio = mdc(c, 0.999 * c, 1.0).mean_wait / mmc(c, 0.999 * c, 1.0).mean_wait
+    assert ratio == pytest.approx(0.5, abs=5e-4)
+
+
+def test_mdc_fifo_recursion_simulation():
+    """Sample path of FCFS M/D/c: customer n starts at max(arrival n, start of customer n - c + D)."""
+    rng = np.random.default_rng(17)
+    c, lam, service, n = 3, 1.8, 1.0, 300_000  # rho = 0.6
+    arrivals = np.cumsum(rng.exponential(1 / lam, n)).tolist()
+    starts = [0.0] * n
+    for i, t in enumerate(arrivals):
+        starts[i] = max(t, starts[i - c] + service) if i >= c else t
+    waits = (np.array(starts) - np.array(arrivals))[1000:]
+    exact = mdc(c, lam, service)
+    got, se = batch_mean_and_se(waits)
+    assert abs(got - exact.mean_wait) < Z_BAND * se
+    # half the M/M/3 wait (Cosmetatos's first term, 7% below the exact value) is told apart
+    assert abs(got - mmc(c, lam, 1 / service).mean_wait / 2) > Z_BAND * se
+    share, se_share = batch_mean_and_se((waits > 0).astype(float))
+    assert abs(share - exact.prob_wait) < Z_BAND * se_share
+
+
 # ----------------------------------------------------------------------------- invalid input
 @pytest.mark.parametrize(
     "call",
@@ -441,6 +558,12 @@ def test_md1_lindley_recursion_simulation():
         lambda: mg1(1.0, 1.0, 0.5),
         lambda: mg1(0.5, 1.0, -0.5),
         lambda: md1(0.5, 0.0),
+        lambda: mg1_cv(0.5, 1.0, -0.5),
+        lambda: mdc(2, 2.0, 1.0),
+        lambda: mdc(0, 0.5, 1.0),
+        lambda: mdc(1.5, 0.5, 1.0),
+        lambda: mdc(2, -1.0, 1.0),
+        lambda: mdc(2, 1.0, 0.0),
     ],
 )
 def test_invalid_parameters_raise_value_error(call):

@@ -11,6 +11,9 @@ the textbook answers of :mod:`sim.theory`:
   ``mean_pick_wait_minutes`` vs Wq = C / (c mu - lambda);
 * M/D/1 (constant pick time): ``mean_pick_wait_minutes`` vs Pollaczek-Khinchine
   Wq = rho / (2 mu (1 - rho));
+* M/D/2 (constant pick time) vs Crommelin's exact M/D/c, and M/G/1 with lognormal pick times
+  (cv 0.5) vs Pollaczek-Khinchine: the ``check-theory`` cases themselves, at their size (at
+  least 2e6 customers each, 99% intervals);
 * Little's law on the simulated records: time-average number in the warehouse
   = arrival rate x mean time in the warehouse.
 
@@ -30,10 +33,11 @@ import numpy as np
 import pytest
 
 from experiments.stats import mean_ci
+from experiments.theory_check import case_mdc, case_mg1
 from sim.model.shop import simulate
 from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
-from sim.theory import md1, mmc
+from sim.theory import md1, mdc, mg1_cv, mmc
 
 QUEUE = "scenarios/classroom_queue.yaml"
 MASTER = 2024
@@ -121,6 +125,54 @@ def test_deterministic_pick_times_match_md1_pollaczek_khinchine():
     assert not wait.contains(mmc(1, scenario.demand.base_orders_per_day, MU).mean_wait * 1440)
     # single server: P(wait) = rho whatever the service distribution (PASTA)
     assert ci(results, "prob_pick_wait").contains(RHO)
+
+
+# The check-theory default: 30 replications share the case's >= 2e6 customers (about 35 s a case).
+CHECK_REPLICATIONS = 30
+
+
+def customers_in(case_label: str) -> float:
+    """The customers a check-theory case label reports, e.g. 'M/D/2 picking, Crommelin (2.02M)' -> 2.02e6."""
+    return float(case_label.rsplit("(", 1)[1].rstrip("M)")) * 1e6
+
+
+@pytest.mark.slow
+def test_md2_picking_matches_crommelins_exact_mdc():
+    """Two pickers, constant 5-minute picks, rho = 0.8: P(wait), Wq and Lq inside their 99% intervals.
+
+    Teeth: the same capacity as one picker twice as fast (M/D/1, 11% longer waits) and exponential
+    picks (M/M/2: Erlang C, 1.3% more waiting, twice the wait) fall outside the intervals.
+    """
+    p_wait, wait, queue = case_mdc(CHECK_REPLICATIONS)
+    assert customers_in(wait.case) >= 2.0e6
+    for row in (p_wait, wait, queue):
+        assert row.agrees, f"{row.measure}: {row.formula:.4g} outside [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+    lam = 0.8 * 2 * MU
+    assert wait.formula == pytest.approx(mdc(2, lam, 1 / MU).mean_wait * 1440)
+    pooled = md1(lam, 1 / (2 * MU)).mean_wait * 1440
+    erlang = mmc(2, lam, MU)
+    for wrong in (pooled, erlang.mean_wait * 1440):
+        assert not wait.ci_low <= wrong <= wait.ci_high, f"Wq [{wait.ci_low:.4g}, {wait.ci_high:.4g}] holds {wrong:.4g}"
+    assert not p_wait.ci_low <= erlang.prob_wait <= p_wait.ci_high  # Erlang C is 1.3% higher
+    assert not queue.ci_low <= erlang.mean_in_queue <= queue.ci_high
+
+
+@pytest.mark.slow
+def test_lognormal_picking_matches_pollaczek_khinchine():
+    """One picker, lognormal picks (mean 5 minutes, cv 0.5), rho = 0.8: Wq = 12.5 min, P(wait) = rho, Lq = 2.
+
+    Teeth: P-K with cv 0.6 (9% longer waits, 0.18 more jobs queued) and exponential picks (M/M/1,
+    20 min) fall outside the intervals.
+    """
+    p_wait, wait, queue = case_mg1(CHECK_REPLICATIONS)
+    assert customers_in(wait.case) >= 2.0e6
+    for row in (p_wait, wait, queue):
+        assert row.agrees, f"{row.measure}: {row.formula:.4g} outside [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+    assert wait.formula == pytest.approx(12.5) and queue.formula == pytest.approx(2.0)
+    assert p_wait.formula == pytest.approx(0.8)
+    for wrong in (mg1_cv(0.8 * MU, 1 / MU, 0.6).mean_wait, mmc(1, 0.8 * MU, MU).mean_wait):
+        assert not wait.ci_low <= wrong * 1440 <= wait.ci_high, f"Wq [{wait.ci_low:.4g}, {wait.ci_high:.4g}]"
+    assert not queue.ci_low <= mg1_cv(0.8 * MU, 1 / MU, 0.6).mean_in_queue <= queue.ci_high
 
 
 def time_average_count(enter: np.ndarray, leave: np.ndarray, t0: float, t1: float) -> float:
