@@ -94,6 +94,8 @@ class Carriers:
         self.used: dict[tuple[int, int, int], int] = {}  # (carrier, warehouse, day) -> shipments
         self._draws: dict[tuple[int, int, int], Callable[[int, int], float]] = {}  # lane -> keyed_draws
         self.spill = scenario.routing.capacity_overflow == "spill"
+        # no capacity limits and nothing ever down: a shipment simply leaves at the next cut-off
+        self.unconstrained = all(c is None for c in self.capacity) and not any(self.down) and not any(self.wh_down)
         # fastest carrier per (warehouse, region); no carriers: never asked (zeros keep the type)
         self.fastest: np.ndarray = np.argmin(self.mean_transit, axis=0) if C else np.zeros((W, R), dtype=np.intp)
         # (fixed, per kg) price of each carrier on each lane, as plain floats for the hot path
@@ -146,6 +148,8 @@ class Carriers:
 
     def ship(self, c: int, w: int, r: int, ready: float, weight: float) -> tuple[int, float]:
         """Carrier and departure time of a shipment packed at ``ready``; books capacity."""
+        if self.unconstrained:
+            return c, next_cutoff(ready, self.cutoffs[w])
         t = ready
         for _ in range(10_000):
             t = after_down(next_cutoff(t, self.cutoffs[w]), self.wh_down[w])

@@ -12,6 +12,8 @@ which is booked in packing order.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from sim.model.delivery import Carriers, after_down, next_cutoff
@@ -33,8 +35,10 @@ class Fulfilment:
         self.router = Router(scenario, self.carriers)
         self.choose_carrier = carrier_rule(scenario, self.carriers)  # (w, r, weight, value) -> carrier
         self.log = ShipmentLog(expected_shipments)
+        self._packed: list[tuple[float, int, int]] = []  # (packed at, sequence, shipment): see ``packed``
+        self._seq = 0
         self.stations = [
-            PickingStation(env, scenario, i, streams.seed, event_days, self.ready, self._pick_started, self.log.key)
+            PickingStation(env, scenario, i, streams.seed, event_days, self.packed, self._pick_started, self.log.key)
             if w.picking is not None
             else None
             for i, w in enumerate(scenario.warehouses)
@@ -100,6 +104,31 @@ class Fulfilment:
             self.ready(sid, now)
         else:
             station.release(sid, log.lines[sid], now)
+
+    def packed(self, sid: int, when: float) -> None:
+        """The shipment is packed at ``when`` (now, or later once its packing ends): hand it to the carrier.
+
+        With unlimited carriers that are never down, handing over is a function of the shipment
+        and ``when`` alone, so it is done at once. Otherwise carrier capacity is booked in packing
+        order: the shipment waits in a heap that ``flush_packed`` empties in order of ``when``
+        (ties: first packed first) at every day's close; nothing else reads the carriers' books.
+        """
+        if self.carriers.unconstrained:
+            self.ready(sid, when)
+        else:
+            self._seq += 1
+            heapq.heappush(self._packed, (when, self._seq, sid))
+
+    def flush_packed(self, before: float) -> None:
+        """Hand to the carriers, in packing order, every waiting shipment packed before ``before``.
+
+        Called at a day's close with ``before`` = that instant: any shipment packed later is
+        packed at or after it (packing ends after it starts), so the order is exact.
+        """
+        heap = self._packed
+        while heap and heap[0][0] < before:
+            when, _, sid = heapq.heappop(heap)
+            self.ready(sid, when)
 
     def ready(self, sid: int, now: float) -> None:
         """Picked and packed at ``now``: choose the carrier, book the departure, draw the transit time."""

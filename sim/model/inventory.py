@@ -60,7 +60,6 @@ STORAGE_RULE = (
 
 RECEIPT_PRIORITY = EventPriority(0)
 DAY_CLOSE_PRIORITY = EventPriority(-1)  # before anything else at the same instant (simpy's URGENT is 0)
-NORMAL_PRIORITY = EventPriority(1)  # simpy's NORMAL: timeouts, customer orders
 
 
 def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callback: Callable[[], None]) -> None:
@@ -236,7 +235,12 @@ class InventorySystem:
 
     def demand_line(self, shipment_id: int, k: int, qty: int, unit_price: float, now: float) -> tuple[float, float]:
         """Allocate one order line of pair ``k`` at ``now``; returns (units allocated now, units backordered)."""
-        self.accrue(now)
+        dt = now - self._t_area
+        if dt:  # self.accrue(now), inlined: once per order line
+            self.area_on_hand += self.units_on_hand * dt
+            self.area_value += self.value_on_hand * dt
+            self.area_backorders += self.units_backordered * dt
+            self._t_area = now
         on_hand = self.on_hand
         oh = on_hand[k]
         self.demanded[k] += qty

@@ -246,6 +246,7 @@ class ShopModel:
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
+        self.fulfilment.flush_packed(d + 1.0)
         inv = self.inv
         inv.accrue(self.env.now)
         oh, val, bo = inv.area_on_hand, inv.area_value, inv.area_backorders

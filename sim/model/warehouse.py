@@ -25,6 +25,7 @@ timeout event whose callback frees the picker and starts the next job.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import deque
 
 import numpy as np
@@ -96,7 +97,7 @@ class ServerPool:
         if self.on_start is not None:
             self.on_start(payload, now)
         env = self.env
-        env.timeout(now + duration - env.now, payload).callbacks.append(self._done)
+        env.timeout(now + duration - env.now, payload).callbacks.append(self._done)  # at now + duration
 
     def _done(self, ev) -> None:
         now = self.env.now
@@ -119,6 +120,30 @@ class ServerPool:
     def flush(self) -> None:
         """Accrue the queue's job-days up to now."""
         self._queue_change(0, self.env.now)
+
+
+class FifoServers:
+    """c identical servers, first-come first-served, whose count never changes (packing stations).
+
+    Jobs arrive in time order, so each job's end follows from the servers' next free times
+    (the Kiefer-Wolfowitz recursion: start = max(arrival, earliest free server)); no SimPy
+    event per job. The caller acts on the end (``Fulfilment.packed``).
+
+    >>> pack = FifoServers(1)
+    >>> pack.finish(0.0, 2.0), pack.finish(1.0, 2.0), pack.finish(5.0, 1.0)
+    (2.0, 4.0, 6.0)
+    """
+
+    def __init__(self, servers: int):
+        self.free = [0.0] * int(servers)  # a heap: when each server is next free
+
+    def finish(self, arrival: float, duration: float) -> float:
+        """When a job arriving at ``arrival`` that takes ``duration`` ends."""
+        free = self.free
+        start = arrival if arrival > free[0] else free[0]
+        end = start + duration
+        heapq.heapreplace(free, end)
+        return end
 
 
 def picking_of(wh: Warehouse) -> Picking:
@@ -201,11 +226,11 @@ class PickingStation:
         self.p: Picking = picking_of(scenario.warehouses[index])
         self.seed = int(seed)
         self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
-        self.on_ready = on_ready  # callback(shipment_id, now) when packed
+        self.on_ready = on_ready  # callback(shipment_id, when packed): now or, after packing, later
         self.on_start = on_start
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
         self.pickers = ServerPool(env, int(self.caps[0]), self._picked, self._started)
-        self.packers = ServerPool(env, self.p.packing_stations, on_ready) if self.p.packing_stations else None
+        self.packers = FifoServers(self.p.packing_stations) if self.p.packing_stations else None
         self.lines_picked = 0
         self.pending: list[tuple[int, int]] = []  # waves: (shipment id, lines) not yet released
         self._formula = self.p.pick_time_seconds is None
@@ -285,7 +310,9 @@ class PickingStation:
                 self.on_ready(sid, now)
             else:
                 key = self.keys[sid]
-                self.packers.submit(sid, self._pack(key >> POS_BITS, key & POS_MASK) / SECONDS_PER_DAY, now)
+                self.on_ready(
+                    sid, self.packers.finish(now, self._pack(key >> POS_BITS, key & POS_MASK) / SECONDS_PER_DAY)
+                )
 
     # ------------------------------------------------------------ statistics
     def flush(self) -> None:
