@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument(
         "--case",
         action="append",
-        choices=["eoq", "sq", "rs", "mmc", "md1", "little"],
+        choices=["eoq", "sq", "rs", "mmc", "md1", "mdc", "mg1", "little"],
         help="run only these cases (repeatable)",
     )
     ct.add_argument("--workers", type=A.workers, default=1, help="parallel worker processes (default 1)")

@@ -35,10 +35,11 @@ class Fulfilment:
         self.router = Router(scenario, self.carriers)
         self.choose_carrier = carrier_rule(scenario, self.carriers)  # (w, r, weight, value) -> carrier
         self.log = ShipmentLog(expected_shipments)
+        self.horizon = float(scenario.horizon_days)
         self._packed: list[tuple[float, int, int]] = []  # (packed at, sequence, shipment): see ``packed``
         self._seq = 0
         self.stations = [
-            PickingStation(env, scenario, i, streams.seed, event_days, self.packed, self._pick_started, self.log.key)
+            PickingStation(env, scenario, i, streams.seed, event_days, self.packed, self.log.pick_start, self.log.key)
             if w.picking is not None
             else None
             for i, w in enumerate(scenario.warehouses)
@@ -90,9 +91,6 @@ class Fulfilment:
         log.n = first + n
         return first
 
-    def _pick_started(self, sid: int, now: float) -> None:
-        self.log.pick_start[sid] = now
-
     # ------------------------------------------------------------ flow
     def release(self, sid: int, now: float) -> None:
         """All stock of the shipment is allocated (at ``now``): it enters its warehouse."""
@@ -113,6 +111,8 @@ class Fulfilment:
         order: the shipment waits in a heap that ``flush_packed`` empties in order of ``when``
         (ties: first packed first) at every day's close; nothing else reads the carriers' books.
         """
+        if when >= self.horizon:
+            return  # still packing when the run ends
         if self.carriers.unconstrained:
             self.ready(sid, when)
         else:
@@ -135,7 +135,7 @@ class Fulfilment:
         log, car = self.log, self.carriers
         log.ready[sid] = now
         w, r, weight = log.wh[sid], log.region[sid], log.weight[sid]
-        if car.n == 0:
+        if not car.names:
             log.ship[sid] = log.deliver[sid] = self._leave_without_carrier(w, now)
             return
         c = log.carrier[sid]
@@ -152,5 +152,8 @@ class Fulfilment:
         return after_down(next_cutoff(now, self.carriers.cutoffs[w]), self.carriers.wh_down[w])
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The shipment records as numpy arrays, one per column of ``ShipmentLog.SCHEMA``."""
-        return self.log.arrays()
+        """The shipment records as numpy arrays, one per column of ``ShipmentLog.SCHEMA``, as of the
+        horizon (a pick job starting at or after it, known in advance, is not yet started: NaN)."""
+        out = self.log.arrays()
+        out["pick_start"][out["pick_start"] >= self.horizon] = np.nan
+        return out

@@ -280,7 +280,9 @@ class InventorySystem:
         else:
             day.lines_filled_now += 1
         if self.continuous:
-            self._review(k, now)
+            po = self.order_quantity(k)
+            if po > 0:
+                self.place_order(k, po, now)
         elif not self._is_dirty[k]:
             self._is_dirty[k] = 1
             self._dirty.append(k)
@@ -297,11 +299,6 @@ class InventorySystem:
         if kind in ("RS", "base_stock"):
             return self.S[k] - ip if ip < self.S[k] else 0.0
         return self.S[k] - ip if ip <= self.s[k] else 0.0  # sS, RsS
-
-    def _review(self, k: int, now: float) -> None:
-        q = self.order_quantity(k)
-        if q > 0:
-            self.place_order(k, q, now)
 
     def review_all(self, now: float) -> None:
         """Periodic review: every pair whose inventory position changed since the last review (pair order)."""

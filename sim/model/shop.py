@@ -121,7 +121,6 @@ class ShopModel:
         self._area_prev = (0.0, 0.0, 0.0)
         self._overflow_prev = np.zeros(len(scenario.warehouses))
         self._overflow_rate = np.array([w.overflow_cost_per_unit_day for w in scenario.warehouses])
-        self._station_prev = [(0.0, 0, 0.0) for _ in scenario.warehouses]
         self._price = self.catalog.price.tolist()  # per SKU, as Python floats for the per-line work
         self._weight = self.catalog.weight_kg.tolist()
         router = self.fulfilment.router
@@ -246,7 +245,8 @@ class ShopModel:
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
-        self.fulfilment.flush_packed(d + 1.0)
+        self._close_picking(d)  # pick jobs that ended during the day are handed on ...
+        self.fulfilment.flush_packed(d + 1.0)  # ... and the day's packed shipments to the carriers
         inv = self.inv
         inv.accrue(self.env.now)
         oh, val, bo = inv.area_on_hand, inv.area_value, inv.area_backorders
@@ -265,7 +265,6 @@ class ShopModel:
         inv.day = DayCounters()
         if d == self.scenario.warmup_days - 1:
             inv.mark_warmup_end()
-        self._close_picking(d)
 
     def _close_storage(self, d: int) -> None:
         inv, daily = self.inv, self.daily
@@ -279,18 +278,15 @@ class ShopModel:
 
     def _close_picking(self, d: int) -> None:
         q_area = q_max = busy = picks = 0.0
-        for i, st in enumerate(self.fulfilment.stations):
+        for st in self.fulfilment.stations:
             if st is None:
                 continue
-            st.flush()
             pool = st.pickers
-            pa, pp, pb = self._station_prev[i]
-            self._station_prev[i] = (pool.queue_area, st.lines_picked, pool.busy_days)
-            q_area += pool.queue_area - pa
-            picks += st.lines_picked - pp
-            busy += pool.busy_days - pb
-            q_max = max(q_max, pool.queue_max_today)
-            pool.queue_max_today = len(pool.queue)
+            pool.close_day(d)
+            q_area += pool.queue_area[d]
+            q_max = max(q_max, pool.queue_max[d])
+            busy += pool.busy_days[d]
+            picks += pool.lines_picked[d]
         daily = self.daily
         daily["pick_queue_mean"][d] = q_area
         daily["pick_queue_max"][d] = q_max

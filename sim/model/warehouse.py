@@ -1,9 +1,9 @@
 """Order picking in a warehouse: pickers on shifts, pick jobs, waves, packing.
 
-Pickers are a ``ServerPool`` (the semantics of a ``simpy.Resource``, FIFO, one
-SimPy event per job) whose capacity follows the shift schedule: when a shift
-ends, busy pickers finish their current job and no new job starts until
-capacity frees up. A pick job takes
+Pickers are a ``PickerQueue`` (the semantics of a ``simpy.Resource``, FIFO)
+whose capacity follows the shift schedule: when a shift ends, busy pickers
+finish their current job and no new job starts until capacity frees up. A pick
+job takes
 
     setup + lines x seconds_per_line + travel(lines),
     travel(n) = base + per_aisle x A x (1 - (1 - 1/A)^n)
@@ -15,8 +15,10 @@ formula, e.g. an exponential time makes the warehouse an M/M/c queue.
 
 Orders are released one by one (``discrete``) or in waves (every N minutes at
 most M orders, picked in batches of ``batch_size``). Each job uses one picker;
-jobs are served first-come first-served. No SimPy process per job: a job is one
-timeout event whose callback frees the picker and starts the next job.
+jobs are served first-come first-served. No SimPy event per job: jobs arrive in
+time order and the shift schedule is known, so a job's start and end follow at
+submission (``PickerQueue``, ``FifoServers`` for packing); what happens after a
+job ends is done in order of the ends, once the clock has passed them.
 
 >>> round(float(expected_aisles(1, 20)), 3), round(float(expected_aisles(200, 20)), 2)
 (1.0, 20.0)
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections import deque
 
 import numpy as np
 import simpy
@@ -42,84 +43,110 @@ def expected_aisles(n_picks, aisles: int):
     return aisles * (1.0 - (1.0 - 1.0 / aisles) ** np.asarray(n_picks, dtype=float))
 
 
-class ServerPool:
-    """c identical servers with a FIFO queue whose capacity can change (shifts).
+class PickerQueue:
+    """c(t) identical pickers, first-come first-served, c(t) following a capacity schedule (shifts).
 
-    The semantics of a ``simpy.Resource`` with a changing capacity: a job starts
-    when fewer than ``capacity`` jobs are in service; when capacity drops, jobs in
-    service finish and no new job starts until the count is below capacity. Each
-    job costs ONE SimPy event (its completion timeout) instead of the request,
-    timeout and release events of a Resource — measured about 3x cheaper per job
-    (``run.py bench``), which keeps the full order chain within its speed budget.
-    Also keeps the statistics a planner asks for: time-average and maximum queue,
-    waits, busy time.
+    The semantics of a ``simpy.Resource`` whose capacity changes: a job starts when fewer
+    than c(t) jobs are in service; when capacity drops, jobs in service finish and no new
+    job starts until the count is below capacity. Jobs are submitted in time order and the
+    schedule is known in advance, so each job's start follows at submission from the end
+    times of the jobs in service (the Kiefer-Wolfowitz recursion with a changing c): no
+    SimPy event per job. Completed jobs are handed on (``on_done(job, end)``) in order of
+    their ends, once the clock has passed them (``flush``): no job submitted later can end
+    earlier. Per-day statistics: job-days waiting, the longest queue, picker-days started,
+    lines completed.
+
+    >>> q = PickerQueue(np.array([0.0, 1.0]), np.array([1, 2]), 3, lambda job, end: None)
+    >>> q.submit("a", 1, 0.5, 0.0), q.submit("b", 1, 0.5, 0.1), q.submit("c", 1, 0.5, 0.2)
+    ((0.0, 0.5), (0.5, 1.0), (1.0, 1.5))
     """
 
-    def __init__(self, env: simpy.Environment, capacity: int, on_done, on_start=None):
-        self.env = env
-        self.on_start = on_start  # callback(payload, now) when a job starts (optional)
-        self.capacity = capacity
-        self.busy = 0
-        self.queue: deque = deque()  # (payload, duration, queued_at)
-        self.on_done = on_done  # callback(payload, now) when a job ends
-        self.queue_area = 0.0  # job-days waiting
-        self.queue_max_today = 0
-        self._last = 0.0
-        self.busy_days = 0.0  # server-days in service
-        self.jobs = 0
-        self.jobs_waited = 0
-        self.wait_total = 0.0
+    def __init__(self, times: np.ndarray, caps: np.ndarray, horizon: int, on_done, on_start=None):
+        self.times, self.caps = times.tolist(), [int(c) for c in caps]
+        self.on_done = on_done  # callback(job, end), in order of end
+        self.on_start = on_start  # callback(job, start) at submission (optional)
+        self._seg = 0  # schedule segment of the last start
+        self.in_service: list[float] = []  # heap: ends of started jobs not yet known to be over
+        self.last_start = 0.0
+        self._waiting: list[float] = []  # heap: starts of jobs submitted and not yet started
+        self._done: list[tuple[float, int, object, int]] = []  # heap: (end, seq, job, lines) not yet handed on
+        self._seq = 0
+        self.horizon = horizon
+        H = horizon + 1
+        self.queue_area = [0.0] * H  # job-days waiting, per day
+        self.queue_max = [0] * H  # longest queue, per day
+        self.busy_days = [0.0] * H  # picker-days of the jobs started that day
+        self.lines_picked = [0] * H  # lines of the jobs completed that day
 
-    def _queue_change(self, delta: int, now: float) -> None:
-        self.queue_area += len(self.queue) * (now - self._last)
-        self._last = now
-        if delta > 0 and len(self.queue) + delta > self.queue_max_today:
-            self.queue_max_today = len(self.queue) + delta
+    def _capacity(self, t: float) -> tuple[int, float]:
+        """Pickers at time t and when that count next changes (inf: never)."""
+        times, i = self.times, self._seg
+        while i + 1 < len(times) and times[i + 1] <= t:
+            i += 1
+        self._seg = i
+        return self.caps[i], times[i + 1] if i + 1 < len(times) else float("inf")
 
-    def submit(self, payload, duration: float, now: float) -> bool:
-        """Start the job at ``now`` if a server is free, else queue it; returns True if it waits.
+    def _start_time(self, now: float) -> float:
+        t = max(now, self.last_start)  # first come, first served
+        busy = self.in_service
+        while True:
+            while busy and busy[0] <= t:
+                heapq.heappop(busy)
+            cap, change = self._capacity(t)
+            if len(busy) < cap:
+                return t
+            t = min(busy[0] if busy else float("inf"), change)
+            if t == float("inf"):
+                return t  # no picker ever again: the job never starts
 
-        ``now`` may run ahead of the SimPy clock (an order served between events): the job's
-        completion is scheduled at the absolute time ``now + duration``.
-        """
-        if self.busy < self.capacity:
-            self._start(payload, duration, now, now)
-            return False
-        self._queue_change(+1, now)
-        self.queue.append((payload, duration, now))
-        return True
-
-    def _start(self, payload, duration: float, queued_at: float, now: float) -> None:
-        self.busy += 1
-        self.jobs += 1
-        self.wait_total += now - queued_at
-        self.busy_days += duration
+    def submit(self, job, lines: int, duration: float, now: float) -> tuple[float, float]:
+        """Submit a pick job at ``now``; returns its (start, end)."""
+        self.flush(now)
+        start = self._start_time(now)
+        end = start + duration
+        self.last_start = start
+        if start < float("inf"):
+            heapq.heappush(self.in_service, end)
         if self.on_start is not None:
-            self.on_start(payload, now)
-        env = self.env
-        env.timeout(now + duration - env.now, payload).callbacks.append(self._done)  # at now + duration
+            self.on_start(job, start)
+        if start > now:
+            self._wait(now, start)
+        if start < self.horizon:
+            self.busy_days[int(start)] += duration
+        self._seq += 1
+        heapq.heappush(self._done, (end, self._seq, job, lines))
+        return start, end
 
-    def _done(self, ev) -> None:
-        now = self.env.now
-        self.busy -= 1
-        self._drain(now)
-        self.on_done(ev._value, now)
+    def _wait(self, now: float, start: float) -> None:
+        """A job waits from ``now`` to ``start``: its job-days per day and the queue length it makes."""
+        waiting = self._waiting
+        heapq.heappush(waiting, start)
+        d = int(now)
+        self.queue_max[d] = max(self.queue_max[d], len(waiting))
+        t, stop = now, min(start, float(self.horizon))
+        while t < stop:
+            d = int(t)
+            e = min(stop, d + 1.0)
+            self.queue_area[d] += e - t
+            t = e
 
-    def _drain(self, now: float) -> None:
-        while self.queue and self.busy < self.capacity:
-            self._queue_change(-1, now)
-            payload, duration, queued_at = self.queue.popleft()
-            self.jobs_waited += 1
-            self._start(payload, duration, queued_at, now)
+    def flush(self, now: float) -> None:
+        """Hand on, in order of their ends, the jobs that ended by ``now``; forget starts before it."""
+        done = self._done
+        while done and done[0][0] <= now:
+            end, _, job, lines = heapq.heappop(done)
+            if end < self.horizon:
+                self.lines_picked[int(end)] += lines
+                self.on_done(job, end)
+        waiting = self._waiting
+        while waiting and waiting[0] <= now:
+            heapq.heappop(waiting)
 
-    def set_capacity(self, n: int) -> None:
-        """Change the number of servers to n (a shift change); queued jobs start if servers are free."""
-        self.capacity = n
-        self._drain(self.env.now)
-
-    def flush(self) -> None:
-        """Accrue the queue's job-days up to now."""
-        self._queue_change(0, self.env.now)
+    def close_day(self, d: int) -> None:
+        """Day d ends (the clock is at d + 1): hand on its jobs; the queue then opens day d + 1's maximum."""
+        self.flush(d + 1.0)
+        if d + 1 < self.horizon:
+            self.queue_max[d + 1] = max(self.queue_max[d + 1], len(self._waiting))
 
 
 class FifoServers:
@@ -218,7 +245,7 @@ class PickingStation:
         seed: int,
         event_days: np.ndarray,
         on_ready,
-        on_start,
+        pick_start,
         keys,
     ):
         self.env = env
@@ -227,11 +254,10 @@ class PickingStation:
         self.seed = int(seed)
         self.keys = keys  # shipment id -> order_key(order day, position): whose random numbers a job uses
         self.on_ready = on_ready  # callback(shipment_id, when packed): now or, after packing, later
-        self.on_start = on_start
+        self.pick_start = pick_start  # the shipments' pick-start column
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
-        self.pickers = ServerPool(env, int(self.caps[0]), self._picked, self._started)
+        self.pickers = PickerQueue(self.times, self.caps, scenario.horizon_days, self._picked, self._started)
         self.packers = FifoServers(self.p.packing_stations) if self.p.packing_stations else None
-        self.lines_picked = 0
         self.pending: list[tuple[int, int]] = []  # waves: (shipment id, lines) not yet released
         self._formula = self.p.pick_time_seconds is None
         p = self.p
@@ -240,8 +266,8 @@ class PickingStation:
         self._line = self._draws_of("line", p.seconds_per_line)
         self._pack = self._draws_of("pack", p.packing_seconds if p.packing_stations else None)
         self._travel: list[float] = []  # travel seconds of a job by its number of lines
-        env.process(self._shift_changes())
-        if self.p.release == "waves":
+        self._waves_on = self.p.release == "waves"
+        if self._waves_on:
             env.process(self._waves())
 
     # ------------------------------------------------------------ random times (per order, common random numbers)
@@ -269,12 +295,6 @@ class PickingStation:
         return max(self._setup(*day_pos) + lines * self._line(*day_pos) + travel[lines], 0.0) / SECONDS_PER_DAY
 
     # ------------------------------------------------------------ processes
-    def _shift_changes(self):
-        env = self.env
-        for t, c in zip(self.times[1:].tolist(), self.caps[1:].tolist()):
-            yield env.timeout(t - env.now)
-            self.pickers.set_capacity(int(c))
-
     def _waves(self):
         env, p = self.env, self.p
         step = p.wave_interval_minutes / 1440.0
@@ -290,21 +310,20 @@ class PickingStation:
     # ------------------------------------------------------------ jobs
     def release(self, sid: int, lines: int, now: float) -> None:
         """A shipment whose stock is allocated enters the warehouse at ``now``."""
-        if self.p.release == "waves":
+        if self._waves_on:
             self.pending.append((sid, lines))
         else:
-            self._submit((sid,), lines, now)
+            self.pickers.submit((sid,), lines, self.job_days(lines, self.keys[sid]), now)
 
     def _submit(self, sids: tuple, lines: int, now: float) -> None:
-        self.pickers.submit((sids, lines), self.job_days(lines, self.keys[sids[0]]), now)
+        self.pickers.submit(sids, lines, self.job_days(lines, self.keys[sids[0]]), now)
 
-    def _started(self, job, now: float) -> None:
-        for sid in job[0]:
-            self.on_start(sid, now)
+    def _started(self, sids: tuple, start: float) -> None:
+        col = self.pick_start
+        for sid in sids:
+            col[sid] = start
 
-    def _picked(self, job, now: float) -> None:
-        sids, lines = job
-        self.lines_picked += lines
+    def _picked(self, sids: tuple, now: float) -> None:
         for sid in sids:
             if self.packers is None:
                 self.on_ready(sid, now)
@@ -315,6 +334,7 @@ class PickingStation:
                 )
 
     # ------------------------------------------------------------ statistics
-    def flush(self) -> None:
-        """Accrue the pickers' queue statistics up to now."""
-        self.pickers.flush()
+    @property
+    def lines_picked(self) -> int:
+        """Lines of the pick jobs completed so far."""
+        return sum(self.pickers.lines_picked)
