@@ -188,7 +188,7 @@ def case_md1(n: int, batch: Batch = Batch()) -> list[Row]:
 def case_little(n: int, batch: Batch = Batch()) -> list[Row]:
     """L = lambda W on the simulated data: time-average number in the warehouse vs arrivals x mean time."""
     res = _one(SC / "classroom_queue.yaml", ["horizon_days=60"])
-    shp = res.info["shipments"]
+    shp = res.shipments
     a, b = 5.0, 55.0
     start, end = shp["release"], shp["ready"]
     inside = (start >= a) & (end <= b)

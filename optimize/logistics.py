@@ -64,9 +64,9 @@ class Network:
 def _pilot_slack(scenario: Scenario, seed: int) -> list[np.ndarray]:
     """Per warehouse: (end of order day) - departure, for every shipment of a pilot run."""
     res = simulate(scenario, seed)
-    shp = res.info["shipments"]
+    shp = res.shipments
     order = shp["order"].astype(int)
-    arrival = res.info["order_arrival"]
+    arrival = res.order_arrival
     ok = np.isfinite(shp["ship"]) & (shp["release"] >= scenario.warmup_days)
     slack = np.floor(arrival[order]) + 1.0 - shp["ship"]
     out = []

@@ -12,6 +12,7 @@
 * ``routing`` — which warehouse (and, under a lane plan, carrier) an order goes to;
 * ``delivery`` — carriers, cut-offs, capacity, transit, promises;
 * ``fulfilment`` — a shipment's way from allocated stock to the door;
+* ``logs`` — the typed order and shipment columns a run writes, and the ``RunRecords`` the KPIs read;
 * ``records`` — the per-order table;
 * ``streams`` — the keyed random streams behind common random numbers.
 
@@ -31,20 +32,26 @@ from sim.model.demand import (
     planning_plan,
     promotion_days,
 )
+from sim.model.logs import OrderLog, RunRecords, ShipmentLog
 from sim.model.policy import PolicyArrays, region_warehouse, resolve_policy, warehouse_shares
 from sim.model.records import order_details
 from sim.model.routing import Router, open_warehouses
 from sim.model.shop import ShopModel, SimulationResult, simulate
-from sim.model.streams import replication_seed, simulator_fingerprint
+from sim.model.streams import DayStream, replication_seed, simulator_fingerprint
 from sim.model.suppliers import SupplierModel
-from sim.model.warehouse import capacity_schedule, mean_job_seconds, picker_days_per_day
+from sim.model.warehouse import PickerQueue, capacity_schedule, mean_job_seconds, picker_days_per_day
 
 __all__ = [
     "Carriers",
     "CatalogArrays",
+    "DayStream",
     "DemandPlan",
+    "OrderLog",
+    "PickerQueue",
     "PolicyArrays",
     "Router",
+    "RunRecords",
+    "ShipmentLog",
     "ShopModel",
     "SimulationResult",
     "SupplierModel",

@@ -2,7 +2,7 @@
 
 Built after the run from what the records hold (``simulate(..., record_orders=True)``
 gives the per-order arrays of ``sim.metrics.order_table`` in ``result.orders`` and the
-shipment arrays in ``result.info["shipments"]``); nothing here runs in the event loop.
+shipment arrays in ``result.shipments``); nothing here runs in the event loop.
 
 Columns: ``order_id``, ``day`` (0 = start_date), ``placed_at`` (date and time), ``warmup``
 (placed in the warm-up, left out of the KPIs), ``region``, ``warehouses`` (the
@@ -85,7 +85,7 @@ def order_details(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
     """
     if result.orders is None:
         raise ValueError("order_details needs simulate(..., record_orders=True)")
-    o, shp = result.orders, result.info["shipments"]
+    o, shp = result.orders, result.shipments
     H, start = scenario.horizon_days, pd.Timestamp(scenario.start_date)
     n = len(o)
     arrival = o["arrival"].to_numpy(float)

@@ -51,7 +51,7 @@ WAIT = ["horizon_days=60", "routing.capacity_overflow=wait"]
 def test_carrier_the_optimizer_prices_is_the_carrier_the_simulator_records(rule):
     sc = load_scenario(MULTI, [*WAIT, f"routing.carrier={rule}"])
     res = simulate(sc, 1, record_orders=True)
-    shp = res.info["shipments"]
+    shp = res.shipments
     left = np.isfinite(shp["ship"])
     choose = carrier_rule(sc, Carriers(sc))
     wh, region, carrier = (shp[k][left].astype(int) for k in ("wh", "region", "carrier"))

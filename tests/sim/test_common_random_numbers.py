@@ -153,7 +153,7 @@ def test_later_orders_keep_their_baskets_and_transit_times(boosted):
     np.testing.assert_allclose(after_a["arrival"], after_b["arrival"], rtol=0, atol=1e-9)
     # each parcel of a later order has the same transit time in both runs when it takes the same
     # lane, even though the boosted day shifted every order id after it
-    sa, sb = base.info["shipments"], more.info["shipments"]
+    sa, sb = base.shipments, more.shipments
     shift = len(b) - len(a)
     first_a = int(np.searchsorted(a["arrival"].to_numpy(), BOOST_DAY + 1))
     ia = np.flatnonzero(sa["order"] >= first_a)

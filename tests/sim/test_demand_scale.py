@@ -90,9 +90,9 @@ def test_as_scaled_plan_equals_demand_tripled_by_hand():
     # and the simulator uses them (not only resolve_policy); a 3-day run to keep it cheap
     tiny = ["horizon_days=3", "warmup_days=0"]
     used = simulate(_scenario("demand.scale=3", "inventory.plan_demand=as_scaled", short=tiny), seed=1)
-    np.testing.assert_allclose(used.info["policy"].reorder_point, _policy(_tripled_by_hand(tiny)).reorder_point)
+    np.testing.assert_allclose(used.policy.reorder_point, _policy(_tripled_by_hand(tiny)).reorder_point)
     used = simulate(_scenario("demand.scale=3", short=tiny), seed=1)
-    np.testing.assert_allclose(used.info["policy"].reorder_point, _policy(_scenario(short=tiny)).reorder_point)
+    np.testing.assert_allclose(used.policy.reorder_point, _policy(_scenario(short=tiny)).reorder_point)
 
 
 def test_scale_one_is_the_scenario_without_the_key():

@@ -13,7 +13,7 @@ Stock is 10^6 units per SKU and DC (base-stock) and the supplier takes 1000 days
 so a DC given ``order_up_to: 0`` for a SKU never has it during the run.
 
 Times are days since the start; the shipment arrays come from
-``result.info["shipments"]`` and the per-order table from ``record_orders=True``.
+``result.shipments`` and the per-order table from ``record_orders=True``.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def network(tmp_path: Path, *overrides: str, text: str = NETWORK):
 
 def run(scenario, seed: int = 11, **kwargs):
     result = simulate(scenario, seed=seed, **kwargs)
-    return result, result.info["shipments"]
+    return result, result.shipments
 
 
 def day_fraction(t: np.ndarray) -> np.ndarray:
@@ -670,7 +670,7 @@ def test_picks_equal_lines_of_picked_shipments():
     no_packing = [f"warehouses[{i}].picking.packing_stations=null" for i in range(3)]
     s = load_scenario("scenarios/multi_warehouse.yaml", ["horizon_days=30", *no_packing])
     result = simulate(s, seed=8)
-    shp = result.info["shipments"]
+    shp = result.shipments
     ready = shp["ready"] < s.horizon_days
     per_wh = np.bincount(shp["wh"][ready].astype(int), weights=shp["lines"][ready], minlength=3)
     assert np.array_equal(result.state["lines_picked"], per_wh)

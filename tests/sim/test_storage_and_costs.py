@@ -112,7 +112,7 @@ def test_handling_and_fixed_costs_are_in_total_cost_with_the_exact_amounts():
     _s0, plain = _run(MULTI, ["horizon_days=90", "warmup_days=10"])
     s, r = _run(MULTI, overrides)
     k, k0 = r.kpis, plain.kpis
-    shp = r.info["shipments"]
+    shp = r.shipments
     left = (shp["ship"] >= s.warmup_days) & (shp["ship"] < s.horizon_days)  # shipments that left after warm-up
     wh = shp["wh"][left].astype(int)
     assert k["handling_cost"] == pytest.approx(2.5 * np.sum(wh == 0) + 1.0 * np.sum(wh == 1))
@@ -136,7 +136,7 @@ def test_one_warehouse_orders_shipped_times_handling_and_days_times_fixed():
             "warehouses[0].fixed_cost_per_day=500",
         ],
     )
-    shipped = np.sum(r.info["shipments"]["ship"] < s.horizon_days)
+    shipped = np.sum(r.shipments["ship"] < s.horizon_days)
     assert r.kpis["handling_cost"] == pytest.approx(1.25 * shipped)
     assert r.kpis["warehouse_fixed_cost"] == pytest.approx(500 * 60)
 

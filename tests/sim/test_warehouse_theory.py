@@ -201,7 +201,7 @@ def test_littles_law_holds_on_the_simulated_warehouse(pickers):
     """L = lambda W within 1% on the records of one run (M/M/c, no packing: in the warehouse = release to ready)."""
     horizon = 60
     result = simulate(queue_scenario(pickers, horizon), seed=replication_seed(MASTER, 99))
-    shp = result.info["shipments"]
+    shp = result.shipments
     release, ready = shp["release"], shp["ready"]
     assert np.all(np.isfinite(release))
     t0, t1 = 5.0, horizon - 5.0
