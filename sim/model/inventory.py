@@ -36,7 +36,6 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -301,17 +300,19 @@ class InventorySystem:
         return self.S[k] - ip if ip <= self.s[k] else 0.0  # sS, RsS
 
     def review_all(self, now: float) -> None:
-        """Periodic review: every pair whose inventory position changed since the last review (pair order)."""
+        """Periodic review: every pair whose inventory position changed since the last review (pair order).
+
+        A pair that orders ends above its trigger (at S, or above s by whole Qs), so it is not
+        reviewed again until demand lowers its position.
+        """
         dirty, self._dirty = sorted(self._dirty), []
         flags = self._is_dirty
+        quantity, place = self.order_quantity, self.place_order
         for k in dirty:
             flags[k] = 0
-            q = self.order_quantity(k)
+            q = quantity(k)
             if q > 0:
-                self.place_order(k, q, now)
-                if self.order_quantity(k) > 0:  # still below its level (a policy that cannot reach it)
-                    flags[k] = 1
-                    self._dirty.append(k)
+                place(k, q, now)
 
     def place_order(self, k: int, qty: float, now: float) -> None:
         """Place a purchase order of ``qty`` units for pair k at ``now``; receipts at one instant share one event."""
@@ -325,13 +326,18 @@ class InventorySystem:
         batch = self._due.get(arrive)
         if batch is None:
             self._due[arrive] = [(k, qty)]
-            call_at_time(self.env, arrive, RECEIPT_PRIORITY, partial(self._receive_due, arrive))
+            env = self.env
+            ev = simpy.Event(env)  # a receipt: an event at ``arrive`` with the receipt priority
+            ev._ok, ev._value = True, arrive
+            ev.callbacks.append(self._receive_due)
+            env.schedule(ev, RECEIPT_PRIORITY, arrive - env.now)
         else:
             batch.append((k, qty))
 
-    def _receive_due(self, when: float) -> None:
-        for k, q in self._due.pop(when):
-            self.receive(k, q, self.env.now)
+    def _receive_due(self, ev: simpy.Event) -> None:
+        now = self.env.now
+        for k, q in self._due.pop(ev._value):
+            self.receive(k, q, now)
 
     def receive(self, k: int, q: float, now: float) -> None:
         """A delivery of ``q`` units for pair k: count the cycle, add stock, fill backorders first-come first-served."""

@@ -190,7 +190,7 @@ def test_receipts_at_one_instant_share_one_event():
     inv = model.inv
     batches: list[int] = []
     receive_due = inv._receive_due
-    inv._receive_due = lambda when: (batches.append(len(inv._due[when])), receive_due(when))
+    inv._receive_due = lambda ev: (batches.append(len(inv._due[ev.value])), receive_due(ev))
     r = model.run()
     assert sum(batches) == r.daily["cycles"].sum()  # every receipt was in a batch, once
     assert len(batches) < sum(batches)
