@@ -149,6 +149,10 @@ def print_reorder_plan(scenario, plan) -> None:
     )
     for note in plan.notes:
         print(f"  {note}")
+    print(
+        f"  LP bound {fmt_num(plan.lp_bound)} per year; gap {plan.gap:.2e} "
+        f"((cost - LP bound) / cost: the plan is at most this far above the optimum)"
+    )
     print(f"  fill-rate target {plan.fill_target:.4f}, predicted {plan.predicted_fill_rate:.4f}")
     print(
         f"  cost per year (holding + ordering + backorders): {fmt_num(plan.objective)}; "
@@ -195,7 +199,7 @@ def run_reorder(args) -> int:
         return code
     print_reorder_plan(scenario, plan)
     if args.out:
-        _write_plan(args.out, plan.to_overlay(), plan.rows)
+        _write_plan(args.out, plan.to_overlay(), plan.rows.assign(plan_gap=plan.gap, plan_lp_bound=plan.lp_bound))
     if args.verify:
         variants = {"uniform": scenario, "plan": _planned(args, plan.to_overlay())}
         by = _verified(args, scenario, variants, verify.reorder_measure)
