@@ -328,10 +328,14 @@ def _lagrangian(table: CandidateTable, wfill: np.ndarray, rhs: float) -> tuple[f
         return 0.0, float(least.sum()), sel, sel
     lo, hi, sel_lo, bound = 0.0, 1.0, sel, float(least.sum())
     sel_hi, least = _pick(table, table.cost - hi * wfill)
-    while wfill[sel_hi].sum() < rhs:
+    for _ in range(200):
+        if wfill[sel_hi].sum() >= rhs:
+            break
         lo, sel_lo, bound = hi, sel_hi, max(bound, float(least.sum()) + hi * rhs)
         hi *= 2.0
         sel_hi, least = _pick(table, table.cost - hi * wfill)
+    else:  # rhs within rounding of the best fill: every pair at its highest point (feasible, _best_fill)
+        return hi, bound, table.start[1:] - 1, sel_lo
     bound = max(bound, float(least.sum()) + hi * rhs)
     while hi - lo > 1e-13 * hi:
         mid = 0.5 * (lo + hi)
