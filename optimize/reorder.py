@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimize.solver import Infeasible, solve_matrix
+from optimize.solver import Infeasible, NoPlan, solve_matrix
 from sim.model.catalog import catalog_for
 from sim.model.demand import demand_plan, planning_plan
 from sim.model.economics import holding_cost_per_unit_year, pair_order_costs
@@ -539,7 +539,7 @@ def _relax_lp(model: _Model, table: CandidateTable, time_limit: float, explain) 
     if lp.status == "infeasible":
         raise Infeasible(explain())
     if lp.status != "optimal":
-        raise RuntimeError(f"the LP relaxation stopped (status {lp.status}); raise --time-limit (now {time_limit:g} s)")
+        raise NoPlan(f"the LP relaxation stopped (status {lp.status}); raise --time-limit (now {time_limit:g} s)")
     duals = {name: float(lp.row_dual[n + k]) for k, name in enumerate(model.names)}
     binding = []
     for k, name in enumerate(model.names):
@@ -639,9 +639,7 @@ def _milp(model: _Model, table: CandidateTable, start, offset, settings, explain
         return sel, sol.status, sol.seconds
     if start is not None:
         return start, "time_limit" if sol.status != "optimal" else "optimal", sol.seconds
-    raise RuntimeError(
-        f"the solver stopped without a plan (status {sol.status}); raise --time-limit (now {time_limit:g} s)"
-    )
+    raise NoPlan(f"the solver stopped without a plan (status {sol.status}); raise --time-limit (now {time_limit:g} s)")
 
 
 def solve(

@@ -46,6 +46,10 @@ class Infeasible(Exception):
         self.group = group
 
 
+class NoPlan(RuntimeError):
+    """The solver stopped (its time limit) before it had any plan; ``str()`` says what to raise."""
+
+
 @dataclass
 class Solution:
     """What a solve returns: status, objective, seconds, solver name, duals and slacks by constraint name."""

@@ -136,3 +136,18 @@ def test_cli_prints_and_writes_the_gap_and_lp_bound(tmp_path, capsys):
     assert f"gap {plan_info['gap']:.2e}" in text and "LP bound" in text
     header = out.with_suffix(".csv").read_text().splitlines()[0].split(",")
     assert header[-2:] == ["plan_gap", "plan_lp_bound"]
+
+
+def test_cli_time_limit_too_short_for_any_plan_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    """The LP relaxation (class minimums: HiGHS) stopped before any plan: one line, exit 2, nothing written."""
+
+    def stopped(cost, matrix, lower, upper, **kw):
+        return MatrixSolution("not_solved", float("nan"), 0.0, np.zeros(len(cost)), np.zeros(0), np.zeros(0), np.nan)
+
+    monkeypatch.setattr(reorder, "solve_matrix", stopped)
+    out = tmp_path / "plan.yaml"
+    argv = ["optimize", "reorder", BASELINE, "--set", "catalog.generate.count=12", "--class-min", "A=0.99"]
+    rc = run.main([*argv, "--time-limit", "0.5", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "raise --time-limit (now 0.5 s)" in err[0], err
+    assert not out.exists()
