@@ -149,6 +149,10 @@ def print_reorder_plan(scenario, plan) -> None:
     )
     for note in plan.notes:
         print(f"  {note}")
+    print(
+        f"  LP bound {fmt_num(plan.lp_bound)} per year; gap {plan.gap:.2e} "
+        f"((cost - LP bound) / cost: the plan is at most this far above the optimum)"
+    )
     print(f"  fill-rate target {plan.fill_target:.4f}, predicted {plan.predicted_fill_rate:.4f}")
     print(
         f"  cost per year (holding + ordering + backorders): {fmt_num(plan.objective)}; "
@@ -174,6 +178,18 @@ def print_reorder_plan(scenario, plan) -> None:
         print(teaching_view(scenario, plan))
 
 
+def _reorder_plan(solve, args, scenario, class_min):
+    """The reorder plan of the command line; a time limit too short for any plan is unusable input."""
+    from optimize.solver import NoPlan
+
+    try:
+        return solve(
+            scenario, fill_target=args.fill_target, budget=args.budget, class_min=class_min, time_limit=args.time_limit
+        )
+    except NoPlan as exc:
+        raise ValueError(str(exc)) from None
+
+
 def run_reorder(args) -> int:
     """``optimize reorder``: reorder points for a fill-rate target at least cost; ``--verify`` against uniform."""
     from optimize.reorder import solve
@@ -185,17 +201,12 @@ def run_reorder(args) -> int:
     scenario = load_scenario(args.file, args.set, args.plan)
     if args.verify and _too_large(args, scenario, 2, args.verify):
         return EXIT_INPUT
-    plan, code = _solve_or_explain(
-        args,
-        lambda: solve(
-            scenario, fill_target=args.fill_target, budget=args.budget, class_min=class_min, time_limit=args.time_limit
-        ),
-    )
+    plan, code = _solve_or_explain(args, lambda: _reorder_plan(solve, args, scenario, class_min))
     if plan is None:
         return code
     print_reorder_plan(scenario, plan)
     if args.out:
-        _write_plan(args.out, plan.to_overlay(), plan.rows)
+        _write_plan(args.out, plan.to_overlay(), plan.rows.assign(plan_gap=plan.gap, plan_lp_bound=plan.lp_bound))
     if args.verify:
         variants = {"uniform": scenario, "plan": _planned(args, plan.to_overlay())}
         by = _verified(args, scenario, variants, verify.reorder_measure)

@@ -694,10 +694,9 @@ def test_plan_beats_uniform_service_by_simulation_with_common_random_numbers():
 
 
 # =========================================================================== 9. scale
-@pytest.mark.slow
 def test_thousand_pairs_solve_to_optimal():
-    s = baseline(1000)
+    s = baseline(1000)  # not slow any more: < 1 s (a MILP took 13 s)
     plan = solve(s, fill_target=0.98)
-    assert plan.status == "optimal"
+    assert plan.status == "optimal" and 0 <= plan.gap <= 1e-4
     assert len(plan.rows) == 1000
     assert plan_fill(plan.rows) >= 0.98
