@@ -65,11 +65,6 @@ class SimulationResult:
     orders: pd.DataFrame | None = None
     event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    @property
-    def info(self) -> dict:
-        """The run's policy, shipments and order arrivals by name (the typed fields, as a dict)."""
-        return {"policy": self.policy, "shipments": self.shipments, "order_arrival": self.order_arrival}
-
 
 class _Day(NamedTuple):
     """One day's orders as Python lists (cheap scalar access in the per-order loop); order i has lines

@@ -594,7 +594,7 @@ def test_overlay_makes_the_simulator_run_exactly_the_plan(tmp_path):
     path.write_text(yaml.safe_dump(plan.to_overlay(), sort_keys=False), encoding="utf-8")
 
     planned = load_scenario(MULTI, overrides, plans=[path])
-    policy = simulate(planned, seed=1).info["policy"]
+    policy = simulate(planned, seed=1).policy
     cat = catalog_for(planned)
     n, sku_index = cat.n, cat.index()
     wh_index = {w.name: i for i, w in enumerate(planned.warehouses)}
@@ -602,7 +602,7 @@ def test_overlay_makes_the_simulator_run_exactly_the_plan(tmp_path):
     assert sorted(k) == list(range(len(plan.rows)))  # every (SKU, warehouse) pair exactly once
     assert np.array_equal(policy.reorder_point[k], plan.rows.reorder_point.to_numpy(dtype=float))
     assert np.array_equal(policy.order_quantity[k], plan.rows.order_quantity.to_numpy(dtype=float))
-    unplanned = simulate(s, seed=1).info["policy"]
+    unplanned = simulate(s, seed=1).policy
     assert not np.array_equal(unplanned.reorder_point[k], policy.reorder_point[k])  # the overlay changed them
 
     res = run_cli(  # a subprocess, so a traceback would be visible
