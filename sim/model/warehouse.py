@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections import deque
 
 import numpy as np
 import simpy
@@ -68,12 +69,14 @@ class PickerQueue:
         self._seg = 0  # schedule segment of the last start
         self.in_service: list[float] = []  # heap: ends of started jobs not yet known to be over
         self.last_start = 0.0
-        self._waiting: list[float] = []  # heap: starts of jobs submitted and not yet started
-        self._done: list[tuple[float, int, object, int]] = []  # heap: (end, seq, job, lines) not yet handed on
+        self._queued: deque = deque()  # (start, job entry) of jobs not yet started: starts never decrease
+        self._done: list[tuple[float, int, object, int]] = []  # heap: (end, seq, job, lines) started, not handed on
         self._seq = 0
         self.horizon = horizon
         H = horizon + 1
-        self.queue_area = [0.0] * H  # job-days waiting, per day
+        self.queue_area = [0.0] * H  # job-days waiting, per day (whole days added at each close)
+        self._whole_days = [0] * (H + 1)  # difference array: jobs waiting all day, from day i on
+        self._waiting_all_day = 0
         self.queue_max = [0] * H  # longest queue, per day
         self.busy_days = [0.0] * H  # picker-days of the jobs started that day
         self.lines_picked = [0] * H  # lines of the jobs completed that day
@@ -109,44 +112,52 @@ class PickerQueue:
             heapq.heappush(self.in_service, end)
         if self.on_start is not None:
             self.on_start(job, start)
-        if start > now:
-            self._wait(now, start)
         if start < self.horizon:
             self.busy_days[int(start)] += duration
         self._seq += 1
-        heapq.heappush(self._done, (end, self._seq, job, lines))
+        entry = (end, self._seq, job, lines)
+        if start > now:
+            self._queued.append((start, entry))
+            self._wait(now, start)
+        else:
+            heapq.heappush(self._done, entry)
         return start, end
 
     def _wait(self, now: float, start: float) -> None:
         """A job waits from ``now`` to ``start``: its job-days per day and the queue length it makes."""
-        waiting = self._waiting
-        heapq.heappush(waiting, start)
         d = int(now)
-        self.queue_max[d] = max(self.queue_max[d], len(waiting))
-        t, stop = now, min(start, float(self.horizon))
-        while t < stop:
-            d = int(t)
-            e = min(stop, d + 1.0)
-            self.queue_area[d] += e - t
-            t = e
+        if len(self._queued) > self.queue_max[d]:
+            self.queue_max[d] = len(self._queued)
+        stop = min(start, float(self.horizon))
+        e = int(stop)
+        if e == d:
+            self.queue_area[d] += stop - now
+            return
+        self.queue_area[d] += d + 1.0 - now  # the rest of its first day ...
+        if e < self.horizon:
+            self.queue_area[e] += stop - e  # ... the start of its last ...
+        self._whole_days[d + 1] += 1  # ... and every day between, whole (counted in close_day)
+        self._whole_days[e] -= 1
 
     def flush(self, now: float) -> None:
-        """Hand on, in order of their ends, the jobs that ended by ``now``; forget starts before it."""
-        done = self._done
+        """Hand on, in order of their ends, the jobs that ended by ``now`` (the queued jobs that started by
+        then join the started ones first)."""
+        done, queued = self._done, self._queued
+        while queued and queued[0][0] <= now:
+            heapq.heappush(done, queued.popleft()[1])
         while done and done[0][0] <= now:
             end, _, job, lines = heapq.heappop(done)
             if end < self.horizon:
                 self.lines_picked[int(end)] += lines
                 self.on_done(job, end)
-        waiting = self._waiting
-        while waiting and waiting[0] <= now:
-            heapq.heappop(waiting)
 
     def close_day(self, d: int) -> None:
         """Day d ends (the clock is at d + 1): hand on its jobs; the queue then opens day d + 1's maximum."""
         self.flush(d + 1.0)
+        self._waiting_all_day += self._whole_days[d]
+        self.queue_area[d] += self._waiting_all_day
         if d + 1 < self.horizon:
-            self.queue_max[d + 1] = max(self.queue_max[d + 1], len(self._waiting))
+            self.queue_max[d + 1] = max(self.queue_max[d + 1], len(self._queued))
 
 
 class FifoServers:

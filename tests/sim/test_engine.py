@@ -73,7 +73,8 @@ def test_picker_queue_starts_jobs_exactly_when_the_event_driven_pool_does():
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert (got > arrivals + 1e-9).mean() > 0.3  # a real queue: many jobs wait
     # jobs are handed on in order of their ends, each once, after the clock passes them
-    q.flush(30.0)
+    for d in range(30):
+        q.close_day(d)
     assert [j for j, _ in ends] == sorted(range(3000), key=lambda j: (got[j] + durations[j], j))
     # per-day statistics: lines completed per day sum to the jobs, waiting job-days to the waits
     assert sum(q.lines_picked) == 3000
