@@ -151,10 +151,13 @@ class Carriers:
         if self.unconstrained:
             return c, next_cutoff(ready, self.cutoffs[w])
         t = ready
+        wh_down, cutoffs = self.wh_down[w], self.cutoffs[w]
         for _ in range(10_000):
-            t = after_down(next_cutoff(t, self.cutoffs[w]), self.wh_down[w])
+            t = next_cutoff(t, cutoffs)
+            if wh_down:
+                t = after_down(t, wh_down)
             if c >= 0:
-                t_up = after_down(t, self.down[c])
+                t_up = after_down(t, self.down[c]) if self.down[c] else t
                 if t_up != t:
                     alt = self._spill_to(c, w, r, t, weight) if self.spill else -1
                     if alt < 0:

@@ -293,9 +293,9 @@ class PickingStation:
         ``key`` = ``sim.model.streams.order_key(order day, position in the day)``: every order has
         its own pick-time draws at each warehouse (common random numbers across variants).
         """
-        day_pos = (key >> POS_BITS, key & POS_MASK)
+        day, pos = key >> POS_BITS, key & POS_MASK
         if not self._formula:
-            return max(self._job(*day_pos), 0.0) / SECONDS_PER_DAY
+            return max(self._job(day, pos), 0.0) / SECONDS_PER_DAY
         travel = self._travel
         if lines >= len(travel):
             p = self.p
@@ -303,7 +303,7 @@ class PickingStation:
                 p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles * (1.0 - (1.0 - 1.0 / p.aisles) ** n)
                 for n in range(len(travel), lines + 1)
             )
-        return max(self._setup(*day_pos) + lines * self._line(*day_pos) + travel[lines], 0.0) / SECONDS_PER_DAY
+        return max(self._setup(day, pos) + lines * self._line(day, pos) + travel[lines], 0.0) / SECONDS_PER_DAY
 
     # ------------------------------------------------------------ processes
     def _waves(self):
