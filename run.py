@@ -236,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every case is timed between runs of a bare SimPy M/M/c customer (A B A B ... A), "
         "5 repetitions (3 with --quick); ratios, medians, min-max, machine load and the targets of "
         "issue 16 are printed; bench.json keeps every repetition. The full run takes about 20-30 "
-        "minutes on an idle 2-core machine (longer on the old engine: the 10M-order year alone takes "
-        "several minutes); --quick takes about 5.",
+        "minutes of CPU (the old engine's 10M-order year alone about 5 and ~9 GB), --quick about 4 "
+        "(both about twice as long in wall time on a loaded machine).",
     )
     b.add_argument("--quick", action="store_true", help="shorter horizons and 3 repetitions, no 10M-order year")
     b.add_argument(

@@ -86,9 +86,9 @@ def header(data: dict) -> list[str]:
     ]
     loaded = [c["id"] for c in cases if c.get("load") and max(c["load"]) > cores]
     if loaded:
+        which = "every case" if len(loaded) == sum(1 for c in cases if c.get("load")) else ", ".join(loaded)
         lines.append(
-            f"warning: load above {cores} cores during {len(loaded)} case(s) ({', '.join(loaded)}): "
-            "wall times are inflated and CPU times less trustworthy"
+            f"warning: load above {cores} cores during {which}: wall times are inflated and CPU times less trustworthy"
         )
     return lines
 

@@ -84,11 +84,17 @@ def test_a_failing_case_is_recorded_with_its_error_and_the_run_goes_on():
         raise RuntimeError("bench child failed: MemoryError")
 
     logged: list[str] = []
-    spec = B.Spec("scaling/orders/10M", "scaling", "10M", "s CPU", broken, 1, targets=(B.Target("cpu_s", "<", 1, "x"),))
+    targets = (B.Target("runs", ">=", 1, "runs"), B.Target("cpu_s", "<", 1, "x"))
+    spec = B.Spec("scaling/orders/10M", "scaling", "10M", "s CPU", broken, 1, targets=targets)
     case = B.measure(spec, baseline=lambda: B.Sample(0.1, 0.1, 1000), log=logged.append)
     assert math.isnan(case.value) and case.note == "failed: bench child failed: MemoryError"
-    assert case.targets[0]["met"] is None
+    assert [t["met"] for t in case.targets] == [False, None]  # it did not run; its time was not measured
     assert logged == ["  scaling/orders/10M: FAILED: bench child failed: MemoryError"]
+    data = bench_data([case])
+    assert data["cases"][0]["value"] is None  # bench.json stays standard JSON: no NaN
+    row = format_table(data).splitlines()[-1]
+    assert row.startswith("| scaling/orders/10M | 10M |  |  | s CPU |") and "runs: NOT MET" in row
+    assert row.endswith("| failed: bench child failed: MemoryError |")
 
 
 def test_derived_ratio_of_two_cases_and_its_widest_spread():
@@ -125,9 +131,11 @@ def test_format_table_prints_targets_with_met_or_not_and_warns_when_the_machine_
     lines = text.splitlines()
     assert lines[0].startswith("ecomlab bench, quick mode (simulator): 2 cores, load 0.4-3.5")
     assert "bare SimPy M/M/c customer 10 us CPU (9-11)" in lines[0]
-    assert lines[2] == "warning: load above 2 cores during 1 case(s) (scaling/orders/1M): " + (
+    assert lines[2] == "warning: load above 2 cores during scaling/orders/1M: " + (
         "wall times are inflated and CPU times less trustworthy"
     )
+    busy_only = format_table(bench_data([busy])).splitlines()[2]
+    assert busy_only.startswith("warning: load above 2 cores during every case: ")
     rows = {line.split(" | ")[0][2:]: line for line in lines if line.startswith("| ") and "/" in line}
     assert "| 3x | 3-3 |" in rows["simulator/full_chain/multi_warehouse"]
     assert "<= 1.5x bare SimPy customer (CPU): NOT MET (3) |" in rows["simulator/full_chain/multi_warehouse"]
