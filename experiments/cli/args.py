@@ -23,6 +23,7 @@ __all__ = [
     "MAX_TIME_LIMIT_S",
     "MAX_VERIFY",
     "MAX_WORKERS",
+    "bench_groups",
     "fraction",
     "money",
     "replications",
@@ -102,3 +103,16 @@ def targets(text: str) -> list[float]:
     if len({f"{v:g}" for v in values}) != len(values):
         raise argparse.ArgumentTypeError(f"each target once, got {text!r}")
     return values
+
+
+def bench_groups(text: str) -> list[str]:
+    """``--only simulator,scaling``: bench groups, each once, each one of ``experiments.bench.GROUPS``."""
+    from experiments.bench import GROUPS
+
+    names = [part.strip() for part in text.split(",")]
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"each group once, got {text!r}")
+    return names
