@@ -129,11 +129,12 @@ class KeyedDraws:
         self._days: dict[int, list] = {}  # day -> values (list)
         self._day: int | None = None  # the last day asked for (fast path) ...
         self._values: list[float] = []  # ... and its values
+        self._n = 0
         self._size = 32  # values drawn for a new day: the most any day has needed so far
 
     def __call__(self, day: int, pos: int) -> float:
         """Value ``pos`` of day ``day``."""
-        if day == self._day and pos < len(self._values):
+        if day == self._day and pos < self._n:
             return self._values[pos]
         values = self._days.get(day)
         if values is None or pos >= len(values):
@@ -143,7 +144,7 @@ class KeyedDraws:
                 del self._days[next(iter(self._days))]
             self._days[day] = values
             self._size = max(self._size, n)
-        self._day, self._values = day, values
+        self._day, self._values, self._n = day, values, len(values)
         return values[pos]
 
 

@@ -37,6 +37,7 @@ from sim.model.streams import POS_BITS, POS_MASK, keyed_draws
 from sim.scenario.schema import Picking, Scenario, Warehouse
 
 SECONDS_PER_DAY = 86_400.0
+INF = float("inf")
 
 
 def expected_aisles(n_picks, aisles: int):
@@ -62,11 +63,12 @@ class PickerQueue:
     ((0.0, 0.5), (0.5, 1.0), (1.0, 1.5))
     """
 
-    def __init__(self, times: np.ndarray, caps: np.ndarray, horizon: int, on_done, on_start=None):
+    def __init__(self, times: np.ndarray, caps: np.ndarray, horizon: int, on_done):
         self.times, self.caps = times.tolist(), [int(c) for c in caps]
         self.on_done = on_done  # callback(job, end), in order of end
-        self.on_start = on_start  # callback(job, start) at submission (optional)
-        self._seg = 0  # schedule segment of the last start
+        self._seg = 0  # schedule segment of the last start, its capacity and when it ends
+        self._cap = self.caps[0]
+        self._change = self.times[1] if len(self.times) > 1 else INF
         self.in_service: list[float] = []  # heap: ends of started jobs not yet known to be over
         self.last_start = 0.0
         self._queued: deque = deque()  # (start, job entry) of jobs not yet started: starts never decrease
@@ -82,15 +84,18 @@ class PickerQueue:
         self.lines_picked = [0] * H  # lines of the jobs completed that day
 
     def _capacity(self, t: float) -> tuple[int, float]:
-        """Pickers at time t and when that count next changes (inf: never)."""
-        times, i = self.times, self._seg
-        while i + 1 < len(times) and times[i + 1] <= t:
+        """Pickers at time t and when that count next changes (inf: never); t never decreases."""
+        if t < self._change:  # still in the segment of the last call
+            return self._cap, self._change
+        times, i, last = self.times, self._seg, len(self.times) - 1
+        while i < last and times[i + 1] <= t:
             i += 1
-        self._seg = i
-        return self.caps[i], times[i + 1] if i + 1 < len(times) else float("inf")
+        self._seg, self._cap = i, self.caps[i]
+        self._change = times[i + 1] if i < last else INF
+        return self._cap, self._change
 
     def _start_time(self, now: float) -> float:
-        t = max(now, self.last_start)  # first come, first served
+        t = now if now > self.last_start else self.last_start  # first come, first served
         busy = self.in_service
         while True:
             while busy and busy[0] <= t:
@@ -98,8 +103,8 @@ class PickerQueue:
             cap, change = self._capacity(t)
             if len(busy) < cap:
                 return t
-            t = min(busy[0] if busy else float("inf"), change)
-            if t == float("inf"):
+            t = min(busy[0] if busy else INF, change)
+            if t == INF:
                 return t  # no picker ever again: the job never starts
 
     def submit(self, job, lines: int, duration: float, now: float) -> tuple[float, float]:
@@ -108,10 +113,8 @@ class PickerQueue:
         start = self._start_time(now)
         end = start + duration
         self.last_start = start
-        if start < float("inf"):
+        if start < INF:
             heapq.heappush(self.in_service, end)
-        if self.on_start is not None:
-            self.on_start(job, start)
         if start < self.horizon:
             self.busy_days[int(start)] += duration
         self._seq += 1
@@ -267,7 +270,7 @@ class PickingStation:
         self.on_ready = on_ready  # callback(shipment_id, when packed): now or, after packing, later
         self.pick_start = pick_start  # the shipments' pick-start column
         self.times, self.caps = capacity_schedule(scenario, scenario.warehouses[index], event_days)
-        self.pickers = PickerQueue(self.times, self.caps, scenario.horizon_days, self._picked, self._started)
+        self.pickers = PickerQueue(self.times, self.caps, scenario.horizon_days, self._picked)
         self.packers = FifoServers(self.p.packing_stations) if self.p.packing_stations else None
         self.pending: list[tuple[int, int]] = []  # waves: (shipment id, lines) not yet released
         self._formula = self.p.pick_time_seconds is None
@@ -324,12 +327,10 @@ class PickingStation:
         if self._waves_on:
             self.pending.append((sid, lines))
         else:
-            self.pickers.submit((sid,), lines, self.job_days(lines, self.keys[sid]), now)
+            self.pick_start[sid] = self.pickers.submit((sid,), lines, self.job_days(lines, self.keys[sid]), now)[0]
 
     def _submit(self, sids: tuple, lines: int, now: float) -> None:
-        self.pickers.submit(sids, lines, self.job_days(lines, self.keys[sids[0]]), now)
-
-    def _started(self, sids: tuple, start: float) -> None:
+        start, _ = self.pickers.submit(sids, lines, self.job_days(lines, self.keys[sids[0]]), now)
         col = self.pick_start
         for sid in sids:
             col[sid] = start
