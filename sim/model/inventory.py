@@ -70,11 +70,6 @@ def call_at(env: simpy.Environment, delay: float, priority: EventPriority, callb
     env.schedule(ev, priority, delay)
 
 
-def call_at_time(env: simpy.Environment, when: float, priority: EventPriority, callback: Callable[[], None]) -> None:
-    """Run ``callback()`` at absolute time ``when`` (>= the clock), with same-time ``priority``."""
-    call_at(env, when - env.now, priority, callback)
-
-
 @dataclass(slots=True)
 class DayCounters:
     """Totals of the current day (plain Python floats: cheap to increment); ``FIELDS`` names them in order."""
