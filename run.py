@@ -235,9 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="CPU and wall time of every part, interleaved with a bare-SimPy baseline, beside the targets",
         description="Every case is timed between runs of a bare SimPy M/M/c customer (A B A B ... A), "
         "5 repetitions (3 with --quick); ratios, medians, min-max, machine load and the targets of "
-        "issue 16 are printed; bench.json keeps every repetition. On today's engine the full run takes "
-        "about 25 minutes of CPU (30 in wall time on a loaded 2-core machine; its 10M-order year alone "
-        "takes 10.5 minutes and 7.9 GB), --quick about 4 (8 in wall time when loaded).",
+        "issue 16 are printed; bench.json keeps every repetition. On an idle 2-core machine the full run "
+        "takes about 9 minutes (its 10M-order year about 4 minutes and 3-4 GB), --quick about 1.5; "
+        "about twice that when the machine is loaded.",
     )
     b.add_argument("--quick", action="store_true", help="shorter horizons and 3 repetitions, no 10M-order year")
     b.add_argument(

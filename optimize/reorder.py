@@ -642,6 +642,21 @@ def _milp(model: _Model, table: CandidateTable, start, offset, settings, explain
     raise NoPlan(f"the solver stopped without a plan (status {sol.status}); raise --time-limit (now {time_limit:g} s)")
 
 
+def _relaxation(scenario, pairs, table, cands, weights, limits, time_limit, explain, t0):
+    """The LP relaxation and its rounded plan: by bisection when the fill target is the only
+    constraint, else by HiGHS on the matrix model; returns (relaxation, model or None, build seconds)."""
+    fill_target, budget, class_min = limits
+    if budget is None and not class_min and not _has_storage(scenario):
+        best = _best_fill(cands, weights)
+        if best < fill_target:
+            raise Infeasible(explain())
+        build = time.perf_counter() - t0
+        return _relax_fill_only(table, weights, _rhs(fill_target, best)), None, build
+    model = _matrix_model(scenario, pairs, table, cands, weights, limits)
+    build = time.perf_counter() - t0
+    return _relax_lp(model, table, time_limit, explain), model, build
+
+
 def solve(
     scenario: Scenario,
     fill_target: float | None = None,
@@ -681,17 +696,7 @@ def solve(
     def explain() -> str:
         return _explain(pairs, cands, weights, target, budget, class_min, scenario)
 
-    model = None
-    if budget is None and not class_min and not _has_storage(scenario):
-        rhs = _rhs(fill_target, _best_fill(cands, weights))
-        if _best_fill(cands, weights) < fill_target:
-            raise Infeasible(explain())
-        build = time.perf_counter() - t0
-        relax = _relax_fill_only(table, weights, rhs)
-    else:
-        model = _matrix_model(scenario, pairs, table, cands, weights, limits)
-        build = time.perf_counter() - t0
-        relax = _relax_lp(model, table, time_limit, explain)
+    relax, model, build = _relaxation(scenario, pairs, table, cands, weights, limits, time_limit, explain, t0)
     offset = float(np.sum(pairs.K * 365 * pairs.mu / pairs.Q))
     sel, status, milp_seconds = relax.incumbent, "optimal", 0.0
     lp_bound = relax.bound + offset
@@ -702,16 +707,8 @@ def solve(
         prices = [relax.duals.get(name, 0.0) for name in model.names]
         sel, status, milp_seconds = _milp_fixed(model, table, sel, prices, offset, (left, mip_gap, None), explain)
         notes.append(f"MILP {'warm-started from the rounded LP' if relax.incumbent is not None else 'from scratch'}")
-    return _read_plan(
-        pairs,
-        table,
-        weights,
-        sel,
-        relax,
-        (budget, class_min),
-        (fill_target, build, notes, status, milp_seconds),
-        offset,
-    )
+    run = (fill_target, build, notes, status, milp_seconds)
+    return _read_plan(pairs, table, weights, sel, relax, (budget, class_min), run, offset)
 
 
 def _has_storage(scenario: Scenario) -> bool:

@@ -59,12 +59,16 @@ class _Columns:
             del view  # release the buffer: the column may grow later
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The written rows of every column as numpy arrays (int64 or float64), copied."""
+        """The written rows of every column as numpy arrays (int64 or float64), without a copy.
+
+        The arrays share the columns' memory (a million-order run would otherwise hold its
+        records twice at its peak); while they exist the log cannot grow, so this is for a
+        finished run.
+        """
         out = {}
         for name, code, _, _ in self.SCHEMA:
-            out[name] = np.frombuffer(getattr(self, name), dtype=np.int64 if code == "q" else np.float64)[
-                : self.n
-            ].copy()
+            view = np.frombuffer(getattr(self, name), dtype=np.int64 if code == "q" else np.float64)
+            out[name] = view[: self.n]
         return out
 
 
