@@ -45,22 +45,6 @@ class Fulfilment:
             for i, w in enumerate(scenario.warehouses)
         ]
 
-    def new_shipment(
-        self,
-        order: int,
-        wh: int,
-        region: int,
-        lines: int,
-        units: float,
-        weight: float,
-        value: float,
-        carrier: int = -1,
-        day: int = 0,
-        pos: int = 0,
-    ) -> int:
-        """Record a shipment of order ``order`` (order ``pos`` of day ``day``); returns its id."""
-        return self.log.add(order, wh, region, lines, units, weight, value, carrier, (day << POS_BITS) | pos)
-
     def add_whole_orders(
         self,
         first_order: int,

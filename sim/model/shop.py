@@ -32,7 +32,7 @@ from sim.model.fulfilment import Fulfilment
 from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, call_at
 from sim.model.logs import OrderLog, RunRecords
 from sim.model.policy import PolicyArrays, resolve_policy
-from sim.model.streams import DayStream, Streams
+from sim.model.streams import DayStream, Streams, order_key
 from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
 from sim.scenario.schema import Scenario
@@ -175,9 +175,8 @@ class ShopModel:
             else:
                 units = sum(qtys[j] for j in positions)
                 wt = sum(qtys[j] * self._weight[skus[j]] for j in positions)
-            sid = ful.new_shipment(
-                day.first_order + i, w, r, len(positions), units, wt, day.value[i], carrier, day.d, i
-            )
+            key = order_key(day.d, i)
+            sid = ful.log.add(day.first_order + i, w, r, len(positions), units, wt, day.value[i], carrier, key)
             now, took, backordered = inv.allocate(
                 sid, w * self.catalog.n, skus, qtys, positions, self._price, day.price_factor, t
             )
