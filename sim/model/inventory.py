@@ -16,10 +16,12 @@ Every change takes its time ``now`` as an argument: the order loop of
 SimPy clock when no event is due before it.
 
 Order of same-time events (pinned by tests): at one instant, receipts are
-processed first, then customer demand, then the periodic review. The model
-implements this with event priorities: day close (-1) < receipts (0) <
-customer orders and the daily process (1); order arrivals are never exactly on
-a day boundary, and the review runs at the day boundary after all receipts.
+processed first, then customer demand, then the periodic review. Receipts are
+not SimPy events: every reader of the stock (an order, a wave, the review, the
+day's close) first takes the receipts due by its own time (``receive_due``), so
+a receipt at an order's or a review's instant comes first; the day's close
+(priority -1, before anything else at its instant) takes those strictly before
+it. Order arrivals are never exactly on a day boundary.
 
 Unmet demand is backordered (filled first-come first-served from the next
 receipts) or lost. Purchase orders leave and arrive as ``sim.model.suppliers`` says
@@ -32,6 +34,7 @@ at each change, so the overflow unit-days are exact.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable
@@ -57,7 +60,7 @@ STORAGE_RULE = (
     "`max_overflow_units`). Units received and shipped at once to waiting backorders never occupy space."
 )
 
-RECEIPT_PRIORITY = EventPriority(0)
+INF = float("inf")
 DAY_CLOSE_PRIORITY = EventPriority(-1)  # before anything else at the same instant (simpy's URGENT is 0)
 
 
@@ -146,6 +149,8 @@ class InventorySystem:
         self._dirty: list[int] = list(range(K))  # pairs the next periodic review checks (all at the first)
         self._is_dirty = bytearray(b"\x01" * K)
         self._due: dict[float, list[tuple[int, float]]] = {}  # receipt instant -> purchase orders arriving then
+        self._due_at: list[float] = []  # heap of those instants
+        self.next_due = INF  # the earliest of them
         # running totals and their integrals (unit-days, value-days) since time 0
         self.units_on_hand = float(self.initial.sum())
         self.value_on_hand = float(self.initial @ unit_cost)
@@ -310,7 +315,7 @@ class InventorySystem:
                 place(k, q, now)
 
     def place_order(self, k: int, qty: float, now: float) -> None:
-        """Place a purchase order of ``qty`` units for pair k at ``now``; receipts at one instant share one event."""
+        """Place a purchase order of ``qty`` units for pair k at ``now``; it is received by ``receive_due``."""
         self.on_order[k] += qty
         self.units_on_order += qty
         j = self.supplier_of[k]
@@ -321,18 +326,26 @@ class InventorySystem:
         batch = self._due.get(arrive)
         if batch is None:
             self._due[arrive] = [(k, qty)]
-            env = self.env
-            ev = simpy.Event(env)  # a receipt: an event at ``arrive`` with the receipt priority
-            ev._ok, ev._value = True, arrive
-            ev.callbacks.append(self._receive_due)
-            env.schedule(ev, RECEIPT_PRIORITY, arrive - env.now)
+            heapq.heappush(self._due_at, arrive)
+            if arrive < self.next_due:
+                self.next_due = arrive
         else:
             batch.append((k, qty))
 
-    def _receive_due(self, ev: simpy.Event) -> None:
-        now = self.env.now
-        for k, q in self._due.pop(ev._value):
-            self.receive(k, q, now)
+    def receive_due(self, until: float, inclusive: bool = True) -> None:
+        """Process, in time order, the receipts due by ``until`` (at or before it; strictly before it
+        when not ``inclusive``: at a day's close, which comes before that instant's receipts).
+
+        Receipts are not SimPy events: nothing but the inventory reads what a receipt changes, so
+        every reader (an order, a wave, the review, the day's close) first takes the receipts due
+        by its own time, each at its own instant, in order (same instant: in the order placed).
+        """
+        heap, due = self._due_at, self._due
+        while heap and (heap[0] <= until if inclusive else heap[0] < until):
+            when = heapq.heappop(heap)
+            for k, q in due.pop(when):
+                self.receive(k, q, when)
+        self.next_due = heap[0] if heap else INF
 
     def receive(self, k: int, q: float, now: float) -> None:
         """A delivery of ``q`` units for pair k: count the cycle, add stock, fill backorders first-come first-served."""

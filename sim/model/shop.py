@@ -4,10 +4,11 @@ Time is measured in days since ``start_date``. One process walks through the
 days: at each day boundary it runs the periodic review (if due), draws the
 day's orders in one numpy batch, records them in the ``OrderLog`` in one block and
 then serves them at their arrival times, waking the SimPy clock only when an
-event (a receipt, a pick job ending, a shift change, a wave) is due first.
+event (a wave, the day's close) is due first.
 Routing (``Router.route``) decides the shipments, the inventory allocates their
 lines (``InventorySystem.allocate``), fulfilment moves them on. Replenishment
-receipts are scheduled events, one per instant; nothing runs per SKU.
+receipts are taken in time order by whatever reads the stock next
+(``InventorySystem.receive_due``); nothing runs per SKU.
 
 >>> from sim.scenario.loader import load_scenario
 >>> r = simulate(load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=200"]), seed=3)
@@ -107,6 +108,9 @@ class ShopModel:
         capacity = int(expected + 6 * expected**0.5 + 64)  # the logs rarely grow
         self.fulfilment = Fulfilment(self.env, scenario, self.streams, self.plan.event, capacity)
         self.inv = InventorySystem(self.env, scenario, self.catalog, self.policy, suppliers, self.fulfilment.release)
+        for station in self.fulfilment.stations:
+            if station is not None:
+                station.before_wave = self.inv.receive_due  # a wave takes the shipments released by then
         self.generator = DemandGenerator(scenario, self.catalog, self.plan, seed)
         self.orders = OrderLog(capacity)
         H = scenario.horizon_days
@@ -127,11 +131,11 @@ class ShopModel:
     def days(self):
         """The day process: each day begins (``_start_day``), then its orders are served at their arrival times.
 
-        The clock is woken only when an event is due before the next order (a receipt, a pick job
-        ending, a shift change): otherwise the order is served at its own time straight away, as
-        every part of the order path takes its time as an argument.
+        The clock is woken only when an event is due before the next order (a wave, the day's
+        close): otherwise the order is served at its own time straight away, as every part of the
+        order path takes its time as an argument; receipts due by then are taken first.
         """
-        env = self.env
+        env, inv = self.env, self.inv
         peek = env.peek
         serve = self._serve_whole if self._whole else self._serve_routed
         for d in range(self.scenario.horizon_days):
@@ -141,6 +145,8 @@ class ShopModel:
                 t = times[i]
                 if t >= peek():  # something happens first (at a tie, the earlier-scheduled event)
                     yield env.timeout(t - env.now)
+                if t >= inv.next_due:  # receipts due by now come first
+                    inv.receive_due(t)
                 serve(day, i, t)
             yield env.timeout(d + 1 - env.now)
 
@@ -197,6 +203,7 @@ class ShopModel:
         receipts, before the day's demand), draw and record its orders."""
         call_at(self.env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
         policy = self.policy
+        self.inv.receive_due(float(d))  # this instant's receipts come before its review and its orders
         if policy.periodic and d % policy.review_period_days == 0:
             self.inv.review_all(self.env.now)
         batch = self.generator.draw_day(d)
@@ -239,6 +246,7 @@ class ShopModel:
 
     def close_day(self, d: int) -> None:
         """Record day d at time d+1, before anything else happens at that instant."""
+        self.inv.receive_due(d + 1.0, inclusive=False)  # the day's last receipts (they may release orders)
         self._close_picking(d)  # pick jobs that ended during the day are handed on ...
         self.fulfilment.flush_packed(d + 1.0)  # ... and the day's packed shipments to the carriers
         inv = self.inv

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -280,6 +281,7 @@ class PickingStation:
         self._line = self._draws_of("line", p.seconds_per_line)
         self._pack = self._draws_of("pack", p.packing_seconds if p.packing_stations else None)
         self._travel: list[float] = []  # travel seconds of a job by its number of lines
+        self.before_wave: Callable[[float], None] | None = None  # a wave calls it first (the shop: receipts due)
         self._waves_on = self.p.release == "waves"
         if self._waves_on:
             env.process(self._waves())
@@ -314,6 +316,8 @@ class PickingStation:
         step = p.wave_interval_minutes / 1440.0
         while True:
             yield env.timeout(step)
+            if self.before_wave is not None:
+                self.before_wave(env.now)
             if not self.pending:
                 continue
             release, self.pending = self.pending[: p.wave_max_orders], self.pending[p.wave_max_orders :]

@@ -114,6 +114,7 @@ class WokenForEveryOrder(ShopModel):
             day = self._start_day(d)
             for i in range(day.n):
                 yield env.timeout(day.times[i] - env.now)
+                self.inv.receive_due(env.now)
                 serve(day, i, env.now)
             yield env.timeout(d + 1 - env.now)
 
@@ -175,9 +176,9 @@ def test_reviewing_only_changed_pairs_orders_what_reviewing_every_pair_orders(po
     np.testing.assert_array_equal(a.state["received"], b.state["received"])
 
 
-def test_receipts_at_one_instant_share_one_event():
+def test_receipts_at_one_instant_are_taken_together_in_the_order_placed():
     # every purchase order placed during the disruption leaves when it ends: with a constant lead
-    # time they all arrive at one instant, which costs one event, not one per order
+    # time they all arrive at one instant, and are received there, in the order they were placed
     s = load_scenario(
         "scenarios/baseline.yaml",
         [
@@ -189,13 +190,27 @@ def test_receipts_at_one_instant_share_one_event():
     )
     model = ShopModel(s, 2)
     inv = model.inv
-    batches: list[int] = []
-    receive_due = inv._receive_due
-    inv._receive_due = lambda ev: (batches.append(len(inv._due[ev.value])), receive_due(ev))
+    placed: list[tuple[float, int]] = []  # (arrival instant, pair) in the order placed
+    received: list[tuple[float, int]] = []
+    arrival, receive = inv.suppliers.arrival, inv.receive
+
+    def spy_arrival(j, k, now):
+        t = arrival(j, k, now)
+        placed.append((t, k))
+        return t
+
+    def spy_receive(k, q, now):
+        received.append((now, k))
+        receive(k, q, now)
+
+    inv.suppliers.arrival, inv.receive = spy_arrival, spy_receive
     r = model.run()
-    assert sum(batches) == r.daily["cycles"].sum()  # every receipt was in a batch, once
-    assert len(batches) < sum(batches)
-    assert max(batches) >= 10  # the orders held by the disruption arrive together
+    assert len(received) == r.daily["cycles"].sum() > 0  # every receipt once
+    assert [t for t, _ in received] == sorted(t for t, _ in received)  # in time order
+    due = sorted((p for p in placed if p[0] < s.horizon_days), key=lambda p: p[0])  # stable: placing order
+    assert received == due  # at their arrival instants, same instant: in the order placed
+    at_end_of_disruption = [k for t, k in received if t == 29.0]
+    assert len(at_end_of_disruption) >= 10  # the orders held by the disruption arrive together
 
 
 def test_day_streams_depend_on_the_day_alone():
