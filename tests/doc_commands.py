@@ -4,7 +4,11 @@ A command is a line in a ```bash fenced block that starts with ``python run.py``
 ``python3 run.py`` (backslash continuations are joined). A doc that shows an intentional
 error ends the command line with a comment ``# exits N``; every other command must exit 0.
 Skipped on purpose: the README's set-up lines (they create a venv and start with
-``python3 -m venv``, so they do not match) and ``bench`` without ``--quick`` (minutes long).
+``python3 -m venv``, so they do not match), ``bench`` without ``--quick`` (minutes long) and
+``check-theory`` without ``--case`` (about two and a half CPU minutes; every case it runs is
+checked at its own size by the theory tests: the M/D/2 and M/G/1 cases at the full 30
+replications in tests/sim/test_warehouse_theory.py, the others with their own intervals in
+tests/sim/test_*_theory.py; the docs' ``check-theory --case ...`` lines still run).
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ def _parse_block(path: Path, block) -> list[DocCommand]:
         words = shlex.split(text, comments=True)
         args = tuple(words[2:])
         if args and args[0] == "bench" and "--quick" not in args:
+            continue
+        if args and args[0] == "check-theory" and "--case" not in args:
             continue
         found.append(
             DocCommand(
