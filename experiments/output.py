@@ -396,7 +396,8 @@ def _sheet(wb, title: str, frame) -> None:
         cell.alignment = Alignment(horizontal="center")
     widths = [len(str(c)) for c in cols]
     metric_at = cols.index("metric") if "metric" in cols else None
-    for row in frame.itertuples(index=False, name=None):
+    # the row number is counted, not read from ws.max_row: openpyxl scans every cell for it
+    for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
         unit = _kpi_unit(row[metric_at]) if metric_at is not None else ""
         values: list = []
         for v in row:
@@ -408,7 +409,7 @@ def _sheet(wb, title: str, frame) -> None:
                 values.append(v)
         ws.append(values)
         for j, (col, v) in enumerate(zip(cols, values)):
-            cell = ws.cell(row=ws.max_row, column=j + 1)
+            cell = ws.cell(row=r, column=j + 1)
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if col in _STAT_COLUMNS or col == "n":
                     cell.number_format = number_format(unit, col)
