@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import io
 import math
-import tempfile
 import threading
 import time
 import typing
@@ -36,7 +35,6 @@ import yaml
 from pydantic import BaseModel
 
 from experiments.api import ExperimentInterrupted, run_experiment
-from experiments.output import write_workbook
 from experiments.spec import DAILY_COLUMNS
 from experiments.stats import t_quantile
 from sim.kpis import kpi
@@ -44,7 +42,7 @@ from sim.metrics import KPI_INFO, event_windows
 from sim.scenario.errors import InputError, Problem
 from sim.scenario.loader import day_date, load_scenario, window_override
 from sim.scenario.schema import Channel, Demand, Picking, Policy, Promotion, Routing, Scenario, Shift
-from sim.scenario.yamlio import parse_assignment, read_yaml
+from sim.scenario.yamlio import Select, parse_assignment, parse_key_path, read_yaml
 
 __all__ = [
     "CARD_METRICS",
@@ -176,6 +174,17 @@ def _lever(
     return Lever(key, label, group, kind, value, low, high, step, unit, (), desc)
 
 
+def _item(name: str, position: int) -> str:
+    """How an override names a list item: ``[name]`` where the key-path syntax can say it,
+    else its position (a name of digits, such as promotion ``618``, would read as a position)."""
+    try:
+        if parse_key_path(f"x[{name}]") == ("x", Select(name)):
+            return name
+    except ValueError:
+        pass
+    return str(position)
+
+
 def _title(name: str) -> str:
     """``east_dc`` -> ``East DC``."""
     words = name.replace("_", " ").replace("-", " ").split()
@@ -210,16 +219,16 @@ def _demand_levers(s: Scenario) -> list[Lever]:
             1.0,
         ),
     ]
-    for p in d.promotions:
-        key = f"demand.promotions[{p.name}].uplift"
+    for i, p in enumerate(d.promotions):
+        key = f"demand.promotions[{_item(p.name, i)}].uplift"
         out.append(_lever(Promotion, "uplift", key, f"{p.name}: demand uplift", "Demand", p.uplift, "x", 0.1))
     return out
 
 
 def _warehouse_levers(s: Scenario) -> list[Lever]:
     out = []
-    for w in s.warehouses:
-        pk, base, name = w.picking, f"warehouses[{w.name}].picking", _title(w.name)
+    for i, w in enumerate(s.warehouses):
+        pk, base, name = w.picking, f"warehouses[{_item(w.name, i)}].picking", _title(w.name)
         if pk is None:
             continue
         if pk.pickers is not None:
@@ -297,8 +306,8 @@ def _inventory_levers(s: Scenario) -> list[Lever]:
 def _marketing_levers(s: Scenario) -> list[Lever]:
     out = []
     cur = s.currency or "currency"
-    for c in s.demand.channels:
-        base, name = f"demand.channels[{c.name}]", _title(c.name)
+    for i, c in enumerate(s.demand.channels):
+        base, name = f"demand.channels[{_item(c.name, i)}]", _title(c.name)
         out.append(
             _lever(
                 Channel,
@@ -537,8 +546,18 @@ def _spec_data(whatifs: Sequence[WhatIf], name: str) -> dict:
         baseline=BASELINE,
         metrics=[m for m in CARD_METRICS if m in KPI_INFO],
         daily_metrics=[c for c in DAILY_METRICS if c in DAILY_COLUMNS],
+        plots=_report_plots(scenario),
     )
     return data
+
+
+def _report_plots(scenario: Scenario) -> list[dict]:
+    """The report's figures: the headline KPIs by variant and against the baseline, the daily orders
+    and backlog (a few figures, not one per KPI: the report is rewritten on every run)."""
+    headline = ["on_time_rate", "total_cost"] if scenario.carriers else ["unit_fill_rate", "total_cost"]
+    plots: list[dict] = [{"type": kind, "metric": m} for m in headline for kind in ("bar", "paired")]
+    plots += [{"type": "daily", "metric": m} for m in ("orders", "backlog_end")]
+    return plots
 
 
 def _override_dict(overrides: Sequence[str]) -> dict:
@@ -686,9 +705,9 @@ def _daily_means(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     g = daily.groupby(["variant", "day"], sort=False)[cols]
     mean, std, n = g.mean(), g.std(ddof=1), g.count()
     out = mean.copy()
+    t = {k: t_quantile(0.975, k - 1) if k > 1 else math.nan for k in pd.unique(n.to_numpy().ravel())}
     for c in cols:
-        t = n[c].map(lambda k: t_quantile(0.975, k - 1) if k > 1 else math.nan)
-        hw = t * std[c] / n[c].pow(0.5)
+        hw = n[c].map(t) * std[c] / n[c].pow(0.5)
         out[f"{c}_low"], out[f"{c}_high"] = mean[c] - hw, mean[c] + hw
     out = out.reset_index()
     out.insert(2, "date", [day_date(scenario, int(d)) for d in out["day"]])
@@ -706,11 +725,13 @@ def _tables(result: WhatIfResult) -> dict[str, pd.DataFrame | None]:
 
 
 def tables_excel(result: WhatIfResult) -> bytes:
-    """An Excel workbook (xlsx) with sheets cards, summary, paired, runs and daily."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "whatif.xlsx"
-        write_workbook(path, _tables(result))
-        return path.read_bytes()
+    """An Excel workbook (xlsx, openpyxl) with sheets cards, summary, paired (if any), runs and daily."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in _tables(result).items():
+            if frame is not None:
+                frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+    return buffer.getvalue()
 
 
 def tables_csv(result: WhatIfResult) -> bytes:
