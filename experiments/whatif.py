@@ -35,6 +35,7 @@ import yaml
 from pydantic import BaseModel
 
 from experiments.api import ExperimentInterrupted, run_experiment
+from experiments.output import atomic_write, atomic_write_text
 from experiments.spec import DAILY_COLUMNS
 from experiments.stats import t_quantile
 from sim.kpis import kpi
@@ -444,7 +445,7 @@ def save_upload(name: str, data: bytes, results: str | Path = "results") -> Path
     folder = Path(results) / "whatif" / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{shown}"
-    path.write_bytes(data)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
     try:
         src = read_yaml(path)
         if isinstance(src.data, dict) and "extends" in src.data:
@@ -608,7 +609,7 @@ def _spec_file(whatif: WhatIf, results: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_safe_stem(whatif.name)}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
     if not path.exists():
-        path.write_text(text, encoding="utf-8")
+        atomic_write_text(path, text)
     return path
 
 
