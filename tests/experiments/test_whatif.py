@@ -33,6 +33,7 @@ from experiments.whatif import (
     windows,
 )
 from sim import InputError
+from sim.kpis import kpi
 from sim.scenario.loader import load_scenario, scenario_to_dict, window_override
 
 DOUBLE11 = SCENARIOS / "double11.yaml"
@@ -135,7 +136,10 @@ def test_run_whatif_equals_replicate_with_the_same_overrides_window_and_seed(sma
         assert got.tolist() == mine[metric].tolist()
     assert calls[0] == (0, 6) and calls[-1] == (6, 6) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert res.from_cache == 0 and res.report_path.is_file() and res.report_path.parent == res.folder
-    assert cards.at["total_cost", "text"].startswith("") and "±" in cards.at["total_cost", "text"]
+    half = res.summary.set_index(["variant", "metric"]).at[("r5", "total_cost"), "half_width"]
+    assert cards.at["total_cost", "text"] == kpi("total_cost").format_ci(
+        cards.at["total_cost", "mean"], half
+    )  # as the CLI
 
 
 def test_repeating_a_what_if_is_all_from_cache_and_the_baseline_is_shared(small_run):
