@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
-from experiments.api import ExperimentInterrupted, run_experiment
+from experiments.api import ExperimentInterrupted, WorkRefused, run_experiment
 from experiments.output import atomic_write, atomic_write_text
 from experiments.spec import DAILY_COLUMNS
 from experiments.stats import t_quantile
@@ -644,6 +644,8 @@ def run_whatif(
             on_progress=on_progress,
             cancel=cancel,
         )
+    except WorkRefused as exc:  # name the scenario, not the spec written for it
+        raise WorkRefused(str(exc).replace(str(spec_path), f"what-if {whatif.name!r} of {whatif.scenario}")) from None
     except ExperimentInterrupted:
         if cancel is not None and cancel.is_set():
             raise WhatIfCancelled(f"what-if {whatif.name!r} cancelled; finished replications are cached") from None

@@ -16,7 +16,7 @@ import yaml
 from exp_helpers import CLASSROOM_SQ
 from helpers import SCENARIOS
 
-from experiments.api import replicate, run_experiment
+from experiments.api import WorkRefused, replicate, run_experiment
 from experiments.stats import paired_differences
 from experiments.whatif import (
     MAX_UPLOAD_BYTES,
@@ -243,6 +243,13 @@ def test_cancel_stops_a_run_and_keeps_what_finished(tmp_path, executor):
         assert cached == 1
     again = run_whatif(whatif, tmp_path / "results", executor="serial")
     assert again.from_cache == cached
+
+
+def test_work_the_estimate_refuses_is_refused_before_anything_runs(tmp_path):
+    huge = WhatIf(str(DOUBLE11), ("demand.scale=200",), 50, name="huge")
+    with pytest.raises(WorkRefused, match=r"what-if 'huge' of .*double11\.yaml"):
+        run_whatif(huge, tmp_path, executor="serial")
+    assert not (tmp_path / "whatif" / "runs").exists()
 
 
 def test_an_upload_too_big_is_one_line_and_nothing_is_stored(tmp_path):
