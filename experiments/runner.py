@@ -514,7 +514,6 @@ def _dask_collect(futures: dict, on_done, as_completed, cancel: Event | None) ->
             on_done(futures[f], f.result())
         if not pending.has_ready():
             time.sleep(CANCEL_POLL_SECONDS)
-    _check_cancel(cancel)
 
 
 def _quietly(step: Callable[[], object]) -> None:
