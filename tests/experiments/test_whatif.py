@@ -5,6 +5,7 @@ cancel, the paired CI under common random numbers, the saved-set spec and upload
 from __future__ import annotations
 
 import io
+import multiprocessing
 import threading
 import zipfile
 from pathlib import Path
@@ -237,6 +238,7 @@ def test_cancel_stops_a_run_and_keeps_what_finished(tmp_path, executor):
 
     with pytest.raises(WhatIfCancelled):
         run_whatif(whatif, tmp_path / "results", executor=executor, workers=2, on_progress=progress, cancel=cancel)
+    assert multiprocessing.active_children() == []  # the workers were ended, not left running
     cached = len(list((tmp_path / "results" / "whatif" / "runs" / "cache").glob("*.json")))
     assert 1 <= cached < 16
     if executor == "serial":
