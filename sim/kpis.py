@@ -30,9 +30,12 @@ def currency_symbol(code: str | None) -> str:
 
 
 def money(value: float, currency: str | None = None, decimals: int = 0) -> str:
-    """``money(1234.5, "CNY")`` -> ``'¥1,235'``; ``money(-3, "SEK")`` -> ``'-3 SEK'``."""
+    """``money(1234.5, "CNY")`` -> ``'¥1,235'``; ``money(-3, "SEK")`` -> ``'-3 SEK'``.
+
+    The sign is that of the rounded amount: ``money(-0.001, "CNY", 2)`` -> ``'¥0.00'``, not ``'-¥0.00'``.
+    """
     sym = currency_symbol(currency)
-    sign = "-" if value < 0 else ""
+    sign = "-" if round(value, decimals) < 0 else ""
     body = f"{abs(value):,.{decimals}f}"
     if not sym:
         return sign + body
@@ -78,6 +81,8 @@ class KPI:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "n/a"
         plus = "+" if signed and value > 0 else ""
+        if self.kind == "money" and round(value, 2 if abs(value) < 100 else 0) == 0:
+            plus = ""  # a difference that rounds to nothing carries no sign
         if self.kind == "rate":
             return f"{plus}{value * 100:.1f} pp" if signed else f"{value * 100:.1f}%"
         if self.kind == "money":
