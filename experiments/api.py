@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,7 @@ class ExperimentResult:
     wall_seconds: float
     events_summary: pd.DataFrame | None = None  # per promotion event: mean and CI of every KPI
     currency: str | None = None
+    from_cache: int = 0  # replications taken from the cache instead of simulated
 
 
 def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd.DataFrame:
@@ -115,6 +118,8 @@ def run_experiment(
     allow_large: bool = False,
     window: tuple | None = None,
     orders: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> ExperimentResult:
     """Run an experiment spec and write its run folder (tables, plots, report); return the tables.
 
@@ -130,6 +135,10 @@ def run_experiment(
     KPI to that window (``kpi_window``), as ``--window START:END`` does. ``orders=True``
     also writes ``orders.csv``/``.parquet``, one row per order of every variant and
     replication (``--orders``; every replication is then simulated, the cache only keeps KPIs).
+    ``on_progress(done, total)`` is called once before anything runs (cached replications
+    counted as done) and after each finished replication; ``cancel`` (a ``threading.Event``)
+    set from another thread stops the run as Ctrl-C does (:class:`ExperimentInterrupted`,
+    the finished replications stay cached).
 
     >>> import tempfile
     >>> res = run_experiment("experiments/demo.yaml", replications=2, results=tempfile.mkdtemp())  # doctest: +SKIP
@@ -139,8 +148,12 @@ def run_experiment(
     plan = _plan(
         Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet
     )
-    got = _simulate(plan, quiet, fresh, orders)
-    folder = write_folder(plan, got)
+    got = _simulate(plan, quiet, fresh, orders, on_progress, cancel)
+    return _result(plan, got, write_folder(plan, got))
+
+
+def _result(plan: Plan, got: Outcome, folder: Path) -> ExperimentResult:
+    """The :class:`ExperimentResult` of a finished plan whose run folder is ``folder``."""
     return ExperimentResult(
         plan.spec.name,
         plan.spec,
@@ -156,6 +169,7 @@ def run_experiment(
         got.wall_seconds,
         events_summary=got.events_summary,
         currency=getattr(plan.base_scenario, "currency", None),
+        from_cache=int(got.runs.attrs.get("from_cache", 0)),
     )
 
 
@@ -192,7 +206,14 @@ def _plan(
     return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window)
 
 
-def _simulate(plan: Plan, quiet: bool, fresh: bool, orders: bool) -> Outcome:
+def _simulate(
+    plan: Plan,
+    quiet: bool,
+    fresh: bool,
+    orders: bool,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Outcome:
     """Run the plan's tasks through the batch runner (cached) and compute the summary tables."""
     spec = plan.spec
     started = time.perf_counter()
@@ -210,6 +231,8 @@ def _simulate(plan: Plan, quiet: bool, fresh: bool, orders: bool) -> Outcome:
             fresh=fresh,
             events=event_rows,
             orders=order_tables,
+            on_progress=on_progress,
+            cancel=cancel,
         )
     except (Interrupted, KeyboardInterrupt):
         raise ExperimentInterrupted(plan.cache) from None

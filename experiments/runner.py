@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from threading import Event
 
 import pandas as pd
 
@@ -294,18 +295,33 @@ def _execute(
     daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
+    cancel: Event | None = None,
 ) -> None:
-    """Run ``job(scenario, seed, daily_columns)`` (never raising; ``run_task`` by default) for every task."""
+    """Run ``job(scenario, seed, daily_columns)`` (never raising; ``run_task`` by default) for every task.
+
+    ``cancel`` set (from another thread) raises ``KeyboardInterrupt`` here, as Ctrl-C would: serially
+    before the next replication starts, on worker processes within ``CANCEL_POLL_SECONDS``."""
     if not todo:
         return
     if executor == "serial" or (executor == "process" and (workers or os.cpu_count() or 1) == 1):
         for t in todo:
+            _check_cancel(cancel)
             on_done(t, job(t.point.scenario, t.seed, daily_columns))
         return
     if executor == "process":
-        _execute_processes(todo, workers or os.cpu_count() or 1, daily_columns, on_done, job)
+        _execute_processes(todo, workers or os.cpu_count() or 1, daily_columns, on_done, job, cancel)
         return
-    _execute_dask(todo, workers, scheduler, daily_columns, on_done, job)
+    _execute_dask(todo, workers, scheduler, daily_columns, on_done, job, cancel)
+
+
+#: How often a batch on worker processes or Dask looks at its cancel event (seconds).
+CANCEL_POLL_SECONDS = 0.2
+
+
+def _check_cancel(cancel: Event | None) -> None:
+    """Raise ``KeyboardInterrupt`` (the Ctrl-C path: workers ended, finished work kept) if ``cancel`` is set."""
+    if cancel is not None and cancel.is_set():
+        raise KeyboardInterrupt
 
 
 def _worker(conn, jobs: list, daily_columns: tuple | None, job: Callable = run_task) -> None:
@@ -397,6 +413,7 @@ def _execute_processes(
     daily_columns: tuple | None,
     on_done: Callable[[Task, dict], None],
     job: Callable = run_task,
+    cancel: Event | None = None,
 ) -> None:
     """Run ``todo`` on worker processes that this function owns from start to end.
 
@@ -405,6 +422,7 @@ def _execute_processes(
     then SIGKILL after a second), so queued replications never start, the running ones
     are dropped, and the exception propagates: finished ones are already in the cache.
     A worker that dies (killed, out of memory) fails only its replication and is replaced.
+    ``cancel`` set ends the batch the same way as Ctrl-C, within ``CANCEL_POLL_SECONDS``.
     """
     import multiprocessing as mp
     from multiprocessing.connection import wait
@@ -416,7 +434,8 @@ def _execute_processes(
         for _ in range(min(workers, len(todo))):
             pool.start()
         while pool.busy:
-            for conn in wait(list(pool.busy)):
+            _check_cancel(cancel)
+            for conn in wait(list(pool.busy), timeout=CANCEL_POLL_SECONDS if cancel is not None else None):
                 i, out = pool.receive(conn)
                 on_done(todo[i], out)
         finished = True
@@ -437,8 +456,11 @@ def _end_processes(procs, grace_seconds: float = 1.0) -> None:
             proc.join()
 
 
-def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callable = run_task) -> None:
-    """Run ``todo`` on Dask; on Ctrl-C cancel every future and close the client (and cluster) at once."""
+def _execute_dask(
+    todo, workers, scheduler, daily_columns, on_done, job: Callable = run_task, cancel: Event | None = None
+) -> None:
+    """Run ``todo`` on Dask; on Ctrl-C (or ``cancel`` set) cancel every future and close the client
+    (and cluster) at once."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -464,8 +486,7 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
         for t in todo:
             f = client.submit(job, t.point.scenario, t.seed, daily_columns, pure=False)
             futures[f] = t
-        for f in as_completed(list(futures)):
-            on_done(futures[f], f.result())
+        _dask_collect(futures, on_done, as_completed, cancel)
         finished = True
     finally:
         if finished:
@@ -478,6 +499,22 @@ def _execute_dask(todo, workers, scheduler, daily_columns, on_done, job: Callabl
             if cluster is not None:  # its worker processes would finish their task first: end them
                 _end_processes(set(mp.active_children()) - before)
                 _quietly(lambda: cluster.close(timeout=2))
+
+
+def _dask_collect(futures: dict, on_done, as_completed, cancel: Event | None) -> None:
+    """Hand each finished future's output to ``on_done``; look at ``cancel`` every ``CANCEL_POLL_SECONDS``."""
+    pending = as_completed(list(futures))
+    if cancel is None:
+        for f in pending:
+            on_done(futures[f], f.result())
+        return
+    while not pending.is_empty():
+        _check_cancel(cancel)
+        for f in pending.next_batch(block=False) or []:
+            on_done(futures[f], f.result())
+        if not pending.has_ready():
+            time.sleep(CANCEL_POLL_SECONDS)
+    _check_cancel(cancel)
 
 
 def _quietly(step: Callable[[], object]) -> None:
@@ -518,6 +555,14 @@ def _from_cache(
     return results, todo
 
 
+def _check_cacheable(cache_dir: Path | None, daily_columns: tuple | None, job: Callable | None) -> None:
+    """ValueError for outputs that cannot be cached: the whole daily table or a custom job's."""
+    if daily_columns is None and cache_dir is not None:
+        raise ValueError("daily_columns=None (the whole daily table) cannot be cached")
+    if job is not None and cache_dir is not None:
+        raise ValueError("the output of a custom job is not cached")
+
+
 def run_outputs(
     tasks: list[Task],
     cache_dir: Path | None = None,
@@ -531,6 +576,9 @@ def run_outputs(
     job: Callable | None = None,
     unit: str = "replications",
     record_orders: bool = False,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: Event | None = None,
 ) -> tuple[list[dict], int]:
     """Run ``tasks`` (what is not cached) with a progress bar; return (outputs in task order, cached count).
 
@@ -540,13 +588,12 @@ def run_outputs(
     executor it reaches the workers by fork, so it may be a closure). Ctrl-C raises
     :class:`Interrupted` carrying the finished outputs. ``record_orders`` adds each
     replication's per-order table (``orders``); those tables are not cached, so every task
-    runs (its KPIs are still cached for later runs).
+    runs (its KPIs are still cached for later runs). ``on_progress(done, total)`` is called once
+    before anything runs (``done``: the cached ones) and after each finished replication; ``cancel``
+    (a ``threading.Event``) set from another thread stops the batch as Ctrl-C does (:class:`Interrupted`).
     """
     daily_columns = None if daily_columns is None else tuple(daily_columns)
-    if daily_columns is None and cache_dir is not None:
-        raise ValueError("daily_columns=None (the whole daily table) cannot be cached")
-    if job is not None and cache_dir is not None:
-        raise ValueError("the output of a custom job is not cached")
+    _check_cacheable(cache_dir, daily_columns, job)
     cache = Cache(cache_dir) if cache_dir is not None else None
     if record_orders:
         job = job or partial(run_task, record_orders=True)
@@ -555,6 +602,8 @@ def run_outputs(
     if not quiet and len(todo) < len(tasks):
         print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications cached", file=sys.stderr)
 
+    if on_progress is not None:
+        on_progress(len(tasks) - len(todo), len(tasks))
     with Progress(len(tasks), len(tasks) - len(todo), quiet, unit=unit, desc=desc) as progress:
 
         def on_done(task: Task, out: dict) -> None:
@@ -564,9 +613,12 @@ def run_outputs(
             progress.step(
                 f"#{task.replication}" if task.point.name == desc else f"{task.point.name} #{task.replication}"
             )
+            if on_progress is not None:
+                on_progress(len(results), len(tasks))
 
         try:
-            _execute(todo, executor, workers, scheduler, daily_columns, on_done, job or run_task)
+            _check_cancel(cancel)
+            _execute(todo, executor, workers, scheduler, daily_columns, on_done, job or run_task, cancel)
         except KeyboardInterrupt:
             raise Interrupted(dict(results)) from None
     return [results[i] for i in range(len(tasks))], len(tasks) - len(todo)
@@ -583,15 +635,29 @@ def run_tasks(
     fresh: bool = False,
     events: list | None = None,
     orders: list | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: Event | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run what is not cached; return (runs table, daily long table) in task order.
 
     ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them;
     ``orders``: a list to extend with each replication's per-order table (variant and
-    replication columns first); asking for it runs every task (per-order tables are not cached)."""
+    replication columns first); asking for it runs every task (per-order tables are not cached).
+    ``on_progress`` and ``cancel``: as for :func:`run_outputs`."""
     daily_columns = tuple(daily_columns)
     outputs, cached = run_outputs(
-        tasks, cache_dir, executor, workers, scheduler, daily_columns, quiet, fresh, record_orders=orders is not None
+        tasks,
+        cache_dir,
+        executor,
+        workers,
+        scheduler,
+        daily_columns,
+        quiet,
+        fresh,
+        record_orders=orders is not None,
+        on_progress=on_progress,
+        cancel=cancel,
     )
     runs, daily = _tables(tasks, dict(enumerate(outputs)), daily_columns, events)
     if orders is not None:
