@@ -174,7 +174,8 @@ def lever_input(lv: Lever):
         index = options.index(lv.value) if lv.value in options else 0
         return st.selectbox(label, options, index=index, key=key, help=lv.help or None)
     cast = int if lv.kind == "int" else float
-    value = cast(lv.value)  # type: ignore[call-overload]
+    number = float(str(lv.value))
+    value = int(number) if lv.kind == "int" else number
     return st.number_input(
         label,
         min_value=None if lv.minimum is None else cast(lv.minimum),
@@ -222,7 +223,7 @@ def run_settings(scenario: str) -> tuple[int, tuple[str, str] | None, int | None
     c1, c2, c3, c4 = st.columns([1, 3, 1, 2])
     reps = int(c1.number_input("Replications", 1, 200, 4, 1, key="replications"))
     chosen = c2.selectbox("KPI window", labels, key="window")
-    i = labels.index(chosen)
+    i = labels.index(chosen) if chosen is not None else 0
     seed = c3.number_input("Seed", 0, 2**31 - 1, None, 1, key="seed", help="master seed; empty: the scenario's own")
     name = c4.text_input("What-if name", f"what-if {len(st.session_state.get('saved', {})) + 1}", key="name")
     window = None if i == 0 else (wins[i][1], wins[i][2])
@@ -321,7 +322,7 @@ def charts(daily: pd.DataFrame, events, key: str) -> None:
         st.info("No daily table for this run.")
         return
     names = [m for m in CHART_LABELS if m in daily.columns]
-    metric = st.selectbox("Daily chart", names, format_func=CHART_LABELS.get, key=f"chart_{key}")
+    metric = st.selectbox("Daily chart", names, format_func=lambda m: CHART_LABELS[m], key=f"chart_{key}") or names[0]
     st.altair_chart(daily_chart(daily, metric, events, CHART_LABELS[metric]), use_container_width=True)
     if events and "backlog_end" in daily.columns:
         dates = pd.to_datetime(daily["date"])
@@ -360,10 +361,17 @@ def save_current(result: WhatIfResult) -> None:
     st.session_state.run_message = f"saved {name!r}"
 
 
+def change_text(override: str, labels: dict[str, str]) -> str:
+    """``East DC: extra pickers on event days = 6`` for a lever's override, else the override itself."""
+    key, _, value = override.partition("=")
+    return f"{labels[key.strip()]} = {value.strip()}" if key.strip() in labels else override
+
+
 def result_panel(result: WhatIfResult) -> None:
     """The last run: cards, charts, downloads and the save button."""
     w = result.whatif
-    changes = ", ".join(w.overrides) or "no changes"
+    labels = {lv.key: lv.label for lv in levers(w.scenario)}
+    changes = ", ".join(change_text(o, labels) for o in w.overrides) or "no changes"
     cached = f"; {result.from_cache} replications from the cache" if result.from_cache else ""
     st.subheader(f"{w.name}: {changes}")
     st.caption(f"{w.replications} replications, {result.seconds:.1f} s{cached}. Folder: {result.folder}")
@@ -399,7 +407,8 @@ def compare_panel() -> None:
     if not chosen:
         return
     st.caption("Each cell: mean ± 95% half-width (paired change against the baseline).")
-    st.dataframe(compare_table(chosen), hide_index=True, use_container_width=True, key="compare_table")
+    with st.container(key="compare_table"):
+        st.dataframe(compare_table(chosen), hide_index=True, use_container_width=True)
     daily = pd.concat(
         [c.daily[c.daily["variant"] != "baseline"] for c in chosen]
         + [chosen[0].daily[chosen[0].daily["variant"] == "baseline"]]
