@@ -10,6 +10,7 @@ except the uploads, which :func:`experiments.whatif.save_upload` stores under a 
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
 import re
@@ -51,6 +52,7 @@ ROOT = Path(os.environ.get("ECOMLAB_WEB_ROOT", "."))
 PRESELECTED = os.environ.get("ECOMLAB_WEB_SCENARIO", "")
 TOKEN = os.environ.get("ECOMLAB_WEB_TOKEN", "")
 WORKERS = min(2, os.cpu_count() or 1)
+CUSTOM = "other dates..."
 CHART_LABELS = {
     "orders": "Orders placed",
     "backlog_end": "Picking backlog at day end (orders)",
@@ -210,7 +212,7 @@ def free_overrides() -> list[str]:
     text = st.text_area(
         "More changes: one KEY=VALUE per line (any scenario key, as run.py --set takes it)",
         key="free_overrides",
-        placeholder="warehouses[east_dc].picking.promo_extra_pickers=6",
+        placeholder="for example: routing.carrier=fastest",
         height=80,
     )
     return [line.strip() for line in text.splitlines() if line.strip()]
@@ -219,14 +221,20 @@ def free_overrides() -> list[str]:
 def run_settings(scenario: str) -> tuple[int, tuple[str, str] | None, int | None, str]:
     """Replications, KPI window, seed and name of the what-if."""
     wins = windows(scenario)
-    labels = [f"{label}: {a} to {b}" for label, a, b in wins]
+    labels = [f"{label}: {a} to {b}" for label, a, b in wins] + [CUSTOM]
     c1, c2, c3, c4 = st.columns([1, 3, 1, 2])
     reps = int(c1.number_input("Replications", 1, 200, 4, 1, key="replications"))
     chosen = c2.selectbox("KPI window", labels, key="window")
     i = labels.index(chosen) if chosen is not None else 0
     seed = c3.number_input("Seed", 0, 2**31 - 1, None, 1, key="seed", help="master seed; empty: the scenario's own")
     name = c4.text_input("What-if name", f"what-if {len(st.session_state.get('saved', {})) + 1}", key="name")
-    window = None if i == 0 else (wins[i][1], wins[i][2])
+    if chosen == CUSTOM:
+        first, last = dt.date.fromisoformat(wins[0][1]), dt.date.fromisoformat(wins[0][2])
+        picked = c2.date_input("From, to (inclusive)", (first, last), first, last, key="custom_window")
+        dates = tuple(picked) if isinstance(picked, tuple) else ()
+        window = (dates[0].isoformat(), dates[-1].isoformat()) if dates else None
+    else:
+        window = None if i == 0 else (wins[i][1], wins[i][2])
     return reps, window, None if seed is None else int(seed), name.strip() or "what-if"
 
 
@@ -325,16 +333,23 @@ def charts(daily: pd.DataFrame, events, key: str) -> None:
     metric = st.selectbox("Daily chart", names, format_func=lambda m: CHART_LABELS[m], key=f"chart_{key}") or names[0]
     st.altair_chart(daily_chart(daily, metric, events, CHART_LABELS[metric]), use_container_width=True)
     if events and "backlog_end" in daily.columns:
-        dates = pd.to_datetime(daily["date"])
-        near = pd.Series(False, index=daily.index)
-        for _, a, b in events:
-            near |= (dates >= pd.Timestamp(a) - pd.Timedelta(days=7)) & (
-                dates <= pd.Timestamp(b) + pd.Timedelta(days=7)
-            )
-        around = daily[near.to_numpy()]
-        if not around.empty:
-            title = "Picking backlog around the events (a week either side)"
-            st.altair_chart(daily_chart(around, "backlog_end", events, title), use_container_width=True)
+        st.markdown("**Picking backlog at day end around each event** (a week either side; event days shaded)")
+        cols = st.columns(min(len(events), 3))
+        for col, event in zip(cols, events[:3], strict=False):
+            with col:
+                backlog_near(daily, event)
+
+
+def backlog_near(daily: pd.DataFrame, event: tuple[str, str, str]) -> None:
+    """The backlog chart of one event: its days and a week either side."""
+    label, a, b = event
+    dates = pd.to_datetime(daily["date"])
+    near = (dates >= pd.Timestamp(a) - pd.Timedelta(days=7)) & (dates <= pd.Timestamp(b) + pd.Timedelta(days=7))
+    around = daily[near.to_numpy()]
+    if around.empty:
+        st.caption(f"{label}: no days in this run")
+        return
+    st.altair_chart(daily_chart(around, "backlog_end", [event], label), use_container_width=True)
 
 
 def downloads(result: WhatIfResult) -> None:
