@@ -311,6 +311,7 @@ def daily_chart(daily: pd.DataFrame, metric: str, events, title: str) -> alt.Cha
     """Mean per day and variant of ``metric`` with its 95% band; event days shaded."""
     frame = daily[["variant", "date", metric, f"{metric}_low", f"{metric}_high"]].copy()
     frame["date"] = pd.to_datetime(frame["date"])
+    frame[f"{metric}_low"] = frame[f"{metric}_low"].clip(lower=0)  # counts and money per day: never below 0
     base = alt.Chart(frame).encode(x=alt.X("date:T", title="Date"), color=alt.Color("variant:N", title="Variant"))
     band = base.mark_area(opacity=0.2).encode(y=f"{metric}_low:Q", y2=f"{metric}_high:Q")
     line = base.mark_line().encode(
@@ -355,11 +356,15 @@ def backlog_near(daily: pd.DataFrame, event: tuple[str, str, str]) -> None:
 def downloads(result: WhatIfResult) -> None:
     """Download buttons: the plan overlay, the tables (CSV zip, Excel) and the HTML report."""
     stem = slug(result.whatif.name)
+    files = st.session_state.setdefault("files", {})
+    if id(result) not in files:  # built once per result, not on every rerun
+        files[id(result)] = (tables_csv(result), tables_excel(result))
+    csv_zip, xlsx_bytes = files[id(result)]
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Overlay YAML", overlay_yaml(result.whatif), f"{stem}.yaml", "text/yaml", key="dl_overlay")
-    c2.download_button("Tables (CSV, zip)", tables_csv(result), f"{stem}-tables.zip", "application/zip", key="dl_csv")
+    c2.download_button("Tables (CSV, zip)", csv_zip, f"{stem}-tables.zip", "application/zip", key="dl_csv")
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    c3.download_button("Tables (Excel)", tables_excel(result), f"{stem}.xlsx", xlsx, key="dl_xlsx")
+    c3.download_button("Tables (Excel)", xlsx_bytes, f"{stem}.xlsx", xlsx, key="dl_xlsx")
     report = Path(result.report_path)
     if report.is_file():
         c4.download_button("HTML report", report.read_bytes(), f"{stem}-report.html", "text/html", key="dl_report")

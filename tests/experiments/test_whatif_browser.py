@@ -110,6 +110,9 @@ def sync_api_error():
 
 def _screenshot(page, path: Path) -> None:
     """The whole page at 1,280 px: Streamlit scrolls inside its main block, so the viewport grows to fit it."""
+    page.wait_for_timeout(1500)
+    page.locator(".st-key-dl_overlay").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1280, "height": max(900, int(height))})
     page.wait_for_timeout(800)
