@@ -312,8 +312,11 @@ def daily_chart(daily: pd.DataFrame, metric: str, events, title: str) -> alt.Cha
     frame = daily[["variant", "date", metric, f"{metric}_low", f"{metric}_high"]].copy()
     frame["date"] = pd.to_datetime(frame["date"])
     frame[f"{metric}_low"] = frame[f"{metric}_low"].clip(lower=0)  # counts and money per day: never below 0
-    base = alt.Chart(frame).encode(x=alt.X("date:T", title="Date"), color=alt.Color("variant:N", title="Variant"))
-    band = base.mark_area(opacity=0.2).encode(y=f"{metric}_low:Q", y2=f"{metric}_high:Q")
+    color = alt.Color("variant:N", title="Variant", scale=alt.Scale(scheme="tableau10"))
+    base = alt.Chart(frame).encode(x=alt.X("date:T", title="Date"), color=color)
+    band = base.mark_area(opacity=0.15).encode(
+        y=f"{metric}_low:Q", y2=f"{metric}_high:Q", color=alt.Color("variant:N", legend=None)
+    )
     line = base.mark_line().encode(
         y=alt.Y(f"{metric}:Q", title=CHART_LABELS.get(metric, metric)),
         tooltip=["variant", alt.Tooltip("date:T"), alt.Tooltip(f"{metric}:Q", format=",.1f")],
