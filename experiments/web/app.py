@@ -314,9 +314,7 @@ def daily_chart(daily: pd.DataFrame, metric: str, events, title: str) -> alt.Cha
     frame[f"{metric}_low"] = frame[f"{metric}_low"].clip(lower=0)  # counts and money per day: never below 0
     color = alt.Color("variant:N", title="Variant", scale=alt.Scale(scheme="tableau10"))
     base = alt.Chart(frame).encode(x=alt.X("date:T", title="Date"), color=color)
-    band = base.mark_area(opacity=0.15).encode(
-        y=f"{metric}_low:Q", y2=f"{metric}_high:Q", color=alt.Color("variant:N", legend=None)
-    )
+    band = base.mark_area(opacity=0.15).encode(y=f"{metric}_low:Q", y2=f"{metric}_high:Q")
     line = base.mark_line().encode(
         y=alt.Y(f"{metric}:Q", title=CHART_LABELS.get(metric, metric)),
         tooltip=["variant", alt.Tooltip("date:T"), alt.Tooltip(f"{metric}:Q", format=",.1f")],
@@ -325,7 +323,8 @@ def daily_chart(daily: pd.DataFrame, metric: str, events, title: str) -> alt.Cha
     shade = shading(events)
     if shade is not None:
         layers.insert(0, shade)
-    return alt.layer(*layers).properties(title=title, height=260).interactive(bind_y=False)
+    chart = alt.layer(*layers).properties(title=title, height=260).interactive(bind_y=False)
+    return chart.configure_legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
 
 
 def charts(daily: pd.DataFrame, events, key: str) -> None:
@@ -381,6 +380,7 @@ def save_current(result: WhatIfResult) -> None:
         st.session_state.run_message = f"at most {MAX_WHATIFS} saved what-ifs; remove one first"
         return
     saved[name] = result
+    st.session_state.compare = list(saved)[-MAX_WHATIFS:]  # the comparison shows the new one too
     st.session_state.run_message = f"saved {name!r}"
 
 
@@ -431,7 +431,7 @@ def compare_panel() -> None:
         return
     st.caption("Each cell: mean ± 95% half-width (paired change against the baseline).")
     with st.container(key="compare_table"):
-        st.dataframe(compare_table(chosen), hide_index=True, use_container_width=True)
+        st.table(compare_table(chosen).set_index("KPI"))
     daily = pd.concat(
         [c.daily[c.daily["variant"] != "baseline"] for c in chosen]
         + [chosen[0].daily[chosen[0].daily["variant"] == "baseline"]]

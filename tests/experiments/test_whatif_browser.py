@@ -160,15 +160,17 @@ def test_whatif_page_matches_simulate_and_compares(server, tmp_path):
             second = _run_whatif(page, 4, "four extra")
             page.locator(".st-key-save button").click()
             page.wait_for_selector("text=Compare saved what-ifs", timeout=30_000)
-            compare = page.locator(".st-key-compare_table")
+            compare = page.locator(".st-key-compare_table", has_text="four extra")
             compare.wait_for(timeout=30_000)
             _screenshot(page, tmp_path / "whatif-compare.png")
             has_spec = page.locator(".st-key-dl_spec").count() == 1
+            table = compare.inner_text()
         finally:
             browser.close()
 
     assert _expected(tmp_path, start, end, 6, "on_time_rate") in first
     assert _expected(tmp_path, start, end, 4, "on_time_rate") in second
+    assert "six extra" in table and "four extra" in table and "On-time delivery" in table, table
     assert has_spec, "two what-ifs of one scenario, window and seed export as one experiment spec"
 
 
