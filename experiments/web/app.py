@@ -380,7 +380,6 @@ def save_current(result: WhatIfResult) -> None:
         st.session_state.run_message = f"at most {MAX_WHATIFS} saved what-ifs; remove one first"
         return
     saved[name] = result
-    st.session_state.compare = list(saved)[-MAX_WHATIFS:]  # the comparison shows the new one too
     st.session_state.run_message = f"saved {name!r}"
 
 
@@ -425,7 +424,8 @@ def compare_panel() -> None:
     if not saved:
         return
     st.header("Compare saved what-ifs")
-    names = st.multiselect("What-ifs", list(saved), default=list(saved), max_selections=MAX_WHATIFS, key="compare")
+    key = "compare_" + slug("|".join(saved))  # a new saved what-if makes a new selection: all saved ones
+    names = st.multiselect("What-ifs", list(saved), default=list(saved), max_selections=MAX_WHATIFS, key=key)
     chosen = [saved[n] for n in names]
     if not chosen:
         return
