@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +96,11 @@ def serve(scenario: str | None, host: str, port: int, token: str | None, results
     )
     env["PYTHONPATH"] = os.pathsep.join([str(Path(root).resolve()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     print(f"what-if page: {page_url(host, port, token)}  (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(streamlit_command(host, port), env=env, cwd=str(Path(root).resolve()))
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())  # stopping serve stops Streamlit too
     try:
-        return subprocess.call(streamlit_command(host, port), env=env, cwd=str(Path(root).resolve()))
+        return proc.wait()
     except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
         return 130
