@@ -230,6 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--workers", type=A.workers, default=1, help="parallel worker processes (default 1)")
     ct.add_argument("--quiet", action="store_true", help="no progress output")
 
+    sv = sub.add_parser(
+        "serve",
+        help="the what-if page in the browser (local web app; 127.0.0.1 unless --host and --token)",
+    )
+    sv.add_argument("file", nargs="?", default=None, metavar="SCENARIO", help="scenario preselected on the page")
+    sv.add_argument("--port", type=A.port, default=8501, help="TCP port (default 8501)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    sv.add_argument(
+        "--token",
+        default=None,
+        help="secret the page asks for (?token=... in the URL); required for a --host other machines can reach",
+    )
+    sv.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
+
     b = sub.add_parser(
         "bench",
         help="CPU and wall time of every part, interleaved with a bare-SimPy baseline, beside the targets",

@@ -33,6 +33,7 @@ COMMANDS = {
     "schema": "schema",
     "check-theory": "check_theory",
     "bench": "bench",
+    "serve": "serve",
 }
 
 
@@ -60,7 +61,7 @@ def check_output_locations(args) -> None:
     from experiments.output import OutputPathError, writable_file, writable_folder
 
     out = getattr(args, "out", None)
-    if args.command in ("simulate", "experiment", "bench", "compare"):
+    if args.command in ("simulate", "experiment", "bench", "compare", "serve"):
         if out is not None:
             writable_folder(out, "--out")
         else:

@@ -26,6 +26,7 @@ __all__ = [
     "bench_groups",
     "fraction",
     "money",
+    "port",
     "replications",
     "roas",
     "seed",
@@ -72,6 +73,7 @@ fraction = number(float, lambda v: 0 < v < 1, "must lie strictly between 0 and 1
 share = number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
 money = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
 roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
+port = number(int, lambda v: 1 <= v <= 65535, "must be a TCP port between 1 and 65535")
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 
