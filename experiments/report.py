@@ -24,7 +24,7 @@ import pandas as pd
 from experiments.headline import headline
 from experiments.output import atomic_write_text
 
-__all__ = ["fmt_mean_hw", "fmt_num", "markdown_table", "write_report"]
+__all__ = ["fmt_mean_hw", "fmt_num", "markdown_table", "write_document", "write_report"]
 
 MISSING = "–"
 SIG_MARK = "✱"
@@ -410,4 +410,35 @@ def write_report(
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
     atomic_write_text(md_path, "\n".join(md).rstrip() + "\n")
     atomic_write_text(html_path, _html_page(title, body))
+    return md_path, html_path
+
+
+def write_document(
+    out_dir: str | Path,
+    title: str,
+    intro_lines: list[str],
+    tables: list[tuple[str, str, pd.DataFrame]],
+    plots: list[tuple[str, Path]],
+    appendix: dict[str, str] | None = None,
+) -> tuple[Path, Path]:
+    """``report.md`` and a self-contained ``report.html`` in the experiments' style, for reports that are not
+    variant comparisons (the backtest of ``run.py fit --check``): intro lines, then each (heading, note,
+    table), the plots and the appendix. Returns (markdown_path, html_path)."""
+    out_dir = Path(out_dir)
+    plots = _checked_plots(plots)
+    sections = [_intro_section(title, intro_lines, 0)]
+    for heading, note, table in tables:
+        md, body = _table_section(heading, table)
+        if note:
+            md.insert(2, note)
+            md.insert(3, "")
+            body.insert(1, f'<p class="note">{html.escape(note)}</p>')
+        sections.append((md, body))
+    sections += [_plots_section(plots, out_dir), _appendix_section(appendix or {})]
+    md_lines = [line for part, _ in sections for line in part]
+    body_parts = [part for _, parts in sections for part in parts]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
+    atomic_write_text(md_path, "\n".join(md_lines).rstrip() + "\n")
+    atomic_write_text(html_path, _html_page(title, body_parts))
     return md_path, html_path
