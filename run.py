@@ -230,6 +230,28 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--workers", type=A.workers, default=1, help="parallel worker processes (default 1)")
     ct.add_argument("--quiet", action="store_true", help="no progress output")
 
+    ft = sub.add_parser(
+        "fit",
+        help="fit a scenario to an order-line export (CSV or Parquet); --check N backtests it",
+        description="Reads one row per order line (order id, timestamp, SKU, quantity, unit price; optional "
+        "region, warehouse, carrier, promised and delivered dates, returned flag, status, line number), cleans it "
+        "by stated rules (one line per kind of problem, with counts and file lines) and writes a scenario with a "
+        "comment on every fitted value. See docs/fit.md.",
+    )
+    ft.add_argument("file", metavar="ORDERS", help="order-line table: .csv or .parquet")
+    ft.add_argument("--out", type=Path, required=True, help="scenario YAML to write")
+    ft.add_argument(
+        "--base", default=None, metavar="BASE.yaml", help="keep this scenario's warehouses, carriers, costs"
+    )
+    ft.add_argument("--mapping", default=None, metavar="MAPPING.yaml", help="column names, time zone, status values")
+    ft.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map one field to a column (repeatable)")
+    ft.add_argument("--calendar", type=Path, default=None, metavar="CAL.yaml", help="known promotions: no detection")
+    ft.add_argument("--name", default=None, help="scenario name (default: the --out file's stem)")
+    ft.add_argument("--check", type=A.replications, default=0, metavar="N", help="backtest: simulate N times, report")
+    ft.add_argument("--seed", type=A.seed, default=1, help="master seed of the backtest (default 1)")
+    ft.add_argument("--results", type=Path, default=ROOT / "results", help="results root for the backtest report")
+    allow_large(ft)
+
     sv = sub.add_parser(
         "serve",
         help="the what-if page in the browser (local web app; 127.0.0.1 unless --host and --token)",

@@ -34,6 +34,7 @@ COMMANDS = {
     "check-theory": "check_theory",
     "bench": "bench",
     "serve": "serve",
+    "fit": "fit",
 }
 
 
@@ -65,6 +66,12 @@ def check_output_locations(args) -> None:
         if out is not None:
             writable_folder(out, "--out")
         else:
+            writable_folder(args.results, "--results")
+    elif args.command == "fit":
+        if Path(args.out).suffix.lower() not in (".yaml", ".yml"):
+            raise OutputPathError(f"--out: {args.out} must be a .yaml file (the fitted scenario)")
+        writable_file(args.out, "--out")
+        if args.check:
             writable_folder(args.results, "--results")
     elif args.command == "optimize":
         if getattr(args, "sweep", None):
