@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write orders.csv/.parquet: one row per order (warehouse, carrier, dates, cost, status)",
     )
+    s.add_argument(
+        "--lines",
+        action="store_true",
+        help="also write order_lines.csv/.parquet: one row per order line (SKU, quantity, unit price, the order's "
+        "warehouse, carrier, dates, status)",
+    )
 
     e = sub.add_parser("experiment", help="run an experiment spec: variants x replications -> tables, plots, report")
     e.add_argument("spec", help="experiment spec YAML (e.g. experiments/demo.yaml)")

@@ -65,15 +65,19 @@ def tasks_for(points: list[Point], replications: int, master_seed: int) -> list[
     return [Task(p, r, seeds[r]) for p in points for r in range(replications)]
 
 
-def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_orders: bool = False) -> dict:
+def run_task(
+    scenario, seed: int, daily_columns: tuple[str, ...] | None, record_orders: bool = False, record_lines: bool = False
+) -> dict:
     """Simulate one replication; never raises (errors come back as data).
 
     ``daily_columns`` None keeps the whole daily table (a DataFrame; not cacheable);
-    ``record_orders`` adds the per-order table (``sim.model.records.order_details``) as ``orders``.
+    ``record_orders`` adds the per-order table (``sim.model.records.order_details``) as ``orders``,
+    ``record_lines`` the order-line table (``sim.model.order_lines.order_lines``) as ``lines``.
     """
     start = time.perf_counter()
     try:
-        result = simulate(scenario, seed, record_orders=True) if record_orders else simulate(scenario, seed)
+        recorded = record_orders or record_lines
+        result = simulate(scenario, seed, record_orders=True) if recorded else simulate(scenario, seed)
         daily = result.daily if daily_columns is None else {c: result.daily[c].tolist() for c in daily_columns}
         out = {
             "status": "ok",
@@ -87,6 +91,10 @@ def run_task(scenario, seed: int, daily_columns: tuple[str, ...] | None, record_
             from sim.model.records import order_details
 
             out["orders"] = order_details(result, scenario)
+        if record_lines:
+            from sim.model.order_lines import order_lines
+
+            out["lines"] = order_lines(result, scenario)
         return out
     except Exception as exc:  # a failed replication must not stop the others
         return {

@@ -2,7 +2,7 @@
 
 The run folder (``results/<name>/<run-id>/`` unless ``out``) holds ``kpis``, ``summary`` and
 ``daily`` tables (CSV and Parquet), ``summary.xlsx``, per-event tables when the scenario has
-promotion events, ``orders`` when asked for, the resolved ``scenario.yaml`` and
+promotion events, ``orders`` and ``order_lines`` when asked for, the resolved ``scenario.yaml`` and
 ``manifest.json``. The replications go through the batch runner; Ctrl-C keeps what finished.
 """
 
@@ -44,6 +44,7 @@ class Replications:
     dailies: list[pd.DataFrame] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # tidy: replication, event, kpi, value
     orders: list[pd.DataFrame] = field(default_factory=list)
+    lines: list[pd.DataFrame] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -81,12 +82,14 @@ def collect(tasks: list[Task], outputs: dict[int, dict]) -> Replications:
         got.events.extend(event_rows(out, replication=task.replication))
         if "orders" in out:
             got.orders.append(_with_replication(out["orders"], task.replication))
+        if "lines" in out:
+            got.lines.append(_with_replication(out["lines"], task.replication))
     return got
 
 
-def _run(tasks: list[Task], workers: int, quiet: bool, orders: bool) -> tuple[dict[int, dict], bool]:
+def _run(tasks: list[Task], workers: int, quiet: bool, orders: bool, lines: bool) -> tuple[dict[int, dict], bool]:
     """(task index -> output of the finished replications, whether Ctrl-C stopped the batch)."""
-    job = partial(run_task, record_orders=True) if orders else None
+    job = partial(run_task, record_orders=orders, record_lines=lines) if orders or lines else None
     try:  # the batch runner: one replication per task, its worker processes, progress, Ctrl-C
         outputs, _ = run_outputs(tasks, None, "process", workers, None, daily_columns=None, quiet=quiet, job=job)
         return dict(enumerate(outputs)), False
@@ -107,6 +110,8 @@ def _write_tables(folder: Path, name: str, got: Replications) -> tuple[pd.DataFr
         write_workbook(folder / "summary.xlsx", {"summary": summary.drop(columns=["variant"])})
         if got.orders:
             write_table(folder, "orders", pd.concat(got.orders, ignore_index=True))
+        if got.lines:
+            write_table(folder, "order_lines", pd.concat(got.lines, ignore_index=True))
     if got.events:
         ev_table = pd.DataFrame(got.events)
         ev_summary = event_summary(ev_table)
@@ -141,10 +146,12 @@ def simulate_to_folder(
     workers: int = 1,
     quiet: bool = False,
     orders: bool = False,
+    lines: bool = False,
     provenance: Provenance | None = None,
 ) -> SimulateResult:
     """Simulate ``replications`` of ``scenario`` (seeds from ``master_seed``) and write the run folder.
 
+    ``orders`` adds the per-order table, ``lines`` the order-line table (one row per order line).
     ``provenance`` (scenario file, overrides, window, plans) goes into the manifest. A failed
     replication is a line in ``failures``; Ctrl-C stops the batch and the folder keeps what
     finished (``interrupted``).
@@ -154,7 +161,7 @@ def simulate_to_folder(
     if out is None:  # results/<name>/ stays inside results/ (the name is a slug; this is the guard)
         inside(results, Path(results) / scenario.name)
     with RunFolder(results, scenario.name, digest, out) as rf:
-        finished, interrupted = _run(tasks, workers, quiet, orders)
+        finished, interrupted = _run(tasks, workers, quiet, orders, lines)
         got = collect(tasks, finished)
         summary, ev_summary = _write_tables(rf.path, scenario.name, got)
         atomic_write_text(rf.path / "scenario.yaml", dump_scenario(scenario))

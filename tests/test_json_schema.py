@@ -19,10 +19,16 @@ SCHEMAS = {
     "scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
     "spec": ROOT / "docs" / "schema" / "spec.schema.json",
 }
+#: docs/examples holds specs, these scenarios, and column mappings (``*.mapping.yaml``: neither)
+EXAMPLE_SCENARIOS = {"shop.yaml"}
 SHIPPED = (
     [(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
     + [(p, "spec") for p in sorted((ROOT / "experiments").glob("*.yaml"))]
-    + [(p, "spec") for p in sorted((ROOT / "docs" / "examples").glob("*.yaml"))]
+    + [
+        (p, "scenario" if p.name in EXAMPLE_SCENARIOS else "spec")
+        for p in sorted((ROOT / "docs" / "examples").glob("*.yaml"))
+        if not p.name.endswith(".mapping.yaml")
+    ]
 )
 
 

@@ -104,6 +104,7 @@ def run(args) -> int:
         workers=workers,
         quiet=getattr(args, "quiet", False) or args.replications == 1,
         orders=getattr(args, "orders", False),
+        lines=getattr(args, "lines", False),
         provenance=Provenance(str(args.file), tuple(args.set), window, tuple(args.plan)),
     )
     return print_result(res)
