@@ -56,8 +56,10 @@ class Backtest:
     replications: int
 
 
-def _replicate(scenario: Scenario, seed: int, n: int, days: int) -> tuple[np.ndarray, ...]:
-    """(daily orders, weekday counts, month counts, lines histogram, line counts per SKU) of ``n`` replications."""
+def _replicate(
+    scenario: Scenario, seed: int, n: int, days: int
+) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """(daily orders, the dates, lines histogram, line counts per SKU) of ``n`` replications."""
     catalog = catalog_for(scenario)
     plan = demand_plan(scenario)
     dates = pd.date_range(scenario.start_date, periods=days, freq="D")
@@ -76,7 +78,7 @@ def _replicate(scenario: Scenario, seed: int, n: int, days: int) -> tuple[np.nda
 
 
 def _by(dates: pd.DatetimeIndex, daily: np.ndarray, ok: np.ndarray, key: str) -> np.ndarray:
-    idx = (dates.dayofweek if key == "weekday" else dates.month - 1).to_numpy()
+    idx = (dates.day_of_week if key == "weekday" else dates.month - 1).to_numpy()
     k = 7 if key == "weekday" else 12
     return np.array([np.bincount(idx[ok], weights=row[ok], minlength=k) for row in np.atleast_2d(daily)])
 

@@ -120,7 +120,7 @@ def _deviation(levels: np.ndarray, present: list[int]) -> tuple[np.ndarray, list
 
 
 def _design(dates: pd.DatetimeIndex, windows: list[_Window]) -> tuple[np.ndarray, dict]:
-    wd, mo = dates.dayofweek.to_numpy(), dates.month.to_numpy() - 1
+    wd, mo = dates.day_of_week.to_numpy(), dates.month.to_numpy() - 1
     w_cols, w_lv = _deviation(wd, sorted(set(wd.tolist())))
     m_cols, m_lv = _deviation(mo, sorted(set(mo.tolist())))
     ev = np.column_stack([w.mask.astype(float) for w in windows]) if windows else np.zeros((len(dates), 0))
@@ -243,7 +243,7 @@ def fit_demand(days: pd.DataFrame, calendar: list[CalendarEvent] | None = None) 
 def _assemble(res, X, layout, windows, cores, given, dates, ok, y) -> DemandFit:
     """DemandFit from the final regression."""
     params, cov = np.asarray(res.params), np.asarray(res.cov_params())
-    wd_rows = np.bincount(dates.dayofweek.to_numpy()[ok], minlength=7)
+    wd_rows = np.bincount(dates.day_of_week.to_numpy()[ok], minlength=7)
     mo_rows = np.bincount(dates.month.to_numpy()[ok] - 1, minlength=12)
     wd = _effects(res, layout["weekday"][0], layout["weekday"][1], wd_rows)
     mo = _effects(res, layout["month"][0], layout["month"][1], mo_rows)

@@ -208,14 +208,16 @@ def _times(series: pd.Series, zone: str | None) -> tuple[pd.Series, np.ndarray, 
 def _dedupe_and_ids(c: _Cleaner) -> None:
     """Exact duplicates, then missing order ids and SKUs; SKU codes trimmed and merged across letter case."""
     c.drop(c.f.duplicated(keep="first").to_numpy(), "repeat an earlier line exactly (an export duplicate)")
+    raw_sku = c.f["sku"].astype(str)
     for name in ("order_id", "sku"):
         c.f[name] = _text(c.f[name])
         c.drop(c.f[name].isin(["", "nan", "None"]).to_numpy(), "have no value", name)
+    raw_sku = raw_sku.loc[c.f.index]
     key = c.f["sku"].str.upper()
     spelling = c.f.groupby(key)["sku"].agg(lambda s: s.value_counts().index[0])
     canonical = key.map(spelling)
     c.note(
-        (canonical != c.f["sku"]).to_numpy(),
+        (canonical != raw_sku).to_numpy(),
         "differ from their SKU's main spelling only in case or spaces",
         "sku",
         "merged into it",

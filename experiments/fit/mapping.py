@@ -17,7 +17,7 @@ line (``--map quantity=Qty``, repeatable; it wins over the file)::
 
 A field not named in the mapping is looked for under its own name (``order_id``, ...).
 
->>> m = FitMapping(columns={"quantity": "Qty"})
+>>> m = FitMapping.model_validate({"columns": {"quantity": "Qty"}})
 >>> m.column("quantity"), m.column("sku")
 ('Qty', 'sku')
 """
@@ -35,7 +35,17 @@ from sim.scenario.errors import InputError, Problem
 from sim.scenario.loader import pydantic_problems
 from sim.scenario.yamlio import read_yaml
 
-__all__ = ["FIELDS", "OPTIONAL", "REQUIRED", "CalendarEvent", "FitMapping", "load_mapping", "parse_map_args", "tzinfo"]
+__all__ = [
+    "FIELDS",
+    "OPTIONAL",
+    "REQUIRED",
+    "CalendarEvent",
+    "Columns",
+    "FitMapping",
+    "load_mapping",
+    "parse_map_args",
+    "tzinfo",
+]
 
 #: the fields every order-line table must have, and what each is
 REQUIRED = {
@@ -80,9 +90,7 @@ def tzinfo(text: str) -> dt.tzinfo:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{text!r} is neither a UTC offset such as +08:00 nor a time zone name such as Asia/Shanghai"
-        ) from None
+        raise ValueError("neither a UTC offset such as +08:00 nor a time zone name such as Asia/Shanghai") from None
 
 
 class CalendarEvent(BaseModel):
@@ -97,24 +105,36 @@ class CalendarEvent(BaseModel):
     post_days: int | None = Field(None, ge=0, le=14, description="days of hangover (none: chosen by the fit)")
 
 
+class Columns(BaseModel):
+    """The export's column name of each field (None: the field's own name); an unknown field is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: str | None = None
+    timestamp: str | None = None
+    sku: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    line_no: str | None = None
+    region: str | None = None
+    warehouse: str | None = None
+    carrier: str | None = None
+    promised_date: str | None = None
+    delivered_at: str | None = None
+    returned: str | None = None
+    status: str | None = None
+
+
 class FitMapping(BaseModel):
     """Column names, the shop's time zone, the status values that mean cancelled, returned values, a calendar."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    columns: dict[str, str] = Field(default_factory=dict, description="field -> the export's column name")
+    columns: Columns = Field(default_factory=Columns, description="field -> the export's column name")
     timezone: str | None = Field(None, description="the shop's local time; default: the most common offset")
     cancelled: list[str] = Field(default_factory=lambda: ["cancelled", "canceled"], max_length=50)
     returned_values: list[str] = Field(default_factory=lambda: ["yes", "y", "true", "1", "returned"], max_length=50)
     calendar: list[CalendarEvent] = Field(default_factory=list, max_length=200, description="known promotions")
-
-    @field_validator("columns")
-    @classmethod
-    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(v) - set(FIELDS))
-        if unknown:
-            raise ValueError(f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(FIELDS)}")
-        return v
 
     @field_validator("timezone")
     @classmethod
@@ -125,11 +145,11 @@ class FitMapping(BaseModel):
 
     def column(self, field: str) -> str:
         """The export's column holding ``field`` (the field's own name unless mapped)."""
-        return self.columns.get(field, field)
+        return getattr(self.columns, field, None) or field
 
     def with_columns(self, extra: dict[str, str]) -> FitMapping:
         """This mapping with ``extra`` fields mapped (``--map`` wins over the file)."""
-        return self.model_copy(update={"columns": {**self.columns, **extra}})
+        return self.model_copy(update={"columns": self.columns.model_copy(update=extra)})
 
 
 def load_mapping(path: str | Path | None) -> FitMapping:

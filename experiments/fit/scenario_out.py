@@ -180,22 +180,23 @@ def _catalog(p: FittedParts, base: dict | None) -> list[str]:
         f"  # {len(p.skus.table):,} SKUs by lines sold; popularity = share of lines; price = median regular-day price",
         "  skus:",
     ]
-    for row in p.skus.table.itertuples(index=False):
-        b = known.get(str(row.sku), {})
-        item: dict[str, Any] = {"id": str(row.sku), "price": round(float(row.price), 2)}
+    rows: list[dict[Any, Any]] = p.skus.table.to_dict("records")
+    for row in rows:
+        b = known.get(str(row["sku"]), {})
+        item: dict[str, Any] = {"id": str(row["sku"]), "price": round(float(row["price"]), 2)}
         if "unit_cost" in b:
             item["unit_cost"] = b["unit_cost"]
             cost_note = "cost from the base"
         else:
-            item["unit_cost"] = round(float(row.price) * COST_RATIO_ASSUMED, 2)
+            item["unit_cost"] = round(float(row["price"]) * COST_RATIO_ASSUMED, 2)
             cost_note = f"unit_cost not in the history: {COST_RATIO_ASSUMED:.0%} of price, set it"
         for key in ("weight_kg", "supplier"):
             if key in b:
                 item[key] = b[key]
-        item["popularity"] = _num(float(row.popularity), 6)
+        item["popularity"] = _num(float(row["popularity"]), 6)
         out.append(
-            f"  - {_flow(item)}  # {int(row.lines):,} lines, {int(row.units):,} units, price of {int(row.price_lines):,} "
-            f"lines, revenue {row.revenue_share:.2%} ({row.abc}); {cost_note}"
+            f"  - {_flow(item)}  # {int(row['lines']):,} lines, {int(row['units']):,} units, price of "
+            f"{int(row['price_lines']):,} lines, revenue {row['revenue_share']:.2%} ({row['abc']}); {cost_note}"
         )
     return out
 
