@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=A.bench_groups,
         default=None,
         metavar="GROUPS",
-        help="comma-separated groups to run: simulator, scaling, warehouses, optimizers, batch, whatif (default all)",
+        help="comma-separated groups to run: simulator, scaling, warehouses, optimizers, batch, whatif, fit (default all)",
     )
     b.add_argument(
         "--compare",

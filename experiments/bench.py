@@ -38,7 +38,7 @@ MULTI = str(ROOT / "scenarios" / "multi_warehouse.yaml")
 DOUBLE11 = str(ROOT / "scenarios" / "double11.yaml")
 
 #: the groups ``--only`` selects, in the order they run
-GROUPS = ("simulator", "scaling", "warehouses", "optimizers", "batch", "whatif")
+GROUPS = ("simulator", "scaling", "warehouses", "optimizers", "batch", "whatif", "fit")
 #: customers of one baseline run: the same in quick and full mode, so ratios compare across modes
 BASELINE_CUSTOMERS = 30_000
 #: bench.json format version (``--compare`` refuses other files)
@@ -702,13 +702,15 @@ def run_bench(
         elif group == "batch":
             batch(quick, reps, run)
         else:
-            from experiments.bench_whatif import whatif_specs  # it builds on this module's Spec
+            from experiments.bench_fit import fit_specs  # they build on this module's Spec
+            from experiments.bench_whatif import whatif_specs
 
             specs = {
                 "simulator": simulator_specs,
                 "warehouses": warehouse_specs,
                 "optimizers": optimizer_specs,
                 "whatif": whatif_specs,
+                "fit": fit_specs,
             }
             for spec in specs[group](quick, reps):
                 run(spec)

@@ -1,7 +1,8 @@
 """The commands shown in the README and docs/*.md, as the doc tests run them.
 
 A command is a line in a ```bash fenced block that starts with ``python run.py`` or
-``python3 run.py`` (backslash continuations are joined). A doc that shows an intentional
+``python3 run.py``, or runs one of the example scripts (``python docs/examples/NAME.py``; a
+tutorial makes its data with one), backslash continuations joined. A doc that shows an intentional
 error ends the command line with a comment ``# exits N``; every other command must exit 0.
 Skipped on purpose: the README's set-up lines (they create a venv and start with
 ``python3 -m venv``, so they do not match), ``bench`` without ``--quick`` (minutes long) and
@@ -24,7 +25,7 @@ DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _FENCE = re.compile(r"^\s*```(\S*)\s*$")
 _EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")
-_PREFIXES = ("python run.py ", "python3 run.py ")
+_PREFIXES = ("python run.py ", "python3 run.py ", "python docs/examples/", "python3 docs/examples/")
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ class DocCommand:
     doc: str  # path relative to the repository root
     line: int  # 1-based line of the command's first line
     text: str  # the command as written (continuations joined)
-    args: tuple  # arguments after ``run.py``
+    args: tuple  # arguments after the program
     exit_code: int  # the exit code the doc promises
+    program: str = "run.py"  # run.py, or an example script (docs/examples/NAME.py)
 
     @property
     def where(self) -> str:
@@ -86,7 +88,10 @@ def _parse_block(path: Path, block) -> list[DocCommand]:
             continue
         expected = _EXITS.search(text)
         words = shlex.split(text, comments=True)
-        args = tuple(words[2:])
+        program, args = words[1], tuple(words[2:])
+        if program != "run.py":
+            found.append(DocCommand(str(path.relative_to(ROOT)), number, text, args, 0, program))
+            continue
         if args and args[0] == "bench" and "--quick" not in args:
             continue
         if args and args[0] == "check-theory" and "--case" not in args:

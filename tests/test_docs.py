@@ -73,7 +73,7 @@ def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.Compl
         start = time.perf_counter()
         try:
             res = subprocess.run(
-                [sys.executable, "run.py", *cmd.args],
+                [sys.executable, cmd.program, *cmd.args],
                 cwd=repo,
                 env=env,
                 capture_output=True,

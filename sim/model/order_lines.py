@@ -7,7 +7,8 @@ day, so replaying it day by day with the result's seed gives the very orders the
 is then joined on ``order_id`` to the per-order table (``sim.model.records.order_details``)
 for where and how the order went.
 
-Columns: ``order_id``, ``placed_at`` (date and time), ``sku`` (the catalogue id),
+Columns: ``order_id``, ``line_no`` (1, 2, ... within the order: an order may buy one SKU on two lines),
+``placed_at`` (date and time), ``sku`` (the catalogue id),
 ``quantity`` (units, int), ``unit_price`` (catalogue price x the day's price factor: after the
 promotion discount), ``region``, ``warehouse`` (the order's warehouse(s), ``+``-joined when
 split, as in ``order_details``), ``carrier``, ``promised_date``, ``delivered_at`` and ``status``
@@ -45,6 +46,7 @@ __all__ = ["COLUMNS", "order_lines", "replay_lines"]
 
 COLUMNS = (
     "order_id",
+    "line_no",
     "placed_at",
     "sku",
     "quantity",
@@ -116,6 +118,7 @@ def order_lines(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
     price_factor = demand_plan(scenario).price_factor
     table = {
         "order_id": order,
+        "line_no": np.arange(len(order)) - np.searchsorted(order, order) + 1,  # 1, 2, ... within each order
         "sku": np.array(catalog.ids, dtype=object)[sku],
         "quantity": lines["quantity"],
         "unit_price": catalog.price[sku] * price_factor[lines["day"]],

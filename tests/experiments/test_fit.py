@@ -30,9 +30,8 @@ def _gm(x) -> float:
 
 
 def _export(scenario, seed: int, path: Path) -> Path:
-    """The simulated year's order lines as a Parquet export with line numbers."""
+    """The simulated year's order lines (``sim.model.order_lines``, with line numbers) as a Parquet export."""
     lines = order_lines(simulate(scenario, seed=seed, record_orders=True), scenario)
-    lines["line_no"] = lines.groupby("order_id").cumcount() + 1
     lines = lines.rename(columns={"placed_at": "timestamp"})
     lines.to_parquet(path)
     return path
