@@ -15,7 +15,7 @@ from pathlib import Path
 
 from experiments.cli import EXIT_OK
 from experiments.fit import fit_history, write_scenario
-from experiments.fit.mapping import CalendarEvent, load_mapping, parse_map_args
+from experiments.fit.mapping import CalendarEvent, header_mapping, load_mapping, parse_map_args
 from sim.scenario.errors import InputError, Problem
 from sim.scenario.yamlio import read_yaml
 
@@ -56,7 +56,10 @@ def _name(args) -> str:
 def run(args) -> int:
     """Fit, write the scenario, print what was cleaned and fitted; with ``--check`` backtest it."""
     t0 = time.perf_counter()
-    mapping = load_mapping(args.mapping).with_columns(parse_map_args(args.map))
+    mapping = header_mapping(args.file) if Path(args.file).is_file() else load_mapping(None)
+    if args.mapping:
+        mapping = mapping.overlaid(load_mapping(args.mapping))
+    mapping = mapping.with_columns(parse_map_args(args.map))
     calendar = _calendar(args.calendar)
     if calendar:
         mapping = mapping.model_copy(update={"calendar": calendar})

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.fit.mapping import OPTIONAL, REQUIRED, FitMapping, tzinfo
+from experiments.fit.mapping import OPTIONAL, REQUIRED, FitMapping, header_lines, tzinfo
 from sim.scenario.errors import InputError, Problem
 
 __all__ = ["MAX_FILE_BYTES", "MIN_DAYS", "History", "Note", "read_history"]
@@ -42,6 +42,9 @@ MAX_FILE_BYTES = 2 * 2**30  # 2 GiB (about 20 million lines): more needs --allow
 MIN_DAYS = 28  # four weeks: every weekday seen four times
 SHOWN_LINES = 5  # file lines named per kind of problem
 GAP_NEIGHBOURS = 10.0  # a zero day amid days with this median is an export gap
+
+
+SINGULAR = {"have": "has", "are": "is", "repeat": "repeats", "carry": "carries", "differ": "differs"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,11 @@ class Note:
         where = f"column {self.column}: " if self.column else ""
         more = f" (lines {', '.join(map(str, self.lines))}{', ...' if self.count > len(self.lines) else ''})"
         shown = more if self.lines else ""
-        return f"{file}{first}: {where}{self.count:,} {'line' if self.count == 1 else 'lines'} {self.kind}: {self.action}{shown}"
+        kind = self.kind
+        if self.count == 1:  # "1 line has", "1 line is", ...
+            verb, _, rest = kind.partition(" ")
+            kind = f"{SINGULAR.get(verb, verb)} {rest}".strip()
+        return f"{file}{first}: {where}{self.count:,} {'line' if self.count == 1 else 'lines'} {kind}: {self.action}{shown}"
 
 
 @dataclass
@@ -93,7 +100,7 @@ class History:
         return out
 
 
-def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_table(path: Path, columns: list[str], skip: int = 0) -> pd.DataFrame:
     """The mapped columns of a CSV (as text) or Parquet file; one Problem for a missing or bad file."""
     name = str(path)
     if not path.is_file():
@@ -107,9 +114,9 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             _check_columns(name, have, columns)
             return pd.read_parquet(path, columns=columns)
         if suffix in (".csv", ".txt", ".gz"):
-            head = pd.read_csv(path, nrows=0)
-            _check_columns(name, list(head.columns), columns)
-            return pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False, na_filter=False)
+            head = pd.read_csv(path, nrows=0, skiprows=skip)
+            _check_columns(name, list(head.columns), columns, skip + 1)
+            return pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False, na_filter=False, skiprows=skip)
     except InputError:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -118,29 +125,29 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     raise InputError([Problem(name, None, "", f"unknown file type {suffix!r}: give a .csv or .parquet file")])
 
 
-def _check_columns(name: str, have: list[str], wanted: list[str]) -> None:
+def _check_columns(name: str, have: list[str], wanted: list[str], line: int = 1) -> None:
     missing = [c for c in wanted if c not in have]
     if missing:
         shown = ", ".join(repr(c) for c in have[:30])
         raise InputError(
-            [Problem(name, 1, "", f"column {c!r} not found; the file's columns are {shown}") for c in missing]
+            [Problem(name, line, "", f"column {c!r} not found; the file's columns are {shown}") for c in missing]
         )
 
 
-def _file_lines(frame: pd.DataFrame, mask: np.ndarray, csv: bool) -> tuple[int, ...]:
-    """The first file lines (CSV: header is line 1) or rows (Parquet: from 1) under ``mask``."""
+def _file_lines(frame: pd.DataFrame, mask: np.ndarray, first: int) -> tuple[int, ...]:
+    """The first file lines (``first``: the file line of row 0) under ``mask``."""
     idx = np.flatnonzero(mask)[:SHOWN_LINES]
-    return tuple(int(i) + (2 if csv else 1) for i in frame.index.to_numpy()[idx])
+    return tuple(int(i) + first for i in frame.index.to_numpy()[idx])
 
 
 class _Cleaner:
     """Applies the rules of the module docstring in order, keeping a Note for each kind of problem."""
 
-    def __init__(self, frame: pd.DataFrame, mapping: FitMapping, present: list[str], csv: bool):
+    def __init__(self, frame: pd.DataFrame, mapping: FitMapping, present: list[str], first: int):
         self.f = frame
         self.m = mapping
         self.present = present
-        self.csv = csv
+        self.first = first  # the file line (CSV) or row (Parquet) of the frame's row 0
         self.notes: list[Note] = []
 
     def col(self, field: str) -> str:
@@ -153,7 +160,7 @@ class _Cleaner:
         n = int(mask.sum())
         if n:
             self.notes.append(
-                Note(kind, n, action, _file_lines(self.f, mask, self.csv), self.col(field) if field else "")
+                Note(kind, n, action, _file_lines(self.f, mask, self.first), self.col(field) if field else "")
             )
             self.f = self.f.loc[~mask]
 
@@ -161,7 +168,7 @@ class _Cleaner:
         """A Note for rows repaired in place."""
         n = int(mask.sum())
         if n:
-            self.notes.append(Note(kind, n, action, _file_lines(self.f, mask, self.csv), self.col(field)))
+            self.notes.append(Note(kind, n, action, _file_lines(self.f, mask, self.first), self.col(field)))
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -301,9 +308,10 @@ def read_history(path: str | Path, mapping: FitMapping, allow_large: bool = Fals
         size = path.stat().st_size
         raise InputError([Problem(name, None, "", f"{size:,} bytes is over {MAX_FILE_BYTES:,}; say --allow-large")])
     present = list(REQUIRED)
+    skip = len(header_lines(path))  # a commented YAML header (the file's own mapping)
     if path.is_file() and path.suffix.lower() in (".csv", ".txt", ".gz"):
         try:
-            header = list(pd.read_csv(path, nrows=0).columns)
+            header = list(pd.read_csv(path, nrows=0, skiprows=skip).columns)
         except (OSError, ValueError, UnicodeDecodeError):
             header = []
     elif path.is_file() and path.suffix.lower() in (".parquet", ".pq"):
@@ -314,10 +322,11 @@ def read_history(path: str | Path, mapping: FitMapping, allow_large: bool = Fals
         header = []
     present += [f for f in OPTIONAL if mapping.column(f) in header]
     columns = [mapping.column(f) for f in present]
-    frame = _read_table(path, columns)
+    frame = _read_table(path, columns, skip)
     frame = frame.rename(columns={mapping.column(f): f for f in present})[present]
     rows = len(frame)
-    c = _Cleaner(frame, mapping, present, csv=path.suffix.lower() != ".parquet")
+    csv = path.suffix.lower() not in (".parquet", ".pq")
+    c = _Cleaner(frame, mapping, present, first=skip + 2 if csv else 1)
     _dedupe_and_ids(c)
     _quantities_and_prices(c)
     used = _times_and_status(c, mapping.timezone)

@@ -15,7 +15,9 @@ line (``--map quantity=Qty``, repeatable; it wins over the file)::
     cancelled: [Cancelled]   # status values that mark a cancelled line
     returned_values: [yes]   # values of the returned column that mean returned
 
-A field not named in the mapping is looked for under its own name (``order_id``, ...).
+A field not named in the mapping is looked for under its own name (``order_id``, ...). The same
+YAML may instead head the CSV file itself, each line commented out (``# columns:``, ``#   quantity: Qty``):
+the file then carries its own mapping; ``--mapping`` and ``--map`` override it key by key.
 
 >>> m = FitMapping.model_validate({"columns": {"quantity": "Qty"}})
 >>> m.column("quantity"), m.column("sku")
@@ -42,6 +44,8 @@ __all__ = [
     "CalendarEvent",
     "Columns",
     "FitMapping",
+    "header_lines",
+    "header_mapping",
     "load_mapping",
     "parse_map_args",
     "tzinfo",
@@ -147,9 +151,51 @@ class FitMapping(BaseModel):
         """The export's column holding ``field`` (the field's own name unless mapped)."""
         return getattr(self.columns, field, None) or field
 
+    def overlaid(self, other: FitMapping) -> FitMapping:
+        """This mapping with what ``other`` sets explicitly on top (columns key by key)."""
+        update = {k: getattr(other, k) for k in other.model_fields_set if k != "columns"}
+        update["columns"] = self.columns.model_copy(update=other.columns.model_dump(exclude_none=True))
+        return self.model_copy(update=update)
+
     def with_columns(self, extra: dict[str, str]) -> FitMapping:
         """This mapping with ``extra`` fields mapped (``--map`` wins over the file)."""
         return self.model_copy(update={"columns": self.columns.model_copy(update=extra)})
+
+
+MAX_HEADER_LINES = 200
+
+
+def header_lines(path: str | Path) -> list[str]:
+    """The leading ``#`` lines of a CSV file (its YAML header), without the ``#`` and one space."""
+    out: list[str] = []
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".txt") or not p.is_file():
+        return out
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.startswith("#") or len(out) >= MAX_HEADER_LINES:
+                break
+            text = line.rstrip("\n")[1:]
+            out.append(text[1:] if text.startswith(" ") else text)
+    return out
+
+
+def header_mapping(path: str | Path) -> FitMapping:
+    """The mapping in a CSV file's commented YAML header (none: every field under its own name)."""
+    from sim.scenario.yamlio import Source, parse_text
+
+    lines = header_lines(path)
+    if not lines:
+        return FitMapping()
+    data, origin, problems = parse_text("\n".join(lines) + "\n", str(path))
+    if problems:
+        raise InputError(problems)
+    if not isinstance(data, dict):
+        raise InputError([Problem(str(path), 1, "", "the commented header is not a YAML mapping (columns:, ...)")])
+    try:
+        return FitMapping.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, Source(data, origin, [str(path)]), str(path), FitMapping)) from None
 
 
 def load_mapping(path: str | Path | None) -> FitMapping:

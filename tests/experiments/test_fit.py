@@ -188,3 +188,22 @@ def test_backtest_passes_the_right_model_and_flags_a_wrong_weekday_pattern(tmp_p
     wrong = backtest(fit.history, flat, 19, seed=3)
     q = dict(zip(wrong.table["comparison"], wrong.table["Monte Carlo p"]))
     assert q["weekday profile"] == pytest.approx(1 / 20) and q["daily orders"] == pytest.approx(1 / 20)
+
+
+def test_a_csv_can_carry_its_own_mapping_in_a_commented_yaml_header(tmp_path):
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2025-03-01", periods=40)
+    rows = [(f"O{d}-{i}", f"{day:%Y-%m-%d}T12:{i % 60:02d}:00+08:00", f"S{rng.integers(5)}", 1, 9.5)
+            for d, day in enumerate(days) for i in range(int(rng.poisson(30)))]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["Order", "Created", "Sku", "Qty", "Price"]).astype({"Qty": str})
+    frame.loc[10, "Qty"] = ""
+    header = "# columns: {order_id: Order, timestamp: Created, sku: Sku, quantity: Qty, unit_price: Price}\n"
+    path = tmp_path / "orders.csv"
+    path.write_text(header + "# timezone: '+08:00'\n" + frame.to_csv(index=False))
+    r = _run(str(path), "--out", str(tmp_path / "f.yaml"))
+    assert r.returncode == 0, r.stderr
+    # data row 10 is file line 10 + 2 header comment lines + the column line + 1
+    assert f"{path}:14: column 'Qty' (quantity): 1 line has no quantity: dropped (lines 14)" in r.stdout
+    path.write_text("# columns: {colour: Colour}\n" + frame.to_csv(index=False))
+    r = _run(str(path), "--out", str(tmp_path / "g.yaml"))
+    assert r.returncode == 2 and f"{path}:1: columns.colour: unknown key" in r.stderr
