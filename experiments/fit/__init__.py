@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.fit.demand_fit import fit_demand
-from experiments.fit.history import History, read_history
+from experiments.fit.history import History, Note, read_history
 from experiments.fit.mapping import FitMapping
 from experiments.fit.mix_fit import fit_counts, fit_lanes, fit_pareto, fit_regions, fit_skus, wilson
 from experiments.fit.scenario_out import FittedParts, scenario_yaml
@@ -29,7 +29,9 @@ from sim.scenario.errors import InputError, Problem
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["FitResult", "fit_history", "write_scenario"]
+__all__ = ["RARE_LINES", "FitResult", "fit_history", "write_scenario"]
+
+RARE_LINES = 5  # a SKU sold on fewer lines is reported as part of the long tail
 
 
 @dataclass
@@ -66,6 +68,16 @@ def fit_history(path: str | Path, mapping: FitMapping | None = None, allow_large
         for first in np.flatnonzero(day == ev.recurring):
             events.setdefault(ev.name, set()).update(dates.iloc[first : first + ev.days])
     skus = fit_skus(history.lines, events)
+    rare = int((skus.table["lines"] < RARE_LINES).sum())
+    if rare:
+        history.notes.append(
+            Note(
+                f"— {rare:,} SKU(s) sold on fewer than {RARE_LINES} lines (the long tail)",
+                0,
+                "kept at their observed share of lines (unbiased; the simulation draws them as often on average) "
+                "and priced from their own lines",
+            )
+        )
     pareto = fit_pareto(skus.table["lines"].to_numpy()) if len(skus.table) >= 20 else None
     ret = None
     if "returned" in history.lines:

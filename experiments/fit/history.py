@@ -59,6 +59,8 @@ class Note:
 
     def text(self, file: str) -> str:
         """``FILE:LINE: column 'Qty' (quantity): N lines ...: ACTION (lines a, b, ...)``."""
+        if self.count == 0:  # a finding about days or SKUs, not lines
+            return f"{file}: {self.kind.removeprefix('— ')}: {self.action}"
         first = f":{self.lines[0]}" if self.lines else ""
         where = f"column {self.column}: " if self.column else ""
         more = f" (lines {', '.join(map(str, self.lines))}{', ...' if self.count > len(self.lines) else ''})"
