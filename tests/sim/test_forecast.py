@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_conservation import check_identities
 
@@ -209,3 +210,35 @@ def test_forecast_runs_are_reproducible_and_conserve_units(shop, overrides):
     assert a.daily.equals(b.daily)
     check_identities(scenario, a)
     assert 0 < a.kpis["forecast_mape"] < 2 and abs(a.kpis["forecast_bias"]) < 0.5
+
+
+# ---------------------------------------------------------------- the report's section
+def test_report_shows_forecast_error_only_with_a_forecast_and_a_true_rate_variant(tmp_path):
+    from experiments.report import write_report
+    from experiments.stats import paired_differences, summarize
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for v, has in (("true_rate", False), ("moving_average", True)):
+        for r in range(5):
+            row = {
+                "variant": v,
+                "replication": r,
+                "status": "ok",
+                "unit_fill_rate": 0.95 - 0.02 * has + rng.normal(0, 1e-3),
+            }
+            if has:
+                row |= {"forecast_mape": 0.3, "forecast_bias": -0.05, "forecast_mape_a": 0.2, "forecast_bias_a": -0.04}
+            rows.append(row)
+    runs = pd.DataFrame(rows)
+    summary = summarize(runs, ["unit_fill_rate"])
+    paired = paired_differences(runs, ["unit_fill_rate"], "true_rate")
+    md, _ = write_report(tmp_path / "with", "t", [], summary, paired, [], runs=runs, baseline="true_rate")
+    text = md.read_text(encoding="utf-8")
+    section = text[text.index("## Forecast error") :]
+    assert "| moving_average | A     | 20.0%" in section and "| moving_average | all   | 30.0%" in section
+    assert "| moving_average | true_rate | -2.0 ±" in section and "| yes " in section
+    assert "| C " not in section  # no class-C pairs: no row
+    only_fc = runs[runs["variant"] == "moving_average"]
+    md, _ = write_report(tmp_path / "without", "t", [], summarize(only_fc, ["unit_fill_rate"]), None, [], runs=only_fc)
+    assert "Forecast error" not in md.read_text(encoding="utf-8")
