@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from test_conservation import check_identities
 from experiments.stats import mean_ci
 from sim.kpis import FORECAST_KPIS
 from sim.model.forecast import error_stats, holt_winters, moving_average, simple_exponential_smoothing
-from sim.model.shop import simulate
+from sim.model.shop import ShopModel, simulate
 from sim.model.streams import replication_seed
 from sim.scenario.errors import InputError
 from sim.scenario.loader import load_scenario
@@ -94,6 +95,28 @@ def test_forecast_off_has_no_forecast_kpis_and_a_forecast_that_never_refits_chan
     assert idle.daily.equals(off.daily)
     for key in off.state:
         np.testing.assert_array_equal(idle.state[key], off.state[key])
+
+
+def test_written_levels_still_win(tmp_path):
+    # classroom_sq writes r = 3 and Q = 5: a forecast has nothing to derive, so nothing changes
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "classroom_sq.yaml"
+    off = simulate(load_scenario(path, ["horizon_days=300"]), seed=2)
+    on = simulate(load_scenario(path, ["horizon_days=300", "inventory.forecast.method=seasonal"]), seed=2)
+    assert_same_kpis({k: v for k, v in on.kpis.items() if k not in FORECAST_KPIS}, off.kpis)
+    assert on.kpis["forecast_mape"] > 0  # it did forecast
+
+
+def test_levels_follow_the_forecast_with_the_policys_normal_approximation():
+    # exactly 200 units a day: the moving average sees mu = 200 and no variance, so S = 200 x (R + L);
+    # the true-rate plan assumes compound-Poisson variance mu x E[U^2] / E[U] = 40,000 a day
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "classroom_rs.yaml"
+    over = ["horizon_days=120", "inventory.policy.order_up_to=null", "demand.units_per_line=200"]
+    model = ShopModel(load_scenario(path, [*over, "inventory.forecast.history_days=28"]), seed=1)
+    result = model.run()
+    opening = math.ceil(2000 + NormalDist().inv_cdf(0.95) * math.sqrt(40_000 * 10))
+    assert result.policy.order_up_to.tolist() == [opening]
+    assert model.inv.S == [2000.0]
+    assert result.kpis["forecast_mape"] == 0 and result.kpis["forecast_bias"] == 0
 
 
 # ---------------------------------------------------------------- the methods' formulas
