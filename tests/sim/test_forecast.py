@@ -25,6 +25,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_cli
 from test_conservation import check_identities
 
 from experiments.stats import mean_ci
@@ -209,6 +210,15 @@ def test_seasonal_needs_two_seasons_of_history(tmp_path, shop):
         line.startswith(f"{bad}:{len(SHOP.splitlines()) + 1}: inventory.forecast:")
         and "at least 2 x season_days (14)" in line
     )
+
+
+def test_bad_forecast_on_the_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, shop):
+    results = tmp_path / "results"
+    res = run_cli("simulate", shop, "--set", "inventory.forecast.history_days=3", "--results", results)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    (line,) = [x for x in res.stderr.splitlines() if x.startswith("error:")]
+    assert "--set: inventory.forecast.history_days: Input should be greater than or equal to 7 (got 3)" in line
+    assert not results.exists()
 
 
 # ---------------------------------------------------------------- (e) reproducible, conserved
