@@ -128,7 +128,7 @@ def holt_winters(total: np.ndarray, season_days: int, steps: int) -> tuple[np.nd
                 total, trend="add", seasonal=seasonal, seasonal_periods=season_days, initialization_method="estimated"
             ).fit(method="SLSQP", use_brute=False)
             fitted, path = np.asarray(fit.fittedvalues, float), np.asarray(fit.forecast(steps), float)
-    except (ValueError, np.linalg.LinAlgError):
+    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
         return flat
     if not (np.all(np.isfinite(fitted)) and np.all(np.isfinite(path))):
         return flat

@@ -146,6 +146,8 @@ def test_holt_winters_extrapolates_a_trend_with_a_weekly_season():
     np.testing.assert_allclose(path, truth, rtol=0.02)
     flat = np.full(14, y.mean())  # the moving average's answer is far off: the test can tell them apart
     assert np.abs(flat - truth).mean() > 10 * np.abs(path - truth).mean()
+    fitted, path = holt_winters(np.zeros(28), 7, 5)  # nothing to fit: the flat mean, no error
+    assert fitted.tolist() == [0.0] * 28 and path.tolist() == [0.0] * 5
 
 
 def test_error_stats_pool_mape_and_bias_per_abc_class():
