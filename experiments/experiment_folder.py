@@ -181,6 +181,7 @@ def _write_report(folder: Path, plan: Plan, got: Outcome, info: dict) -> None:
         metrics=list(spec.metrics),
         baseline=plan.baseline if len(plan.points) > 1 else None,
         currency=getattr(scenario, "currency", None),
+        runs=got.runs,
         appendix={
             "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
             "Manifest": json.dumps(info, indent=2, default=str),

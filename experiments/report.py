@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.forecast_error import forecast_tables
 from experiments.headline import headline
 from experiments.output import atomic_write_text
 
@@ -329,6 +330,29 @@ def _table_section(heading: str, table: pd.DataFrame) -> Section:
     ]
 
 
+def _forecast_section(runs: pd.DataFrame | None, level: float) -> Section:
+    """Forecast error per variant and ABC class, and the fill rate each forecast costs against the
+    true-rate variant (paired), when the runs have both kinds (:mod:`experiments.forecast_error`)."""
+    tables = forecast_tables(runs, level) if runs is not None and len(runs) else None
+    if tables is None:
+        return [], []
+    errors, cost = tables
+    note = (
+        "MAPE = mean abs(F − A) / A over (warehouse, SKU) pairs and refit intervals with demand; "
+        "bias = Σ(F − A) / ΣA (> 0: over-forecast); mean ± half-width over replications. "
+        f"Fill-rate difference: forecast variant − {cost['vs'].iloc[0]} (the true-rate plan), paired on the "
+        f"replication, {level:.0%} Student-t CI."
+    )
+    md = ["## Forecast error", "", note, "", markdown_table(errors), "", markdown_table(cost), ""]
+    body = [
+        "<h2>Forecast error</h2>",
+        f'<p class="note">{html.escape(note)}</p>',
+        _html_table(errors),
+        _html_table(cost),
+    ]
+    return md, body
+
+
 def _failures_section(failures: pd.DataFrame | None) -> Section:
     """The table of failed replications, if any failed."""
     if failures is None or not len(failures):
@@ -371,6 +395,7 @@ def write_report(
     metrics: list[str] | None = None,
     baseline: str | None = None,
     currency: str | None = None,
+    runs: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
@@ -380,8 +405,9 @@ def write_report(
     ``currency``), the plots, then the detailed summary table
     (from ``stats.summarize``; mean ± half-width and [low, high] at ``level``),
     the paired differences vs the baseline (from ``stats.paired_differences``;
-    rows whose CI excludes 0 are marked ✱), the extra tables and the failed
-    replications. Plots are (caption, path) pairs (.png embedded as base64, .svg
+    rows whose CI excludes 0 are marked ✱), the forecast error when ``runs`` (the runs
+    table) holds forecast variants and a true-rate variant (:mod:`experiments.forecast_error`),
+    the extra tables and the failed replications. Plots are (caption, path) pairs (.png embedded as base64, .svg
     inlined; Markdown links them relatively); every plot file is checked before
     anything is written. ``appendix`` maps a heading to preformatted text (the spec,
     the manifest) shown at the end. Returns (markdown_path, html_path).
@@ -400,6 +426,7 @@ def write_report(
         _plots_section(plots, out_dir),
         summary_part,
         _paired_section(paired, level),
+        _forecast_section(runs, level),
         *(_table_section(name, table) for name, table in (extra_tables or {}).items()),
         _failures_section(failures),
         _appendix_section(appendix or {}),

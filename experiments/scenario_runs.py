@@ -103,7 +103,7 @@ def _write_tables(folder: Path, name: str, got: Replications) -> tuple[pd.DataFr
     runs = pd.DataFrame(got.rows)
     if len(runs):
         runs.insert(0, "variant", name)
-        summary = summarize(runs, list(KPI_INFO))
+        summary = summarize(runs, [m for m in KPI_INFO if m in runs])  # forecast KPIs only with a forecast
         write_table(folder, "kpis", runs.drop(columns=["variant"]))
         write_table(folder, "summary", summary.drop(columns=["variant"]))
         write_table(folder, "daily", pd.concat(got.dailies, ignore_index=True))

@@ -117,6 +117,14 @@ class KPI:
         return f"{text} ± {self.format(half_width, currency)}"
 
 
+#: (name suffix, label suffix, which pairs) of the forecast-error KPIs: all pairs, then each ABC class.
+_FORECAST_GROUPS = (
+    ("", "", "all"),
+    ("_a", ", class A", "class A"),
+    ("_b", ", class B", "class B"),
+    ("_c", ", class C", "class C"),
+)
+
 #: The KPI registry, one entry per KPI in the order of ``compute_kpis`` and ``runs.csv``:
 #: KPI(name, human label, unit, better direction ("higher", "lower" or None), description).
 KPIS: dict[str, KPI] = {
@@ -323,8 +331,34 @@ KPIS: dict[str, KPI] = {
         KPI("split_shipment_rate", "Split shipments", "fraction", "lower", "orders sent in more than one parcel"),
         KPI("shipping_cost_per_order", "Shipping cost per order", "currency/order", "lower", "shipping cost / orders"),
         KPI("total_cost_per_order", "Total cost per order", "currency/order", "lower", "total cost / orders"),
+        *(
+            KPI(
+                f"forecast_mape{suffix}",
+                f"Forecast MAPE{label}",
+                "fraction",
+                "lower",
+                f"mean abs(F - A) / A over the {who} (warehouse, SKU) pairs and refit intervals with demand A > 0 "
+                "(F: the forecast made at the previous refit; only with inventory.forecast)",
+            )
+            for suffix, label, who in _FORECAST_GROUPS
+        ),
+        *(
+            KPI(
+                f"forecast_bias{suffix}",
+                f"Forecast bias{label}",
+                "fraction",
+                None,
+                f"sum (F - A) / sum A over the {who} pairs and refit intervals (> 0: over-forecast; "
+                "only with inventory.forecast)",
+            )
+            for suffix, label, who in _FORECAST_GROUPS
+        ),
     )
 }
+
+#: The forecast-error KPIs (``sim.model.forecast``): they exist only when ``inventory.forecast`` is set,
+#: so a run without a forecast has no such columns (and no empty rows in its tables).
+FORECAST_KPIS: tuple[str, ...] = tuple(name for name in KPIS if name.startswith("forecast_"))
 
 #: name -> (unit, description) of every KPI (``docs/kpis.md`` lists them).
 KPI_INFO: dict[str, tuple[str, str]] = {name: (k.unit, k.description) for name, k in KPIS.items()}

@@ -27,8 +27,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from sim.kpis import KPI_INFO
+from sim.kpis import FORECAST_KPIS, KPI_INFO
 from sim.model.demand import promotion_days
+from sim.model.forecast import ERROR_GROUPS, ForecastErrors
 from sim.model.logs import RunRecords
 from sim.model.routing import open_warehouses
 from sim.model.warehouse import picker_days_per_day
@@ -342,13 +343,35 @@ def _order_kpis(orders: dict, a: int, b: int, H: int) -> dict[str, float]:
     }
 
 
+def forecast_kpis(errors: ForecastErrors, a: int, b: int) -> dict[str, float]:
+    """MAPE and bias, overall and per ABC class, pooled over the refit intervals ending in [a, b).
+
+    MAPE = sum |F - A| / A / (pairs x intervals with A > 0); bias = sum (F - A) / sum A
+    (see ``sim.model.forecast``); NaN when no interval ends in the span.
+    """
+    sums = errors.over(a, b)
+    out = {}
+    for g, name in enumerate(ERROR_GROUPS):
+        suffix = "" if name == "all" else f"_{name.lower()}"
+        ape, pairs, err, actual = sums[g]
+        out[f"forecast_mape{suffix}"] = _ratio(ape, pairs)
+        out[f"forecast_bias{suffix}"] = _ratio(err, actual)
+    return out
+
+
 def compute_kpis(
-    scenario: Scenario, daily: pd.DataFrame, orders: dict, shp: dict, span: tuple[int, int] | None = None
+    scenario: Scenario,
+    daily: pd.DataFrame,
+    orders: dict,
+    shp: dict,
+    span: tuple[int, int] | None = None,
+    forecast: ForecastErrors | None = None,
 ) -> dict[str, float]:
     """Every KPI over ``span`` = (first day, last day + 1); default ``kpi_span(scenario)``.
 
     Returns KPI name -> value, in the order of ``KPI_INFO``; they come from the records only:
-    the daily table, the per-order arrays (``order_table``) and the shipment columns.
+    the daily table, the per-order arrays (``order_table``), the shipment columns and, with
+    ``inventory.forecast``, the ``forecast`` error records (the ``FORECAST_KPIS`` exist only then).
     """
     H = scenario.horizon_days
     a, b = kpi_span(scenario) if span is None else span
@@ -363,5 +386,8 @@ def compute_kpis(
         **_picking_kpis(S, d, shp, a, b, H),
         **flow,
     }
-    assert k.keys() == KPI_INFO.keys(), "KPI_INFO and compute_kpis must list the same KPIs"
-    return {name: k[name] for name in KPI_INFO}
+    if forecast is not None:
+        k.update(forecast_kpis(forecast, a, b))
+    expected = [name for name in KPI_INFO if forecast is not None or name not in FORECAST_KPIS]
+    assert set(k) == set(expected), "KPI_INFO and compute_kpis must list the same KPIs"
+    return {name: k[name] for name in expected}

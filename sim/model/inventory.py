@@ -314,6 +314,24 @@ class InventorySystem:
             if q > 0:
                 place(k, q, now)
 
+    def set_levels(self, s: np.ndarray, Q: np.ndarray, S: np.ndarray, now: float) -> None:
+        """New (s, Q, S) for every pair at ``now`` (a forecast refit, ``sim.model.forecast``).
+
+        Periodic review: the next review checks every pair. Continuous review: the pairs whose
+        position is now at or below their trigger order at once (found in one numpy pass).
+        """
+        self.s, self.Q, self.S = s.astype(float).tolist(), Q.astype(float).tolist(), S.astype(float).tolist()
+        if not self.continuous:
+            self._dirty = list(range(len(self.s)))
+            self._is_dirty = bytearray(b"\x01" * len(self.s))
+            return
+        ip = self.inventory_position
+        below = ip < S if self.kind in ("RS", "base_stock") else ip <= s
+        for k in np.flatnonzero(below).tolist():
+            q = self.order_quantity(k)
+            if q > 0:
+                self.place_order(k, q, now)
+
     def place_order(self, k: int, qty: float, now: float) -> None:
         """Place a purchase order of ``qty`` units for pair k at ``now``; it is received by ``receive_due``."""
         self.on_order[k] += qty

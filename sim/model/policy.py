@@ -78,15 +78,23 @@ def planned_daily_demand(scenario: Scenario, catalog: CatalogArrays, plan: Deman
     return mu, mu * (u.variance + u.mean**2) / max(u.mean, 1e-12)
 
 
-def _protection_levels(scenario: Scenario, sup: list, mu: np.ndarray, var_per_day: np.ndarray) -> np.ndarray:
-    """ceil(mean + z sd) of the demand over the protection interval T = L (+ R when periodic) of every pair."""
+def protection_interval_days(scenario: Scenario, catalog: CatalogArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(T, Var(L)) of every pair: the protection interval T = E[L] (+ R when periodic) and the lead-time variance."""
     p, W = scenario.inventory.policy, len(scenario.warehouses)
+    sup = [scenario.suppliers[j] for j in catalog.supplier]
     lt_mean = np.tile([s.lead_time_days.mean for s in sup], W)
     lt_var = np.tile([s.lead_time_days.variance for s in sup], W)
-    T = lt_mean + (p.review_period_days if p.periodic else 0)
+    return lt_mean + (p.review_period_days if p.periodic else 0), lt_var
+
+
+def _protection_levels(
+    scenario: Scenario, catalog: CatalogArrays, mu: np.ndarray, var_per_day: np.ndarray
+) -> np.ndarray:
+    """ceil(mean + z sd) of the demand over the protection interval T = L (+ R when periodic) of every pair."""
+    T, lt_var = protection_interval_days(scenario, catalog)
     ltd_mean = mu * T
     ltd_sd = np.sqrt(var_per_day * T + mu**2 * lt_var)
-    z = NormalDist().inv_cdf(p.service_level)
+    z = NormalDist().inv_cdf(scenario.inventory.policy.service_level)
     return np.ceil(ltd_mean + z * ltd_sd)
 
 
@@ -149,14 +157,27 @@ def _initial_stock(start, s: np.ndarray, S: np.ndarray) -> np.ndarray:
     return np.floor(np.maximum(initial, 0))
 
 
+def derived_levels(
+    scenario: Scenario, catalog: CatalogArrays, mu: np.ndarray, var_per_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(s, Q, S) of every pair planned for daily demand mean ``mu`` and variance ``var_per_day``.
+
+    The scenario's written numbers (policy and ``per_sku`` rows) win; the omitted ones come from the
+    normal approximation of the module docstring. The opening plan and every forecast refit
+    (``sim.model.forecast``) call this one function.
+    """
+    p = scenario.inventory.policy
+    protect = _protection_levels(scenario, catalog, mu, var_per_day)
+    s, Q, S = _levels(p, protect, _eoq(scenario, catalog, mu), len(scenario.warehouses) * catalog.n)
+    _apply_per_sku(scenario, catalog, s, Q, S)
+    return s, Q, S
+
+
 def resolve_policy(scenario: Scenario, catalog: CatalogArrays, plan: DemandPlan) -> PolicyArrays:
     """The (s, Q, S) arrays of every (warehouse, SKU) pair, planned for ``plan`` (see the module docstring)."""
     p = scenario.inventory.policy
     mu, var_per_day = planned_daily_demand(scenario, catalog, plan)
-    sup = [scenario.suppliers[j] for j in catalog.supplier]
-    protect = _protection_levels(scenario, sup, mu, var_per_day)
-    s, Q, S = _levels(p, protect, _eoq(scenario, catalog, mu), len(scenario.warehouses) * catalog.n)
-    _apply_per_sku(scenario, catalog, s, Q, S)
+    s, Q, S = derived_levels(scenario, catalog, mu, var_per_day)
     return PolicyArrays(
         kind=p.type,
         periodic=p.periodic,

@@ -29,10 +29,11 @@ import simpy
 from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
 from sim.model.catalog import catalog_for
 from sim.model.demand import DayOrders, DemandGenerator, demand_plan, planning_plan
+from sim.model.forecast import DemandForecaster
 from sim.model.fulfilment import Fulfilment
 from sim.model.inventory import DAY_CLOSE_PRIORITY, DayCounters, InventorySystem, call_at
 from sim.model.logs import OrderLog, RunRecords
-from sim.model.policy import PolicyArrays, resolve_policy
+from sim.model.policy import PolicyArrays, derived_levels, resolve_policy
 from sim.model.streams import DayStream, Streams, order_key
 from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
@@ -126,6 +127,7 @@ class ShopModel:
         self._whole = router.whole_orders  # every order ships whole from its region's own warehouse
         self._own_base = [w * self.catalog.n for w in router.own]
         self._routing = DayStream(seed, "routing") if router.mode == "lane_plan" else None
+        self.forecaster = DemandForecaster(scenario, self.catalog) if scenario.inventory.forecast else None
 
     # ------------------------------------------------------------------ processes
     def days(self):
@@ -204,6 +206,9 @@ class ShopModel:
         call_at(self.env, 1.0, DAY_CLOSE_PRIORITY, partial(self.close_day, d))
         policy = self.policy
         self.inv.receive_due(float(d))  # this instant's receipts come before its review and its orders
+        fc = self.forecaster
+        if fc is not None and fc.due(d):  # a forecast refit: new levels before the review and the orders
+            self.inv.set_levels(*derived_levels(self.scenario, self.catalog, *fc.refit(d)), self.env.now)
         if policy.periodic and d % policy.review_period_days == 0:
             self.inv.review_all(self.env.now)
         batch = self.generator.draw_day(d)
@@ -265,6 +270,8 @@ class ShopModel:
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
+        if self.forecaster is not None:
+            self.forecaster.observe(inv.demanded)
         if d == self.scenario.warmup_days - 1:
             inv.mark_warmup_end()
 
@@ -348,12 +355,13 @@ class ShopModel:
             **{name: int(np.count_nonzero(orders["stage"] == code)) for code, name in enumerate(STAGES)},
         }
         table = None
+        errors = self.forecaster.errors if self.forecaster is not None else None
         if record_orders:
             table = pd.DataFrame({k: v for k, v in orders.items()})
             table["stage"] = [STAGES[c] for c in orders["stage"]]
         return SimulationResult(
             seed=self.seed,
-            kpis=compute_kpis(s, daily, orders, shp),
+            kpis=compute_kpis(s, daily, orders, shp, forecast=errors),
             daily=daily,
             state=self._end_state(),
             order_status=status,
@@ -361,7 +369,10 @@ class ShopModel:
             shipments=shp,
             order_arrival=orders["arrival"],
             orders=table,
-            event_kpis={label: compute_kpis(s, daily, orders, shp, span=(a, b)) for label, a, b in event_windows(s)},
+            event_kpis={
+                label: compute_kpis(s, daily, orders, shp, span=(a, b), forecast=errors)
+                for label, a, b in event_windows(s)
+            },
         )
 
 

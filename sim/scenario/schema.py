@@ -12,7 +12,16 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.scenario.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
 
@@ -424,6 +433,40 @@ class Costs(Model):
     )
 
 
+class Forecast(Model):
+    """Forecast-driven levels: derived s, S (and EOQ Q) follow a forecast of each pair's observed demand."""
+
+    method: Literal["moving_average", "exponential_smoothing", "seasonal"] = Field(
+        "moving_average",
+        description="moving_average (mean of the last history_days days per warehouse x SKU), "
+        "exponential_smoothing (simple exponential smoothing per pair, weight alpha) or seasonal "
+        "(Holt-Winters with additive trend and a season_days season on each warehouse's total, split over "
+        "its SKUs by their share of the window's demand)",
+    )
+    history_days: int = Field(
+        56,
+        ge=7,
+        le=MAX_DAYS,
+        description="days of observed demand each forecast uses; the first refit is on day history_days "
+        "(until then the levels come from the true demand rate, the shop's opening plan)",
+    )
+    refit_every_days: int = Field(
+        7, ge=1, le=MAX_DAYS, description="days between refits after the first (levels change only at a refit)"
+    )
+    alpha: float = Field(0.2, gt=0, le=1, description="smoothing weight of the newest day (exponential_smoothing only)")
+    season_days: int = Field(7, ge=2, le=366, description="length of the season in days (seasonal only; 7 = weekly)")
+
+    @model_validator(mode="after")
+    def _two_seasons(self) -> Forecast:
+        """Holt-Winters needs two full seasons of history to start its seasonal indices."""
+        if self.method == "seasonal" and self.history_days < 2 * self.season_days:
+            raise ValueError(
+                f"history_days ({self.history_days}) must be at least 2 x season_days "
+                f"({2 * self.season_days}) for the seasonal method"
+            )
+        return self
+
+
 class Inventory(Model):
     """Replenishment: the policy, per-SKU plan rows, unmet demand, start stock and costs."""
 
@@ -439,6 +482,11 @@ class Inventory(Model):
         description="demand that omitted reorder points, order-up-to levels and EOQ quantities are "
         "set from: unscaled (today's demand, demand.scale = 1: the plan does not know the future) or as_scaled "
         "(the demand after demand.scale)",
+    )
+    forecast: Forecast | None = Field(
+        None,
+        description="forecast the demand from what the run has seen and re-derive the omitted levels from it "
+        "every refit_every_days (none: levels from the true demand rate for the whole run)",
     )
 
 
