@@ -6,8 +6,8 @@ warehouse per ``warehouse`` value (serving the regions it mostly shipped to), on
 prices, pickers) is set to a stated placeholder and marked ``# not in the history: set it``.
 With ``--base`` every section of the base scenario is kept except those the fit replaces:
 ``start_date``, ``horizon_days``, ``catalog`` and ``demand`` (whose ``channels``, ``scale``
-and ``arrivals`` are kept; marketing orders would count twice otherwise, so a base with
-channels is reported). Lane transit times replace the base carriers' lanes of the same names.
+and ``arrivals`` are kept; the history's marketing orders are already in the fitted rate, so a
+base's channels count them twice, and their line says so). Lane transit times replace the base carriers' lanes of the same names.
 SKUs the base lists keep their unit cost, weight and supplier.
 """
 
@@ -155,7 +155,10 @@ def _demand(p: FittedParts, base: dict | None) -> list[str]:
     out += _promotion_lines(p, ind)
     for key in ("arrivals", "scale", "channels"):
         if base and key in base.get("demand", {}):
-            out.append(f"{ind}{key}: {_flow(base['demand'][key])}  # from the base")
+            note = "from the base"
+            if key == "channels" and base["demand"][key]:
+                note += ": their orders come on top of the fitted rate, which already holds the history's marketing"
+            out.append(f"{ind}{key}: {_flow(base['demand'][key])}  # {note}")
     return _fix_shares(out, p)
 
 
