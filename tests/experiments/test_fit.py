@@ -4,10 +4,13 @@ line per problem with nothing written; the backtest tells a right model from a w
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -137,8 +140,17 @@ def test_the_dirty_example_gives_one_line_per_problem_kind_with_counts_and_still
     assert abs(fit.parts.demand.base.value / true_base - 1) < 0.03
 
 
-def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "fit", *args], capture_output=True, text=True, cwd=cwd)
+def _run(*args: str) -> SimpleNamespace:
+    """``run.py fit ARGS`` in this process (the handler is covered): exit code, stdout and stderr."""
+    import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = run.main(["fit", *args])
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_bad_input_is_one_line_per_problem_exit_2_and_nothing_written(tmp_path):
