@@ -100,6 +100,12 @@ def test_the_written_scenario_loads_and_simulates_the_fitted_rate(tmp_path):
     assert abs(expected / len(fit.history.orders) - 1) < 0.01
 
 
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> tuple[Path, dict]:
+    """150 days of the dirty example export and its truth."""
+    return _example(tmp_path_factory.mktemp("example"))
+
+
 def _example(tmp_path: Path, *extra: str) -> tuple[Path, dict]:
     out = tmp_path / "history.csv"
     cmd = [sys.executable, str(EXAMPLE / "make_order_history.py"), "--out", str(out), "--days", "150", *extra]
@@ -107,8 +113,8 @@ def _example(tmp_path: Path, *extra: str) -> tuple[Path, dict]:
     return out, json.loads(Path(f"{out}.truth.json").read_text())
 
 
-def test_the_dirty_example_gives_one_line_per_problem_kind_with_counts_and_still_fits(tmp_path):
-    path, truth = _example(tmp_path)
+def test_the_dirty_example_gives_one_line_per_problem_kind_with_counts_and_still_fits(example):
+    path, truth = example
     mapping = FitMapping.model_validate(
         __import__("yaml").safe_load((EXAMPLE / "order_history.mapping.yaml").read_text())
     )
@@ -219,3 +225,41 @@ def test_a_csv_can_carry_its_own_mapping_in_a_commented_yaml_header(tmp_path):
     path.write_text("# columns: {colour: Colour}\n" + frame.to_csv(index=False))
     r = _run(str(path), "--out", str(tmp_path / "g.yaml"))
     assert r.returncode == 2 and f"{path}:1: columns.colour: unknown key" in r.stderr
+
+
+def test_fit_with_a_base_and_a_backtest_writes_the_scenario_and_the_report(example, tmp_path):
+    path, _ = example
+    mapping = str(EXAMPLE / "order_history.mapping.yaml")
+    out = tmp_path / "shop.yaml"
+    r = _run(str(path), "--mapping", mapping, "--base", str(EXAMPLE / "shop.yaml"), "--out", str(out),
+             "--check", "4", "--results", str(tmp_path / "results"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    fitted, base = load_scenario(out), load_scenario(EXAMPLE / "shop.yaml")
+    assert [w.name for w in fitted.warehouses] == [w.name for w in base.warehouses]
+    assert fitted.warehouses[0].picking == base.warehouses[0].picking and fitted.inventory == base.inventory
+    lanes = {(c.name, lane.warehouse, lane.region) for c in fitted.carriers for lane in c.lanes}
+    assert lanes and all(lane.transit_days.dist == "empirical" for c in fitted.carriers for lane in c.lanes)
+    assert {c.name: c.base_cost for c in fitted.carriers} == {c.name: c.base_cost for c in base.carriers}
+    (page,) = (tmp_path / "results").glob("shop/*-fit/report.html")
+    text = page.read_text()
+    assert "Goodness of fit" in text and text.count("data:image/png;base64") == 3
+    assert "backtest report:" in r.stdout and "daily orders" in r.stdout
+    # without a base: warehouses and carriers from the columns, prices marked as not in the history
+    r = _run(str(path), "--mapping", mapping, "--out", str(tmp_path / "alone.yaml"))
+    alone = (tmp_path / "alone.yaml").read_text()
+    assert r.returncode == 0 and "base_cost: 0.0  # not in the history: set it" in alone
+    assert {w.name for w in load_scenario(tmp_path / "alone.yaml").warehouses} == {"east_dc", "south_dc"}
+
+
+def test_a_calendar_names_the_events_and_a_bad_one_is_refused_at_its_line(example, tmp_path):
+    path, _ = example
+    mapping = str(EXAMPLE / "order_history.mapping.yaml")
+    cal = tmp_path / "cal.yaml"
+    cal.write_text("calendar:\n  - {name: spring_sale, date: 2025-04-20, days: 2}\n")
+    r = _run(str(path), "--mapping", mapping, "--calendar", str(cal), "--out", str(tmp_path / "c.yaml"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "c.yaml").read_text()
+    assert "- name: spring_sale  # from the calendar" in text and "double11" not in text
+    cal.write_text("- {name: spring_sale, date: 2025-04-20, days: 0}\n")
+    r = _run(str(path), "--mapping", mapping, "--calendar", str(cal), "--out", str(tmp_path / "d.yaml"))
+    assert r.returncode == 2 and f"{cal}:1: [0].days" in r.stderr and not (tmp_path / "d.yaml").exists()
