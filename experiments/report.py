@@ -431,6 +431,11 @@ def write_report(
         _failures_section(failures),
         _appendix_section(appendix or {}),
     ]
+    return _write_sections(out_dir, title, sections)
+
+
+def _write_sections(out_dir: Path, title: str, sections: list[Section]) -> tuple[Path, Path]:
+    """Write the sections as ``report.md`` and the self-contained ``report.html``; return both paths."""
     md = [line for part, _ in sections for line in part]
     body = [part for _, parts in sections for part in parts]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -462,10 +467,4 @@ def write_document(
             body.insert(1, f'<p class="note">{html.escape(note)}</p>')
         sections.append((md, body))
     sections += [_plots_section(plots, out_dir), _appendix_section(appendix or {})]
-    md_lines = [line for part, _ in sections for line in part]
-    body_parts = [part for _, parts in sections for part in parts]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    atomic_write_text(md_path, "\n".join(md_lines).rstrip() + "\n")
-    atomic_write_text(html_path, _html_page(title, body_parts))
-    return md_path, html_path
+    return _write_sections(out_dir, title, sections)

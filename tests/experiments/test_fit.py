@@ -21,6 +21,7 @@ from experiments.fit.backtest import backtest
 from experiments.fit.mapping import FitMapping
 from sim.model.order_lines import order_lines
 from sim.model.shop import simulate
+from sim.scenario.errors import InputError
 from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,3 +264,12 @@ def test_a_calendar_names_the_events_and_a_bad_one_is_refused_at_its_line(exampl
     cal.write_text("- {name: spring_sale, date: 2025-04-20, days: 0}\n")
     r = _run(str(path), "--mapping", mapping, "--calendar", str(cal), "--out", str(tmp_path / "d.yaml"))
     assert r.returncode == 2 and f"{cal}:1: [0].days" in r.stderr and not (tmp_path / "d.yaml").exists()
+
+
+def test_the_mapping_knows_every_field_and_only_those():
+    from experiments.fit.mapping import FIELDS, Columns, parse_map_args
+
+    assert set(Columns.model_fields) == set(FIELDS)
+    assert FitMapping().overlaid(FitMapping.model_validate({"columns": {"sku": "Item"}})).column("sku") == "Item"
+    with pytest.raises(InputError, match="unknown field"):
+        parse_map_args(["colour=Colour"])
