@@ -120,6 +120,11 @@ def _screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def _settled(page) -> None:
+    """Wait until Streamlit's rerun is over (no element is marked stale)."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
+
+
 def _run_whatif(page, extra: int, name: str) -> str:
     page.get_by_role("tab", name="Warehouses").click()
     _set_number(page, LEVER_CLASS, extra)
@@ -127,7 +132,17 @@ def _run_whatif(page, extra: int, name: str) -> str:
     name_box.fill(name)
     name_box.press("Enter")
     page.wait_for_timeout(400)
-    page.locator(".st-key-run button").click()
+    _settled(page)
+    # on a loaded machine a click during a rerun can be lost: click again until the run starts (Cancel shows)
+    # or has already finished (its result is named)
+    started = page.locator(".st-key-cancel").or_(page.get_by_text(f"{name}:"))
+    for _ in range(3):
+        page.locator(".st-key-run button").click()
+        try:
+            started.first.wait_for(timeout=30_000)
+            break
+        except sync_api_error():
+            _settled(page)
     page.wait_for_selector(f"text={name}:", timeout=RUN_TIMEOUT_MS)
     card = page.locator(".st-key-card_on_time_rate")
     card.wait_for(timeout=RUN_TIMEOUT_MS)
