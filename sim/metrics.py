@@ -8,6 +8,14 @@ identities hold by construction and are asserted in tests:
                    + late_delivery_cost
     gross_margin = revenue - cost_of_goods_sold
     profit       = gross_margin - total_cost
+    roas         = marketing_revenue / marketing_cost        (NaN without spend)
+    cac          = marketing_cost / marketing_orders         (NaN without incremental orders)
+
+Marketing KPIs follow each order's source (``sim.model.demand``: organic, or the channel whose
+share of the day's rate it fell in): ``marketing_orders`` are the incremental orders placed in
+the span, ``marketing_revenue`` the revenue (as ``revenue``: sales value of the units shipped,
+by the day they ship) of those orders. There is no customer model, so CAC is spend per
+incremental order. ``channel_kpis`` gives the same per channel.
 
 The span is the days after the warm-up, or the scenario's ``kpi_window`` when it has
 one, or a promotion event's days (``event_windows``). Order KPIs (cycle time,
@@ -105,6 +113,7 @@ def order_table(rec: RunRecords, H: int) -> dict[str, np.ndarray]:
         "deliver": latest(deliver),
         "deadline": np.floor(arrival) + promise + 1,
         "stage": o_stage,
+        "source": rec.orders["source"],
     }
 
 
@@ -175,6 +184,7 @@ def _pct(x: np.ndarray, q: float) -> float:
 #: sums over the span are those of the span's orders.
 PER_ORDER = (
     "orders",
+    "marketing_orders",
     "units_demanded",
     "unit_fill_rate",
     "line_fill_rate",
@@ -306,6 +316,48 @@ def _cost_kpis(costs: Costs, S: dict[str, float], days: int, late: float) -> dic
     }
 
 
+def _marketing_kpis(S: dict[str, float]) -> dict[str, float]:
+    """Incremental orders, their revenue, ROAS and CAC from the span's daily sums ``S``."""
+    spend, orders, revenue = S["marketing_spend"], S["marketing_orders"], S["marketing_revenue"]
+    return {
+        "marketing_orders": orders,
+        "marketing_revenue": revenue,
+        "roas": _ratio(revenue, spend),
+        "cac": _ratio(spend, orders),
+    }
+
+
+#: The per-channel table's columns (``channel_kpis``, ``channels.csv``) -> the KPI each is measured as.
+CHANNEL_COLUMNS = {
+    "spend": "marketing_cost",
+    "orders": "marketing_orders",
+    "revenue": "marketing_revenue",
+    "roas": "roas",
+    "cac": "cac",
+}
+
+
+def channel_kpis(
+    scenario: Scenario,
+    spend: np.ndarray,
+    orders: np.ndarray,
+    revenue: np.ndarray,
+    span: tuple[int, int] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per marketing channel, over ``span`` (default ``kpi_span``): spend, incremental orders placed,
+    their revenue (by day shipped), ROAS = revenue / spend and CAC = spend / orders (NaN for 0 / 0).
+
+    ``spend``, ``orders``, ``revenue``: (channels, days) arrays; the channels' sums are the
+    ``marketing_cost``, ``marketing_orders`` and ``marketing_revenue`` KPIs.
+    """
+    a, b = kpi_span(scenario) if span is None else span
+    out = {}
+    for c, ch in enumerate(scenario.demand.channels):
+        sp, n, rev = (float(x[c, a:b].sum()) for x in (spend, orders, revenue))
+        out[ch.name] = {"spend": sp, "orders": n, "revenue": rev, "roas": _ratio(rev, sp), "cac": _ratio(sp, n)}
+    return out
+
+
 def _picking_kpis(S: dict[str, float], d: pd.DataFrame, shp: dict, a: int, b: int, H: int) -> dict[str, float]:
     """Picking KPIs: lines, utilization, queue, and the waits of the shipments released in [a, b)."""
     s_post = (shp["release"] >= a) & (shp["release"] < b) & (shp["pick_start"] <= H)
@@ -383,6 +435,7 @@ def compute_kpis(
     k = {
         **_stock_kpis(S, d),
         **_cost_kpis(scenario.inventory.costs, S, len(d), flow["late_orders"]),
+        **_marketing_kpis(S),
         **_picking_kpis(S, d, shp, a, b, H),
         **flow,
     }

@@ -26,6 +26,16 @@ attribute has its own stream for the day (``sim.model.streams.DayStream``), so o
 its region, lines, SKUs and units when the rate changes: a variant with more marketing
 has the same orders plus some, which is what common random numbers need.
 
+Each order knows its source (``DayOrders.source``: -1 organic, c for channel c), exactly and
+without a random number of its own: a point at position x of the unit-rate process (x in
+[0, Lambda)) is organic when x < base(d), and belongs to channel c when it falls in the c-th
+of the consecutive intervals of widths ``DemandPlan.channel_orders[:, d]`` that follow. A
+variant with more spend keeps the same organic orders; its extra orders are exactly the
+"incremental orders" of the marketing KPIs (raising the last channel's spend leaves every
+other source's orders unchanged; raising an earlier one shifts the later channels' intervals,
+so their counts change, in distribution not at all). Deterministic arrivals are attributed
+by the same rule on their evenly spaced positions.
+
 >>> round(hill_response(100.0, max_extra=50, half_saturation=100), 3)
 25.0
 """
@@ -95,10 +105,11 @@ class DemandPlan:
     """Per-day arrays over the horizon, computed once before the simulation."""
 
     base_rate: np.ndarray  # expected orders/day without marketing
-    marketing_orders: np.ndarray  # expected extra orders/day from marketing
+    marketing_orders: np.ndarray  # expected extra orders/day from marketing (sum of channel_orders)
     spend: np.ndarray  # (channels, days) spend per day
     price_factor: np.ndarray  # 1 - discount, per day
     event: np.ndarray  # bool: a promotion event runs that day
+    channel_orders: np.ndarray  # (channels, days) expected extra orders/day per channel
 
     @property
     def rate(self) -> np.ndarray:
@@ -139,15 +150,18 @@ def demand_plan(scenario: Scenario, scale: float | None = None) -> DemandPlan:
         event[core] = True
     spend = np.array([channel_spend(ch, scenario, event) for ch in d.channels]).reshape(len(d.channels), H)
     extra = np.zeros(H)
-    for ch, s in zip(d.channels, spend):
+    per_channel = np.zeros((len(d.channels), H))
+    for c, (ch, s) in enumerate(zip(d.channels, spend)):
         gain = np.where(event, ch.event_multiplier, 1.0)
-        extra += gain * hill_response(s, channel_ceiling(ch, scale), ch.half_saturation_spend, ch.hill_shape)
+        per_channel[c] = gain * hill_response(s, channel_ceiling(ch, scale), ch.half_saturation_spend, ch.hill_shape)
+        extra += per_channel[c]
     return DemandPlan(
         base_rate=d.base_orders_per_day * scale * weekday * month * promo,
         marketing_orders=extra,
         spend=spend,
         price_factor=price_factor,
         event=event,
+        channel_orders=per_channel,
     )
 
 
@@ -177,6 +191,7 @@ class DayOrders:
     line_start: np.ndarray  # (n+1,) offsets into the line arrays
     line_sku: np.ndarray  # SKU index per line
     line_qty: np.ndarray  # units per line (int)
+    source: np.ndarray  # int8 per order: -1 organic, c for marketing channel c (see the module docstring)
 
     @property
     def n(self) -> int:
@@ -202,14 +217,36 @@ def unit_rate_points(rng: np.random.Generator, rate: float) -> np.ndarray:
     """
     if rate <= 0:
         return np.zeros(0)
+    x = unit_rate_positions(rng, rate)
+    u = x / rate
+    u[u <= 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model.shop)
+    return u
+
+
+def unit_rate_positions(rng: np.random.Generator, rate: float) -> np.ndarray:
+    """The points of a unit-rate Poisson process in [0, rate) themselves (sorted; ``unit_rate_points`` x rate)."""
+    if rate <= 0:
+        return np.zeros(0)
     chunk = int(rate + 5.0 * np.sqrt(rate) + 16)
     cum = np.cumsum(rng.standard_exponential(chunk))
     while cum[-1] < rate:
         cum = np.concatenate([cum, cum[-1] + np.cumsum(rng.standard_exponential(chunk))])
     n = int(np.searchsorted(cum, rate, side="left"))
-    u = cum[:n] / rate
-    u[u <= 0.0] = 1e-12  # arrivals lie strictly inside the day (see sim.model.shop)
-    return u
+    return cum[:n]
+
+
+def order_sources(positions: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Source of each point at ``positions`` of a day's [0, rate): -1 below ``edges[0]`` (the base rate),
+    c in [edges[c], edges[c + 1]) (channel c); ``edges`` = base + cumulative channel orders (C + 1 values).
+
+    >>> order_sources(np.array([0.5, 2.0, 2.9, 3.5]), np.array([1.0, 3.0, 4.0])).tolist()
+    [-1, 0, 0, 1]
+    """
+    channels = len(edges) - 1
+    if channels <= 0:
+        return np.full(len(positions), -1, dtype=np.int8)
+    src = np.searchsorted(edges, positions, side="right") - 1
+    return np.minimum(src, channels - 1).astype(np.int8)
 
 
 class DemandGenerator:
@@ -224,6 +261,10 @@ class DemandGenerator:
         self.cum_pop = np.cumsum(catalog.popularity)
         self.cum_pop[-1] = 1.0
         self._carry = 0.0  # fractional orders carried over (deterministic arrivals)
+        # (channels + 1, days): base rate, then base + cumulative channel orders (the source boundaries)
+        self._edges = plan.base_rate + np.vstack(
+            [np.zeros((1, len(plan.base_rate))), np.cumsum(plan.channel_orders, 0)]
+        )
         # one stream per attribute: arrivals, region, lines, SKUs, units
         self._arrivals, self._region, self._lines, self._sku, self._qty = (
             DayStream(seed, "demand", (i,)) for i in range(5)
@@ -233,13 +274,17 @@ class DemandGenerator:
         """The orders of day ``day``: Poisson (or evenly spaced deterministic) arrivals and their attributes."""
         rate = float(self.plan.rate[day])
         if self.d.arrivals == "poisson":
-            u = unit_rate_points(self._arrivals.at(day), rate)
+            x = unit_rate_positions(self._arrivals.at(day), rate)
+            u = x / rate if rate > 0 else x
+            u[u <= 0.0] = 1e-12  # as unit_rate_points: strictly inside the day
             n = len(u)
         else:
             total = rate + self._carry
             n = int(total)
             self._carry = total - n
             u = (np.arange(n) + 0.5) / max(n, 1)
+            x = u * rate
+        source = order_sources(x, self._edges[:, day])
         region = (
             np.searchsorted(self.cum_region, self._region.at(day).random(n), side="right")
             if len(self.cum_region) > 1
@@ -251,4 +296,4 @@ class DemandGenerator:
         m = int(line_start[-1])
         sku = np.searchsorted(self.cum_pop, self._sku.at(day).random(m), side="right")
         qty = draw_counts(self.d.units_per_line, self._qty.at(day), m)
-        return DayOrders(times=day + u, region=region, line_start=line_start, line_sku=sku, line_qty=qty)
+        return DayOrders(times=day + u, region=region, line_start=line_start, line_sku=sku, line_qty=qty, source=source)

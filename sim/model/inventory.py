@@ -132,7 +132,11 @@ class InventorySystem:
         self.filled_now = [0.0] * K  # units met from stock at once
         self.at_warmup = ([0.0] * K, [0.0] * K)  # (demanded, filled_now) when the warm-up ended
         self.stockout = bytearray(K)  # pair ran out since its last receipt
-        self.queues: dict[int, deque] = {}  # k -> deque of [shipment_id, units_left, unit_price]
+        self.queues: dict[int, deque] = {}  # k -> deque of [shipment_id, units_left, unit_price, source]
+        # sales value shipped today per marketing channel (the orders' sources, sim.model.demand): the
+        # day's close moves it into the daily table; ``_source`` is that of the order being allocated
+        self.channel_revenue = [0.0] * len(scenario.demand.channels)
+        self._source = -1
         self.outstanding: dict[int, float] = {}  # shipment id -> units still backordered
         unit_cost = np.tile(catalog.unit_cost, W)
         self.unit_cost: list[float] = unit_cost.tolist()
@@ -213,11 +217,15 @@ class InventorySystem:
         self.at_warmup = (list(self.demanded), list(self.filled_now))
 
     # ------------------------------------------------------------ demand
-    def allocate(self, sid: int, base: int, skus, qtys, positions, prices, price_factor: float, now: float):
+    def allocate(
+        self, sid: int, base: int, skus, qtys, positions, prices, price_factor: float, now: float, source: int = -1
+    ):
         """Allocate the lines ``positions`` of one order to shipment ``sid`` at warehouse offset ``base``.
 
+        ``source``: the order's source (-1 organic, c channel c), whose revenue it adds to.
         Returns (every line met from stock now, units taken now, units backordered).
         """
+        self._source = source
         all_now = True
         took = backordered = 0.0
         line = self.demand_line
@@ -260,6 +268,8 @@ class InventorySystem:
             day.units_shipped += take
             day.revenue += take * unit_price
             day.cogs += take * cost
+            if self._source >= 0:
+                self.channel_revenue[self._source] += take * unit_price
         backordered = 0.0
         if short > 0:
             self.stockout[k] = 1
@@ -270,7 +280,7 @@ class InventorySystem:
                 q = self.queues.get(k)
                 if q is None:
                     q = self.queues[k] = deque()
-                q.append([shipment_id, short, unit_price])
+                q.append([shipment_id, short, unit_price, self._source])
                 backordered = short
             else:
                 self.lost[k] += short
@@ -401,6 +411,8 @@ class InventorySystem:
             day.units_shipped += take
             day.revenue += take * entry[2]
             day.cogs += take * cost
+            if entry[3] >= 0:
+                self.channel_revenue[entry[3]] += take * entry[2]
             entry[1] -= take
             left = self.outstanding[entry[0]] - take
             if entry[1] <= 0:

@@ -3,7 +3,7 @@
 The event loop writes into ``OrderLog`` and ``ShipmentLog``; the KPIs
 (``sim.metrics``) and the per-order table (``sim.model.records``) read the finished
 columns as numpy arrays. A column is an ``array.array`` of one C type (8 bytes a
-value, against 32 for a Python float in a list), sized from the expected number of
+value, 1 for a small code such as an order's source, against 32 for a Python float in a list), sized from the expected number of
 orders and doubled when a run needs more. A day's orders are written in one
 vectorized block; per order the loop writes only what happens to it.
 
@@ -28,6 +28,9 @@ import numpy as np
 
 NAN = float("nan")
 
+#: numpy dtype of each column type code: 8-byte ints and floats, and 1-byte small codes (an order's source).
+DTYPES = {"q": np.int64, "d": np.float64, "b": np.int8}
+
 
 class _Columns:
     """Columns of one record type: one ``array.array`` per ``SCHEMA`` row, ``n`` rows written."""
@@ -38,7 +41,7 @@ class _Columns:
         self.n = 0
         self.capacity = max(int(capacity), 16)
         for name, code, fill, _ in self.SCHEMA:
-            setattr(self, name, array(code, [int(fill) if code == "q" else fill]) * self.capacity)
+            setattr(self, name, array(code, [fill if code == "d" else int(fill)]) * self.capacity)
 
     def reserve(self, more: int) -> None:
         """Make room for ``more`` rows after the ``n`` written (doubling the capacity as needed)."""
@@ -47,14 +50,14 @@ class _Columns:
             return
         grow = max(need, 2 * self.capacity) - self.capacity
         for name, code, fill, _ in self.SCHEMA:
-            getattr(self, name).extend(array(code, [int(fill) if code == "q" else fill]) * grow)
+            getattr(self, name).extend(array(code, [fill if code == "d" else int(fill)]) * grow)
         self.capacity += grow
 
     def write_block(self, start: int, **columns: np.ndarray) -> None:
         """Write rows ``start:start + len`` of the named columns from numpy arrays (one vectorized copy each)."""
         for name, values in columns.items():
             col = getattr(self, name)
-            view = np.frombuffer(col, dtype=np.int64 if col.typecode == "q" else np.float64)
+            view = np.frombuffer(col, dtype=DTYPES[col.typecode])
             view[start : start + len(values)] = values
             del view  # release the buffer: the column may grow later
 
@@ -67,7 +70,7 @@ class _Columns:
         """
         out = {}
         for name, code, _, _ in self.SCHEMA:
-            view = np.frombuffer(getattr(self, name), dtype=np.int64 if code == "q" else np.float64)
+            view = np.frombuffer(getattr(self, name), dtype=DTYPES[code])
             out[name] = view[: self.n]
         return out
 
@@ -144,16 +147,21 @@ class OrderLog(_Columns):
         ("arrival", "d", NAN, "placed at (days since start_date)"),
         ("region", "q", 0, "region index"),
         ("value", "d", 0.0, "value after the day's discount"),
+        ("source", "b", -1, "what brought the order: -1 organic demand, c marketing channel c"),
     )
     arrival: array
     region: array
     value: array
+    source: array
 
-    def add_day(self, times: np.ndarray, region: np.ndarray, value: np.ndarray) -> int:
-        """Record a day's orders (arrival-sorted); returns the id of the first."""
+    def add_day(
+        self, times: np.ndarray, region: np.ndarray, value: np.ndarray, source: np.ndarray | None = None
+    ) -> int:
+        """Record a day's orders (arrival-sorted); returns the id of the first. ``source`` None: all organic."""
         first = self.n
         self.reserve(len(times))
-        self.write_block(first, arrival=times, region=region, value=value)
+        src = np.full(len(times), -1, dtype=np.int8) if source is None else source
+        self.write_block(first, arrival=times, region=region, value=value, source=src)
         self.n = first + len(times)
         return first
 

@@ -26,7 +26,15 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.metrics import DAILY_EXTRA, STAGES, compute_kpis, daily_fulfilment, event_windows, order_table
+from sim.metrics import (
+    DAILY_EXTRA,
+    STAGES,
+    channel_kpis,
+    compute_kpis,
+    daily_fulfilment,
+    event_windows,
+    order_table,
+)
 from sim.model.catalog import catalog_for
 from sim.model.demand import DayOrders, DemandGenerator, demand_plan, planning_plan
 from sim.model.forecast import DemandForecaster
@@ -54,6 +62,8 @@ class SimulationResult:
     ``policy``: the replenishment levels the run used (``sim.model.policy.PolicyArrays``).
     ``shipments``: the shipment columns (``sim.model.logs.ShipmentLog.SCHEMA``) as arrays.
     ``order_arrival``: every order's arrival time (days since ``start_date``).
+    ``channel_kpis``: marketing channel name -> its spend, incremental orders, their revenue, ROAS and
+    CAC over the KPI span (``sim.metrics.channel_kpis``); empty without channels.
     """
 
     seed: int
@@ -66,6 +76,7 @@ class SimulationResult:
     order_arrival: np.ndarray
     orders: pd.DataFrame | None = None
     event_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
+    channel_kpis: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class _Day(NamedTuple):
@@ -85,6 +96,7 @@ class _Day(NamedTuple):
     units: list[float]
     weight: list[float]
     value: list[float]
+    sources: list[int]
     price_factor: float
     first_order: int
     first_shipment: int
@@ -118,6 +130,9 @@ class ShopModel:
         self.daily = {f: np.zeros(H) for f in DayCounters.FIELDS}
         for f in DAILY_EXTRA:
             self.daily[f] = np.zeros(H)
+        C = len(scenario.demand.channels)
+        self.channel_orders = np.zeros((C, H))  # incremental orders placed per channel and day
+        self.channel_revenue = np.zeros((C, H))  # their revenue per channel and day (by day shipped)
         self._area_prev = (0.0, 0.0, 0.0)
         self._overflow_prev = np.zeros(len(scenario.warehouses))
         self._overflow_rate = np.array([w.overflow_cost_per_unit_day for w in scenario.warehouses])
@@ -157,7 +172,15 @@ class ShopModel:
         sid = day.first_shipment + i
         a, b = day.starts[i], day.starts[i + 1]
         all_now, took, backordered = self.inv.allocate(
-            sid, self._own_base[day.regions[i]], day.skus, day.qtys, range(a, b), self._price, day.price_factor, t
+            sid,
+            self._own_base[day.regions[i]],
+            day.skus,
+            day.qtys,
+            range(a, b),
+            self._price,
+            day.price_factor,
+            t,
+            day.sources[i],
         )
         counters = self.inv.day
         if backordered <= 0:
@@ -186,7 +209,7 @@ class ShopModel:
             key = order_key(day.d, i)
             sid = ful.log.add(day.first_order + i, w, r, len(positions), units, wt, day.value[i], carrier, key)
             now, took, backordered = inv.allocate(
-                sid, w * self.catalog.n, skus, qtys, positions, self._price, day.price_factor, t
+                sid, w * self.catalog.n, skus, qtys, positions, self._price, day.price_factor, t, day.sources[i]
             )
             all_now = all_now and now
             if backordered > 0:
@@ -214,7 +237,10 @@ class ShopModel:
         batch = self.generator.draw_day(d)
         pf = float(self.plan.price_factor[d])
         units, weight, value = self._order_totals(batch, pf)
-        first = self.orders.add_day(batch.times, batch.region, value)
+        first = self.orders.add_day(batch.times, batch.region, value, batch.source)
+        if len(self.channel_orders):
+            paid = batch.source[batch.source >= 0]
+            self.channel_orders[:, d] = np.bincount(paid, minlength=len(self.channel_orders))
         first_shipment = self.fulfilment.log.n
         if self._whole and batch.n:
             self.fulfilment.add_whole_orders(first, d, batch.region, np.diff(batch.line_start), units, weight, value)
@@ -233,6 +259,7 @@ class ShopModel:
             units.tolist(),
             weight.tolist(),
             value.tolist(),
+            batch.source.tolist(),
             pf,
             first,
             first_shipment,
@@ -270,6 +297,9 @@ class ShopModel:
         for f in DayCounters.FIELDS:
             daily[f][d] = getattr(inv.day, f)
         inv.day = DayCounters()
+        if inv.channel_revenue:
+            self.channel_revenue[:, d] = inv.channel_revenue
+            inv.channel_revenue = [0.0] * len(inv.channel_revenue)
         if self.forecaster is not None:
             self.forecaster.observe(inv.demanded)
         if d == self.scenario.warmup_days - 1:
@@ -346,6 +376,8 @@ class ShopModel:
                 "warmup": np.arange(H) < s.warmup_days,
                 "expected_orders": self.plan.rate,
                 "marketing_spend": self.plan.spend.sum(axis=0),
+                "marketing_orders": self.channel_orders.sum(axis=0),
+                "marketing_revenue": self.channel_revenue.sum(axis=0),
                 **self.daily,
                 **daily_fulfilment(s, rec, orders),
             }
@@ -373,6 +405,7 @@ class ShopModel:
                 label: compute_kpis(s, daily, orders, shp, span=(a, b), forecast=errors)
                 for label, a, b in event_windows(s)
             },
+            channel_kpis=channel_kpis(s, self.plan.spend, self.channel_orders, self.channel_revenue),
         )
 
 
