@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.channels import channel_tables
 from experiments.events import event_tables
 from experiments.experiment_folder import Outcome, Plan, write_folder
 from experiments.output import inside
@@ -218,6 +219,7 @@ def _simulate(
     spec = plan.spec
     started = time.perf_counter()
     event_rows: list[dict] = []
+    channel_rows: list[dict] = []
     order_tables: list[pd.DataFrame] | None = [] if orders else None
     try:
         runs, daily = run_tasks(
@@ -231,6 +233,7 @@ def _simulate(
             fresh=fresh,
             events=event_rows,
             orders=order_tables,
+            channels=channel_rows,
             on_progress=on_progress,
             cancel=cancel,
         )
@@ -243,8 +246,11 @@ def _simulate(
     summary = summarize(runs, spec.metrics, plan.group_cols)
     paired = paired_differences(runs, spec.metrics, plan.baseline) if len(plan.points) > 1 else None
     events, events_summary = event_tables(event_rows)
+    channels, channels_summary = channel_tables(channel_rows)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
-    return Outcome(runs, summary, paired, daily, failures, events, events_summary, order_tables, wall)
+    return Outcome(
+        runs, summary, paired, daily, failures, events, events_summary, order_tables, wall, channels, channels_summary
+    )
 
 
 def plot(result: ExperimentResult, metric: str, kind: str | None = None):

@@ -1,8 +1,8 @@
 """An experiment's run folder: its tables, resolved variants, manifest, plots and report.
 
 :func:`experiments.api.run_experiment` runs the replications and calls :func:`write_folder`,
-which writes ``runs``, ``summary``, ``paired``, ``daily``, ``events`` and ``orders`` tables (CSV
-and Parquet), ``summary.xlsx``, ``variants/*.yaml``, ``spec.yaml``, ``manifest.json``,
+which writes ``runs``, ``summary``, ``paired``, ``daily``, ``events``, ``channels`` (with marketing
+channels) and ``orders`` tables (CSV and Parquet), ``summary.xlsx``, ``variants/*.yaml``, ``spec.yaml``, ``manifest.json``,
 ``plots/`` and ``report.md`` / ``report.html`` into a new folder, renamed into place at the end.
 """
 
@@ -71,6 +71,8 @@ class Outcome:
     events_summary: pd.DataFrame | None
     orders: list[pd.DataFrame] | None
     wall_seconds: float
+    channels: pd.DataFrame | None = None  # per marketing channel and replication (None without channels)
+    channels_summary: pd.DataFrame | None = None
 
 
 def point_latest(root: Path, target: Path) -> None:
@@ -135,6 +137,9 @@ def _write_tables(folder: Path, got: Outcome) -> None:
     if got.events_summary is not None:
         write_table(folder, "events", got.events)
         write_table(folder, "events_summary", got.events_summary)
+    if got.channels_summary is not None:
+        write_table(folder, "channels", got.channels)
+        write_table(folder, "channels_summary", got.channels_summary)
     if got.orders:
         write_table(folder, "orders", pd.concat(got.orders, ignore_index=True))
     write_workbook(folder / "summary.xlsx", {"summary": got.summary, "paired": got.paired})
@@ -182,6 +187,7 @@ def _write_report(folder: Path, plan: Plan, got: Outcome, info: dict) -> None:
         baseline=plan.baseline if len(plan.points) > 1 else None,
         currency=getattr(scenario, "currency", None),
         runs=got.runs,
+        channels=got.channels_summary,
         appendix={
             "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
             "Manifest": json.dumps(info, indent=2, default=str),

@@ -24,6 +24,7 @@ import pandas as pd
 from experiments.forecast_error import forecast_tables
 from experiments.headline import headline
 from experiments.output import atomic_write_text
+from experiments.report_marketing import marketing_tables
 
 __all__ = ["fmt_mean_hw", "fmt_num", "markdown_table", "write_document", "write_report"]
 
@@ -353,6 +354,33 @@ def _forecast_section(runs: pd.DataFrame | None, level: float) -> Section:
     return md, body
 
 
+def _marketing_section(
+    runs: pd.DataFrame | None, channels: pd.DataFrame | None, currency: str | None, level: float
+) -> Section:
+    """Marketing spend, incremental orders, their revenue, ROAS and CAC per variant, and per channel
+    (:mod:`experiments.report_marketing`), when a variant spends on marketing."""
+    tables = marketing_tables(runs, channels, currency, level)
+    if tables is None:
+        return [], []
+    totals, per_channel = tables
+    note = (
+        "Incremental orders are the orders above the organic demand (each order's source is known "
+        "exactly); marketing revenue is their shipped sales value; ROAS = marketing revenue / spend; "
+        f"CAC = spend per incremental order (no customer model). Mean ± {level:.0%} CI half-width."
+    )
+    md = ["## Marketing", "", note, "", markdown_table(totals, _text_right(totals)), ""]
+    body = ["<h2>Marketing</h2>", f'<p class="note">{html.escape(note)}</p>', _html_table(totals, _text_right(totals))]
+    if per_channel is not None:
+        md += ["Per channel:", "", markdown_table(per_channel, _text_right(per_channel)), ""]
+        body += ["<p>Per channel:</p>", _html_table(per_channel, _text_right(per_channel))]
+    return md, body
+
+
+def _text_right(table: pd.DataFrame) -> list[bool]:
+    """Right-align every column but the names (variant, channel)."""
+    return [c not in ("variant", "channel") for c in table.columns]
+
+
 def _failures_section(failures: pd.DataFrame | None) -> Section:
     """The table of failed replications, if any failed."""
     if failures is None or not len(failures):
@@ -396,6 +424,7 @@ def write_report(
     baseline: str | None = None,
     currency: str | None = None,
     runs: pd.DataFrame | None = None,
+    channels: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
@@ -407,6 +436,8 @@ def write_report(
     the paired differences vs the baseline (from ``stats.paired_differences``;
     rows whose CI excludes 0 are marked ✱), the forecast error when ``runs`` (the runs
     table) holds forecast variants and a true-rate variant (:mod:`experiments.forecast_error`),
+    the marketing KPIs per variant (and per channel from ``channels``, the per-channel summary of
+    :mod:`experiments.channels`) when a variant spends on marketing,
     the extra tables and the failed replications. Plots are (caption, path) pairs (.png embedded as base64, .svg
     inlined; Markdown links them relatively); every plot file is checked before
     anything is written. ``appendix`` maps a heading to preformatted text (the spec,
@@ -427,6 +458,7 @@ def write_report(
         summary_part,
         _paired_section(paired, level),
         _forecast_section(runs, level),
+        _marketing_section(runs, channels, currency, level),
         *(_table_section(name, table) for name, table in (extra_tables or {}).items()),
         _failures_section(failures),
         _appendix_section(appendix or {}),

@@ -84,6 +84,7 @@ def run_task(
             "kpis": result.kpis,
             "daily": daily,
             "events": result.event_kpis,
+            "channels": result.channel_kpis,
             "error": "",
             "seconds": time.perf_counter() - start,
         }
@@ -643,12 +644,14 @@ def run_tasks(
     events: list | None = None,
     orders: list | None = None,
     *,
+    channels: list | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     cancel: Event | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run what is not cached; return (runs table, daily long table) in task order.
 
     ``events``: a list to extend with the per-event KPIs (tidy rows), if the caller wants them;
+    ``channels``: likewise the per-channel KPIs (wide rows: variant, replication, channel, spend, ...);
     ``orders``: a list to extend with each replication's per-order table (variant and
     replication columns first); asking for it runs every task (per-order tables are not cached).
     ``on_progress`` and ``cancel``: as for :func:`run_outputs`."""
@@ -667,6 +670,12 @@ def run_tasks(
         cancel=cancel,
     )
     runs, daily = _tables(tasks, dict(enumerate(outputs)), daily_columns, events)
+    if channels is not None:
+        for t, out in zip(tasks, outputs):
+            channels.extend(
+                {"variant": t.point.name, "replication": t.replication, "channel": name, **values}
+                for name, values in out.get("channels", {}).items()
+            )
     if orders is not None:
         for t, out in zip(tasks, outputs):
             if out["status"] == "ok":

@@ -2,7 +2,8 @@
 
 The run folder (``results/<name>/<run-id>/`` unless ``out``) holds ``kpis``, ``summary`` and
 ``daily`` tables (CSV and Parquet), ``summary.xlsx``, per-event tables when the scenario has
-promotion events, ``orders`` and ``order_lines`` when asked for, the resolved ``scenario.yaml`` and
+promotion events, per-channel tables (``channels``, ``channels_summary``) when it has marketing
+channels, ``orders`` and ``order_lines`` when asked for, the resolved ``scenario.yaml`` and
 ``manifest.json``. The replications go through the batch runner; Ctrl-C keeps what finished.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.channels import channel_rows, channel_summary
 from experiments.events import event_rows, event_summary
 from experiments.output import RunFolder, atomic_write_text, inside, manifest, write_table, write_workbook
 from experiments.runner import Interrupted, Task, run_outputs, run_task, tasks_for
@@ -43,6 +45,7 @@ class Replications:
     rows: list[dict] = field(default_factory=list)  # replication, seed, status, KPIs
     dailies: list[pd.DataFrame] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # tidy: replication, event, kpi, value
+    channels: list[dict] = field(default_factory=list)  # wide: replication, channel, spend, orders, ...
     orders: list[pd.DataFrame] = field(default_factory=list)
     lines: list[pd.DataFrame] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -60,6 +63,7 @@ class SimulateResult:
     failures: list[str]
     interrupted: bool
     folder: Path
+    channels_summary: pd.DataFrame | None = None  # per marketing channel: mean and CI of each column
 
 
 def _with_replication(table: pd.DataFrame, replication: int) -> pd.DataFrame:
@@ -80,6 +84,7 @@ def collect(tasks: list[Task], outputs: dict[int, dict]) -> Replications:
         got.rows.append({"replication": task.replication, "seed": task.seed, "status": "ok", **out["kpis"]})
         got.dailies.append(_with_replication(out["daily"], task.replication))
         got.events.extend(event_rows(out, replication=task.replication))
+        got.channels.extend(channel_rows(out, replication=task.replication))
         if "orders" in out:
             got.orders.append(_with_replication(out["orders"], task.replication))
         if "lines" in out:
@@ -117,6 +122,10 @@ def _write_tables(folder: Path, name: str, got: Replications) -> tuple[pd.DataFr
         ev_summary = event_summary(ev_table)
         write_table(folder, "events", ev_table)
         write_table(folder, "events_summary", ev_summary)
+    if got.channels:
+        ch_table = pd.DataFrame(got.channels)
+        write_table(folder, "channels", ch_table)
+        write_table(folder, "channels_summary", channel_summary(ch_table))
     return summary, ev_summary
 
 
@@ -168,6 +177,7 @@ def simulate_to_folder(
         rf.write_json(
             "manifest.json", _manifest(scenario, digest, master_seed, got, provenance or Provenance(), interrupted)
         )
+    ch_summary = channel_summary(pd.DataFrame(got.channels)) if got.channels else None
     return SimulateResult(
-        scenario, master_seed, len(got.rows), summary, ev_summary, got.failures, interrupted, rf.final
+        scenario, master_seed, len(got.rows), summary, ev_summary, got.failures, interrupted, rf.final, ch_summary
     )

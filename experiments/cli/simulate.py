@@ -6,6 +6,7 @@ import sys
 
 import pandas as pd
 
+from experiments.channels import format_channel_table
 from experiments.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, refuse
 from experiments.scenario_runs import Provenance, SimulateResult, simulate_to_folder
 from sim.kpis import kpi
@@ -50,6 +51,16 @@ def format_event_tables(ev_summary: pd.DataFrame, scenario, currency: str | None
     return "\n".join(out)
 
 
+def format_channels(ch_summary: pd.DataFrame, currency: str | None = None) -> str:
+    """The per-channel table (spend, incremental orders, their revenue, ROAS, CAC), aligned columns."""
+    rows = format_channel_table(ch_summary, currency)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["marketing channels (incremental orders over the KPI span; cac = spend per incremental order):"]
+    for r in rows:
+        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
 def span_text(scenario) -> str:
     """Which orders and days the KPIs cover, for the table's heading."""
     a, b = kpi_span(scenario)
@@ -79,6 +90,9 @@ def print_result(res: SimulateResult) -> int:
     if res.events_summary is not None:
         print(format_event_tables(res.events_summary, scenario, scenario.currency))
         print("(all KPIs per event in events.csv and events_summary.csv)")
+    if res.channels_summary is not None:
+        print(format_channels(res.channels_summary, scenario.currency))
+        print("(per replication in channels.csv, mean and CI in channels_summary.csv)")
     print(f"wrote {res.folder}")
     return EXIT_INTERRUPTED if res.interrupted else (EXIT_FAILED if res.failures else EXIT_OK)
 

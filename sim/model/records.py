@@ -10,8 +10,10 @@ warehouse(s) its parcels leave from, ``+``-joined when split), ``carrier``, ``sh
 ``lines``, ``units``, ``value`` (after discounts), ``promised_date`` (delivered by the end
 of this day is on time), ``delivered_at``, ``due`` (its promised day ended within the
 horizon and it was not lost: it counts in ``on_time_rate``), ``on_time``,
-``click_to_door_hours``, ``shipping_cost`` and ``status``: delivered / in_transit /
-in_warehouse / backordered / lost at the end of the horizon.
+``click_to_door_hours``, ``shipping_cost``, ``status``: delivered / in_transit /
+in_warehouse / backordered / lost at the end of the horizon, and ``source``: ``organic`` or
+the marketing channel that brought the order (``sim.model.demand``; the incremental orders
+of the ``marketing_orders`` KPI).
 
 The KPIs follow from it: over the orders placed after the warm-up, the statuses sum to
 ``orders``, ``on_time.sum() / due.sum()`` is ``on_time_rate`` and ``(due & ~on_time).sum()``
@@ -57,6 +59,7 @@ COLUMNS = (
     "click_to_door_hours",
     "shipping_cost",
     "status",
+    "source",
 )
 
 
@@ -99,6 +102,7 @@ def order_details(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
     due = (status != "lost") & (deadline <= H)
     day = np.floor(arrival).astype(np.int64)
     regions = [r.name for r in scenario.demand.regions]
+    sources = np.array([*(c.name for c in scenario.demand.channels), "organic"], dtype=object)  # -1: the last
     return pd.DataFrame(
         {
             "order_id": np.arange(n, dtype=np.int64),
@@ -119,6 +123,7 @@ def order_details(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
             "click_to_door_hours": np.where(delivered, (deliver - arrival) * 24.0, np.nan),
             "shipping_cost": cost,
             "status": status,
+            "source": sources[o["source"].to_numpy(np.int64)],
         },
         columns=list(COLUMNS),
     )
