@@ -9,8 +9,10 @@ with the plan's expected channel orders (a Poisson interval that excludes a 10% 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.metrics import channel_kpis
@@ -184,3 +186,62 @@ def test_routed_split_lost_sales_orders_keep_their_source():
     assert 0 < total <= t["value"][paid].sum() + 1e-6  # lost units earn nothing
     kept = t["stage"].to_numpy() != "lost"
     assert total >= 0.5 * t["value"][paid & kept].sum()
+
+
+def test_simulate_writes_and_prints_the_channel_table(tmp_path, capsys):
+    """``run.py simulate``'s library part: channels.csv per replication, its summary, the printed table."""
+    from experiments.cli.simulate import print_result
+    from experiments.report_marketing import marketing_tables
+    from experiments.scenario_runs import simulate_to_folder
+
+    s = two_channels("horizon_days=30")
+    res = simulate_to_folder(s, 2, 11, tmp_path, tmp_path / "run", quiet=True)
+    table = pd.read_csv(tmp_path / "run" / "channels.csv")
+    assert list(table.columns) == ["replication", "channel", "spend", "orders", "revenue", "roas", "cac"]
+    assert table["channel"].tolist() == ["search", "social", "search", "social"]
+    kpis = pd.read_csv(tmp_path / "run" / "kpis.csv")
+    per_rep = table.groupby("replication")[["orders", "revenue"]].sum()
+    np.testing.assert_allclose(per_rep["orders"], kpis["marketing_orders"])
+    np.testing.assert_allclose(per_rep["revenue"], kpis["marketing_revenue"], rtol=1e-12)
+    assert (tmp_path / "run" / "channels_summary.csv").exists()
+    print_result(res)
+    out = capsys.readouterr().out
+    assert "marketing channels" in out and "social" in out and "roas" in out
+    runs = kpis.assign(variant="base", status="ok")
+    summary = res.channels_summary.assign(variant="base")
+    totals, per_channel = marketing_tables(runs, summary, "CNY")
+    assert list(totals.columns)[-2:] == ["ROAS", "Cost per incremental order"]
+    assert per_channel["channel"].tolist() == ["search", "social"]
+
+
+def test_a_scenario_without_channels_writes_no_channel_table(tmp_path):
+    from experiments.scenario_runs import simulate_to_folder
+
+    s = load_scenario("scenarios/classroom_sq.yaml", ["horizon_days=60"])
+    res = simulate_to_folder(s, 1, 1, tmp_path, tmp_path / "run", quiet=True)
+    assert res.channels_summary is None and not (tmp_path / "run" / "channels.csv").exists()
+    k = pd.read_csv(tmp_path / "run" / "kpis.csv")
+    assert k["marketing_orders"].iloc[0] == 0 and k["roas"].isna().all()
+
+
+def test_experiment_writes_channels_and_its_report_has_a_marketing_section(tmp_path):
+    from experiments.api import run_experiment
+
+    root = Path(__file__).resolve().parents[2]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"name: ads\nbase: {root / 'scenarios' / 'baseline.yaml'}\n"
+        f"set: {{horizon_days: 30, warmup_days: 7, {TWO_CHANNELS.replace('=', ': ', 1)}}}\n"
+        "replications: 2\nvariants:\n  - name: base\n  - name: more_social\n"
+        '    set: {"demand.channels[social].spend_per_day": 4000}\n'
+        "metrics: [revenue, profit]\n",
+        encoding="utf-8",
+    )
+    res = run_experiment(spec, executor="serial", results=tmp_path / "results")
+    channels = pd.read_csv(res.folder / "channels.csv")
+    assert len(channels) == 2 * 2 * 2 and set(channels["variant"]) == {"base", "more_social"}
+    runs = pd.read_csv(res.folder / "runs.csv").set_index(["variant", "replication"])
+    orders = channels.groupby(["variant", "replication"])["orders"].sum()
+    np.testing.assert_allclose(orders.to_numpy(), runs.loc[orders.index, "marketing_orders"].to_numpy())
+    report = (res.folder / "report.md").read_text(encoding="utf-8")
+    assert "## Marketing" in report and "Per channel:" in report and "| more_social | social" in report
