@@ -163,7 +163,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     money.add_argument("--target-roas", type=A.roas, default=None, help="revenue per unit of spend to keep")
     pr.add_argument("--period", choices=["day", "week"], default="day", help="spend decided per day or per week")
-    pr.add_argument("--capacity-blind", action="store_true", help="drop the picking-capacity constraints")
+    pr.add_argument(
+        "--capacity",
+        choices=["priced", "hard", "blind"],
+        default="priced",
+        help="priced (default): orders beyond picking capacity wait and their late orders are charged; "
+        "hard: a day's orders stay within capacity; blind: capacity is ignored",
+    )
+    pr.add_argument(
+        "--late-price",
+        type=A.late_prices,
+        default=None,
+        metavar="P1,P2,...",
+        help="with --verify: solve and simulate the three plans at each price of a late order, plot profit against it",
+    )
+    pr.add_argument("--objective", choices=["profit", "revenue"], default="profit", help="what the plan maximizes")
+    pr.add_argument(
+        "--budget-use",
+        choices=["at-most", "exactly"],
+        default="at-most",
+        help="spend at most the budget (default) or all of it",
+    )
+    pr.add_argument(
+        "--check-duals", action="store_true", help="check the duals against finite differences of the optimum"
+    )
     pr.add_argument(
         "--max-utilization",
         type=A.share,
@@ -173,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan_outputs(
         pr,
         "write the plan overlay (YAML) and a CSV beside it",
-        "simulate capacity-aware vs capacity-blind plans N times with common random numbers",
+        "simulate the priced, hard and blind plans N times with common random numbers",
         "master seed for --verify",
     )
+    pr.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --verify")
     pr.add_argument("--quiet", action="store_true")
     allow_large(pr)
 

@@ -42,7 +42,15 @@ from experiments.plot_style import (
 from experiments.stats import t_quantile
 from sim.kpis import kpi
 
-__all__ = ["bar_ci", "daily_series", "paired_diff_forest", "pareto_front", "sweep_lines", "tradeoff_scatter"]
+__all__ = [
+    "bar_ci",
+    "daily_series",
+    "late_price_lines",
+    "paired_diff_forest",
+    "pareto_front",
+    "sweep_lines",
+    "tradeoff_scatter",
+]
 
 _RC: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
     "font.size": 11,
@@ -590,4 +598,40 @@ def predicted_vs_simulated(
         ax.set_ylabel(ylabel or y)
         ax.set_title(title or f"{y} vs {x}: predicted and simulated")
         ax.legend(loc="best")
+        return _save(fig, path)
+
+
+def late_price_lines(table: pd.DataFrame, path: str | Path, currency: str | None = None) -> Path:
+    """Simulated profit from marketing (95% CI bars) and the plans' predictions against the late price.
+
+    ``table``: one row per (late_price, plan) with ``profit_from_marketing`` and its ``_hw``
+    and ``predicted_profit_from_marketing`` (``experiments.verify_promotion.price_table``).
+    """
+    from experiments.plot_style import PlainFormatter
+
+    colors = {"priced": _HIGHLIGHT, "hard": _COLOR, "blind": _MUTED}
+    with plt.rc_context(_RC):
+        fig, ax = _fig(_FIGSIZE)
+        prices = sorted(table.late_price.unique())
+        step = (max(prices) - min(prices)) * 0.012 if len(prices) > 1 else 0.1
+        for i, (plan, part) in enumerate(table.groupby("plan", sort=False)):
+            part = part.sort_values("late_price")
+            x = part.late_price + (i - 1) * step  # side by side, so the bars do not hide each other
+            color = colors.get(str(plan), _COLOR)
+            ax.errorbar(
+                x,
+                part.profit_from_marketing,
+                yerr=part.profit_from_marketing_hw,
+                fmt="o-",
+                capsize=3,
+                color=color,
+                label=f"{plan}: simulated (95% CI)",
+            )
+            ax.plot(x, part.predicted_profit_from_marketing, "x--", color=color, alpha=0.7, label=f"{plan}: predicted")
+        ax.set_xticks(prices)
+        ax.yaxis.set_major_formatter(PlainFormatter())
+        ax.set_xlabel(f"price of a late order ({currency or 'currency'})")
+        ax.set_ylabel(f"profit from marketing ({currency or 'currency'})")
+        ax.set_title("Promotion plans against the price of a late order")
+        _legend_below(fig, ncol=3)
         return _save(fig, path)

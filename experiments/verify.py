@@ -35,7 +35,6 @@ __all__ = [
     "logistics_measure",
     "logistics_report",
     "promotion_measure",
-    "promotion_report",
     "promotion_window",
     "reorder_measure",
     "reorder_report",
@@ -293,74 +292,3 @@ def promotion_measure(res, sc, window: np.ndarray) -> dict:
         "late_event": float(daily["late_orders"][window].sum() / due) if due else np.nan,
         "backlog_max": float(daily["backlog_end"].max()),
     }
-
-
-def _after_warmup(scenario, plan, column: str) -> float:
-    """A plan's predicted total over the periods after the warm-up (the KPIs exclude the warm-up)."""
-    post = [s_ >= scenario.start_date + pd.Timedelta(days=scenario.warmup_days) for s_ in plan.spend.start]
-    return float(plan.spend[column][post].sum())
-
-
-_PROMOTION_ROWS = (
-    ("revenue", "revenue"),
-    ("profit", "profit (all)"),
-    ("on_time", "on-time rate"),
-    ("late", "late-delivery rate"),
-    ("late_event", "late rate, events +-7 d"),
-    ("late_orders", "late orders"),
-    ("late_cost", "late-delivery cost"),
-    ("backlog_max", "peak pick backlog"),
-)
-
-
-def _promotion_predicted(scenario, aware, blind, by: dict[str, pd.DataFrame]) -> list[str]:
-    """Extra orders, revenue and profit from marketing: each plan's prediction against its simulation."""
-    a, b, none = by["aware"], by["blind"], by["none"]
-    lines = []
-    for label, column, key in (
-        ("extra orders", "extra_orders", "orders"),
-        ("revenue from marketing", "revenue", "revenue"),
-        ("profit from marketing", "profit", "profit"),
-    ):
-        pa, pb = fmt_num(_after_warmup(scenario, aware, column)), fmt_num(_after_warmup(scenario, blind, column))
-        lines.append(
-            f"  {label:<26}{pa:>16}{_ci_text(a[key] - none[key]):>22}{pb:>16}{_ci_text(b[key] - none[key]):>22}"
-        )
-    return lines
-
-
-def _promotion_differences(scenario, by: dict[str, pd.DataFrame]) -> list[str]:
-    """Aware - blind paired differences, and the late-order cost at which the two plans break even."""
-    a, b = by["aware"], by["blind"]
-    dl, dp = mean_ci(a.late - b.late), mean_ci(a.profit - b.profit)
-    de, dn = mean_ci(a.late_event - b.late_event), mean_ci(a.late_orders - b.late_orders)
-    lines = [
-        f"  aware - blind: late-delivery rate {dl.mean:+.4f} ± {dl.half_width:.4f} (around the events "
-        f"{de.mean:+.4f} ± {de.half_width:.4f}), late orders {dn.mean:+,.0f} ± {dn.half_width:,.0f}, "
-        f"profit {fmt_num(dp.mean)} ± {fmt_num(dp.half_width, 2)}"
-    ]
-    # what a late order must cost for the two plans to make the same profit
-    before_late = (a.profit + a.late_cost) - (b.profit + b.late_cost)
-    if dn.mean < 0 < -before_late.mean():
-        lines.append(
-            f"  break-even: the capacity-aware plan makes at least as much profit when a late order costs more "
-            f"than {fmt_num(-before_late.mean() / -dn.mean)} (scenario: "
-            f"{fmt_num(scenario.inventory.costs.late_delivery_cost_per_order)}, "
-            f"inventory.costs.late_delivery_cost_per_order)"
-        )
-    return lines
-
-
-def promotion_report(scenario, aware, blind, by: dict[str, pd.DataFrame], replications: int) -> str:
-    """Capacity-aware against capacity-blind plan (and no marketing, for the extra orders)."""
-    lines = [
-        f"{_heading(replications)}; predicted = the plan's figures after the {scenario.warmup_days}-day warm-up, "
-        "as the KPIs count them",
-        f"  {'':<26}{'predicted aware':>16}{'simulated aware':>22}{'predicted blind':>16}{'simulated blind':>22}",
-        *_promotion_predicted(scenario, aware, blind, by),
-    ]
-    for key, label in _PROMOTION_ROWS:
-        if key == "on_time":
-            lines.append(f"  {'on-time, no marketing':<26}{'':>16}{_ci_text(by['none'][key]):>22}")
-        lines.append(f"  {label:<26}{'':>16}{_ci_text(by['aware'][key]):>22}{'':>16}{_ci_text(by['blind'][key]):>22}")
-    return "\n".join([*lines, *_promotion_differences(scenario, by)])

@@ -74,8 +74,10 @@ def check_output_locations(args) -> None:
         if args.check:
             writable_folder(args.results, "--results")
     elif args.command == "optimize":
-        if getattr(args, "sweep", None):
+        if getattr(args, "sweep", None) or (args.decision == "promotion" and getattr(args, "verify", None)):
             writable_folder(args.results, "--results")
+        if getattr(args, "sweep", None):
+            pass
         elif out is not None:
             writable_file(out, "--out")
             if args.decision in ("reorder", "promotion"):  # the table goes beside the overlay

@@ -107,6 +107,26 @@ def targets(text: str) -> list[float]:
     return values
 
 
+MAX_LATE_PRICES = 10
+
+
+def late_prices(text: str) -> list[float]:
+    """``--late-price 10,20,30``: at most MAX_LATE_PRICES distinct prices of a late order, each 0..MAX_MONEY."""
+    parts = text.split(",")
+    if len(parts) > MAX_LATE_PRICES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LATE_PRICES} late prices, got {len(parts)}")
+    price = number(float, lambda v: 0 <= v <= MAX_MONEY, f"must be >= 0 and at most {MAX_MONEY:g}")
+    try:
+        values = [price(part) for part in parts]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected prices of a late order (>= 0) separated by commas, got {text!r}"
+        ) from None
+    if len({f"{v:g}" for v in values}) != len(values):
+        raise argparse.ArgumentTypeError(f"each price once, got {text!r}")
+    return sorted(values)
+
+
 def bench_groups(text: str) -> list[str]:
     """``--only simulator,scaling``: bench groups, each once, each one of ``experiments.bench.GROUPS``."""
     from experiments.bench import GROUPS

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from experiments import verify
@@ -294,8 +295,11 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
 
 
 # --------------------------------------------------------------------------- promotion
+KIND = {"priced": "priced-capacity", "hard": "hard-capacity", "blind": "capacity-blind"}
+
+
 def _print_capacity_days(cap) -> None:
-    """The five days where one more picker-shift is worth most (capacity-aware plans)."""
+    """The five (day, warehouse) pairs where one more picker-shift is worth most."""
     top = cap.sort_values("value_per_picker_shift", ascending=False).head(5)
     for r in top.itertuples():
         extra = (
@@ -305,31 +309,50 @@ def _print_capacity_days(cap) -> None:
             else ""
         )
         print(
-            f"  picking capacity binds on {r.day}: one more picker-shift is worth {fmt_num(r.value_per_picker_shift)}"
-            f" ({fmt_num(r.value_per_order)} per order){extra}"
+            f"  picking capacity is worth {fmt_num(r.value_per_order, 2)} per order on {r.day} at {r.warehouse}: "
+            f"one more picker on its {r.shift_hours:g}-hour shift is worth {fmt_num(r.value_per_picker_shift)}{extra}"
         )
 
 
-def print_promotion_plan(args, scenario, plan, budget, late_share) -> None:
-    """The promotion plan: profit, spend per channel, the margin's costs, the value of budget and capacity."""
-    kind = "capacity-blind" if args.capacity_blind else "capacity-aware"
+def _print_late(plan) -> None:
+    """Priced mode: what a day in the pick backlog costs and what the plan's backlog is predicted to cost."""
+    late = plan.late
+    if not late.get("per_backlog_day"):
+        return
+    source = (
+        "measured around the scenario's own pick backlog in pilot runs"
+        if late.get("source") == "backlog"
+        else "orders delivered with less than a day to spare"
+    )
     print(
-        f"{kind} promotion plan for {scenario.name}: status {plan.status}, solved in {plan.seconds:.2f} s; "
-        f"expected profit from marketing {fmt_num(plan.objective)} (after spend)"
+        f"  a backlog order-day makes {late['per_backlog_day']:.3f} orders late ({source}); a late order costs "
+        f"{fmt_num(late['price'], 2)}: the plan adds {fmt_num(late['added_backlog_order_days'])} backlog order-days, "
+        f"{fmt_num(late['late_orders'])} late orders ({fmt_num(late['late_orders'] * late['price'])})"
+    )
+
+
+def print_promotion_plan(args, scenario, plan, budget) -> None:
+    """The promotion plan: profit, spend per channel, the margin's costs, the value of budget and capacity."""
+    print(
+        f"{KIND[plan.capacity]} promotion plan for {scenario.name}: status {plan.status}, solved in "
+        f"{plan.seconds:.2f} s; expected profit from marketing {fmt_num(plan.objective)} (after spend"
+        f"{' and late orders' if plan.capacity == 'priced' and plan.late.get('per_backlog_day') else ''})"
     )
     print(plan.channels.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     c = plan.costs_per_order
-    late_text = (
-        f", late delivery {c['late_delivery']:.2f} ({late_share:.1%} of orders late in a pilot run)"
-        if late_share is not None
-        else ""
-    )
+    share = plan.late.get("calm_share" if plan.capacity == "priced" else "overall_share")
+    late_text = f", late delivery {c['late_delivery']:.2f} ({share:.1%} of orders late in pilot runs)" if share else ""
     print(
         f"  variable cost of an extra order in the margin: fulfilment {c['fulfilment']:.2f}, "
         f"replenishment {c['replenishment']:.2f}{late_text}"
     )
+    _print_late(plan)
     if "budget_unit" in plan.duals and budget is not None:
-        print(f"  one more unit of budget is worth {plan.duals['budget_unit']:.4f} of profit")
+        spent = float(plan.spend.spend.sum())
+        if abs(plan.duals["budget_unit"]) <= 1e-9 and spent < budget - 1e-6 * budget:
+            print(f"  the budget does not bind: the plan spends {fmt_num(spent)} of {fmt_num(budget)}")
+        else:
+            print(f"  one more unit of budget is worth {plan.duals['budget_unit']:.4f} of profit")
     cap = plan.capacity_days
     if cap is not None and len(cap):
         _print_capacity_days(cap)
@@ -346,51 +369,110 @@ def _budget(args, scenario) -> float | None:
     return budget
 
 
-def _late_share(scenario) -> float | None:
-    """The share of late orders in a pilot run, when late deliveries cost something (else None)."""
-    if scenario.inventory.costs.late_delivery_cost_per_order > 0 and scenario.carriers:
-        from optimize.promotion import pilot_late_share
+def _pilot(scenario, prices: list[float]):
+    """Lateness from pilot runs, when some late price is above 0 and orders are delivered (else None)."""
+    if max(prices) > 0 and scenario.carriers:
+        from optimize.promotion import pilot_lateness
 
-        return pilot_late_share(scenario)
+        return pilot_lateness(scenario)
     return None
 
 
-def _verify_promotion(args, scenario, aware, solve_plan) -> None:
-    """Capacity-aware vs capacity-blind plan (and no marketing, for the extra orders), common random numbers."""
-    blind = solve_plan(capacity_aware=False)
-    variants = {
-        "aware": _planned(args, aware.to_overlay()),
-        "blind": _planned(args, blind.to_overlay()),
-        "none": _planned(args, verify.no_marketing_overlay(scenario)),
-    }
+def _print_wall(scenario, plan, kwargs) -> None:
+    """Priced plans that add backlog: the late price at which keeping within capacity (the wall) pays."""
+    from optimize.promotion import wall_price
+
+    if plan.capacity != "priced" or plan.late.get("added_backlog_order_days", 0.0) <= 1e-6:
+        return
+    price = wall_price(scenario, kwargs)
+    text = "above 1,000" if price is None else f"about {fmt_num(price, 2)}"
+    print(
+        f"  keeping every marketing order within picking capacity (--capacity hard) pays when a late order costs "
+        f"{text} (now {fmt_num(scenario.inventory.costs.late_delivery_cost_per_order, 2)})"
+    )
+
+
+def _print_dual_check(scenario, plan, kwargs) -> None:
+    """``--check-duals``: the duals against finite differences of the optimum."""
+    from optimize.promotion import dual_check
+
+    table = dual_check(scenario, plan, kwargs)
+    if table.empty:
+        print("  dual check: no budget or capacity dual is above 0")
+    for r in table.to_dict("records"):
+        smooth = abs(r["right"] - r["left"]) <= 1e-3 * abs(r["left"]) + 1e-12
+        kink = "" if smooth else " (a kink: the dual may lie anywhere between)"
+        print(
+            f"  dual check {r['dual']}: {r['value']:.4f}; the optimum changes by {r['right']:.4f} per unit more, "
+            f"{r['left']:.4f} per unit less{kink}: error {r['relative_error']:.2%}"
+        )
+
+
+def _verify_promotion(args, scenario, prices: list[float], solve_at) -> int:
+    """Priced, hard and blind plans at each late price (and no marketing), common random numbers."""
+    from experiments.output import RunFolder, atomic_write_csv, inside, manifest
+    from experiments.plots import late_price_lines
+    from experiments.verify_promotion import PLANS, distinct_plans, price_table, sweep_report
+    from optimize.solver import Infeasible
+
+    try:
+        plans = {(p, m): solve_at(p, m) for p in prices for m in PLANS}
+    except Infeasible as exc:
+        print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    overlays, which = distinct_plans(plans)
+    variants = {name: _planned(args, ov) for name, ov in overlays.items()}
+    variants["none"] = _planned(args, verify.no_marketing_overlay(scenario))
     measure = partial(verify.promotion_measure, window=verify.promotion_window(scenario))
     by = _verified(args, scenario, variants, measure)
-    print(verify.promotion_report(scenario, aware, blind, by, args.verify))
+    sweep = price_table(scenario, plans, which, by, prices)
+    print(sweep_report(sweep, args.verify))
+    root = inside(args.results, Path(args.results) / scenario.name)
+    with RunFolder(root, "", "promo") as rf:
+        atomic_write_csv(rf.path / "late_price.csv", sweep.table)
+        atomic_write_csv(rf.path / "differences.csv", sweep.differences)
+        runs = pd.concat([t.assign(variant=name) for name, t in by.items()], ignore_index=True)
+        atomic_write_csv(rf.path / "runs.csv", runs)
+        late_price_lines(sweep.table, rf.path / "late_price.png", scenario.currency)
+        rf.write_json("manifest.json", manifest(kind="promotion_verify", late_prices=prices, replications=args.verify))
+    print(f"wrote {rf.final} (late_price.csv, differences.csv, runs.csv, late_price.png)")
+    return EXIT_OK
 
 
 def run_promotion(args) -> int:
-    """``optimize promotion``: marketing spend per channel and period; ``--verify`` aware against blind."""
-    from optimize.promotion import solve
+    """``optimize promotion``: marketing spend per channel and period; ``--verify`` priced, hard and blind plans."""
+    from optimize.promotion import solve, with_late_price
 
     scenario = load_scenario(args.file, args.set, args.plan)
-    if args.verify and _too_large(args, scenario, 3, args.verify):
+    base_price = scenario.inventory.costs.late_delivery_cost_per_order
+    prices = args.late_price or [base_price]
+    if args.late_price and not args.verify:
+        return refuse(f"{args.file}: --late-price needs --verify N (the plans are compared by simulation)")
+    if args.verify and _too_large(args, scenario, 3 * len(prices) + 1, args.verify):
         return EXIT_INPUT
     budget = _budget(args, scenario)
-    solve_plan = partial(
-        solve,
-        scenario,
-        budget=budget,
-        target_roas=args.target_roas,
-        period=args.period,
-        max_utilization=args.max_utilization,
-        late_share=_late_share(scenario),
-    )
-    aware, code = _solve_or_explain(args, lambda: solve_plan(capacity_aware=not args.capacity_blind))
-    if aware is None:
+    kwargs = {
+        "budget": budget,
+        "target_roas": args.target_roas,
+        "period": args.period,
+        "max_utilization": args.max_utilization,
+        "lateness": _pilot(scenario, [*prices, base_price]),
+        "objective": args.objective,
+        "budget_use": args.budget_use.replace("-", "_"),
+    }
+
+    def solve_at(price: float, mode: str):
+        return solve(with_late_price(scenario, price), capacity=mode, **kwargs)
+
+    plan, code = _solve_or_explain(args, lambda: solve_at(base_price, args.capacity))
+    if plan is None:
         return code
-    print_promotion_plan(args, scenario, aware, budget, solve_plan.keywords["late_share"])
+    print_promotion_plan(args, scenario, plan, budget)
+    _print_wall(scenario, plan, {**kwargs, "capacity": args.capacity})
+    if args.check_duals:
+        _print_dual_check(scenario, plan, {**kwargs, "capacity": args.capacity})
     if args.out:
-        _write_plan(args.out, aware.to_overlay(), aware.spend)
+        _write_plan(args.out, plan.to_overlay(), plan.spend)
     if args.verify:
-        _verify_promotion(args, scenario, aware, solve_plan)
+        return _verify_promotion(args, scenario, prices, solve_at)
     return EXIT_OK

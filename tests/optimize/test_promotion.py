@@ -28,13 +28,19 @@ import yaml
 from helpers import ROOT, run_cli
 
 from experiments.stats import mean_ci
-from optimize.promotion import inputs_from, pwl_curve, replenishment_cost_per_unit, solve
+from optimize import promotion
+from optimize.promotion import inputs_from, pwl_curve, replenishment_cost_per_unit
 from optimize.solver import Infeasible
 from sim.model.demand import demand_plan, hill_response
+from sim.model.economics import picker_days as scheduled_picker_days
 from sim.model.shop import simulate
 from sim.model.streams import replication_seed
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Channel
+
+# These tests check the LP on the exact piecewise-linear curves (no refinement) and the hard
+# capacity wall; tests/optimize/test_promotion_priced.py checks the priced mode and the refined duals.
+solve = functools.partial(promotion.solve, refine=False, capacity="hard")
 
 BASELINE = "scenarios/baseline.yaml"
 DOUBLE11 = "scenarios/double11.yaml"
@@ -306,7 +312,7 @@ def test_capacity_aware_plan_moves_spend_off_capacity_bound_days():
     assert np.all(np.isfinite(inp.capacity))
     free_aware = solve(sc, budget=1e9)
     budget = 0.5 * free_aware.spend.spend.sum()  # binds for both plans
-    aware, blind = solve(sc, budget=budget), solve(sc, budget=budget, capacity_aware=False)
+    aware, blind = solve(sc, budget=budget), solve(sc, budget=budget, capacity="blind")
     assert aware.capacity_aware and not blind.capacity_aware
     a, b = day_totals(aware), day_totals(blind)
     assert a.spend.sum() == pytest.approx(budget) and b.spend.sum() == pytest.approx(budget)
@@ -327,7 +333,18 @@ def test_capacity_aware_plan_moves_spend_off_capacity_bound_days():
     cap = aware.capacity_days
     assert len(cap) and set(cap.day) <= set(dates[bound])
     assert np.all(cap.value_per_order > 0)
-    np.testing.assert_allclose(cap.value_per_picker_shift, cap.value_per_order * inp.orders_per_picker_shift)
+    wc = inp.warehouses  # one more picker on the day's longest shift where the shop fills first
+    for r in cap.itertuples():
+        w, d = wc.names.index(r.warehouse), inp.dates.index(r.day)
+        assert w == int(np.argmin(wc.capacity[:, d] / wc.share))
+        hours = max(s.end_hour - s.start_hour for s in sc.warehouses[w].picking.shifts if r.day.weekday() in s.weekdays)
+        assert r.shift_hours == hours
+        assert r.value_per_picker_shift == pytest.approx(
+            r.value_per_order * wc.orders_per_picker_shift[w, d] / wc.share[w]
+        )
+        assert wc.orders_per_picker_shift[w, d] == pytest.approx(
+            wc.capacity[w, d] * hours / (24 * scheduled_picker_days(sc, sc.warehouses[w], inp.event)[d])
+        )
     assert blind.capacity_days.empty
 
 
@@ -447,7 +464,7 @@ def test_infeasible_roas_period_cap_and_capacity_messages(tmp_path):
     d11 = load_scenario(DOUBLE11, [*D11_WINDOW, "demand.channels[1].min_budget=6000000"])
     with pytest.raises(Infeasible, match=r"more extra orders than the warehouses can pick"):
         solve(d11, budget=7e6)
-    assert solve(d11, budget=7e6, capacity_aware=False).channels.set_index("channel").spend["livestream"] >= 6e6 - 1e-3
+    assert solve(d11, budget=7e6, capacity="blind").channels.set_index("channel").spend["livestream"] >= 6e6 - 1e-3
 
 
 def test_minimums_under_binding_capacity_still_give_a_real_spend_plan():
@@ -501,6 +518,8 @@ def test_cli_infeasible_exits_3_writes_nothing(tmp_path):
         "demand.channels[1].min_budget=6000000",
         "--budget",
         7e6,
+        "--capacity",
+        "hard",
         "--out",
         out,
     )
@@ -577,14 +596,16 @@ def test_cli_writes_overlay_that_simulate_accepts(tmp_path):
         out,
     )
     assert r.returncode == 0, r.stderr
-    assert "capacity-aware promotion plan" in r.stdout and "picking capacity binds on 2026-11-11" in r.stdout
+    assert "priced-capacity promotion plan" in r.stdout
+    assert "on 2026-11-11 at east_dc: one more picker on its 8-hour shift is worth" in r.stdout
     csv = pd.read_csv(out.with_suffix(".csv"))
     assert csv.spend.sum() == pytest.approx(40_000, rel=1e-6)
     applied = load_scenario(DOUBLE11, D11_WINDOW, [out])
     np.testing.assert_allclose(
         demand_plan(applied).spend.sum(axis=0), csv.groupby("period").spend.sum().to_numpy(), atol=0.011
     )
-    assert yaml.safe_load(out.read_text())["plan_info"]["capacity_aware"] is True
+    info = yaml.safe_load(out.read_text())["plan_info"]
+    assert info["capacity"] == "priced" and info["capacity_aware"] is True
 
 
 # --------------------------------------------------------------------------- 7. verification
@@ -643,7 +664,7 @@ def test_simulated_extra_orders_within_5_percent_of_predicted():
 
 
 @pytest.mark.slow
-def test_cli_verify_prints_predicted_and_simulated(tmp_path):
+def test_cli_verify_compares_the_three_plans_at_each_late_price(tmp_path):
     r = run_promotion(
         DOUBLE11,
         "--set",
@@ -656,19 +677,33 @@ def test_cli_verify_prints_predicted_and_simulated(tmp_path):
         60000,
         "--verify",
         2,
+        "--late-price",
+        "30,10",
+        "--results",
+        tmp_path,
         "--quiet",
     )
     assert r.returncode == 0, r.stderr
+    assert "late price 10 per late order:" in r.stdout and "late price 30 per late order:" in r.stdout
     for label in (
-        "extra orders",
+        "predicted profit, marketing",
         "profit from marketing",
-        "late-delivery rate",
         "late orders",
-        "late-delivery cost",
-        "peak pick backlog",
-        "aware - blind",
+        "priced - blind",
+        "priced - hard",
     ):
         assert label in r.stdout
+    (folder,) = (tmp_path / "double11").iterdir()
+    table = pd.read_csv(folder / "late_price.csv")
+    assert sorted(set(table.late_price)) == [10, 30] and set(table.plan) == {"priced", "hard", "blind"}
+    runs = pd.read_csv(folder / "runs.csv")
+    # each distinct plan is simulated once per replication (plus no marketing), priced at every late price
+    assert len(runs) == 2 * runs.variant.nunique() and runs.variant.nunique() <= 3 * 2 + 1
+    blind = table[table.plan == "blind"].set_index("late_price")
+    assert (folder / "late_price.png").stat().st_size > 10_000
+    diffs = pd.read_csv(folder / "differences.csv")
+    assert set(diffs.versus) == {"blind", "hard"} and len(diffs) == 4
+    assert np.all(blind.late_orders >= 0)
 
 
 # ---------------------------------------------------------------- the variable costs of an extra order
