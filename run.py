@@ -177,12 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P1,P2,...",
         help="with --verify: solve and simulate the three plans at each price of a late order, plot profit against it",
     )
-    pr.add_argument("--objective", choices=["profit", "revenue"], default="profit", help="what the plan maximizes")
+    pr.add_argument(
+        "--objective",
+        choices=["profit", "revenue"],
+        default=None,
+        help="what the plan maximizes (default profit; a course LP file's own objective)",
+    )
     pr.add_argument(
         "--budget-use",
         choices=["at-most", "exactly"],
-        default="at-most",
-        help="spend at most the budget (default) or all of it",
+        default=None,
+        help="spend at most the budget (default) or all of it (a course LP file's own budget_use)",
     )
     pr.add_argument(
         "--check-duals", action="store_true", help="check the duals against finite differences of the optimum"

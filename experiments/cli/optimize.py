@@ -442,7 +442,10 @@ def _verify_promotion(args, scenario, prices: list[float], solve_at) -> int:
 def run_promotion(args) -> int:
     """``optimize promotion``: marketing spend per channel and period; ``--verify`` priced, hard and blind plans."""
     from optimize.promotion import solve, with_late_price
+    from optimize.promotion_course import is_course_file
 
+    if is_course_file(args.file):
+        return run_course(args)
     scenario = load_scenario(args.file, args.set, args.plan)
     base_price = scenario.inventory.costs.late_delivery_cost_per_order
     prices = args.late_price or [base_price]
@@ -457,8 +460,8 @@ def run_promotion(args) -> int:
         "period": args.period,
         "max_utilization": args.max_utilization,
         "lateness": _pilot(scenario, [*prices, base_price]),
-        "objective": args.objective,
-        "budget_use": args.budget_use.replace("-", "_"),
+        "objective": args.objective or "profit",
+        "budget_use": (args.budget_use or "at-most").replace("-", "_"),
     }
 
     def solve_at(price: float, mode: str):
@@ -475,4 +478,59 @@ def run_promotion(args) -> int:
         _write_plan(args.out, plan.to_overlay(), plan.spend)
     if args.verify:
         return _verify_promotion(args, scenario, prices, solve_at)
+    return EXIT_OK
+
+
+def print_course_plan(lp, plan) -> None:
+    """The course LP's answer: spend per segment, objective, the budget's and the channels' duals."""
+    print(
+        f"course promotion LP: maximize {lp.objective}, spend {lp.budget_use.replace('_', ' ')} {fmt_num(lp.budget)}; "
+        f"status {plan.status}; {lp.objective} {fmt_num(plan.objective, 2)}"
+    )
+
+    def fmt(x: float) -> str:
+        return f"{x:,.4f}".rstrip("0").rstrip(".")
+
+    print(plan.segments.to_string(index=False, float_format=fmt))
+    print(plan.channels.to_string(index=False, float_format=fmt))
+    print(f"  one more unit of budget is worth {plan.budget_dual:.4f} of {lp.objective} (the budget's dual)")
+    for name, mu in plan.channel_duals.items():
+        if abs(mu) > 1e-12:
+            print(f"  the spend limits of {name} are worth {mu:.4f} per unit")
+    print(
+        "  reduced value: a segment's value per unit of spend beyond what the budget's last unit earns "
+        "(> 0: bought in full, 0: at the margin, < 0: that much short of being worth buying)"
+    )
+
+
+def run_course(args) -> int:
+    """``optimize promotion COURSE.yaml``: the coursework LP with its segments (``optimize.promotion_course``)."""
+    from optimize.promotion_course import load_course, solve_course
+
+    if args.verify or args.late_price or args.set or args.plan or args.capacity != "priced":
+        return refuse(
+            f"{args.file}: a course LP (promotion_lp:) has no simulator behind it: --verify, --late-price, "
+            "--capacity, --set and --plan do not apply"
+        )
+    lp = load_course(args.file)
+    changes = {
+        "budget": args.budget,
+        "objective": args.objective,
+        "budget_use": args.budget_use.replace("-", "_") if args.budget_use else None,
+    }
+    lp = lp.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    plan, code = _solve_or_explain(args, lambda: solve_course(lp))
+    if plan is None:
+        return code
+    print_course_plan(lp, plan)
+    if args.out:
+        overlay = {
+            "plan_info": {
+                "kind": "course_promotion",
+                "objective": float(round(plan.objective, 6)),
+                "budget_dual": float(round(plan.budget_dual, 6)),
+            },
+            "spend": {r.channel: float(r.spend) for r in plan.channels.itertuples()},
+        }
+        _write_plan(args.out, overlay, plan.segments)
     return EXIT_OK
