@@ -602,23 +602,26 @@ def predicted_vs_simulated(
 
 
 def late_price_lines(table: pd.DataFrame, path: str | Path, currency: str | None = None) -> Path:
-    """Simulated profit from marketing (95% CI bars) and the plans' predictions against the late price.
+    """Promotion plans against the price of a late order: profit from marketing, and each plan's paired
+    difference to the capacity-blind plan (95% CI bars), simulated and predicted.
 
-    ``table``: one row per (late_price, plan) with ``profit_from_marketing`` and its ``_hw``
-    and ``predicted_profit_from_marketing`` (``experiments.verify_promotion.price_table``).
+    ``table``: one row per (late_price, plan) with ``profit_from_marketing``, ``profit_vs_blind``,
+    their ``_hw`` and ``predicted_profit_from_marketing``
+    (``experiments.verify_promotion.price_table``).
     """
     from experiments.plot_style import PlainFormatter
 
     colors = {"priced": _HIGHLIGHT, "hard": _COLOR, "blind": _MUTED}
+    money = currency or "currency"
     with plt.rc_context(_RC):
-        fig, ax = _fig(_FIGSIZE)
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.8), layout="constrained")
         prices = sorted(table.late_price.unique())
         step = (max(prices) - min(prices)) * 0.012 if len(prices) > 1 else 0.1
         for i, (plan, part) in enumerate(table.groupby("plan", sort=False)):
             part = part.sort_values("late_price")
             x = part.late_price + (i - 1) * step  # side by side, so the bars do not hide each other
             color = colors.get(str(plan), _COLOR)
-            ax.errorbar(
+            left.errorbar(
                 x,
                 part.profit_from_marketing,
                 yerr=part.profit_from_marketing_hw,
@@ -627,11 +630,17 @@ def late_price_lines(table: pd.DataFrame, path: str | Path, currency: str | None
                 color=color,
                 label=f"{plan}: simulated (95% CI)",
             )
-            ax.plot(x, part.predicted_profit_from_marketing, "x--", color=color, alpha=0.7, label=f"{plan}: predicted")
-        ax.set_xticks(prices)
-        ax.yaxis.set_major_formatter(PlainFormatter())
-        ax.set_xlabel(f"price of a late order ({currency or 'currency'})")
-        ax.set_ylabel(f"profit from marketing ({currency or 'currency'})")
-        ax.set_title("Promotion plans against the price of a late order")
+            left.plot(
+                x, part.predicted_profit_from_marketing, "x--", color=color, alpha=0.7, label=f"{plan}: predicted"
+            )
+            right.errorbar(x, part.profit_vs_blind, yerr=part.profit_vs_blind_hw, fmt="o-", capsize=3, color=color)
+        right.axhline(0.0, color=_MUTED, lw=1)
+        for ax, title in ((left, "Profit from marketing"), (right, "Profit minus the blind plan's (paired)")):
+            ax.set_xticks(prices)
+            ax.yaxis.set_major_formatter(PlainFormatter(signed=ax is right))
+            ax.set_xlabel(f"price of a late order ({money})")
+            ax.set_title(title)
+        left.set_ylabel(money)
+        fig.suptitle("Promotion plans against the price of a late order")
         _legend_below(fig, ncol=3)
         return _save(fig, path)

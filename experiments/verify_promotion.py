@@ -91,8 +91,13 @@ def price_table(scenario, plans: dict, which: dict, by: dict[str, pd.DataFrame],
     base_price = scenario.inventory.costs.late_delivery_cost_per_order
     rows, diffs = [], []
     for p in prices:
+        blind_profit = _at_price(by[which[p, "blind"]], p, base_price)
         for mode in PLANS:
-            rows.append(_row(p, mode, plans[p, mode], scenario, by[which[p, mode]], by["none"], base_price))
+            run = by[which[p, mode]]
+            row = _row(p, mode, plans[p, mode], scenario, run, by["none"], base_price)
+            d = mean_ci(_at_price(run, p, base_price) - blind_profit)  # paired: the same seeds
+            row.update(profit_vs_blind=d.mean, profit_vs_blind_hw=0.0 if mode == "blind" else d.half_width)
+            rows.append(row)
         priced = by[which[p, "priced"]]
         for rival in ("blind", "hard"):
             other = by[which[p, rival]]
