@@ -7,9 +7,9 @@ error ends the command line with a comment ``# exits N``; every other command mu
 Skipped on purpose: the README's set-up lines (they create a venv and start with
 ``python3 -m venv``, so they do not match), ``bench`` without ``--quick`` (minutes long) and
 ``check-theory`` without ``--case`` (about two and a half CPU minutes; every case it runs is
-checked at its own size by the theory tests: the M/D/2 and M/G/1 cases at the full 30
-replications in tests/sim/test_warehouse_theory.py, the others with their own intervals in
-tests/sim/test_*_theory.py; the docs' ``check-theory --case ...`` lines still run).
+checked by the theory tests: the M/D/2 and M/G/1 cases' own code at 30 replications on a
+quarter of their customers in tests/sim/test_warehouse_theory.py, the others with their own
+intervals in tests/sim/test_*_theory.py; the docs' ``check-theory --case ...`` lines still run).
 """
 
 from __future__ import annotations
