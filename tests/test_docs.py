@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,15 @@ TIMEOUT_SECONDS = 1200  # one document's commands together: ends a hang, not a b
 # line coverage comes from the unit and CLI tests.
 UNMEASURED = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
 # The documents that take longest start first; the rest follow by number of commands. Measured
-# (CPU seconds, no coverage): README ~335, most of it on two cores; started last (by its command
-# count) it ran alone at the end while the other core idled. (The full ``check-theory`` of
-# docs/formulas.md, ~75 s on one core, is not run here: see tests/doc_commands.py.)
+# (CPU seconds, no coverage): README ~165 of the module's ~300, most of it on two cores; started last
+# (by its command count) it ran alone at the end while the other core idled. (The full
+# ``check-theory`` of docs/formulas.md, ~75 s on one core, is not run here: see tests/doc_commands.py.)
 START_FIRST = ("README.md",)
+# A document cut into parts at these lines: each part runs in order in a copy of its own, the parts side
+# by side. Only where a later part uses no file an earlier part writes (test_split_parts_are_independent).
+# README's optimizer commands (line 153 on: ~60 s) read shipped scenarios only; run after its examples
+# block (~55 s) they made README the module's long tail.
+SPLIT_AT = {"README.md": (153,)}
 # what a copy of the repository leaves out: VCS data, environments, caches and old results
 IGNORE = shutil.ignore_patterns(
     ".git",
@@ -65,8 +71,17 @@ def _copy_repo(dest: Path) -> Path:
     return dest
 
 
-def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.CompletedProcess | str, float]]:
-    """Run one document's commands in order in its own copy; (command, result or error, seconds).
+def parts(doc: str) -> list[list[DocCommand]]:
+    """The commands of ``doc`` in the parts that run side by side (one part unless SPLIT_AT cuts it)."""
+    cuts = [0, *SPLIT_AT.get(doc, ()), 10**9]
+    out = [[c for c in COMMANDS[doc] if lo <= c.line < hi] for lo, hi in pairwise(cuts)]
+    return [part for part in out if part]
+
+
+def _run_doc(
+    doc: str, commands: list[DocCommand], workdir: Path
+) -> list[tuple[DocCommand, subprocess.CompletedProcess | str, float]]:
+    """Run ``commands`` of ``doc`` in order in their own copy; (command, result or error, seconds).
 
     One interpreter runs them all (tests/doc_commands.py as a script: ``run.main`` per command,
     output in files per command), so the packages are imported once per document, not per command.
@@ -74,7 +89,6 @@ def _run_doc(doc: str, workdir: Path) -> list[tuple[DocCommand, subprocess.Compl
     repo = _copy_repo(workdir / "repo")
     out = workdir / "out"
     out.mkdir()
-    commands = COMMANDS[doc]
     plan = workdir / "plan.json"
     plan.write_text(json.dumps({"out": str(out), "commands": [[c.program, list(c.args)] for c in commands]}))
     env = {k: v for k, v in os.environ.items() if k not in UNMEASURED}
@@ -122,7 +136,13 @@ def doc_runs(tmp_path_factory, request):
     order = sorted(
         selected, key=lambda d: (START_FIRST.index(d) if d in START_FIRST else len(START_FIRST), -len(COMMANDS[d]))
     )
-    futures = {doc: pool.submit(_run_doc, doc, tmp_path_factory.mktemp(Path(doc).stem)) for doc in order}
+    futures = {
+        doc: [
+            pool.submit(_run_doc, doc, part, tmp_path_factory.mktemp(f"{Path(doc).stem}-{i}"))
+            for i, part in enumerate(parts(doc))
+        ]
+        for doc in order
+    }
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -136,7 +156,7 @@ def _tail(text: str, lines: int = 15) -> str:
 def test_doc_commands_run(doc, doc_runs):
     """Every command of ``doc`` exits with the code the doc gives (0 unless ``# exits N``), without a traceback."""
     problems, timing = [], []
-    for cmd, res, seconds in doc_runs[doc].result():
+    for cmd, res, seconds in [run for part in doc_runs[doc] for run in part.result()]:
         timing.append(f"{seconds:6.1f} s  {cmd.where}  {cmd.text}")
         if isinstance(res, str):
             problems.append(f"{cmd.where}: {cmd.text}\n  {res}")
@@ -156,3 +176,16 @@ def test_every_doc_page_is_covered():
     """The tutorial, exercises, output analysis and formulas pages all show runnable commands."""
     for page in ("docs/tutorial.md", "docs/exercises.md", "docs/output-analysis.md", "docs/formulas.md"):
         assert page in COMMANDS, f"{page} shows no ```bash block with a python run.py command"
+
+
+def test_split_parts_are_independent():
+    """A later part of a SPLIT_AT document reads no file an earlier part writes and resumes no experiment."""
+    for doc in SPLIT_AT:
+        assert doc in COMMANDS and len(parts(doc)) == len(SPLIT_AT[doc]) + 1, f"{doc}: a cut outside its commands"
+        written: set[str] = set()  # --out files and the specs of experiments (their cache) of earlier parts
+        for part in parts(doc):
+            for cmd in part:
+                used = set(cmd.args) & written
+                assert not used, f"{cmd.where}: uses {used}, which an earlier part writes: move the cut"
+            written |= {c.args[i + 1] for c in part for i, a in enumerate(c.args[:-1]) if a == "--out"}
+            written |= {c.args[1] for c in part if c.args[:1] == ("experiment",)}
