@@ -60,6 +60,9 @@ def _checks(fit, truth) -> list[tuple[str, float, object]]:
     return out
 
 
+# The two statistical checks run untraced (slow, see tests/conftest.py): the tracer made them 2x slower
+# (20 s of CPU) and the other tests of this file cover the same lines of experiments/ (checked with --cov).
+@pytest.mark.slow
 def test_round_trip_recovers_the_generating_parameters_within_the_reported_intervals(tmp_path):
     """Three simulated years of tests/data/fit_truth.yaml, each fitted from its order-line table.
 
@@ -196,6 +199,7 @@ def test_a_history_that_is_mostly_unusable_is_refused_naming_its_problems(tmp_pa
     assert "60 lines have a quantity that is not a number" in r.stderr and not (tmp_path / "f.yaml").exists()
 
 
+@pytest.mark.slow
 def test_backtest_passes_the_right_model_and_flags_a_wrong_weekday_pattern(tmp_path):
     truth = load_scenario(TRUTH)
     fit = fit_history(_export(truth, 5, tmp_path / "lines.parquet"))

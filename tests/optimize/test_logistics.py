@@ -611,14 +611,18 @@ def test_carrier_capacity_and_on_time_duals(scenario60):
 # --------------------------------------------------------------------------- 6. verification by simulation
 @pytest.mark.slow
 def test_plan_verified_by_simulation_beats_default_routing():
-    """multi_warehouse.yaml, 150 days, scope overall, target 0.93 (about the default routing's
+    """multi_warehouse.yaml, 90 days, scope overall, target 0.93 (about the default routing's
     simulated on-time rate): the plan's simulated on-time rate is within 2 points of the
     prediction; it is cheaper per order than the default routing (own DC, express for orders
-    worth 300+) at an equal or better on-time rate, paired over 3 replications (CRN)."""
-    base = load_scenario(MULTI, ["horizon_days=150"])
+    worth 300+) at an equal or better on-time rate, paired over 3 replications (CRN).
+
+    90 days instead of 150 (5 s instead of 9 s of CPU) keep every margin: simulated on-time 0.9675
+    vs predicted 0.9670, cost per order 8.24 vs 8.26, plan - default cost at most -2.40 per order,
+    on-time change at least +0.024 (150 days: 0.9615 vs 0.9664, 8.25, -2.39, +0.026)."""
+    base = load_scenario(MULTI, ["horizon_days=90"])
     assert all(w.handling_cost_per_order == 0 for w in base.warehouses)  # shipping cost is the whole cost
     plan = solve(base, on_time_target=0.93, scope="overall", seed=base.seed)
-    planned = load_scenario(MULTI, ["horizon_days=150"], overlays=[plan.to_overlay()])
+    planned = load_scenario(MULTI, ["horizon_days=90"], overlays=[plan.to_overlay()])
     rows = []
     for r in range(3):
         seed = replication_seed(base.seed, r)

@@ -671,13 +671,18 @@ def test_cli_verify_prints_predicted_vs_simulated(capsys):
 # =========================================================================== 8. verification by simulation
 @pytest.mark.slow
 def test_plan_beats_uniform_service_by_simulation_with_common_random_numbers():
-    """baseline (100 SKUs, one year), 8 replications with the same seeds for both plans."""
+    """baseline (100 SKUs, one year), 4 replications with the same seeds for both plans.
+
+    4 instead of 8 replications (7 s instead of 15 s of CPU) keep every margin: paired inventory
+    value -54,702 to -52,868 (of 707,000), fill change -0.0065 to -0.0016 (within one point),
+    simulated fill 0.9878 to 0.9906 against the predicted 0.9890 (8: -54,851 to -53,261,
+    -0.0050 to -0.0005, 0.9826 to 0.9911)."""
     overrides = ["catalog.generate.count=100"]
     uniform = baseline(100)
     plan = solve(uniform)  # target = the uniform plan's predicted fill
     planned = load_scenario(BASELINE, overrides, overlays=[plan.to_overlay()])
     fill_u, fill_p, value_u, value_p = [], [], [], []
-    for r in range(8):
+    for r in range(4):
         seed = replication_seed(2026, r)
         ku, kp = simulate(uniform, seed).kpis, simulate(planned, seed).kpis
         fill_u.append(ku["unit_fill_rate"])
