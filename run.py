@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the JSON Schema of scenario files (docs/schema/scenario.schema.json) for editors",
     )
     sc.add_argument("--spec", action="store_true", help="with --json: the JSON Schema of experiment specs")
+    sc.add_argument(
+        "--course", action="store_true", help="with --json: the JSON Schema of course LP files (promotion_lp:)"
+    )
 
     ct = sub.add_parser("check-theory", help="simulate textbook cases and compare with their formulas")
     ct.add_argument("--replications", "-n", type=A.replications, default=30, help="replications per case (30)")

@@ -7,7 +7,9 @@ The schema comes from the pydantic models (``sim.scenario.schema.Scenario``,
   is required here (``run.py validate`` checks the merged scenario);
 * a distribution may be written as a bare number (a constant), as the loader allows.
 
-The committed copies are docs/schema/scenario.schema.json and docs/schema/spec.schema.json;
+A course LP file (``promotion_lp:``, ``optimize.promotion_course``) has its own schema
+(``--course``). The committed copies are docs/schema/scenario.schema.json,
+docs/schema/spec.schema.json and docs/schema/promotion_lp.schema.json;
 shipped YAML files point to them in their first line
 (``# yaml-language-server: $schema=../docs/schema/scenario.schema.json``).
 
@@ -36,7 +38,7 @@ def _file_view(node):
 
 
 def schema(kind: str = "scenario") -> dict:
-    """The JSON Schema (draft 2020-12) of a scenario (``kind="scenario"``) or spec (``"spec"``) file."""
+    """The JSON Schema (draft 2020-12) of a scenario (``kind="scenario"``), spec (``"spec"``) or course LP file."""
     if kind == "scenario":
         from sim.scenario.schema import Scenario
 
@@ -51,8 +53,13 @@ def schema(kind: str = "scenario") -> dict:
 
         body = _file_view(Spec.model_json_schema())
         title = "ecomlab experiment spec"
+    elif kind == "course":
+        from optimize.promotion_course import CourseFile
+
+        body = CourseFile.model_json_schema()  # a whole file: its required keys stay required
+        title = "ecomlab course promotion LP"
     else:
-        raise ValueError(f"kind must be 'scenario' or 'spec', got {kind!r}")
+        raise ValueError(f"kind must be 'scenario', 'spec' or 'course', got {kind!r}")
     return {"$schema": DIALECT, "title": title, **{k: v for k, v in body.items() if k != "title"}}
 
 

@@ -18,14 +18,16 @@ jsonschema = pytest.importorskip("jsonschema")
 SCHEMAS = {
     "scenario": ROOT / "docs" / "schema" / "scenario.schema.json",
     "spec": ROOT / "docs" / "schema" / "spec.schema.json",
+    "course": ROOT / "docs" / "schema" / "promotion_lp.schema.json",
 }
 #: docs/examples holds specs, these scenarios, and column mappings (``*.mapping.yaml``: neither)
 EXAMPLE_SCENARIOS = {"shop.yaml"}
+EXAMPLE_COURSE = {"promotion_lp.yaml"}
 SHIPPED = (
     [(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
     + [(p, "spec") for p in sorted((ROOT / "experiments").glob("*.yaml"))]
     + [
-        (p, "scenario" if p.name in EXAMPLE_SCENARIOS else "spec")
+        (p, "scenario" if p.name in EXAMPLE_SCENARIOS else "course" if p.name in EXAMPLE_COURSE else "spec")
         for p in sorted((ROOT / "docs" / "examples").glob("*.yaml"))
         if not p.name.endswith(".mapping.yaml")
     ]
@@ -44,7 +46,7 @@ _EditorLoader.yaml_implicit_resolvers = {
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
 def test_committed_schema_is_up_to_date(kind):
-    args = ["schema", "--json"] + (["--spec"] if kind == "spec" else [])
+    args = ["schema", "--json", *{"spec": ["--spec"], "course": ["--course"]}.get(kind, [])]
     res = run_cli(*args, timeout=120)
     assert res.returncode == 0, res.stderr
     path = SCHEMAS[kind]
