@@ -91,40 +91,32 @@ def window(text: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def targets(text: str) -> list[float]:
-    """``--sweep 0.9,0.95``: at most MAX_SWEEP distinct on-time targets, each strictly between 0 and 1."""
+def _number_list(text: str, item, most: int, what: str, expected: str) -> list[float]:
+    """Comma-separated numbers, each parsed by ``item``, at most ``most``, each once (``what``: their name)."""
     parts = text.split(",")
-    if len(parts) > MAX_SWEEP:
-        raise argparse.ArgumentTypeError(f"at most {MAX_SWEEP} targets, got {len(parts)}")
+    if len(parts) > most:
+        raise argparse.ArgumentTypeError(f"at most {most} {what}, got {len(parts)}")
     try:
-        values = [fraction(part) for part in parts]
+        values = [item(part) for part in parts]
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected on-time targets strictly between 0 and 1 separated by commas, got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"expected {expected} separated by commas, got {text!r}") from None
     if len({f"{v:g}" for v in values}) != len(values):
-        raise argparse.ArgumentTypeError(f"each target once, got {text!r}")
+        raise argparse.ArgumentTypeError(f"each {what.rstrip('s')} once, got {text!r}")
     return values
 
 
+def targets(text: str) -> list[float]:
+    """``--sweep 0.9,0.95``: at most MAX_SWEEP distinct on-time targets, each strictly between 0 and 1."""
+    return _number_list(text, fraction, MAX_SWEEP, "targets", "on-time targets strictly between 0 and 1")
+
+
 MAX_LATE_PRICES = 10
+late_price = number(float, lambda v: 0 <= v <= MAX_MONEY, f"must be >= 0 and at most {MAX_MONEY:g}")
 
 
 def late_prices(text: str) -> list[float]:
     """``--late-price 10,20,30``: at most MAX_LATE_PRICES distinct prices of a late order, each 0..MAX_MONEY."""
-    parts = text.split(",")
-    if len(parts) > MAX_LATE_PRICES:
-        raise argparse.ArgumentTypeError(f"at most {MAX_LATE_PRICES} late prices, got {len(parts)}")
-    price = number(float, lambda v: 0 <= v <= MAX_MONEY, f"must be >= 0 and at most {MAX_MONEY:g}")
-    try:
-        values = [price(part) for part in parts]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected prices of a late order (>= 0) separated by commas, got {text!r}"
-        ) from None
-    if len({f"{v:g}" for v in values}) != len(values):
-        raise argparse.ArgumentTypeError(f"each price once, got {text!r}")
-    return sorted(values)
+    return sorted(_number_list(text, late_price, MAX_LATE_PRICES, "late prices", "prices of a late order (>= 0)"))
 
 
 def bench_groups(text: str) -> list[str]:
