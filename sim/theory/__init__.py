@@ -4,8 +4,9 @@ Pure functions with no simulator imports. Inventory time is in days; queueing
 formulas work in any time unit as long as rates and times use the same one.
 Modules: ``normal`` (standard normal and Poisson functions), ``inventory`` (EOQ,
 (r, Q) with Poisson demand, (R, S) with normal demand) and ``queues`` (Erlang C,
-M/M/c, M/G/1 given the service variance or cv, M/D/1, and M/D/c exactly by Crommelin's method) and
-``textbook`` (EOQ with planned backorders, newsvendor, exact (r, Q) cost and Federgruen-Zheng optimum).
+M/M/c, M/G/1 given the service variance or cv, M/D/1, and M/D/c exactly by Crommelin's method),
+``textbook`` (EOQ with planned backorders, newsvendor, exact (r, Q) cost and Federgruen-Zheng optimum)
+and ``periodic`` (exact cost of a periodic (s, S) policy and the Zheng-Federgruen optimum).
 """
 
 from sim.theory.inventory import (
@@ -19,6 +20,7 @@ from sim.theory.inventory import (
     rs_normal,
 )
 from sim.theory.normal import normal_cdf, normal_loss, normal_pdf, normal_ppf, poisson_cdf, poisson_pmf
+from sim.theory.periodic import SSPolicy, ss_poisson_cost, ss_poisson_optimal
 from sim.theory.queues import MDcResult, MG1Result, MMcResult, erlang_c, md1, mdc, mdc_roots, mg1, mg1_cv, mmc
 from sim.theory.textbook import (
     EOQBackordersResult,
@@ -41,6 +43,7 @@ __all__ = [
     "RQOptimum",
     "RQPoissonResult",
     "RSNormalResult",
+    "SSPolicy",
     "eoq",
     "eoq_backorders",
     "eoq_cost_per_day",
@@ -66,4 +69,6 @@ __all__ = [
     "rq_poisson_fill_rate",
     "rq_poisson_optimal",
     "rs_normal",
+    "ss_poisson_cost",
+    "ss_poisson_optimal",
 ]
