@@ -25,7 +25,9 @@ from experiments.channels import channel_tables
 from experiments.events import event_tables
 from experiments.experiment_folder import Outcome, Plan, write_folder
 from experiments.output import inside
-from experiments.runner import Interrupted, run_outputs, run_tasks, tasks_for
+from experiments.runner import Interrupted, run_outputs, tasks_for
+from experiments.selection import Selection
+from experiments.sequential import Batches, StopOutcome, run_selection, run_until, select_config
 from experiments.spec import Point, Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, summarize
 from sim.scenario.estimate import check_work, estimate_work
@@ -73,6 +75,8 @@ class ExperimentResult:
     events_summary: pd.DataFrame | None = None  # per promotion event: mean and CI of every KPI
     currency: str | None = None
     from_cache: int = 0  # replications taken from the cache instead of simulated
+    selection: Selection | None = None  # spec ``select``: the chosen variant, its guarantee, replications
+    stopping: StopOutcome | None = None  # spec ``stop_when``: replications run and whether every target was met
 
 
 def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd.DataFrame:
@@ -171,6 +175,8 @@ def _result(plan: Plan, got: Outcome, folder: Path) -> ExperimentResult:
         events_summary=got.events_summary,
         currency=getattr(plan.base_scenario, "currency", None),
         from_cache=int(got.runs.attrs.get("from_cache", 0)),
+        selection=got.selection,
+        stopping=got.stopping,
     )
 
 
@@ -191,20 +197,27 @@ def _plan(
     baseline = baseline_name(spec, points)
     tasks = tasks_for(points, reps, spec.seed)
     n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+    most = reps if replications else spec.most_replications  # sequential specs: bound the work by their cap
     work, refused = check_work(
-        str(spec_path), [estimate_work(p.scenario) for p in points], reps, n_workers, allow_large
+        str(spec_path), [estimate_work(p.scenario) for p in points], max(most, reps), n_workers, allow_large
     )
     if refused:  # before the output folder exists: nothing is written
         raise WorkRefused(refused)
     if not quiet:
         print(work, file=sys.stderr)
         print(
-            f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs, "
-            f"executor {executor}",
+            f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs"
+            + (f" (then up to {most} per variant as the {_sequential(spec)} needs)" if most > reps else "")
+            + f", executor {executor}",
             file=sys.stderr,
         )
     scheduler = scheduler or spec.executor.scheduler
     return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window)
+
+
+def _sequential(spec: Spec) -> str:
+    """What decides the replications of a sequential spec, in words."""
+    return f"{spec.select.procedure} selection" if spec.select is not None else "stop_when targets"
 
 
 def _simulate(
@@ -215,41 +228,64 @@ def _simulate(
     on_progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Run the plan's tasks through the batch runner (cached) and compute the summary tables."""
+    """Run the plan's replications through the batch runner (cached) and compute the summary tables.
+
+    A plain spec runs its tasks at once; ``stop_when`` adds batches until its targets are met and
+    ``select`` lets the selection procedure ask for what it needs (:mod:`experiments.sequential`)."""
     spec = plan.spec
     started = time.perf_counter()
-    event_rows: list[dict] = []
-    channel_rows: list[dict] = []
-    order_tables: list[pd.DataFrame] | None = [] if orders else None
+    run_kwargs = dict(
+        cache_dir=plan.cache,
+        executor=plan.executor,
+        workers=plan.workers,
+        scheduler=plan.scheduler,
+        daily_columns=tuple(spec.daily_metrics),
+        quiet=quiet,
+        fresh=fresh,
+        on_progress=on_progress,
+        cancel=cancel,
+    )
+    batches = Batches(run_kwargs, orders=[] if orders else None)
+    selection, stopping = None, None
     try:
-        runs, daily = run_tasks(
-            plan.tasks,
-            plan.cache,
-            plan.executor,
-            plan.workers,
-            plan.scheduler,
-            tuple(spec.daily_metrics),
-            quiet=quiet,
-            fresh=fresh,
-            events=event_rows,
-            orders=order_tables,
-            channels=channel_rows,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
+        if spec.select is not None:
+            selection = run_selection(batches, plan.points, spec.seed, select_config(spec.select, plan.replications))
+        elif spec.stop_when is not None:
+            stopping = run_until(batches, plan.points, spec.seed, plan.replications, spec.stop_when)
+        else:
+            batches.run(plan.tasks)
     except (Interrupted, KeyboardInterrupt):
         raise ExperimentInterrupted(plan.cache) from None
-    wall = time.perf_counter() - started
-    for metric in spec.metrics:  # when every replication failed there are no KPI columns at all
+    runs, daily = batches.tables([p.name for p in plan.points])
+    return _outcome(plan, batches, runs, daily, time.perf_counter() - started, selection, stopping)
+
+
+def _outcome(plan: Plan, batches: Batches, runs, daily, wall: float, selection, stopping) -> Outcome:
+    """The summary, paired, event and channel tables of the finished replications."""
+    spec = plan.spec
+    metrics = spec.reported_metrics
+    for metric in metrics:  # when every replication failed there are no KPI columns at all
         if metric not in runs:
             runs[metric] = float("nan")
-    summary = summarize(runs, spec.metrics, plan.group_cols)
-    paired = paired_differences(runs, spec.metrics, plan.baseline) if len(plan.points) > 1 else None
-    events, events_summary = event_tables(event_rows)
-    channels, channels_summary = channel_tables(channel_rows)
+    summary = summarize(runs, metrics, plan.group_cols)
+    paired = paired_differences(runs, metrics, plan.baseline) if len(plan.points) > 1 else None
+    events, events_summary = event_tables(batches.events)
+    channels, channels_summary = channel_tables(batches.channels)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
     return Outcome(
-        runs, summary, paired, daily, failures, events, events_summary, order_tables, wall, channels, channels_summary
+        runs,
+        summary,
+        paired,
+        daily,
+        failures,
+        events,
+        events_summary,
+        batches.orders,
+        wall,
+        channels,
+        channels_summary,
+        selection=selection,
+        stopping=stopping,
     )
 
 

@@ -17,8 +17,11 @@ import pandas as pd
 
 from experiments.output import RunFolder, atomic_write_text, manifest, write_table, write_workbook
 from experiments.report import write_report
+from experiments.report_analysis import analysis_parts
 from experiments.report_plots import make_plots, slug
 from experiments.runner import Task
+from experiments.selection import Selection
+from experiments.sequential import StopOutcome
 from experiments.spec import Point, Spec
 from experiments.stats import replications_needed
 from sim.scenario.loader import dump_scenario
@@ -73,6 +76,15 @@ class Outcome:
     wall_seconds: float
     channels: pd.DataFrame | None = None  # per marketing channel and replication (None without channels)
     channels_summary: pd.DataFrame | None = None
+    selection: Selection | None = None  # spec ``select``: the procedure's outcome
+    stopping: StopOutcome | None = None  # spec ``stop_when``: how the sequential replications ended
+
+    @property
+    def replications(self) -> dict[str, int]:
+        """Replications run per variant (they differ between variants only under ``select``)."""
+        if not len(self.runs):
+            return {}
+        return {str(k): int(v) for k, v in self.runs.groupby("variant", sort=False).size().items()}
 
 
 def point_latest(root: Path, target: Path) -> None:
@@ -117,7 +129,9 @@ def _manifest(plan: Plan, got: Outcome) -> dict:
         spec=str(plan.spec_path),
         spec_name=plan.spec.name,
         master_seed=plan.spec.seed,
-        replications=plan.replications,
+        replications=plan.replications if got.selection is None and got.stopping is None else got.replications,
+        selection=_selection_manifest(got.selection),
+        stopping=None if got.stopping is None else {"met": got.stopping.met, "rounds": got.stopping.rounds},
         executor=plan.executor,
         workers=plan.workers,
         wall_seconds=round(got.wall_seconds, 3),
@@ -127,8 +141,29 @@ def _manifest(plan: Plan, got: Outcome) -> dict:
     )
 
 
+def _selection_manifest(selection: Selection | None) -> dict | None:
+    """The selection's procedure, choice, guarantee and replications, for ``manifest.json``."""
+    if selection is None:
+        return None
+    return {
+        "procedure": selection.config.procedure,
+        "metric": selection.config.metric,
+        "goal": selection.config.goal,
+        "indifference": selection.config.indifference,
+        "confidence": selection.config.confidence,
+        "selected": selection.selected_name,
+        "guaranteed": selection.guaranteed,
+        "guarantee": selection.guarantee,
+        "replications": dict(zip(selection.names, map(int, selection.replications))),
+    }
+
+
 def _write_tables(folder: Path, got: Outcome) -> None:
     write_table(folder, "runs", got.runs)
+    if got.selection is not None:
+        write_table(folder, "selection", got.selection.table())
+    if got.stopping is not None:
+        write_table(folder, "stopping", got.stopping.table)
     write_table(folder, "summary", got.summary)
     if got.paired is not None:
         write_table(folder, "paired", got.paired)
@@ -145,16 +180,25 @@ def _write_tables(folder: Path, got: Outcome) -> None:
     write_workbook(folder / "summary.xlsx", {"summary": got.summary, "paired": got.paired})
 
 
+def _replications_text(plan: Plan, got: Outcome) -> str:
+    """``5 variant(s) x 10 replications``, or the replications each variant got when they differ."""
+    counts = got.replications
+    if counts and len(set(counts.values())) > 1:
+        return f"{len(plan.points)} variant(s), replications {', '.join(f'{k} {v}' for k, v in counts.items())}"
+    n = next(iter(counts.values())) if counts else plan.replications
+    return f"{len(plan.points)} variant(s) x {n} replications"
+
+
 def _intro(plan: Plan, got: Outcome) -> list[str]:
     spec, cached = plan.spec, got.runs.attrs.get("from_cache")
     return [
         spec.description or f"Experiment {spec.name}.",
-        f"Base scenario: {spec.base}; {len(plan.points)} variant(s) x {plan.replications} replications, master seed "
+        f"Base scenario: {spec.base}; {_replications_text(plan, got)}, master seed "
         f"{spec.seed}; baseline variant: {plan.baseline}.",
         "Replication r uses the same random streams in every variant (common random numbers), so "
         "the paired differences isolate the effect of the variant.",
         f"Confidence intervals: Student-t, 95%. Wall time {got.wall_seconds:,.1f} s with the {plan.executor} executor"
-        + (f" ({cached} of {len(plan.tasks)} replications taken from the cache)." if cached else "."),
+        + (f" ({cached} of {len(got.runs)} replications taken from the cache)." if cached else "."),
     ]
 
 
@@ -183,11 +227,12 @@ def _write_report(folder: Path, plan: Plan, got: Outcome, info: dict) -> None:
         plots,
         extra_tables=_extra_tables(spec, got),
         failures=got.failures if len(got.failures) else None,
-        metrics=list(spec.metrics),
+        metrics=spec.reported_metrics,
         baseline=plan.baseline if len(plan.points) > 1 else None,
         currency=getattr(scenario, "currency", None),
         runs=got.runs,
         channels=got.channels_summary,
+        analysis=analysis_parts(got.selection, got.stopping, currency=getattr(scenario, "currency", None)),
         appendix={
             "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
             "Manifest": json.dumps(info, indent=2, default=str),

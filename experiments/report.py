@@ -323,6 +323,16 @@ def _paired_section(paired: pd.DataFrame | None, level: float) -> Section:
     return md, body
 
 
+def _analysis_section(heading: str, note: str, table: pd.DataFrame | None) -> Section:
+    """A heading, a note in words and (optionally) a table of display texts."""
+    md = [f"## {heading}", "", note, ""]
+    body = [f"<h2>{html.escape(heading)}</h2>", f'<p class="note">{html.escape(note)}</p>']
+    if table is not None and len(table):
+        md += [markdown_table(table, _text_right(table)), ""]
+        body.append(_html_table(table, _text_right(table)))
+    return md, body
+
+
 def _table_section(heading: str, table: pd.DataFrame) -> Section:
     """A heading and a table (an extra table, the failed replications)."""
     return [f"## {heading}", "", markdown_table(table), ""], [
@@ -425,6 +435,7 @@ def write_report(
     currency: str | None = None,
     runs: pd.DataFrame | None = None,
     channels: pd.DataFrame | None = None,
+    analysis: list[tuple[str, str, pd.DataFrame | None]] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``.
 
@@ -438,7 +449,9 @@ def write_report(
     table) holds forecast variants and a true-rate variant (:mod:`experiments.forecast_error`),
     the marketing KPIs per variant (and per channel from ``channels``, the per-channel summary of
     :mod:`experiments.channels`) when a variant spends on marketing,
-    the extra tables and the failed replications. Plots are (caption, path) pairs (.png embedded as base64, .svg
+    the extra tables and the failed replications. ``analysis`` parts (heading, note, table:
+    the selected variant and its guarantee, sequential stopping, warm-up, control variates, from
+    :mod:`experiments.report_analysis`) come right after the headline. Plots are (caption, path) pairs (.png embedded as base64, .svg
     inlined; Markdown links them relatively); every plot file is checked before
     anything is written. ``appendix`` maps a heading to preformatted text (the spec,
     the manifest) shown at the end. Returns (markdown_path, html_path).
@@ -454,6 +467,7 @@ def write_report(
     sections = [
         _intro_section(title, intro_lines, n_fail),
         _headline_section(summary, paired, metrics, baseline, currency, level),
+        *(_analysis_section(*part) for part in (analysis or [])),
         _plots_section(plots, out_dir),
         summary_part,
         _paired_section(paired, level),

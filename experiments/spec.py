@@ -89,6 +89,53 @@ class Executor(_M):
 HalfWidth = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]  # a finite CI half-width > 0
 
 
+class Select(_M):
+    """Ranking and selection: pick the best variant with a probability-of-correct-selection guarantee.
+
+    ``kn`` (Kim-Nelson, fully sequential, eliminates with common random numbers), ``rinott``
+    (two-stage) and ``ocba`` (allocates a replication budget; its guarantee is an estimate) run the
+    variants until the procedure stops; see ``experiments.selection`` and docs/output-analysis.md.
+    """
+
+    metric: str = Field(description="the KPI that decides which variant is best")
+    goal: Literal["min", "max"] = Field("min", description="min: the smallest mean is best; max: the largest")
+    procedure: Literal["kn", "ocba", "rinott"] = "kn"
+    indifference: float = Field(
+        gt=0, allow_inf_nan=False, description="delta: a difference smaller than this is not worth telling apart"
+    )
+    confidence: float = Field(
+        0.95, gt=0, lt=1, description="P*: the probability of selecting the best (or a variant within delta of it)"
+    )
+    first_stage: int | None = Field(
+        None,
+        ge=2,
+        le=10_000,
+        description="n0: replications of every variant before the procedure decides (default: replications)",
+    )
+    max_replications: int = Field(
+        1000, ge=2, le=100_000, description="per variant; hitting it ends without the guarantee"
+    )
+    budget: int | None = Field(
+        None, ge=2, le=1_000_000, description="ocba: total replications over all variants (default 20 per variant)"
+    )
+    increment: int | None = Field(
+        None, ge=1, le=100_000, description="ocba: replications allocated per round (default: one per variant)"
+    )
+
+
+class StopWhen(_M):
+    """Sequential replications: add batches (the same replications on every variant) until every target is met."""
+
+    half_width: dict[str, HalfWidth] = Field(default_factory=dict, description="metric -> CI half-width wanted")
+    relative_half_width: dict[str, HalfWidth] = Field(
+        default_factory=dict, description="metric -> CI half-width wanted as a share of |mean| (0.01 = 1%)"
+    )
+    max_replications: int = Field(200, ge=2, le=100_000, description="stop here even if a target is not met")
+    batch: int | None = Field(
+        None, ge=1, le=100_000, description="replications added per round (default: replications)"
+    )
+
+
 class Spec(_M):
     """An experiment: a base scenario, variants and/or a grid sweep, replications, metrics and plots."""
 
@@ -110,6 +157,28 @@ class Spec(_M):
     target_half_width: dict[str, HalfWidth] = Field(
         default_factory=dict, description="metric -> CI half-width wanted (reports n needed)"
     )
+    select: Select | None = Field(None, description="select the best variant with a guarantee (KN, OCBA, Rinott)")
+    stop_when: StopWhen | None = Field(None, description="add replications until the CI targets are met")
+    control_variates: list[Literal["demand", "lead_time"]] = Field(
+        default_factory=list, description="controls with a known mean: realised demand, realised supplier lead times"
+    )
+
+    @property
+    def most_replications(self) -> int:
+        """The most replications any variant can get: ``replications``, or the cap of ``select`` / ``stop_when``."""
+        if self.select is not None:
+            return self.select.max_replications
+        if self.stop_when is not None:
+            return self.stop_when.max_replications
+        return self.replications
+
+    @property
+    def reported_metrics(self) -> list[str]:
+        """The spec's metrics, then the ones ``select`` and ``stop_when`` name (each once)."""
+        extra = [self.select.metric] if self.select else []
+        if self.stop_when:
+            extra += [*self.stop_when.half_width, *self.stop_when.relative_half_width]
+        return list(dict.fromkeys([*self.metrics, *extra]))
 
 
 @dataclass(frozen=True)
@@ -200,6 +269,7 @@ def _check_names(spec: Spec, at: At) -> None:
     for m in spec.target_half_width:
         if m not in KPI_INFO:
             at(("target_half_width", m), f"unknown metric {m!r}{suggest(m, kpis)}")
+    _check_sequential(spec, at)
     for i, m in enumerate(spec.daily_metrics):
         if m not in DAILY_COLUMNS:
             at(("daily_metrics", i), f"unknown daily column {m!r}{suggest(m, DAILY_COLUMNS)}")
@@ -208,6 +278,34 @@ def _check_names(spec: Spec, at: At) -> None:
         at(("variants",), "variant names must be unique")
     if spec.baseline is not None and not spec.grid and spec.baseline not in names:
         at(("baseline",), f"unknown variant {spec.baseline!r}{suggest(spec.baseline, names)}")
+
+
+def _check_sequential(spec: Spec, at: At) -> None:
+    """``select`` and ``stop_when`` name known metrics, are not combined, and selection has two or more variants."""
+    kpis = list(KPI_INFO)
+    if spec.select is not None:
+        if spec.select.metric not in KPI_INFO:
+            at(("select", "metric"), f"unknown metric {spec.select.metric!r}{suggest(spec.select.metric, kpis)}")
+        if count_points(spec) < 2:
+            at(("select",), "selection needs at least two variants (or grid points)")
+        if spec.select.confidence <= 1 / max(count_points(spec), 2):
+            at(("select", "confidence"), f"must be above 1/k = {1 / max(count_points(spec), 2):.3g} (k variants)")
+        n0 = spec.select.first_stage or spec.replications
+        if n0 < 2:
+            at(("select", "first_stage"), "needs at least 2 replications (set first_stage or replications)")
+        if n0 > spec.select.max_replications:
+            at(("select", "max_replications"), f"must be at least the first stage ({n0})")
+        if spec.stop_when is not None:
+            at(("stop_when",), "use select or stop_when, not both: a selection procedure decides its own replications")
+    if spec.stop_when is not None:
+        for group in ("half_width", "relative_half_width"):
+            for m in getattr(spec.stop_when, group):
+                if m not in KPI_INFO:
+                    at(("stop_when", group, m), f"unknown metric {m!r}{suggest(m, kpis)}")
+        if not spec.stop_when.half_width and not spec.stop_when.relative_half_width:
+            at(("stop_when",), "name at least one target: half_width or relative_half_width")
+        if spec.stop_when.max_replications < spec.replications:
+            at(("stop_when", "max_replications"), f"must be at least replications ({spec.replications})")
 
 
 def _check_size(spec: Spec, at: At) -> None:
@@ -251,14 +349,14 @@ def _check_plots(spec: Spec, at: At) -> None:
         for key in need:
             if getattr(p, key) is None:
                 at(base, f"a {p.type} plot needs '{key}'")
-        if p.type in ("bar", "paired", "sweep") and p.metric and p.metric not in spec.metrics:
-            at((*base, "metric"), f"{p.metric!r} is not in metrics{suggest(p.metric, spec.metrics)}")
+        if p.type in ("bar", "paired", "sweep") and p.metric and p.metric not in spec.reported_metrics:
+            at((*base, "metric"), f"{p.metric!r} is not in metrics{suggest(p.metric, spec.reported_metrics)}")
         if p.type == "daily" and p.metric and p.metric not in spec.daily_metrics:
             at((*base, "metric"), f"{p.metric!r} is not in daily_metrics{suggest(p.metric, spec.daily_metrics)}")
         if p.type == "tradeoff":
             for key in ("x", "y"):
                 v = getattr(p, key)
-                if v and v not in spec.metrics:
+                if v and v not in spec.reported_metrics:
                     at((*base, key), f"{v!r} is not in metrics{suggest(v, kpis)}")
         if p.type == "sweep":
             for key in ("x", "series"):

@@ -16,6 +16,7 @@ import pandas as pd
 
 from experiments.api import ExperimentInterrupted, ExperimentResult, WorkRefused, run_experiment
 from experiments.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, refuse
+from experiments.sequential import SelectionFailed
 from sim.kpis import kpi
 
 
@@ -56,6 +57,15 @@ def print_result(res: ExperimentResult) -> int:
         print(
             f"per promotion event: {', '.join(res.events_summary['event'].unique())} (events.csv, events_summary.csv)"
         )
+    if res.selection is not None:
+        sel = res.selection
+        print(f"selected: {sel.selected_name} ({sel.config.procedure}, {sel.total_replications} replications in all)")
+        print(f"  {sel.guarantee}")
+        print(
+            "  " + ", ".join(f"{n} {r}" for n, r in zip(sel.names, sel.replications)) + " replications (selection.csv)"
+        )
+    if res.stopping is not None:
+        print(f"stop_when: {res.stopping.sentence()}")
     print(f"wrote {res.report_path} (also {res.root / 'latest'})")
     if not len(res.failures):
         return EXIT_OK
@@ -84,6 +94,9 @@ def run(args) -> int:
         )
     except WorkRefused as exc:  # before the output folder exists: nothing is written
         return refuse(str(exc))
+    except SelectionFailed as exc:
+        print(f"error: {args.spec}: selection stopped: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except ExperimentInterrupted as exc:
         print(
             f"\ninterrupted: finished replications are kept in {exc.cache}; run the same command again to resume",

@@ -1,0 +1,78 @@
+"""The report's output-analysis parts: the selected variant with its guarantee, sequential stopping,
+the detected warm-up and control variates, each as (heading, note, display table or None).
+
+:func:`experiments.report.write_report` shows them right after the headline, so a reader sees
+which variant was chosen, with what guarantee, before the detailed tables.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.kpis import kpi
+
+__all__ = ["Part", "analysis_parts", "selection_part", "stopping_part"]
+
+Part = tuple[str, str, pd.DataFrame | None]  # (heading, note, display table)
+
+
+def selection_part(selection, currency: str | None = None) -> Part:
+    """The selected variant, the procedure's guarantee and per variant its replications, mean,
+    elimination stage and multiple-comparisons-with-the-best interval."""
+    cfg = selection.config
+    k = kpi(cfg.metric)
+    best = "smallest" if cfg.goal == "min" else "largest"
+    note = (
+        f"Selected: {selection.selected_name} ({best} mean {k.label.lower()}). {selection.guarantee}"
+        + ("" if selection.guaranteed else " The procedure stopped before its guarantee held (see replications).")
+        + f" MCB: the interval for the variant's mean minus the best of the others, within the indifference "
+        f"zone of {k.format(cfg.indifference, currency)}; an interval entirely on the bad side rules the "
+        "variant out, one containing 0 keeps it in contention."
+    )
+    t = selection.table()
+    shown = pd.DataFrame(
+        {
+            "variant": t["variant"],
+            "replications": t["replications"].astype(int),
+            "mean": [k.format(v, currency) for v in t["mean"]],
+            "eliminated after": ["" if pd.isna(v) else str(int(v)) for v in t["eliminated_after"]],
+            "MCB interval": [
+                f"[{k.format(lo, currency, signed=True)}, {k.format(hi, currency, signed=True)}]"
+                for lo, hi in zip(t["mcb_lower"], t["mcb_upper"])
+            ],
+            "selected": ["✓" if s else "" for s in t["selected"]],
+        }
+    )
+    return f"Selection of the best ({cfg.procedure.upper()})", note, shown
+
+
+def stopping_part(stopping, currency: str | None = None) -> Part:
+    """How the sequential replications ended and each target's final half-width."""
+    t = stopping.table
+    shown = pd.DataFrame(
+        {
+            "variant": t["variant"],
+            "metric": t["metric"],
+            "n": t["n"].astype(int),
+            "half-width": [kpi(m).format(v, currency) for m, v in zip(t["metric"], t["half_width"])],
+            "target": [kpi(m).format(v, currency) for m, v in zip(t["metric"], t["target"])],
+            "met": ["yes" if m else "no" for m in t["met"]],
+        }
+    )
+    note = (
+        "Sequential replications (stop_when): batches of the same replications on every variant, so the "
+        f"pairing holds, until every target is met: {stopping.sentence()}"
+    )
+    return "Sequential stopping", note, shown
+
+
+def analysis_parts(
+    selection=None, stopping=None, extra: list[Part] | None = None, currency: str | None = None
+) -> list[Part]:
+    """The parts an experiment's report shows after its headline (empty for a plain experiment)."""
+    parts = []
+    if selection is not None:
+        parts.append(selection_part(selection, currency))
+    if stopping is not None:
+        parts.append(stopping_part(stopping, currency))
+    return parts + list(extra or [])
