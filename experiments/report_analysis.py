@@ -26,8 +26,9 @@ def selection_part(selection, currency: str | None = None) -> Part:
         f"Selected: {selection.selected_name} ({best} mean {k.label.lower()}). {selection.guarantee}"
         + ("" if selection.guaranteed else " The procedure stopped before its guarantee held (see replications).")
         + f" MCB: the interval for the variant's mean minus the best of the others, within the indifference "
-        f"zone of {k.format(cfg.indifference, currency)}; an interval entirely on the bad side rules the "
-        "variant out, one containing 0 keeps it in contention."
+        f"zone of {k.format(cfg.indifference, currency)}, all holding together with the same confidence; an "
+        "interval that stops at 0 on the good side rules the variant out as the best, one reaching past 0 on "
+        "the good side keeps it in contention."
     )
     t = selection.table()
     shown = pd.DataFrame(

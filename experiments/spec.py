@@ -116,10 +116,16 @@ class Select(_M):
         1000, ge=2, le=100_000, description="per variant; hitting it ends without the guarantee"
     )
     budget: int | None = Field(
-        None, ge=2, le=1_000_000, description="ocba: total replications over all variants (default 20 per variant)"
+        None,
+        ge=2,
+        le=1_000_000,
+        description="ocba: total replications over all variants (default max_replications per variant)",
     )
     increment: int | None = Field(
-        None, ge=1, le=100_000, description="ocba: replications allocated per round (default: one per variant)"
+        None,
+        ge=1,
+        le=100_000,
+        description="kn: replications added to every survivor per round (default 1); ocba: per round (default: one per variant)",
     )
 
 

@@ -53,12 +53,14 @@ def test_stop_when_at_its_cap_says_the_targets_were_not_met(tmp_path, capsys):
 
 
 def _select_spec(tmp_path, procedure="kn", **select):
+    # total cost falls steeply with the order quantity here (ordering dominates): q20 ~ 380, q10 ~ 730,
+    # q5 ~ 1440 a year, sds 20-80, so with delta = 50 the best is certain and Rinott needs ~10 replications
     variants = [
-        {"name": "r3"},
-        {"name": "r12", "set": {"inventory.policy.reorder_point": 12}},
-        {"name": "r25", "set": {"inventory.policy.reorder_point": 25}},
+        {"name": "q5"},
+        {"name": "q20", "set": {"inventory.policy.order_quantity": 20}},
+        {"name": "q10", "set": {"inventory.policy.order_quantity": 10}},
     ]
-    rule = {"metric": "total_cost", "goal": "min", "procedure": procedure, "indifference": 5.0, **select}
+    rule = {"metric": "total_cost", "goal": "min", "procedure": procedure, "indifference": 50.0, **select}
     return write_spec(tmp_path, f"sel_{procedure}", variants=variants, replications=5, select=rule)
 
 
@@ -68,18 +70,18 @@ def test_selection_picks_the_variant_best_by_a_wide_margin_and_reports_it(tmp_pa
     assert run_cli(spec, tmp_path / "out", "--quiet") == 0
     out = capsys.readouterr().out
     folder = latest(tmp_path / "out")
-    assert "selected: r3" in out
+    assert "selected: q20" in out
     table = read_csv(folder / "selection.csv")
-    assert table.loc[table["selected"], "variant"].tolist() == ["r3"]
+    assert table.loc[table["selected"], "variant"].tolist() == ["q20"]
     runs = read_csv(folder / "runs.csv")
     assert runs.groupby("variant").size().to_dict() == dict(zip(table["variant"], table["replications"]))
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["selection"]["selected"] == "r3" and manifest["selection"]["procedure"] == procedure
+    assert manifest["selection"]["selected"] == "q20" and manifest["selection"]["procedure"] == procedure
     report = (folder / "report.md").read_text()
     assert f"## Selection of the best ({procedure.upper()})" in report and "MCB" in report
     # running again takes every replication from the cache and chooses the same
     res = run_experiment(spec, out=tmp_path / "out")
-    assert res.selection.selected_name == "r3" and res.from_cache == len(runs)
+    assert res.selection.selected_name == "q20" and res.from_cache == len(runs)
 
 
 @pytest.mark.parametrize(
