@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.channels import channel_tables
+from experiments.control_variates import cv_summary
 from experiments.events import event_tables
 from experiments.experiment_folder import Outcome, Plan, write_folder
 from experiments.output import inside
@@ -77,6 +78,7 @@ class ExperimentResult:
     from_cache: int = 0  # replications taken from the cache instead of simulated
     selection: Selection | None = None  # spec ``select``: the chosen variant, its guarantee, replications
     stopping: StopOutcome | None = None  # spec ``stop_when``: replications run and whether every target was met
+    control_variates: pd.DataFrame | None = None  # spec ``control_variates``: plain and controlled estimates
 
 
 def replicate(scenario, n: int, seed: int | None = None, workers: int = 1) -> pd.DataFrame:
@@ -177,6 +179,7 @@ def _result(plan: Plan, got: Outcome, folder: Path) -> ExperimentResult:
         from_cache=int(got.runs.attrs.get("from_cache", 0)),
         selection=got.selection,
         stopping=got.stopping,
+        control_variates=got.control_variates,
     )
 
 
@@ -272,6 +275,9 @@ def _outcome(plan: Plan, batches: Batches, runs, daily, wall: float, selection, 
     events, events_summary = event_tables(batches.events)
     channels, channels_summary = channel_tables(batches.channels)
     failures = runs[runs["status"] != "ok"][["variant", "replication", "seed", "error"]]
+    controlled = (
+        cv_summary(runs, metrics, list(dict.fromkeys(spec.control_variates))) if spec.control_variates else None
+    )
     return Outcome(
         runs,
         summary,
@@ -286,6 +292,7 @@ def _outcome(plan: Plan, batches: Batches, runs, daily, wall: float, selection, 
         channels_summary,
         selection=selection,
         stopping=stopping,
+        control_variates=controlled,
     )
 
 

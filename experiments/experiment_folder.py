@@ -78,6 +78,7 @@ class Outcome:
     channels_summary: pd.DataFrame | None = None
     selection: Selection | None = None  # spec ``select``: the procedure's outcome
     stopping: StopOutcome | None = None  # spec ``stop_when``: how the sequential replications ended
+    control_variates: pd.DataFrame | None = None  # spec ``control_variates``: plain vs controlled estimates
 
     @property
     def replications(self) -> dict[str, int]:
@@ -132,6 +133,7 @@ def _manifest(plan: Plan, got: Outcome) -> dict:
         replications=plan.replications if got.selection is None and got.stopping is None else got.replications,
         selection=_selection_manifest(got.selection),
         stopping=None if got.stopping is None else {"met": got.stopping.met, "rounds": got.stopping.rounds},
+        control_variates=_cv_manifest(got.control_variates),
         executor=plan.executor,
         workers=plan.workers,
         wall_seconds=round(got.wall_seconds, 3),
@@ -139,6 +141,19 @@ def _manifest(plan: Plan, got: Outcome) -> dict:
         variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in plan.points},
         failed=len(got.failures),
     )
+
+
+def _cv_manifest(table: pd.DataFrame | None) -> dict | None:
+    """Per variant and metric, the variance the control variates removed, for ``manifest.json``."""
+    if table is None or not len(table):
+        return None
+    return {
+        f"{r['variant']}/{r['metric']}": {
+            "controls": r["controls"],
+            "variance_reduction": round(r["variance_reduction"], 4),
+        }
+        for r in table.to_dict("records")
+    }
 
 
 def _selection_manifest(selection: Selection | None) -> dict | None:
@@ -164,6 +179,8 @@ def _write_tables(folder: Path, got: Outcome) -> None:
         write_table(folder, "selection", got.selection.table())
     if got.stopping is not None:
         write_table(folder, "stopping", got.stopping.table)
+    if got.control_variates is not None:
+        write_table(folder, "control_variates", got.control_variates)
     write_table(folder, "summary", got.summary)
     if got.paired is not None:
         write_table(folder, "paired", got.paired)
@@ -232,7 +249,9 @@ def _write_report(folder: Path, plan: Plan, got: Outcome, info: dict) -> None:
         currency=getattr(scenario, "currency", None),
         runs=got.runs,
         channels=got.channels_summary,
-        analysis=analysis_parts(got.selection, got.stopping, currency=getattr(scenario, "currency", None)),
+        analysis=analysis_parts(
+            got.selection, got.stopping, got.control_variates, currency=getattr(scenario, "currency", None)
+        ),
         appendix={
             "Experiment spec": (folder / "spec.yaml").read_text(encoding="utf-8"),
             "Manifest": json.dumps(info, indent=2, default=str),

@@ -287,7 +287,8 @@ def _check_names(spec: Spec, at: At) -> None:
 
 
 def _check_sequential(spec: Spec, at: At) -> None:
-    """``select`` and ``stop_when`` name known metrics, are not combined, and selection has two or more variants."""
+    """``select`` and ``stop_when`` name known metrics, are not combined, selection has two or more variants,
+    and control variates have replications enough to be fitted."""
     kpis = list(KPI_INFO)
     if spec.select is not None:
         if spec.select.metric not in KPI_INFO:
@@ -312,6 +313,12 @@ def _check_sequential(spec: Spec, at: At) -> None:
             at(("stop_when",), "name at least one target: half_width or relative_half_width")
         if spec.stop_when.max_replications < spec.replications:
             at(("stop_when", "max_replications"), f"must be at least replications ({spec.replications})")
+    need = len(set(spec.control_variates)) + 3
+    if spec.control_variates and spec.select is None and spec.replications < need:
+        at(
+            ("control_variates",),
+            f"need at least {need} replications to fit the controls (replications is {spec.replications})",
+        )
 
 
 def _check_size(spec: Spec, at: At) -> None:

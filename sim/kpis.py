@@ -131,6 +131,13 @@ KPIS: dict[str, KPI] = {
     k.name: k
     for k in (
         KPI("orders", "Orders", "orders", None, "customer orders placed"),
+        KPI(
+            "expected_orders",
+            "Expected orders",
+            "orders",
+            None,
+            "expected orders of the days (the demand rate with promotions and marketing): orders' known mean",
+        ),
         KPI("units_demanded", "Units demanded", "units", None, "units ordered by customers"),
         KPI(
             "units_shipped",

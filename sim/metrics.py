@@ -255,6 +255,7 @@ def _stock_kpis(S: dict[str, float], d: pd.DataFrame) -> dict[str, float]:
     avg_value = S["inventory_value"] / days
     return {
         "orders": S["orders"],
+        "expected_orders": S["expected_orders"],
         "units_demanded": S["units_demanded"],
         "units_shipped": S["units_shipped"],
         "revenue": S["revenue"],
