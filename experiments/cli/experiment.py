@@ -66,6 +66,13 @@ def print_result(res: ExperimentResult) -> int:
         )
     if res.stopping is not None:
         print(f"stop_when: {res.stopping.sentence()}")
+    if res.control_variates is not None and len(res.control_variates):
+        cv = res.control_variates
+        removed = cv.groupby("metric", sort=False)["variance_reduction"].median()
+        print(
+            f"control variates ({', '.join(dict.fromkeys(res.spec.control_variates))}): variance removed, median over "
+            "variants: " + ", ".join(f"{m} {v:.0%}" for m, v in removed.items()) + " (control_variates.csv)"
+        )
     print(f"wrote {res.report_path} (also {res.root / 'latest'})")
     if not len(res.failures):
         return EXIT_OK
