@@ -290,6 +290,13 @@ KPIS: dict[str, KPI] = {
             "CAC: marketing spend / incremental orders (no customer model: per order, not per new customer)",
         ),
         KPI("replenishment_orders", "Purchase orders", "orders", None, "purchase orders placed with suppliers"),
+        KPI(
+            "lead_time_deviation_days",
+            "Lead-time deviation",
+            "days",
+            None,
+            "sum over purchase orders of (lead time drawn - the supplier's mean lead time): known mean 0",
+        ),
         KPI("picks", "Lines picked", "lines", None, "order lines picked"),
         KPI(
             "picker_utilization",
@@ -419,6 +426,10 @@ DAILY_COLUMNS_INFO: dict[str, tuple[str, str]] = {
     "lost_value": ("currency", "sales value of the units_lost"),
     "replenishment_orders": ("orders", "purchase orders placed with suppliers that day"),
     "ordering_cost": ("currency", "fixed cost of those purchase orders"),
+    "lead_time_deviation_days": (
+        "days",
+        "sum over those purchase orders of (lead time drawn - the supplier's mean lead time); mean 0",
+    ),
     "units_received": ("units", "units received from suppliers that day"),
     "cycles": ("cycles", "replenishment cycles ended that day (receipts per warehouse x SKU)"),
     "stockout_cycles": ("cycles", "of those, cycles in which the pair ran out of stock"),

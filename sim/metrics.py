@@ -276,6 +276,7 @@ def _stock_kpis(S: dict[str, float], d: pd.DataFrame) -> dict[str, float]:
         "inventory_turnover": _ratio(S["cogs"] / days * 365.0, avg_value),
         "days_of_supply": _ratio(S["on_hand_units"] / days, S["units_shipped"] / days),
         "replenishment_orders": S["replenishment_orders"],
+        "lead_time_deviation_days": S["lead_time_deviation_days"],
     }
 
 

@@ -92,6 +92,7 @@ class DayCounters:
     lost_value: float = 0.0
     replenishment_orders: float = 0.0
     ordering_cost: float = 0.0
+    lead_time_deviation_days: float = 0.0
     units_received: float = 0.0
     cycles: float = 0.0
     stockout_cycles: float = 0.0
@@ -351,6 +352,7 @@ class InventorySystem:
         day = self.day
         day.replenishment_orders += 1
         day.ordering_cost += self.order_cost[j]
+        day.lead_time_deviation_days += self.suppliers.last_deviation
         batch = self._due.get(arrive)
         if batch is None:
             self._due[arrive] = [(k, qty)]

@@ -75,6 +75,7 @@ class SupplierModel:
         ]
         self._constant = [max(float(sp.lead_time_days.mean), 0.0) for sp in scenario.suppliers]
         self._count = [0] * self.n_pairs  # purchase orders each pair has placed
+        self.last_deviation = 0.0  # the last purchase order's lead time minus its supplier's mean (a control variate)
         self.down: list[np.ndarray] = [down_spans(sp, scenario.horizon_days, rng_disrupt) for sp in scenario.suppliers]
         self._starts = [spans[:, 0].tolist() for spans in self.down]  # the scalar path's copies
         self._ends = [spans[:, 1].tolist() for spans in self.down]
@@ -89,10 +90,13 @@ class SupplierModel:
                 t = self._ends[j][i]
         draws = self._draws[j]
         if draws is None:
+            self.last_deviation = 0.0
             return t + self._constant[j]
         n = self._count[k]
         self._count[k] = n + 1
-        return t + draws.take_one(n, k)
+        lead = draws.take_one(n, k)
+        self.last_deviation = lead - self._constant[j]
+        return t + lead
 
     def ship_times(self, j: int, t: np.ndarray) -> np.ndarray:
         """When orders placed at times ``t`` leave supplier j (delayed to the end of a disruption)."""

@@ -109,3 +109,25 @@ def test_an_unknown_control_is_one_line_naming_the_known_ones(tmp_path, capsys):
 def latest_or_none(out):
     """The run folders under ``out`` (none when the spec was refused)."""
     return [p for p in out.iterdir() if p.is_dir() and p.name != "cache"]
+
+
+def test_the_lead_time_control_has_mean_zero_and_explains_backorders(tmp_path):
+    random_lead = {"suppliers[0].lead_time_days": {"dist": "gamma", "mean": 3, "cv": 0.5}}
+    spec = write_spec(
+        tmp_path,
+        "lt",
+        set={"horizon_days": 400, **random_lead},
+        variants=[{"name": "r3"}],
+        replications=24,
+        metrics=["avg_backorder_units", "unit_fill_rate"],
+        control_variates=["demand", "lead_time"],
+    )
+    res = run_experiment(spec, results=tmp_path / "r")
+    dev = res.runs["lead_time_deviation_days"]
+    half = stats.t.ppf(0.975, len(dev) - 1) * dev.std(ddof=1) / np.sqrt(len(dev))
+    assert abs(dev.mean()) <= half  # mean 0: each lead time is drawn independently of the decision to order
+    per_order = dev.sum() / res.runs["replenishment_orders"].sum()
+    assert abs(per_order) < 0.1  # a mean taken as 3.3 (not 3) would be excluded
+    cv = res.control_variates.set_index("metric")
+    assert cv.loc["avg_backorder_units", "controls"] == "demand, lead_time"
+    assert cv.loc["avg_backorder_units", "variance_reduction"] > 0.3  # long lead times are what backorders are
