@@ -21,7 +21,7 @@ SCHEMAS = {
     "course": ROOT / "docs" / "schema" / "promotion_lp.schema.json",
 }
 #: docs/examples holds specs, these scenarios, and column mappings (``*.mapping.yaml``: neither)
-EXAMPLE_SCENARIOS = {"shop.yaml"}
+EXAMPLE_SCENARIOS = {"shop.yaml", "ss_poisson.yaml"}
 EXAMPLE_COURSE = {"promotion_lp.yaml"}
 SHIPPED = (
     [(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
