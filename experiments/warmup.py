@@ -21,7 +21,7 @@ within the run: the result says so (``settled=False``) instead of offering a num
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -112,19 +112,32 @@ class WarmupChoice:
     results: dict[str, MserResult]
     unsettled: tuple[str, ...]
     constant: tuple[str, ...]
-    pilots: int
+    pilots: int  # pilot replications per point
+    points: int = 1  # the points (variants) whose pilots were averaged
 
     @property
     def used(self) -> tuple[str, ...]:
         """The series that decided (settled ones)."""
         return tuple(k for k, r in self.results.items() if r.settled)
 
+    def manifest(self) -> dict:
+        """The choice as plain data (``manifest.json``'s ``warmup``): days, method, series, pilots."""
+        return {
+            "days": self.warmup_days,
+            "method": "MSER-5",
+            "series": list(self.used),
+            "not_settled": list(self.unsettled),
+            "pilot_replications": self.pilots,
+            "variants": self.points,
+            "per_series_days": {k: r.warmup_days for k, r in self.results.items()},
+        }
+
     def describe(self) -> str:
         """``35 days (MSER-5 on backlog_end, pick_queue_mean over 5 pilot replications)``."""
         on = ", ".join(self.used) or "no series"
-        return (
-            f"{self.warmup_days} days (MSER-5 on {on} over {self.pilots} pilot replication{'s' * (self.pilots != 1)})"
-        )
+        each = f" of each of {self.points} variants" if self.points > 1 else ""
+        runs = f"{self.pilots} pilot replication{'s' * (self.pilots != 1)}{each}"
+        return f"{self.warmup_days} days (MSER-5 on {on} over {runs})"
 
 
 def choose_warmup(
@@ -202,7 +215,7 @@ def resolve_warmup(
     for task, out in zip(tasks, outputs):
         if out["status"] != "ok":
             raise RuntimeError(f"warm-up pilot {task.point.name} #{task.replication} failed: {out['error']}")
-    choice = choose_warmup([out["daily"] for out in outputs], series)
+    choice = replace(choose_warmup([out["daily"] for out in outputs], series), pilots=pilots, points=len(auto))
     if choice.unsettled and not choice.used:
         horizon = auto[0].scenario.horizon_days
         raise WarmupUnresolved(

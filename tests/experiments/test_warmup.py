@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,30 @@ def test_simulate_resolves_auto_and_says_so(tmp_path):
     assert f"after {days} warm-up days" in res.stdout
     written = next(tmp_path.rglob("scenario.yaml")).read_text()
     assert f"warmup_days: {days}" in written
+
+
+def test_an_experiment_resolves_auto_once_for_every_variant_and_reports_it(tmp_path):
+    from exp_helpers import cache_files, latest, run_cli, write_spec
+
+    spec = write_spec(
+        tmp_path,
+        "auto",
+        base=str(EMPTY),
+        set={},
+        variants=[{"name": "r2300"}, {"name": "r2500", "set": {"inventory.policy.reorder_point": 2500}}],
+        replications=2,
+        metrics=["avg_on_hand_units", "unit_fill_rate"],
+        executor={"type": "serial"},
+    )
+    out = tmp_path / "out"
+    assert run_cli(spec, out, "--quiet") == 0
+    folder = latest(out)
+    info = json.loads((folder / "manifest.json").read_text())
+    w = info["warmup"]
+    assert w["method"] == "MSER-5" and w["pilot_replications"] == 5 and 20 <= w["days"] <= 70
+    for name in ("r2300", "r2500"):  # one common warm-up: pairing across variants holds
+        assert f"warmup_days: {w['days']}\n" in (folder / "variants" / f"{name}.yaml").read_text()
+    assert f"Warm-up: {w['days']} days on every variant, detected by MSER-5" in (folder / "report.md").read_text()
+    assert len(cache_files(out)) == 2 * 5 + 2 * 2  # the pilots are cached beside the replications
+    assert run_cli(spec, out, "--quiet") == 0  # a second run finds every pilot and replication cached
+    assert json.loads((latest(out) / "manifest.json").read_text())["warmup"] == w
