@@ -153,7 +153,7 @@ def run_experiment(
     ['variant', 'metric', 'n']
     """
     plan = _plan(
-        Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet
+        Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet, fresh
     )
     got = _simulate(plan, quiet, fresh, orders, on_progress, cancel)
     return _result(plan, got, write_folder(plan, got))
@@ -183,7 +183,17 @@ def _result(plan: Plan, got: Outcome, folder: Path) -> ExperimentResult:
 
 
 def _plan(
-    spec_path: Path, replications, executor, workers, scheduler, results, out, window, allow_large: bool, quiet: bool
+    spec_path: Path,
+    replications,
+    executor,
+    workers,
+    scheduler,
+    results,
+    out,
+    window,
+    allow_large: bool,
+    quiet: bool,
+    fresh: bool = False,
 ) -> Plan:
     """Load the spec (``InputError``: nothing written), apply the overrides, check the work estimate
     (:class:`WorkRefused` before the output folder exists) and print it unless ``quiet``."""
@@ -207,7 +217,8 @@ def _plan(
     if not quiet:
         print(work, file=sys.stderr)
     scheduler = scheduler or spec.executor.scheduler
-    points, warmup = _resolve_warmup(spec_path, spec, points, root, executor, workers, scheduler, quiet)
+    run_kwargs = dict(cache_dir=root / "cache", executor=executor, workers=workers, scheduler=scheduler, fresh=fresh)
+    points, warmup = _resolve_warmup(spec_path, spec, points, run_kwargs, quiet)
     tasks = tasks_for(points, reps, spec.seed)
     if not quiet:
         print(
@@ -219,17 +230,15 @@ def _plan(
     return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window, warmup)
 
 
-def _resolve_warmup(spec_path: Path, spec: Spec, points, root: Path, executor, workers, scheduler, quiet: bool):
+def _resolve_warmup(spec_path: Path, spec: Spec, points, run_kwargs: dict, quiet: bool):
     """(points, the warm-up's manifest entry or None): ``warmup_days: auto`` replaced on every point by
-    one MSER-5 warm-up from pilot replications run through the runner into ``root/cache`` (so Ctrl-C
-    loses none of them). A run too short for MSER-5 is an ``InputError`` (one line, exit 2)."""
+    one MSER-5 warm-up from pilot replications run through the runner (``run_kwargs``) into the
+    experiment's cache (so Ctrl-C loses none of them; ``fresh`` reruns them). A run too short for
+    MSER-5 is an ``InputError`` (one line, exit 2)."""
     try:
-        resolved, choice = resolve_warmup(
-            points, spec.seed, cache_dir=root / "cache", executor=executor, workers=workers, scheduler=scheduler,
-            quiet=quiet,
-        )  # fmt: skip
+        resolved, choice = resolve_warmup(points, spec.seed, quiet=quiet, **run_kwargs)
     except (Interrupted, KeyboardInterrupt):
-        raise ExperimentInterrupted(root / "cache") from None
+        raise ExperimentInterrupted(run_kwargs["cache_dir"]) from None
     except WarmupUnresolved as exc:
         raise InputError([Problem(str(spec_path), None, "", str(exc))]) from None
     if choice is None:

@@ -182,7 +182,9 @@ def format_long_run(rows, currency: str | None = None) -> str:
         )
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     return "\n".join(
-        "  " + "  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(row, widths)))
+        (
+            "  " + "  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(row, widths)))
+        ).rstrip()
         for row in table
     )
 
