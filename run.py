@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="run folder to write (default results/<name>/<run-id>)")
     s.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     s.add_argument("--workers", type=A.workers, default=1, help="parallel worker processes (default 1)")
+    s.add_argument(
+        "--long-run",
+        type=A.long_run_days,
+        default=None,
+        metavar="DAYS",
+        help="one replication of DAYS days after the warm-up, with batch-means intervals (prints only)",
+    )
+    s.add_argument(
+        "--batches",
+        type=A.batches,
+        default=None,
+        metavar="K",
+        help="batches of the --long-run days (default 20; t with K-1 degrees of freedom)",
+    )
     window(s)
     s.add_argument("--quiet", action="store_true", help="no progress output")
     allow_large(s)

@@ -31,6 +31,8 @@ from experiments.selection import Selection
 from experiments.sequential import Batches, StopOutcome, run_selection, run_until, select_config
 from experiments.spec import Point, Spec, baseline_name, load_spec
 from experiments.stats import paired_differences, summarize
+from experiments.warmup import WarmupUnresolved, resolve_warmup
+from sim.scenario.errors import InputError, Problem
 from sim.scenario.estimate import check_work, estimate_work
 from sim.scenario.loader import load_scenario, scenario_hash, window_override
 
@@ -153,7 +155,7 @@ def run_experiment(
     ['variant', 'metric', 'n']
     """
     plan = _plan(
-        Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet
+        Path(spec_or_path), replications, executor, workers, scheduler, results, out, window, allow_large, quiet, fresh
     )
     got = _simulate(plan, quiet, fresh, orders, on_progress, cancel)
     return _result(plan, got, write_folder(plan, got))
@@ -184,7 +186,17 @@ def _result(plan: Plan, got: Outcome, folder: Path) -> ExperimentResult:
 
 
 def _plan(
-    spec_path: Path, replications, executor, workers, scheduler, results, out, window, allow_large: bool, quiet: bool
+    spec_path: Path,
+    replications,
+    executor,
+    workers,
+    scheduler,
+    results,
+    out,
+    window,
+    allow_large: bool,
+    quiet: bool,
+    fresh: bool = False,
 ) -> Plan:
     """Load the spec (``InputError``: nothing written), apply the overrides, check the work estimate
     (:class:`WorkRefused` before the output folder exists) and print it unless ``quiet``."""
@@ -198,7 +210,6 @@ def _plan(
     inside(root, root / "cache")
     inside(root, root / "latest")
     baseline = baseline_name(spec, points)
-    tasks = tasks_for(points, reps, spec.seed)
     n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
     most = reps if replications else spec.most_replications  # sequential specs: bound the work by their cap
     work, refused = check_work(
@@ -208,14 +219,36 @@ def _plan(
         raise WorkRefused(refused)
     if not quiet:
         print(work, file=sys.stderr)
+    scheduler = scheduler or spec.executor.scheduler
+    run_kwargs = dict(cache_dir=root / "cache", executor=executor, workers=workers, scheduler=scheduler, fresh=fresh)
+    points, warmup = _resolve_warmup(spec_path, spec, points, run_kwargs, quiet)
+    tasks = tasks_for(points, reps, spec.seed)
+    if not quiet:
         print(
             f"experiment {spec.name}: {len(points)} variant(s) x {reps} replications = {len(tasks)} runs"
             + (f" (then up to {most} per variant as the {_sequential(spec)} needs)" if most > reps else "")
             + f", executor {executor}",
             file=sys.stderr,
         )
-    scheduler = scheduler or spec.executor.scheduler
-    return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window)
+    return Plan(spec, spec_path, points, tasks, reps, baseline, executor, workers, scheduler, root, window, warmup)
+
+
+def _resolve_warmup(spec_path: Path, spec: Spec, points, run_kwargs: dict, quiet: bool):
+    """(points, the warm-up's manifest entry or None): ``warmup_days: auto`` replaced on every point by
+    one MSER-5 warm-up from pilot replications run through the runner (``run_kwargs``) into the
+    experiment's cache (so Ctrl-C loses none of them; ``fresh`` reruns them). A run too short for
+    MSER-5 is an ``InputError`` (one line, exit 2)."""
+    try:
+        resolved, choice = resolve_warmup(points, spec.seed, quiet=quiet, **run_kwargs)
+    except (Interrupted, KeyboardInterrupt):
+        raise ExperimentInterrupted(run_kwargs["cache_dir"]) from None
+    except WarmupUnresolved as exc:
+        raise InputError([Problem(str(spec_path), None, "", str(exc))]) from None
+    if choice is None:
+        return resolved, None
+    if not quiet:
+        print(f"warm-up: {choice.describe()}", file=sys.stderr)
+    return resolved, choice.manifest()
 
 
 def _sequential(spec: Spec) -> str:

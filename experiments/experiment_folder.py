@@ -44,6 +44,7 @@ class Plan:
     scheduler: str | None
     root: Path  # results/<spec name>/ (or ``out``): the run folders, ``latest`` and ``cache/``
     window: tuple | None = None
+    warmup: dict | None = None  # ``warmup_days: auto``: the MSER-5 choice (``WarmupChoice.manifest``)
 
     @property
     def cache(self) -> Path:
@@ -138,6 +139,7 @@ def _manifest(plan: Plan, got: Outcome) -> dict:
         workers=plan.workers,
         wall_seconds=round(got.wall_seconds, 3),
         window=[str(d) for d in plan.window] if plan.window else None,
+        warmup=plan.warmup,
         variants={p.name: {"scenario_hash": p.hash, "params": p.params} for p in plan.points},
         failed=len(got.failures),
     )
@@ -214,8 +216,21 @@ def _intro(plan: Plan, got: Outcome) -> list[str]:
         f"{spec.seed}; baseline variant: {plan.baseline}.",
         "Replication r uses the same random streams in every variant (common random numbers), so "
         "the paired differences isolate the effect of the variant.",
+        *_warmup_intro(plan),
         f"Confidence intervals: Student-t, 95%. Wall time {got.wall_seconds:,.1f} s with the {plan.executor} executor"
         + (f" ({cached} of {len(got.runs)} replications taken from the cache)." if cached else "."),
+    ]
+
+
+def _warmup_intro(plan: Plan) -> list[str]:
+    """The sentence on ``warmup_days: auto``, or nothing when the warm-up was given as a number."""
+    w = plan.warmup
+    if w is None:
+        return []
+    return [
+        f"Warm-up: {w['days']} days on every variant, detected by MSER-5 (White, Cobb & Spratt 2000) on the daily "
+        f"{', '.join(w['series']) or 'series'} averaged over {w['pilot_replications']} pilot replications of "
+        f"each of {w['variants']} variant(s) (warm-up 0, seeds of their own)."
     ]
 
 

@@ -29,6 +29,7 @@ from experiments.stats import mean_ci, summarize, summary_wide
 from sim.model.shop import simulate
 from sim.model.streams import replication_seed
 from sim.scenario.loader import scenario_hash
+from sim.scenario.schema import warmup_days_of
 
 __all__ = [
     "Sweep",
@@ -118,7 +119,7 @@ def _class_fill(result, scenario) -> dict[str, float]:
 def reorder_measure(res, sc) -> dict:
     """Fill rate (overall and per ABC class), inventory value and stock cost per year of one run."""
     k = res.kpis
-    years = (sc.horizon_days - sc.warmup_days) / 365.0
+    years = (sc.horizon_days - warmup_days_of(sc)) / 365.0
     return {
         "fill": k["unit_fill_rate"],
         "value": k["avg_inventory_value"],
@@ -162,7 +163,7 @@ def logistics_measure(res, sc) -> dict:
     ``simulate --plan`` run reports.
     """
     k = res.kpis
-    days = sc.horizon_days - sc.warmup_days
+    days = sc.horizon_days - warmup_days_of(sc)
     return {
         "on_time": k["on_time_rate"],
         "cost": _ratio(k["shipping_cost"] + k["handling_cost"], k["orders"]),

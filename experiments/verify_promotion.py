@@ -24,6 +24,7 @@ import yaml
 
 from experiments.report import fmt_num
 from experiments.stats import mean_ci
+from sim.scenario.schema import warmup_days_of
 
 __all__ = ["PriceSweep", "distinct_plans", "price_table", "sweep_report"]
 
@@ -52,7 +53,7 @@ def _at_price(run: pd.DataFrame, price: float, base_price: float) -> pd.Series:
 
 def _predicted(scenario, plan, price: float) -> float:
     """The plan's profit from marketing after the warm-up, less its predicted backlog late orders at ``price``."""
-    post = [s >= scenario.start_date + pd.Timedelta(days=scenario.warmup_days) for s in plan.spend.start]
+    post = [s >= scenario.start_date + pd.Timedelta(days=warmup_days_of(scenario)) for s in plan.spend.start]
     return float(plan.spend.profit[post].sum()) - price * float(plan.late.get("late_orders", 0.0))
 
 

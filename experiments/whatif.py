@@ -42,7 +42,7 @@ from sim.kpis import kpi
 from sim.metrics import KPI_INFO, event_windows
 from sim.scenario.errors import InputError, Problem
 from sim.scenario.loader import day_date, load_scenario, window_override
-from sim.scenario.schema import Channel, Demand, Picking, Policy, Promotion, Routing, Scenario, Shift
+from sim.scenario.schema import Channel, Demand, Picking, Policy, Promotion, Routing, Scenario, Shift, warmup_days_of
 from sim.scenario.yamlio import Select, parse_assignment, parse_key_path, read_yaml
 
 __all__ = [
@@ -413,7 +413,7 @@ def windows(scenario) -> list[tuple[str, str, str]]:
     warm-up) first, then each promotion event's days with its margin (``sim.metrics.event_windows``;
     label as there, e.g. ``"double11 2026-11-11"``)."""
     s = _as_scenario(scenario)
-    out = [("whole horizon", day_date(s, s.warmup_days).isoformat(), day_date(s, s.horizon_days - 1).isoformat())]
+    out = [("whole horizon", day_date(s, warmup_days_of(s)).isoformat(), day_date(s, s.horizon_days - 1).isoformat())]
     for label, first, end in event_windows(s):
         out.append((label, day_date(s, first).isoformat(), day_date(s, end - 1).isoformat()))
     return out

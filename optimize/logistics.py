@@ -39,7 +39,7 @@ from sim.model.delivery import Carriers
 from sim.model.demand import demand_plan
 from sim.model.economics import mean_order_weight_kg, picking_capacity_per_day
 from sim.model.shop import simulate
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, warmup_days_of
 
 TIE_BREAK = 1e-3
 
@@ -67,7 +67,7 @@ def _pilot_slack(scenario: Scenario, seed: int) -> list[np.ndarray]:
     shp = res.shipments
     order = shp["order"].astype(int)
     arrival = res.order_arrival
-    ok = np.isfinite(shp["ship"]) & (shp["release"] >= scenario.warmup_days)
+    ok = np.isfinite(shp["ship"]) & (shp["release"] >= warmup_days_of(scenario))
     slack = np.floor(arrival[order]) + 1.0 - shp["ship"]
     out = []
     for w in range(len(scenario.warehouses)):
@@ -114,7 +114,7 @@ def network_from(
     R, W = len(s.demand.regions), len(s.warehouses)
     cat = catalog_for(s)
     plan = demand_plan(s)
-    rate = float(plan.rate[s.warmup_days :].mean())
+    rate = float(plan.rate[warmup_days_of(s) :].mean())
     demand = rate * np.array([r.share for r in s.demand.regions])
     mean_weight = mean_order_weight_kg(s, cat)
     rng = np.random.default_rng(12345)

@@ -41,7 +41,7 @@ from sim.model.economics import (
     units_per_order,
 )
 from sim.model.policy import PolicyArrays, region_warehouse, resolve_policy, warehouse_shares
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, warmup_days_of
 
 
 def _sample_orders(scenario: Scenario, orders: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -214,14 +214,14 @@ def pilot_lateness(scenario: Scenario, runs: int = 2) -> Lateness:
 
     H = scenario.horizon_days
     calm_day, backlog = calm_days(scenario), fluid_backlog(scenario)
-    window = _backlog_window(backlog) & (np.arange(H) >= scenario.warmup_days)
+    window = _backlog_window(backlog) & (np.arange(H) >= warmup_days_of(scenario))
     n = {"due": 0, "on_time": 0, "calm": 0, "calm_on_time": 0, "tight": 0, "win": 0, "win_late": 0}
     for r in range(runs):
         o = simulate(scenario, replication_seed(scenario.seed, r), record_orders=True).orders
         assert o is not None  # record_orders=True
         arrival, deliver, deadline = (o[c].to_numpy(float) for c in ("arrival", "deliver", "deadline"))
         day = np.minimum(np.floor(arrival).astype(np.int64), H - 1)
-        due = (o["stage"].to_numpy() != "lost") & (deadline <= H) & (arrival >= scenario.warmup_days)
+        due = (o["stage"].to_numpy() != "lost") & (deadline <= H) & (arrival >= warmup_days_of(scenario))
         on_time = due & (deliver <= deadline)  # NaN (not delivered) compares False
         calm = due & calm_day[day]
         for key, mask in (("due", due), ("on_time", on_time), ("calm", calm), ("calm_on_time", calm & on_time)):

@@ -41,7 +41,7 @@ from sim.model.forecast import ERROR_GROUPS, ForecastErrors
 from sim.model.logs import RunRecords
 from sim.model.routing import open_warehouses
 from sim.model.warehouse import picker_days_per_day
-from sim.scenario.schema import Costs, Scenario
+from sim.scenario.schema import Costs, Scenario, warmup_days_of
 
 WAREHOUSE_COST_RULE = (
     "Every shipment that leaves a warehouse pays its `handling_cost_per_order` on the day it leaves "
@@ -211,7 +211,7 @@ def kpi_span(scenario: Scenario) -> tuple[int, int]:
     """(first day, last day + 1) the KPIs cover: the kpi_window, or the days after the warm-up."""
     w = scenario.kpi_window
     if w is None:
-        return scenario.warmup_days, scenario.horizon_days
+        return warmup_days_of(scenario), scenario.horizon_days
     return (w.start - scenario.start_date).days, (w.end - scenario.start_date).days + 1
 
 

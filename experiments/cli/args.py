@@ -23,8 +23,10 @@ __all__ = [
     "MAX_TIME_LIMIT_S",
     "MAX_VERIFY",
     "MAX_WORKERS",
+    "batches",
     "bench_groups",
     "fraction",
+    "long_run_days",
     "money",
     "port",
     "replications",
@@ -74,6 +76,8 @@ share = number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
 money = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
 roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
 port = number(int, lambda v: 1 <= v <= 65535, "must be a TCP port between 1 and 65535")
+long_run_days = number(int, lambda v: 1 <= v <= 36_500, "must be between 1 and 36,500 days")
+batches = number(int, lambda v: 2 <= v <= 10_000, "must be between 2 and 10,000 (t has K - 1 degrees of freedom)")
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, warmup_days_of
 
 if TYPE_CHECKING:
     from sim.model.shop import SimulationResult
@@ -108,7 +108,7 @@ def order_details(result: SimulationResult, scenario: Scenario) -> pd.DataFrame:
             "order_id": np.arange(n, dtype=np.int64),
             "day": day,
             "placed_at": start + pd.to_timedelta(arrival, unit="D").round("s"),
-            "warmup": arrival < scenario.warmup_days,
+            "warmup": arrival < warmup_days_of(scenario),
             "region": np.array(regions, dtype=object)[o["region"].to_numpy(np.int64)],
             "warehouses": _names_per_order(order, shp["wh"].astype(np.int64), [w.name for w in scenario.warehouses], n),
             "carrier": _names_per_order(order, shp["carrier"].astype(np.int64), [c.name for c in scenario.carriers], n),

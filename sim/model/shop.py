@@ -45,7 +45,7 @@ from sim.model.policy import PolicyArrays, derived_levels, resolve_policy
 from sim.model.streams import DayStream, Streams, order_key
 from sim.model.suppliers import SupplierModel
 from sim.scenario.loader import day_date
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, warmup_days_of
 
 
 @dataclass(frozen=True)
@@ -302,7 +302,7 @@ class ShopModel:
             inv.channel_revenue = [0.0] * len(inv.channel_revenue)
         if self.forecaster is not None:
             self.forecaster.observe(inv.demanded)
-        if d == self.scenario.warmup_days - 1:
+        if d == warmup_days_of(self.scenario) - 1:
             inv.mark_warmup_end()
 
     def _close_storage(self, d: int) -> None:
@@ -373,7 +373,7 @@ class ShopModel:
             {
                 "day": np.arange(H),
                 "date": pd.to_datetime([day_date(s, d) for d in range(H)]),
-                "warmup": np.arange(H) < s.warmup_days,
+                "warmup": np.arange(H) < warmup_days_of(s),
                 "expected_orders": self.plan.rate,
                 "marketing_spend": self.plan.spend.sum(axis=0),
                 "marketing_orders": self.channel_orders.sum(axis=0),
@@ -410,5 +410,9 @@ class ShopModel:
 
 
 def simulate(scenario: Scenario, seed: int | None = None, record_orders: bool = False) -> SimulationResult:
-    """Simulate one replication of ``scenario`` with master ``seed`` (default: the scenario's seed)."""
+    """Simulate one replication of ``scenario`` with master ``seed`` (default: the scenario's seed).
+
+    ``warmup_days: auto`` must be resolved first (``InputError`` otherwise; see ``experiments.warmup``).
+    """
+    warmup_days_of(scenario)
     return ShopModel(scenario, scenario.seed if seed is None else seed).run(record_orders=record_orders)

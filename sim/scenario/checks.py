@@ -275,7 +275,7 @@ def semantic_problems(s: Scenario) -> Found:
     []
     """
     out: Found = []
-    if s.warmup_days >= s.horizon_days:
+    if s.warmup_days != "auto" and s.warmup_days >= s.horizon_days:
         out.append((("warmup_days",), f"must be shorter than horizon_days ({s.horizon_days})"))
     _check_window(s, out)
     _check_catalog(s, out)

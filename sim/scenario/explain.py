@@ -53,13 +53,20 @@ def explain(s: Scenario) -> str:
     return "\n".join(out)
 
 
+def _warmup_text(s: Scenario) -> str:
+    """``the first 5 are warm-up`` or, for ``auto``, how the warm-up will be found."""
+    if s.warmup_days == "auto":
+        return "the warm-up days found by MSER-5 on pilot replications when simulated"
+    return f"the first {s.warmup_days} are warm-up"
+
+
 def _time_catalogue_demand_lines(s: Scenario, cat: CatalogArrays, plan: DemandPlan) -> list[str]:
     """The title, the time line, the catalogue, the demand (and its scale) and the regions."""
     d = s.demand
     abc = Counter(cat.abc.tolist())
     return [
         f"{s.name}: {s.description}".rstrip(": "),
-        f"- Time: {s.horizon_days} days from {s.start_date} (the first {s.warmup_days} are warm-up, left out of "
+        f"- Time: {s.horizon_days} days from {s.start_date} ({_warmup_text(s)}, left out of "
         f"the KPIs); master seed {s.seed}.",
         f"- Catalogue: {cat.n} SKU(s), A/B/C {abc['A']}/{abc['B']}/{abc['C']} by revenue share; prices "
         f"{cat.price.min():,.2f}-{cat.price.max():,.2f} (popularity-weighted mean "

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from sim.scenario.distributions import AnyDist, coerce_dist, reject_bool_for_numbers
+from sim.scenario.errors import InputError, Problem
 
 Dist = Annotated[AnyDist, BeforeValidator(coerce_dist)]
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -539,7 +540,11 @@ class Scenario(Model):
     description: str = ""
     start_date: dt.date = Field(dt.date(2026, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days")
-    warmup_days: int = Field(0, ge=0, le=MAX_DAYS, description="days excluded from the KPIs")
+    warmup_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] | Literal["auto"] = Field(
+        0,
+        description='days excluded from the KPIs; "auto": detected by MSER-5 on pilot replications '
+        "(run.py simulate and run.py experiment resolve it before simulating)",
+    )
     kpi_window: KpiWindow | None = Field(
         None, description="KPIs over these days only (replaces the warm-up cut); also --window START:END"
     )
@@ -555,3 +560,26 @@ class Scenario(Model):
     carriers: list[Carrier] = Field(default_factory=list, description="none: delivered when shipped, at no cost")
     routing: Routing = Field(default_factory=Routing)
     inventory: Inventory = Field(default_factory=Inventory)
+
+
+def warmup_days_of(s: Scenario) -> int:
+    """The scenario's warm-up in days; ``InputError`` while it is still ``auto`` (the simulator needs a number).
+
+    >>> from sim.scenario.loader import load_scenario
+    >>> warmup_days_of(load_scenario("scenarios/classroom_queue.yaml"))
+    5
+    """
+    if s.warmup_days == "auto":
+        raise InputError(
+            [
+                Problem(
+                    f"scenario {s.name}",
+                    None,
+                    "warmup_days",
+                    '"auto" is resolved by `run.py simulate` and `run.py experiment` (MSER-5 on pilot '
+                    "replications; in Python experiments.warmup.resolve_warmup); the simulator itself needs a "
+                    "number of days",
+                )
+            ]
+        )
+    return s.warmup_days
