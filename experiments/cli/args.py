@@ -24,9 +24,12 @@ __all__ = [
     "MAX_VERIFY",
     "MAX_WORKERS",
     "bench_groups",
+    "classes",
+    "finalists",
     "fraction",
     "money",
     "port",
+    "positive",
     "replications",
     "roas",
     "seed",
@@ -74,6 +77,18 @@ share = number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
 money = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
 roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
 port = number(int, lambda v: 1 <= v <= 65535, "must be a TCP port between 1 and 65535")
+positive = number(float, lambda v: 0 < v <= 1e15, "must be > 0 and at most 1e15")
+finalists = number(int, lambda v: 1 <= v <= 20, "must be between 1 and 20")
+
+
+def classes(text: str) -> list[str]:
+    """``A,B,C`` -> the ABC classes named (each once, in the order given)."""
+    names = [c.strip().upper() for c in text.split(",") if c.strip()]
+    if not names or any(c not in ("A", "B", "C") for c in names):
+        raise argparse.ArgumentTypeError(f"expected ABC classes such as A,B,C, got {text!r}")
+    return list(dict.fromkeys(names))
+
+
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 

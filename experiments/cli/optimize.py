@@ -27,7 +27,11 @@ from sim.scenario.loader import load_scenario
 
 
 def run(args) -> int:
-    """Dispatch ``optimize reorder|logistics|promotion``."""
+    """Dispatch ``optimize reorder|logistics|promotion|policy``."""
+    if args.decision == "policy":
+        from experiments.cli import policy
+
+        return policy.run(args)
     return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
 
 
