@@ -56,6 +56,7 @@ __all__ = [
     "SearchConfig",
     "class_skus",
     "coordinate_evaluations",
+    "coordinate_search",
     "default_grid",
     "grid_candidates",
     "incumbent_levels",
@@ -201,7 +202,7 @@ def levels_overlay(scenario, policy: str, levels: Levels, skus: dict[str, list[s
     """The scenario overlay of a candidate: the policy type and one ``per_sku`` row per SKU of each class.
 
     Rows the scenario already has for SKUs of other classes are kept; its review (continuous or
-    periodic) and review period are the scenario's.
+    periodic) and review period are the scenario's (RS is always periodic).
     """
     kind = POLICIES[policy][0]
     searched = {sku for c, _ in levels for sku in skus.get(c, [])}
@@ -209,7 +210,16 @@ def levels_overlay(scenario, policy: str, levels: Levels, skus: dict[str, list[s
     for c in sorted({c for c, _ in levels}):
         fields = {FIELD[p]: _number(v) for (cc, p), v in levels.items() if cc == c}
         rows += [{"sku": sku, **fields} for sku in skus.get(c, [])]
-    return {"inventory": {"policy": {"type": kind}, "per_sku": rows}}
+    return {"inventory": {"policy": _policy_keys(scenario.inventory.policy, kind), "per_sku": rows}}
+
+
+def _policy_keys(current, kind: str) -> dict:
+    """The ``inventory.policy`` keys of family ``kind``: the type, the other family's level key cleared
+    (an sQ policy has no S, the others no Q) and the scenario's review kept (RS always periodic)."""
+    keys: dict = {"type": kind, "order_up_to" if kind == "sQ" else "order_quantity": None}
+    if kind == "RS" or current.periodic:
+        keys["review"] = "periodic"
+    return keys
 
 
 def _number(v: float) -> int | float:
@@ -304,8 +314,10 @@ def _nearest(values: list[float], target: float) -> float:
     return min(values, key=lambda x: abs(x - target))
 
 
-def _coordinate(ev: _Evaluator, cfg: SearchConfig) -> None:
-    """From ``cfg.start`` (snapped to the grid), move one axis at a time to a better neighbouring value."""
+def coordinate_search(ev, cfg: SearchConfig) -> None:
+    """Coordinate search with ``ev`` (``evaluate(candidates)``, ``score(levels)``: smaller is better).
+
+    From ``cfg.start`` (snapped to the grid), move one axis at a time to a better neighbouring value."""
     axes = cfg.axes
     start = cfg.start or {a: v[len(v) // 2] for a, v in axes.items()}
     current = {a: _nearest(axes[a], start.get(a, axes[a][0])) for a in axes}
@@ -344,7 +356,7 @@ def search_policy(
     if cfg.search == "grid":
         ev.evaluate(grid_candidates(cfg.axes, cfg.policy))
     else:
-        _coordinate(ev, cfg)
+        coordinate_search(ev, cfg)
     table = pd.DataFrame(list(ev.rows.values()))
     feasible = table[table["feasible"]]
     if feasible.empty:

@@ -206,9 +206,9 @@ def run(args) -> int:
     batches = Batches({"cache_dir": None, "executor": "process", "quiet": args.quiet})
     cfg = _config(args, axes, incumbent)
     try:
-        quiet = Batches({"cache_dir": None, "executor": "process", "quiet": True})  # KN's many small rounds
-        if not args.quiet:
-            print(f"selection ({args.select}) over the best {args.finalists} feasible candidates ...", file=sys.stderr)
+        # KN asks for one replication per survivor per round: a worker pool per round costs more than it saves
+        executor = "serial" if args.select == "kn" else "process"
+        quiet = Batches({"cache_dir": None, "executor": executor, "quiet": True})
         result = search_policy(scenario, partial(_planned, args), cfg, batches, seed, quiet)
     except ValueError as exc:
         print(f"infeasible: {exc}; nothing was written.", file=sys.stderr)
