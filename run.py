@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
             "default: around the scenario's own levels (repeatable)",
         )
         sp.add_argument("--search", choices=["grid", "coordinate"], default="grid", help="grid (default) or coordinate")
+        sp.add_argument(
+            "--levels",
+            choices=["absolute", "relative"],
+            default="absolute",
+            help="absolute (default): the same units for every SKU of a class; relative: multipliers of each "
+            "(SKU, warehouse)'s own levels (for classes of unlike SKUs)",
+        )
         sp.add_argument("--replications", "-n", type=A.replications, default=10, help="per candidate (default 10)")
         sp.add_argument("--metric", default="total_cost", help="KPI to optimize (default total_cost)")
         sp.add_argument("--goal", choices=["min", "max"], default="min", help="min (default) or max")

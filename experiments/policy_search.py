@@ -62,6 +62,7 @@ __all__ = [
     "incumbent_levels",
     "levels_name",
     "levels_overlay",
+    "pair_levels",
     "parse_grid",
     "search_policy",
     "selection_seed",
@@ -79,6 +80,7 @@ SELECTION_KEY = 0x5345  # "SE": the selection's master seed is derived from the 
 
 Axis = tuple[str, str]  # (ABC class, parameter)
 Levels = dict[Axis, float]
+PairLevels = dict[str, list[tuple[str, str, dict[str, float]]]]  # class -> [(sku, warehouse, {param: level})]
 
 
 def selection_seed(master_seed: int) -> int:
@@ -161,28 +163,37 @@ def parse_grid(items: list[str], policy: str, classes: list[str]) -> dict[Axis, 
     return out
 
 
-def default_grid(incumbent: Levels, span: int = 2) -> dict[Axis, list[float]]:
-    """Each axis: the incumbent +- ``span`` steps of max(1, a quarter of its value), >= 0 (>= 1 for Q, S)."""
+def default_grid(
+    incumbent: Levels, span: int = 2, share: float = 0.25, relative: bool = False
+) -> dict[Axis, list[float]]:
+    """Each axis: the incumbent +- ``span`` steps of ``share`` of its value (absolute levels: at least 1 unit,
+    >= 0, >= 1 for Q and S; relative levels: multipliers around 1, above 0)."""
+    if relative:
+        return {
+            a: [round(1.0 + k * share, 6) for k in range(-span, span + 1) if 1.0 + k * share > 0] for a in incumbent
+        }
     out = {}
     for (c, p), v in incumbent.items():
-        step = max(1.0, float(np.rint(0.25 * v)))
+        step = max(1.0, float(np.rint(share * v)))
         low = 1.0 if p in ("Q", "S") else 0.0
         out[c, p] = sorted({max(low, v + k * step) for k in range(-span, span + 1)})
     return out
 
 
-def _valid(levels: Levels) -> bool:
-    """(s, S): S > s in every class; order quantities and order-up-to levels at least 1."""
+def _valid(levels: Levels, relative: bool = False) -> bool:
+    """(s, S): S > s in every class; order quantities and order-up-to levels at least 1 (multipliers: > 0)."""
+    if relative:
+        return all(v > 0 for v in levels.values())
     classes = {c for c, _ in levels}
     ok_ss = all(levels[c, "S"] > levels[c, "s"] for c in classes if (c, "s") in levels and (c, "S") in levels)
     return ok_ss and all(v >= 1 for (_, p), v in levels.items() if p in ("Q", "S"))
 
 
-def grid_candidates(axes: dict[Axis, list[float]], policy: str) -> list[Levels]:
-    """Every combination of the axes' values that is a valid policy (``policy`` names the family)."""
+def grid_candidates(axes: dict[Axis, list[float]], policy: str, relative: bool = False) -> list[Levels]:
+    """Every combination of the axes' values that is a valid ``policy`` (``relative``: the values are multipliers)."""
     keys = list(axes)
     combos = (dict(zip(keys, values)) for values in itertools.product(*(axes[k] for k in keys)))
-    return [c for c in combos if _valid(c)]
+    return [c for c in combos if _valid(c, relative)]
 
 
 def coordinate_evaluations(axes: dict[Axis, list[float]], max_rounds: int) -> int:
@@ -198,19 +209,54 @@ def levels_name(levels: Levels) -> str:
     return " ".join(f"{c}:{','.join(parts)}" for c, parts in sorted(by_class.items()))
 
 
-def levels_overlay(scenario, policy: str, levels: Levels, skus: dict[str, list[str]]) -> dict:
-    """The scenario overlay of a candidate: the policy type and one ``per_sku`` row per SKU of each class.
+def levels_overlay(
+    scenario, policy: str, levels: Levels, skus: dict[str, list[str]], relative_to: PairLevels | None = None
+) -> dict:
+    """The scenario overlay of a candidate: the policy type and ``per_sku`` rows for every SKU of each class.
 
-    Rows the scenario already has for SKUs of other classes are kept; its review (continuous or
-    periodic) and review period are the scenario's (RS is always periodic).
+    Absolute levels (``relative_to`` None): one row per SKU, the class's levels. Relative levels:
+    ``levels`` are multipliers of each (SKU, warehouse) pair's own levels (:func:`pair_levels`),
+    one row per pair, rounded (S kept above s). Rows the scenario already has for SKUs of other
+    classes are kept; its review (continuous or periodic) and review period are the scenario's
+    (RS is always periodic).
     """
     kind = POLICIES[policy][0]
     searched = {sku for c, _ in levels for sku in skus.get(c, [])}
     rows = [r.model_dump(mode="json", exclude_none=True) for r in scenario.inventory.per_sku if r.sku not in searched]
     for c in sorted({c for c, _ in levels}):
-        fields = {FIELD[p]: _number(v) for (cc, p), v in levels.items() if cc == c}
-        rows += [{"sku": sku, **fields} for sku in skus.get(c, [])]
+        mine = {p: v for (cc, p), v in levels.items() if cc == c}
+        if relative_to is None:
+            rows += [{"sku": sku, **{FIELD[p]: _number(v) for p, v in mine.items()}} for sku in skus.get(c, [])]
+        else:
+            rows += [_scaled_row(sku, wh, own, mine) for sku, wh, own in relative_to.get(c, [])]
     return {"inventory": {"policy": _policy_keys(scenario.inventory.policy, kind), "per_sku": rows}}
+
+
+def _scaled_row(sku: str, warehouse: str, own: dict[str, float], factors: dict[str, float]) -> dict:
+    """One pair's row: each level = round(factor x its own level), >= 0 (Q, S >= 1; S > s)."""
+    row: dict = {"sku": sku, "warehouse": warehouse}
+    values = {p: max(1.0 if p in ("Q", "S") else 0.0, float(np.rint(f * own[p]))) for p, f in factors.items()}
+    if "s" in values and "S" in values:
+        values["S"] = max(values["S"], values["s"] + 1)
+    row.update({FIELD[p]: _number(v) for p, v in values.items()})
+    return row
+
+
+def pair_levels(scenario, policy: str, classes: list[str]) -> PairLevels:
+    """Per class, every (SKU, warehouse) pair's own levels under ``policy``: [(sku, warehouse, {param: level})].
+
+    ``scenario`` must already carry the policy type (as for :func:`incumbent_levels`).
+    """
+    cat = catalog_for(scenario)
+    arrays = resolve_policy(scenario, cat, planning_plan(scenario))
+    source = {"r": arrays.reorder_point, "s": arrays.reorder_point, "Q": arrays.order_quantity, "S": arrays.order_up_to}
+    out: PairLevels = {c: [] for c in classes}
+    for w, wh in enumerate(scenario.warehouses):
+        for i, sku in enumerate(cat.ids):
+            if cat.abc[i] in out:
+                k = w * cat.n + i
+                out[str(cat.abc[i])].append((sku, wh.name, {p: float(source[p][k]) for p in POLICIES[policy][1]}))
+    return out
 
 
 def _policy_keys(current, kind: str) -> dict:
@@ -242,6 +288,7 @@ class SearchConfig:
     select: SelectConfig | None = None  # the selection stage (metric and goal as above)
     max_rounds: int = 10
     start: Levels | None = None  # coordinate search: where to start (snapped to the axes' values)
+    relative_to: PairLevels | None = None  # set: the levels are multipliers of these per-pair levels
     relative_indifference: float | None = None  # set: delta = this x |mean| of the best feasible candidate
 
 
@@ -327,7 +374,7 @@ def coordinate_search(ev, cfg: SearchConfig) -> None:
         for a, values in axes.items():
             i = values.index(current[a])
             nbrs = [{**current, a: values[j]} for j in (i - 1, i + 1) if 0 <= j < len(values)]
-            nbrs = [n for n in nbrs if _valid(n)]
+            nbrs = [n for n in nbrs if _valid(n, cfg.relative_to is not None)]
             ev.evaluate(nbrs)
             best = min(nbrs, key=ev.score, default=None)
             if best is not None and ev.score(best) < ev.score(current):
@@ -352,9 +399,11 @@ def search_policy(
     message says why).
     """
     skus = class_skus(scenario)
-    ev = _Evaluator(planned, lambda lv: levels_overlay(scenario, cfg.policy, lv, skus), cfg, batches, master_seed)
+    ev = _Evaluator(
+        planned, lambda lv: levels_overlay(scenario, cfg.policy, lv, skus, cfg.relative_to), cfg, batches, master_seed
+    )
     if cfg.search == "grid":
-        ev.evaluate(grid_candidates(cfg.axes, cfg.policy))
+        ev.evaluate(grid_candidates(cfg.axes, cfg.policy, cfg.relative_to is not None))
     else:
         coordinate_search(ev, cfg)
     table = pd.DataFrame(list(ev.rows.values()))
@@ -380,4 +429,4 @@ def search_policy(
         chosen_name = selection.selected_name
     chosen = ev.rows[chosen_name]["levels"]
     table = table.drop(columns="levels")
-    return PolicySearch(table, selection, chosen, levels_overlay(scenario, cfg.policy, chosen, skus))
+    return PolicySearch(table, selection, chosen, levels_overlay(scenario, cfg.policy, chosen, skus, cfg.relative_to))

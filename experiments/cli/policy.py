@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from experiments.policy_search import (
     incumbent_levels,
     levels_name,
     levels_overlay,
+    pair_levels,
     parse_grid,
     search_policy,
 )
@@ -71,12 +73,20 @@ def _options_problem(args, classes: list[str]) -> str | None:
 
 
 def _axes(args, scenario, classes: list[str]):
-    """(axes, incumbent levels) from ``--grid`` (else the default grid around the scenario's levels)."""
+    """(axes, incumbent, per-pair levels or None) from ``--grid`` (else the default grid around the incumbent).
+
+    Absolute levels: the incumbent is the class mean of the scenario's own levels. Relative
+    (``--levels relative``): multipliers of each pair's own levels, the incumbent 1.
+    """
     base = _planned(args, levels_overlay(scenario, args.policy, {}, class_skus(scenario)))
+    relative = args.levels == "relative"
     incumbent = incumbent_levels(base, args.policy, classes)
-    axes = default_grid(incumbent, span=4 if args.search == "coordinate" else 2)
+    if relative:
+        incumbent = dict.fromkeys(incumbent, 1.0)
+    share = 0.1 if args.search == "coordinate" else 0.25
+    axes = default_grid(incumbent, span=4 if args.search == "coordinate" else 2, share=share, relative=relative)
     axes.update(parse_grid(args.grid, args.policy, classes))
-    return axes, incumbent
+    return axes, incumbent, pair_levels(base, args.policy, classes) if relative else None
 
 
 def _too_large(args, scenario, evaluations: int) -> str | None:
@@ -123,7 +133,7 @@ def print_search(args, result: PolicySearch) -> None:
     """The candidates (best first, at most 12), the selection's table and guarantee, the chosen levels."""
     t = result.table.sort_values("mean", ascending=args.goal == "min", kind="stable")
     print(
-        f"policy search ({args.policy}, {args.search}): {len(t)} candidates x {args.replications} replications, "
+        f"policy search ({args.policy}, {args.search}, {args.levels} levels): {len(t)} candidates x {args.replications} replications, "
         f"common random numbers; {args.metric} ({args.goal}), mean ± 95% CI half-width"
         + (f"; fill floor {args.fill_metric} >= {args.fill_min:g}" if args.fill_min is not None else "")
     )
@@ -188,10 +198,14 @@ def run(args) -> int:
     if problem:
         return refuse(f"{args.file}: {problem}")
     try:
-        axes, incumbent = _axes(args, scenario, args.classes or classes)
+        axes, incumbent, relative_to = _axes(args, scenario, args.classes or classes)
     except ValueError as exc:
         return refuse(f"{args.file}: {exc}")
-    n = len(grid_candidates(axes, args.policy)) if args.search == "grid" else coordinate_evaluations(axes, 10)
+    n = (
+        len(grid_candidates(axes, args.policy, relative_to is not None))
+        if args.search == "grid"
+        else coordinate_evaluations(axes, 10)
+    )
     if args.search == "grid" and n > MAX_CANDIDATES and not args.allow_large:
         return refuse(
             f"{args.file}: the grid has {n:,} candidates (more than {MAX_CANDIDATES}); narrow --grid, use "
@@ -204,7 +218,7 @@ def run(args) -> int:
         return refuse(refused)
     seed = scenario.seed if args.seed is None else args.seed
     batches = Batches({"cache_dir": None, "executor": "process", "quiet": args.quiet})
-    cfg = _config(args, axes, incumbent)
+    cfg = replace(_config(args, axes, incumbent), relative_to=relative_to)
     try:
         # KN asks for one replication per survivor per round: a worker pool per round costs more than it saves
         executor = "serial" if args.select == "kn" else "process"

@@ -24,6 +24,7 @@ from experiments.policy_search import (
     coordinate_search,
     grid_candidates,
     levels_overlay,
+    pair_levels,
     parse_grid,
     selection_seed,
 )
@@ -173,3 +174,25 @@ def test_selection_and_verification_seeds_are_new_random_numbers():
     fresh = {verify_seed(11, r) for r in range(200)}
     assert not search & selection and not (search | selection) & fresh
     assert math.isfinite(selection_seed(11)) and selection_seed(11) != 11
+
+
+def test_relative_levels_scale_each_pairs_own_levels():
+    """--levels relative: a multiplier of every (SKU, warehouse) pair's own s and S, so unlike SKUs stay unlike."""
+    sc = load_scenario("scenarios/baseline.yaml", ["catalog.generate.count=15"])
+    skus = class_skus(sc)
+    base = load_scenario(
+        "scenarios/baseline.yaml", ["catalog.generate.count=15"], overlays=[levels_overlay(sc, "sS", {}, skus)]
+    )
+    own = pair_levels(base, "sS", ["A"])
+    overlay = levels_overlay(sc, "sS", {("A", "s"): 1.5, ("A", "S"): 2.0}, skus, own)
+    rows = {(r["sku"], r["warehouse"]): r for r in overlay["inventory"]["per_sku"]}
+    assert len(rows) == len(own["A"]) == len(skus["A"]) * len(sc.warehouses)
+    for sku, wh, levels in own["A"]:
+        assert rows[sku, wh]["reorder_point"] == round(1.5 * levels["s"])
+        assert rows[sku, wh]["order_up_to"] == max(round(2.0 * levels["S"]), rows[sku, wh]["reorder_point"] + 1)
+    assert len({r["reorder_point"] for r in rows.values()}) > 1  # the SKUs keep their own scale
+    unit = levels_overlay(sc, "sS", {("A", "s"): 1.0, ("A", "S"): 1.0}, skus, own)
+    same = load_scenario("scenarios/baseline.yaml", ["catalog.generate.count=15"], overlays=[unit])
+    got = resolve_policy(same, catalog_for(same), planning_plan(same))
+    ref = resolve_policy(base, catalog_for(base), planning_plan(base))
+    assert (got.reorder_point == ref.reorder_point).all()  # multiplier 1 keeps the pair's own s
