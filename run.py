@@ -67,6 +67,38 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--verify", type=A.verify, default=None, metavar="N", help=verify_help)
         sp.add_argument("--seed", type=A.seed, default=None, help=seed_help)
 
+    def policy_args(sp):
+        sp.add_argument("--policy", choices=["rQ", "sS", "RS"], required=True, help="the policy family searched")
+        sp.add_argument("--classes", type=A.classes, default=None, metavar="A,B,C", help="ABC classes (default all)")
+        sp.add_argument(
+            "--grid",
+            action="append",
+            default=[],
+            metavar="[CLASS.]PARAM=VALUES",
+            help="values of a level, LO:HI[:STEP] or V1,V2,... (PARAM r, Q for rQ; s, S for sS; S for RS); "
+            "default: around the scenario's own levels (repeatable)",
+        )
+        sp.add_argument("--search", choices=["grid", "coordinate"], default="grid", help="grid (default) or coordinate")
+        sp.add_argument(
+            "--levels",
+            choices=["absolute", "relative"],
+            default="absolute",
+            help="absolute (default): the same units for every SKU of a class; relative: multipliers of each "
+            "(SKU, warehouse)'s own levels (for classes of unlike SKUs)",
+        )
+        sp.add_argument("--replications", "-n", type=A.replications, default=10, help="per candidate (default 10)")
+        sp.add_argument("--metric", default="total_cost", help="KPI to optimize (default total_cost)")
+        sp.add_argument("--goal", choices=["min", "max"], default="min", help="min (default) or max")
+        sp.add_argument("--fill-min", type=A.fraction, default=None, help="drop candidates whose fill CI is below")
+        sp.add_argument("--fill-metric", default="unit_fill_rate", help="KPI of --fill-min (default unit_fill_rate)")
+        sp.add_argument("--finalists", type=A.finalists, default=4, help="candidates passed to --select (default 4)")
+        sp.add_argument("--select", choices=["kn", "ocba", "rinott"], default="kn", help="selection procedure")
+        sp.add_argument("--indifference", type=A.positive, default=None, help="delta (default 1%% of the best mean)")
+        sp.add_argument("--confidence", type=A.fraction, default=0.95, help="P* of the selection (default 0.95)")
+        sp.add_argument(
+            "--max-replications", type=A.replications, default=100, help="per finalist in the selection (default 100)"
+        )
+
     v = sub.add_parser("validate", help="check a scenario file and print a summary")
     scenario_args(v)
     allow_large(v)
@@ -221,6 +253,19 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--results", type=Path, default=ROOT / "results", help="results root for --verify")
     pr.add_argument("--quiet", action="store_true")
     allow_large(pr)
+
+    po = osub.add_parser("policy", help="(r,Q), (s,S) or (R,S) levels per ABC class by simulation and selection")
+    scenario_args(po)
+    policy_args(po)
+    plan_outputs(
+        po,
+        "write the chosen plan's overlay (YAML)",
+        "simulate the chosen plan and the scenario as given N times on fresh streams (default 10)",
+        "master seed of the search, the selection and --verify",
+    )
+    po.set_defaults(verify=10)
+    po.add_argument("--quiet", action="store_true")
+    allow_large(po)
 
     lg = osub.add_parser("logistics", help="warehouse and carrier per region at least cost within the promise")
     scenario_args(lg)

@@ -2,7 +2,10 @@
 
 A plan is checked by simulating the scenario as it is (or a rival plan) and with the plan
 applied, replication r of every variant with the same seed (common random numbers), so the
-differences between variants are paired. Each decision has a *measure* (one simulation ->
+differences between variants are paired. The seeds are ``verify_seed(master, r)``
+(:func:`sim.model.streams.verify_seed`): fresh streams, a family disjoint from the
+``replication_seed`` family that pilot runs, ``simulate``, experiments and searches use, so a
+plan is never judged on the random numbers it was tuned on. Each decision has a *measure* (one simulation ->
 a dict of numbers) and a report: predicted against simulated figures, mean ± 95% CI
 half-width, and the paired differences. Every batch goes through :mod:`experiments.runner`.
 
@@ -23,11 +26,11 @@ import pandas as pd
 
 from experiments.output import RunFolder, atomic_write_csv, inside, manifest
 from experiments.report import fmt_num
-from experiments.runner import Task, run_outputs, run_tasks, tasks_for
+from experiments.runner import Task, run_outputs, run_tasks
 from experiments.spec import Point
 from experiments.stats import mean_ci, summarize, summary_wide
 from sim.model.shop import simulate
-from sim.model.streams import replication_seed
+from sim.model.streams import verify_seed
 from sim.scenario.loader import scenario_hash
 from sim.scenario.schema import warmup_days_of
 
@@ -43,7 +46,10 @@ __all__ = [
     "simulate_sweep",
     "sweep_points",
     "sweep_root",
+    "verify_tasks",
 ]
+
+FRESH = "fresh streams, independent of the pilot"
 
 Measure = Callable[..., dict]  # (SimulationResult, scenario) -> {name: number}
 
@@ -69,7 +75,8 @@ def measured(measure: Measure, scenario, seed: int, _daily_columns) -> dict:
 def simulate_paired(
     variants: dict, measure: Measure, replications: int, master_seed: int, quiet: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Replication r of every variant with the same seed (common random numbers).
+    """Replication r of every variant with the same seed ``verify_seed(master_seed, r)`` (common random
+    numbers on fresh streams, independent of any pilot run).
 
     ``measure(result, scenario)`` (a module-level function or a ``functools.partial`` of one, so
     it pickles) turns one simulation into a dict of numbers; returns one table per variant, row
@@ -78,7 +85,7 @@ def simulate_paired(
     not depend on the number of processes. A failed run raises ``RuntimeError`` naming it.
     """
     points = [Point(name, sc, {}, name) for name, sc in variants.items()]
-    tasks = [Task(p, r, replication_seed(master_seed, r)) for r in range(replications) for p in points]
+    tasks = [Task(p, r, verify_seed(master_seed, r)) for r in range(replications) for p in points]
     workers = min(os.cpu_count() or 1, len(tasks))
     outputs, _ = run_outputs(
         tasks,
@@ -100,8 +107,17 @@ def simulate_paired(
     return {name: table[table.variant == name].reset_index(drop=True) for name in variants}
 
 
+def verify_tasks(points: list[Point], replications: int, master_seed: int) -> list[Task]:
+    """Every point x verification replication, replication r seeded ``verify_seed(master_seed, r)``."""
+    seeds = [verify_seed(master_seed, r) for r in range(replications)]
+    return [Task(p, r, seeds[r]) for p in points for r in range(replications)]
+
+
 def _heading(replications: int) -> str:
-    return f"verification: {replications} replications, common random numbers, mean ± 95% CI half-width"
+    return (
+        f"verification: {replications} replications on {FRESH} (seeds verify_seed(master, r)), "
+        "common random numbers, mean ± 95% CI half-width"
+    )
 
 
 # --------------------------------------------------------------------------- reorder points
@@ -238,7 +254,7 @@ def simulate_sweep(root: Path, points, predicted, targets, replications: int, se
     """Simulate each target's plan (cached, through the batch runner), write runs, trade-off table and plot."""
     from experiments import plots as P
 
-    runs, _ = run_tasks(tasks_for(points, replications, seed), root / "cache", "process", quiet=quiet)
+    runs, _ = run_tasks(verify_tasks(points, replications, seed), root / "cache", "process", quiet=quiet)
     # the plan's cost per order is shipping + handling: compare it with the same simulated total
     runs = runs.assign(cost_per_order=(runs["shipping_cost"] + runs["handling_cost"]) / runs["orders"])
     summary = summarize(runs, ["cost_per_order", "on_time_rate", "click_to_door_p95"])

@@ -128,7 +128,8 @@ def _ci(mean: float, hw: float, digits: int = 0) -> str:
 def sweep_report(sweep: PriceSweep, replications: int) -> str:
     """The sweep as text: per price, the three plans side by side, then priced - rival paired differences."""
     lines = [
-        f"verification: {replications} replications, common random numbers, mean ± 95% CI half-width; "
+        f"verification: {replications} replications on fresh streams, independent of the pilot (seeds "
+        "verify_seed(master, r)), common random numbers, mean ± 95% CI half-width; "
         "predicted = the plan's own figure at that late price (after the warm-up)"
     ]
     for p, part in sweep.table.groupby("late_price", sort=True):

@@ -25,10 +25,13 @@ __all__ = [
     "MAX_WORKERS",
     "batches",
     "bench_groups",
+    "classes",
+    "finalists",
     "fraction",
     "long_run_days",
     "money",
     "port",
+    "positive",
     "replications",
     "roas",
     "seed",
@@ -78,6 +81,18 @@ roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX
 port = number(int, lambda v: 1 <= v <= 65535, "must be a TCP port between 1 and 65535")
 long_run_days = number(int, lambda v: 1 <= v <= 36_500, "must be between 1 and 36,500 days")
 batches = number(int, lambda v: 2 <= v <= 10_000, "must be between 2 and 10,000 (t has K - 1 degrees of freedom)")
+positive = number(float, lambda v: 0 < v <= 1e15, "must be > 0 and at most 1e15")
+finalists = number(int, lambda v: 1 <= v <= 20, "must be between 1 and 20")
+
+
+def classes(text: str) -> list[str]:
+    """``A,B,C`` -> the ABC classes named (each once, in the order given)."""
+    names = [c.strip().upper() for c in text.split(",") if c.strip()]
+    if not names or any(c not in ("A", "B", "C") for c in names):
+        raise argparse.ArgumentTypeError(f"expected ABC classes such as A,B,C, got {text!r}")
+    return list(dict.fromkeys(names))
+
+
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 

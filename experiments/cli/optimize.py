@@ -1,7 +1,8 @@
 """``run.py optimize DECISION SCENARIO``: solve, print the plan, write its overlay, verify it by simulation.
 
 Verification (``--verify N``, :mod:`experiments.verify`) simulates the scenario as it is (or
-a rival plan) and with the plan applied, with the same seeds (common random numbers), and
+a rival plan) and with the plan applied, with the same seeds (common random numbers) drawn from
+the verification family ``verify_seed`` (fresh streams, independent of any pilot run), and
 prints predicted against simulated figures and the paired differences. ``logistics --sweep``
 solves for several on-time targets and simulates each plan.
 """
@@ -26,7 +27,11 @@ from sim.scenario.loader import load_scenario
 
 
 def run(args) -> int:
-    """Dispatch ``optimize reorder|logistics|promotion``."""
+    """Dispatch ``optimize reorder|logistics|promotion|policy``."""
+    if args.decision == "policy":
+        from experiments.cli import policy
+
+        return policy.run(args)
     return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
 
 
@@ -289,6 +294,7 @@ def run_logistics_sweep(args, scenario, targets: list[float]) -> int:
         return EXIT_INFEASIBLE
     sweep = verify.simulate_sweep(root, points, predicted, targets, args.verify or 3, seed, args.quiet)
     cols = ["variant", "pred_cost_per_order", "cost_per_order", "pred_on_time_rate", "on_time_rate"]
+    print(f"simulated: {args.verify or 3} replications per target on {verify.FRESH} (seeds verify_seed(master, r))")
     print(sweep.table[cols].to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
     print(f"wrote {sweep.folder / 'tradeoff.png'}")
     return EXIT_OK

@@ -37,7 +37,7 @@ from sim.model.policy import PolicyArrays, region_warehouse, resolve_policy, war
 from sim.model.records import order_details
 from sim.model.routing import Router, open_warehouses
 from sim.model.shop import ShopModel, SimulationResult, simulate
-from sim.model.streams import DayStream, replication_seed, simulator_fingerprint
+from sim.model.streams import DayStream, replication_seed, simulator_fingerprint, verify_seed
 from sim.model.suppliers import SupplierModel
 from sim.model.warehouse import PickerQueue, capacity_schedule, mean_job_seconds, picker_days_per_day
 
@@ -74,5 +74,6 @@ __all__ = [
     "resolve_policy",
     "simulate",
     "simulator_fingerprint",
+    "verify_seed",
     "warehouse_shares",
 ]
