@@ -23,10 +23,13 @@ __all__ = [
     "MAX_TIME_LIMIT_S",
     "MAX_VERIFY",
     "MAX_WORKERS",
+    "amount",
     "bench_groups",
     "fraction",
     "money",
+    "periods",
     "port",
+    "positive_amount",
     "replications",
     "roas",
     "seed",
@@ -74,6 +77,9 @@ share = number(float, lambda v: 0 < v <= 1, "must lie in (0, 1]")
 money = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
 roas = number(float, lambda v: 0 < v <= MAX_ROAS, f"must be > 0 and at most {MAX_ROAS:g}")
 port = number(int, lambda v: 1 <= v <= 65535, "must be a TCP port between 1 and 65535")
+amount = number(float, lambda v: 0 <= v <= MAX_MONEY, f"must be >= 0 and at most {MAX_MONEY:g}")
+positive_amount = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
+periods = number(int, lambda v: 1 <= v <= 3650, "must be a whole number of days between 1 and 3650")
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 

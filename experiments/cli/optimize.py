@@ -26,7 +26,11 @@ from sim.scenario.loader import load_scenario
 
 
 def run(args) -> int:
-    """Dispatch ``optimize reorder|logistics|promotion``."""
+    """Dispatch ``optimize reorder|logistics|promotion|textbook``."""
+    if args.decision == "textbook":
+        from experiments.cli import textbook
+
+        return textbook.run(args)
     return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
 
 
