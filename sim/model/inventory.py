@@ -147,15 +147,7 @@ class InventorySystem:
         self.suppliers = suppliers
         self.on_complete = on_complete  # callback(shipment_id, now) when a backordered shipment is complete
         self.day = DayCounters()
-        self.kind = policy.kind
-        self.s: list[float] = policy.reorder_point.astype(float).tolist()
-        self.Q: list[float] = policy.order_quantity.astype(float).tolist()
-        self.S: list[float] = policy.order_up_to.astype(float).tolist()
-        self.continuous = not policy.periodic
-        self.trigger_below = scenario.inventory.policy.reorder_trigger == "below"
-        # the quantity rule of this run's policy and trigger, chosen once (no per-call kind test)
-        self.order_quantity: Callable[[int], float] = self._quantity_rule()
-        self.cost_per_unit_ordered = order_cost_per_unit(scenario)
+        self._init_policy(scenario, policy)
         self._dirty: list[int] = list(range(K))  # pairs the next periodic review checks (all at the first)
         self._is_dirty = bytearray(b"\x01" * K)
         self._due: dict[float, list[tuple[int, float]]] = {}  # receipt instant -> purchase orders arriving then
@@ -169,6 +161,17 @@ class InventorySystem:
         self.area_on_hand = self.area_value = self.area_backorders = 0.0
         self._t_area = 0.0
         self._init_storage(scenario)
+
+    def _init_policy(self, scenario: Scenario, policy: PolicyArrays) -> None:
+        """Levels, review, trigger and the quantity rule (chosen once: no per-call test of the policy kind)."""
+        self.kind = policy.kind
+        self.s: list[float] = policy.reorder_point.astype(float).tolist()
+        self.Q: list[float] = policy.order_quantity.astype(float).tolist()
+        self.S: list[float] = policy.order_up_to.astype(float).tolist()
+        self.continuous = not policy.periodic
+        self.trigger_below = scenario.inventory.policy.reorder_trigger == "below"
+        self.order_quantity: Callable[[int], float] = self._quantity_rule()
+        self.cost_per_unit_ordered = order_cost_per_unit(scenario)
 
     def _init_storage(self, scenario: Scenario) -> None:
         """Per-warehouse on-hand totals, tracked only where a storage capacity is set."""
