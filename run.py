@@ -370,6 +370,10 @@ def add_textbook_parser(osub) -> None:
     )
     opt("--review-period-days", type=A.periods, default=1, help="ss: days in one period (the review period)")
     opt("--out", type=Path, default=None, help="rq, ss: write the scenario keys (YAML overlay for --plan)")
+    opt("--verify", type=A.verify, default=None, metavar="N", help="rq, ss: simulate the optimum N times")
+    opt("--seed", type=A.seed, default=None, help="master seed of --verify (default 1)")
+    opt("--quiet", action="store_true", help="no progress output")
+    opt("--allow-large", action="store_true", help="--verify even if the work estimate says it would take over an hour")
 
 
 def main(argv: list[str] | None = None) -> int:

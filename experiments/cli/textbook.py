@@ -18,11 +18,14 @@ The simulator's holding cost is ``holding_rate_per_year`` x the SKU's ``unit_cos
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError as PydanticError
 
-from experiments.cli import EXIT_OK, refuse
+from experiments.cli import EXIT_INPUT, EXIT_OK, refuse
 from experiments.output import atomic_write_text
 
 __all__ = ["REQUIRED", "overlay_for", "run", "solve"]
@@ -68,53 +71,89 @@ def _newsvendor_costs(args) -> tuple[float, float]:
     return args.price - args.cost, args.cost - salvage
 
 
-def solve(args) -> tuple[list[str], dict | None]:
-    """The model's optimum as printed lines, and the overlay that simulates it (None: no counterpart).
+Solved = tuple[list[str], dict | None, float]  # printed lines, overlay (None: no counterpart), book cost
 
-    Raises ValueError (from :mod:`sim.theory`) for parameters outside the model.
-    """
-    from sim.theory import eoq_backorders, newsvendor_normal, newsvendor_poisson, rq_poisson_optimal, ss_poisson_optimal
 
-    c = args.purchase_cost or 0.0
-    if args.model == "eoq-backorders":
-        r = eoq_backorders(args.demand_rate, args.order_cost, args.holding, args.backorder)
-        return [
+def _eoq_backorders(args, c: float) -> Solved:
+    from sim.theory import eoq_backorders
+
+    r = eoq_backorders(args.demand_rate, args.order_cost, args.holding, args.backorder)
+    return (
+        [
             "EOQ with planned backorders (Snyder & Shen 2019, section 3.5; Hillier & Lieberman ch. 18)",
             f"  Q* = {r.order_quantity:.4f} units, most backordered {r.max_backorders:.4f} units, "
             f"stockout fraction {r.backorder_fraction:.4f}",
             f"  cost per day {r.cost_per_day:.4f} (ordering + holding + backorder)"
             + (f"; with purchase cost {r.cost_per_day + c * args.demand_rate:.4f}" if c else ""),
             "  no simulator counterpart written (reorder points are >= 0 in scenarios)",
-        ], None
-    if args.model == "newsvendor":
-        cu, co = _newsvendor_costs(args)
-        if args.sd is not None:
-            n = newsvendor_normal(args.mean, args.sd, cu, co)
-            kind = f"normal demand N({args.mean:g}, {args.sd:g}^2)"
-        else:
-            n = newsvendor_poisson(args.mean, cu, co)
-            kind = f"Poisson({args.mean:g}) demand"
-        return [
+        ],
+        None,
+        r.cost_per_day + c * args.demand_rate,
+    )
+
+
+def _newsvendor(args, c: float) -> Solved:
+    from sim.theory import newsvendor_normal, newsvendor_poisson
+
+    cu, co = _newsvendor_costs(args)
+    if args.sd is not None:
+        n = newsvendor_normal(args.mean, args.sd, cu, co)
+        kind = f"normal demand N({args.mean:g}, {args.sd:g}^2)"
+    else:
+        n = newsvendor_poisson(args.mean, cu, co)
+        kind = f"Poisson({args.mean:g}) demand"
+    return (
+        [
             f"Newsvendor, {kind} (Snyder & Shen 2019, section 4.3)",
             f"  underage cu = {cu:g}, overage co = {co:g}, critical ratio {n.critical_ratio:.4f}",
             f"  S* = {n.order_quantity:.4f} units, expected cost {n.expected_cost:.4f}",
             "  no simulator counterpart (a single period)",
-        ], None
-    if args.model == "rq":
-        q = rq_poisson_optimal(args.demand_rate, args.lead_time, args.holding, args.backorder, args.order_cost)
-        return [
+        ],
+        None,
+        n.expected_cost,
+    )
+
+
+def _rq(args, c: float) -> Solved:
+    from sim.theory import rq_poisson_optimal
+
+    q = rq_poisson_optimal(args.demand_rate, args.lead_time, args.holding, args.backorder, args.order_cost)
+    return (
+        [
             "(r, Q) with Poisson demand, backorders: Federgruen & Zheng (1992); Snyder & Shen (2019), eq. 5.48",
             f"  r* = {q.reorder_point}, Q* = {q.order_quantity} (order Q when the inventory position is <= r)",
             f"  cost per day {q.cost_per_day:.4f} (holding + backorder, time averages, + ordering)"
             + (f"; with purchase cost {q.cost_per_day + c * args.demand_rate:.4f}" if c else ""),
-        ], overlay_for(args, q.reorder_point, q.order_quantity)
+        ],
+        overlay_for(args, q.reorder_point, q.order_quantity),
+        q.cost_per_day + c * args.demand_rate,
+    )
+
+
+def _ss(args, c: float) -> Solved:
+    from sim.theory import ss_poisson_optimal
+
     p = ss_poisson_optimal(args.mean, args.holding, args.backorder, args.order_cost, int(args.lead_time or 0))
-    return [
-        "Periodic (s, S) with Poisson demand, backorders: Zheng & Federgruen (1991); Snyder & Shen (2019), alg. 4.2",
-        f"  s* = {p.reorder_point}, S* = {p.order_up_to} (at a review, order up to S when the position is <= s)",
-        f"  cost per period {p.cost_per_period:.4f} (holding + backorder on end-of-period stock, + ordering)"
-        + (f"; with purchase cost {p.cost_per_period + c * args.mean:.4f}" if c else ""),
-    ], overlay_for(args, p.reorder_point, p.order_up_to)
+    return (
+        [
+            "Periodic (s, S) with Poisson demand, backorders: Zheng & Federgruen (1991); Snyder & Shen (2019), alg. 4.2",
+            f"  s* = {p.reorder_point}, S* = {p.order_up_to} (at a review, order up to S when the position is <= s)",
+            f"  cost per period {p.cost_per_period:.4f} (holding + backorder on end-of-period stock, + ordering)"
+            + (f"; with purchase cost {p.cost_per_period + c * args.mean:.4f}" if c else ""),
+        ],
+        overlay_for(args, p.reorder_point, p.order_up_to),
+        p.cost_per_period + c * args.mean,
+    )
+
+
+def solve(args) -> Solved:
+    """The model's optimum as printed lines, the overlay that simulates it (None: no simulator
+    counterpart) and the book's cost (per day; ss: per period; purchase cost included).
+
+    Raises ValueError (from :mod:`sim.theory`) for parameters outside the model.
+    """
+    model = {"eoq-backorders": _eoq_backorders, "newsvendor": _newsvendor, "rq": _rq, "ss": _ss}[args.model]
+    return model(args, args.purchase_cost or 0.0)
 
 
 def overlay_for(args, level: int, second: int) -> dict:
@@ -167,10 +206,15 @@ def run(args) -> int:
         return refuse(problem)
     if args.out is not None and args.model not in ("rq", "ss"):
         return refuse(f"optimize textbook {args.model}: --out: the model has no simulator counterpart to write")
+    if args.verify is not None and args.model not in ("rq", "ss"):
+        return refuse(f"optimize textbook {args.model}: --verify: the model has no simulator counterpart")
     try:
-        lines, overlay = solve(args)
+        lines, overlay, book = solve(args)
+        scenario = _verification_scenario(args, overlay) if args.verify else None
     except ValueError as exc:
         return refuse(f"optimize textbook {args.model}: {exc}")
+    if scenario is not None and _too_large(args, scenario):
+        return EXIT_INPUT
     print("\n".join(lines))
     if overlay is not None:
         print("scenario keys to simulate it (overlay for run.py simulate SCENARIO --plan PLAN.yaml):")
@@ -180,4 +224,57 @@ def run(args) -> int:
         if args.out is not None:
             atomic_write_text(Path(args.out), text)
             print(f"wrote {args.out} (overlay for --plan)")
+    if scenario is not None:
+        print(_verify(args, scenario, book))
     return EXIT_OK
+
+
+def _verification_scenario(args, overlay):
+    """The one-SKU scenario of :mod:`experiments.textbook` for this case (ValueError if it is invalid)."""
+    from experiments.textbook import textbook_scenario
+    from sim.scenario.errors import InputError
+
+    days = 1 if args.model == "rq" else args.review_period_days
+    rate = args.demand_rate if args.model == "rq" else args.mean / days
+    lead = args.lead_time if args.model == "rq" else int(args.lead_time or 0) * days
+    try:
+        return textbook_scenario(args.model, overlay, rate, lead, args.holding / days)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"--verify: cannot simulate this case: {where}: {first['msg']}") from None
+    except InputError as exc:
+        raise ValueError(f"--verify: cannot simulate this case: {exc.problems[0]}") from None
+
+
+def _too_large(args, scenario) -> bool:
+    """One line and True when the verification runs would take over an hour (work estimate)."""
+    from sim.scenario.estimate import check_work, estimate_work
+
+    workers = min(os.cpu_count() or 1, args.verify)
+    label = f"optimize textbook {args.model} --verify"
+    work, refused = check_work(label, [estimate_work(scenario)], args.verify, workers, args.allow_large)
+    if refused:
+        refuse(refused)
+        return True
+    if not args.quiet:
+        print(work, file=sys.stderr)
+    return False
+
+
+def _verify(args, scenario, book: float) -> str:
+    """Simulate the optimum ``--verify`` times (fresh seeds, the batch runner); the book's cost against the CI."""
+    from experiments.stats import mean_ci
+    from experiments.textbook import textbook_measure
+    from experiments.verify import simulate_paired
+
+    seed = 1 if args.seed is None else args.seed
+    table = simulate_paired({"book": scenario}, textbook_measure, args.verify, seed, quiet=args.quiet)["book"]
+    unit = "per day" if args.model == "rq" else "per period"
+    ci = mean_ci(table["cost_per_day" if args.model == "rq" else "cost_per_period"], 0.95)
+    verdict = "inside" if ci.contains(book) else "OUTSIDE"
+    return (
+        f"simulated ({args.verify} replications of {scenario.horizon_days - scenario.warmup_days} days after a "
+        f"{scenario.warmup_days}-day warm-up, seed {seed}): cost {unit} {ci.mean:.4f} +- {ci.half_width:.4f} "
+        f"(95% CI); the book's {book:.4f} is {verdict} it"
+    )

@@ -66,6 +66,15 @@ def test_reproduces_the_published_example(command, expected):
         ("newsvendor --mean 5 --underage 1", "--underage and --overage (both)"),
         ("rq --demand-rate -1 --lead-time 2 --holding 1 --backorder 1 --order-cost 1", "--demand-rate: must be > 0"),
         ("eoq-backorders --demand-rate 1 --order-cost 1 --holding 1 --backorder 1 --out x.yaml", "no simulator"),
+        ("newsvendor --mean 5 --underage 1 --overage 1 --verify 3", "--verify: the model has no simulator"),
+        (
+            "rq --demand-rate 2e7 --lead-time 2 --holding 1 --backorder 1 --order-cost 0 --verify 3",
+            "demand.base_orders_per_day",
+        ),
+        (
+            "rq --demand-rate 3000 --lead-time 2 --holding 1 --backorder 1 --order-cost 1 --verify 400",
+            "limit 1 h",
+        ),
     ],
 )
 def test_bad_options_give_one_line_and_exit_2(command, message, tmp_path, monkeypatch):
@@ -121,3 +130,28 @@ def test_ss_overlay_simulates_the_book_cost(tmp_path):
     costs = [simulate(scenario, replication_seed(71, r)).kpis["cost_per_day"] for r in range(5)]
     ci = mean_ci(costs, 0.999)
     assert ci.contains(ss_poisson_cost(4, 10, 6.0, 1.0, 4.0, 5.0) / 7), ci
+
+
+def test_verify_simulates_the_optimum_and_states_whether_the_book_cost_is_inside():
+    res = run_here(
+        *[
+            "ss",
+            "--mean",
+            "6",
+            "--holding",
+            "1",
+            "--backorder",
+            "4",
+            "--order-cost",
+            "5",
+            "--verify",
+            "4",
+            "--seed",
+            "3",
+            "--quiet",
+        ]
+    )
+    assert res.returncode == 0, res.stderr
+    line = res.stdout.strip().splitlines()[-1]
+    assert line.startswith("simulated (4 replications of 990 days after a 10-day warm-up, seed 3): cost per period")
+    assert line.endswith("(95% CI); the book's 8.0341 is inside it"), line
