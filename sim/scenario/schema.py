@@ -402,7 +402,8 @@ class Policy(Model):
         description="when sQ, sS and RsS order: at_or_below (inventory position <= s) or below (< s, as many "
         "textbooks write); sQ then orders the fewest multiples of Q that bring the position above s (at_or_below) "
         "or to at least s (below). RS and base-stock are unaffected (they order up to S whenever the position is "
-        "below S)",
+        "below S). Levels derived from service_level are the same under both; optimize reorder writes its reorder "
+        "points one higher under below, so its plan orders exactly as under at_or_below",
     )
     order_quantity: Annotated[float, Field(gt=0, le=MAX_UNITS)] | Literal["eoq"] | None = Field(
         None, description="Q (units) or 'eoq'"
