@@ -301,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--quiet", action="store_true")
     allow_large(lg)
 
+    add_textbook_parser(osub)
+
     sub.add_parser("list", help="the shipped scenarios and experiments, one line each")
     ex = sub.add_parser("explain", help="what a scenario sets up, in plain words")
     scenario_args(ex)
@@ -397,6 +399,40 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None, help="output folder (default results/bench/<run-id>)")
     b.add_argument("--results", type=Path, default=ROOT / "results", help="results root (default results/)")
     return p
+
+
+def add_textbook_parser(osub) -> None:
+    """``optimize textbook MODEL``: the options of the four textbook models (names as in ``sim.theory``)."""
+    tb = osub.add_parser(
+        "textbook",
+        help="a textbook model's optimum in the book's conventions: eoq-backorders, newsvendor, rq, ss",
+        description="Prints the optimum and its cost as the book defines them; for rq and ss also the scenario "
+        "keys (reorder_trigger, cost_basis, order_cost_per_unit) that simulate it (--out writes them).",
+    )
+    tb.add_argument("model", choices=["eoq-backorders", "newsvendor", "rq", "ss"], help="the textbook model")
+    opt = tb.add_argument
+    opt("--demand-rate", type=A.positive_amount, default=None, help="eoq-backorders, rq: demand per day")
+    opt("--mean", type=A.amount, default=None, help="newsvendor: mean demand; ss: mean demand per period")
+    opt("--sd", type=A.positive_amount, default=None, help="newsvendor: demand sd (normal demand; none: Poisson)")
+    opt("--order-cost", type=A.amount, default=None, help="K, fixed cost per order")
+    opt("--holding", type=A.positive_amount, default=None, help="h, per unit per day (ss: per unit per period)")
+    opt("--backorder", type=A.positive_amount, default=None, help="p, per unit per day (ss: per unit per period)")
+    opt("--lead-time", type=A.amount, default=None, help="rq: lead time in days; ss: in periods (default 0)")
+    opt("--underage", type=A.positive_amount, default=None, help="newsvendor: cu, cost per unit short")
+    opt("--overage", type=A.positive_amount, default=None, help="newsvendor: co, cost per unit left over")
+    opt("--price", type=A.positive_amount, default=None, help="newsvendor: selling price (cu = price - cost)")
+    opt("--cost", type=A.positive_amount, default=None, help="newsvendor: purchase cost (co = cost - salvage)")
+    opt("--salvage", type=A.amount, default=None, help="newsvendor: salvage value per unit left over (default 0)")
+    opt("--purchase-cost", type=A.amount, default=None, help="c per unit ordered (added to the cost; overlay)")
+    opt(
+        "--unit-cost", type=A.positive_amount, default=None, help="rq, ss: the SKU's unit_cost, to set the holding rate"
+    )
+    opt("--review-period-days", type=A.periods, default=1, help="ss: days in one period (the review period)")
+    opt("--out", type=Path, default=None, help="rq, ss: write the scenario keys (YAML overlay for --plan)")
+    opt("--verify", type=A.verify, default=None, metavar="N", help="rq, ss: simulate the optimum N times")
+    opt("--seed", type=A.seed, default=None, help="master seed of --verify (default 1)")
+    opt("--quiet", action="store_true", help="no progress output")
+    opt("--allow-large", action="store_true", help="--verify even if the work estimate says it would take over an hour")
 
 
 def main(argv: list[str] | None = None) -> int:

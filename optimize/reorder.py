@@ -48,7 +48,7 @@ from optimize.solver import Infeasible, NoPlan, solve_matrix
 from sim.model.catalog import catalog_for
 from sim.model.demand import demand_plan, planning_plan
 from sim.model.economics import holding_cost_per_unit_year, pair_order_costs
-from sim.model.policy import resolve_policy
+from sim.model.policy import resolve_policy, trigger_offset
 from sim.scenario.schema import Scenario
 
 # a hair above a target, against rounding in sums only: every plan is checked against its rows exactly,
@@ -152,8 +152,9 @@ class Pairs:
     h: np.ndarray  # holding per unit-year
     b: float  # backorder cost per unit-year
     K: np.ndarray  # order cost
-    current_r: np.ndarray  # the scenario's own reorder points (uniform service level)
+    current_r: np.ndarray  # the scenario's own reorder points (uniform service level), as at_or_below points
     wh_index: np.ndarray
+    r_offset: int = 0  # added to the model's r in the plan: 1 under reorder_trigger below (trigger_offset)
 
 
 def pairs_from(scenario: Scenario) -> Pairs:
@@ -192,8 +193,9 @@ def pairs_from(scenario: Scenario) -> Pairs:
         h=holding_cost_per_unit_year(scenario, cat),
         b=costs.backorder_cost_per_unit_day * 365.0,
         K=pair_order_costs(scenario, cat),
-        current_r=pol.reorder_point,
+        current_r=pol.reorder_point - trigger_offset(scenario),
         wh_index=np.repeat(np.arange(W), n),
+        r_offset=trigger_offset(scenario),
     )
 
 
@@ -255,7 +257,8 @@ class ReorderPlan:
 
 
 def evaluate(pairs: Pairs, r: np.ndarray) -> pd.DataFrame:
-    """Predicted performance of given reorder points (the same cost model as the optimizer)."""
+    """Predicted performance of given reorder points (the same cost model as the optimizer; ``r`` as
+    at_or_below points: a plan's reorder points less ``pairs.r_offset``)."""
     rows = []
     for i in range(len(pairs.mu)):
         c = rq_candidates(pairs.ltd_mean[i], pairs.ltd_var[i], pairs.Q[i], pairs.h[i], pairs.b, max_candidates=10**9)
@@ -777,7 +780,7 @@ def _rows(pairs: Pairs, table: CandidateTable, sel: np.ndarray) -> pd.DataFrame:
             "warehouse": pairs.warehouse,
             "abc": pairs.abc,
             "mean_daily_demand": pairs.mu,
-            "reorder_point": r,
+            "reorder_point": r + pairs.r_offset,
             "order_quantity": pairs.Q,
             "safety_stock": r - pairs.ltd_mean,
             "fill_rate": table.fill_rate[sel],

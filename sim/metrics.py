@@ -61,6 +61,8 @@ DAILY_EXTRA = (
     "inventory_value",
     "backorder_unit_days",
     "backorder_units_end",
+    "on_hand_units_end",
+    "inventory_value_end",
     "on_order_units_end",
     "overflow_unit_days",
     "overflow_cost",
@@ -249,6 +251,36 @@ def _window_shipping(scenario: Scenario, orders: dict, shp: dict, a: int, b: int
     }
 
 
+#: daily end-of-day column -> the time-integral column it replaces under ``costs.cost_basis: period_end``
+PERIOD_END_COLUMNS = {
+    "on_hand_units": "on_hand_units_end",
+    "inventory_value": "inventory_value_end",
+    "backorder_unit_days": "backorder_units_end",
+}
+
+
+def period_end_day(scenario: Scenario, days: np.ndarray) -> np.ndarray:
+    """The day whose end-of-day stock ``cost_basis: period_end`` charges for each of ``days``.
+
+    Periodic review (every R days, reviews at the start of days 0, R, 2R, ...): the last day of
+    the review period holding the day, R floor(d / R) + R - 1 (at most the horizon's last day), so
+    each period is charged R times its end-of-period stock, as periodic-review textbooks do.
+    Continuous review: the day itself (its end-of-day stock).
+    """
+    policy = scenario.inventory.policy
+    if not policy.periodic:
+        return days
+    R = policy.review_period_days
+    return np.minimum((days // R) * R + R - 1, scenario.horizon_days - 1)
+
+
+def _period_end_sums(scenario: Scenario, daily: pd.DataFrame, d: pd.DataFrame) -> dict[str, float]:
+    """The span's stock and backorder unit-days (and value-days) on the period-end basis (``PERIOD_END_COLUMNS``)."""
+    ends = period_end_day(scenario, d["day"].to_numpy())
+    by_day = daily.set_index("day")
+    return {col: float(by_day[end_col].reindex(ends).sum()) for col, end_col in PERIOD_END_COLUMNS.items()}
+
+
 def _stock_kpis(S: dict[str, float], d: pd.DataFrame) -> dict[str, float]:
     """Sales, fill rates and stock KPIs from the span's daily sums ``S`` (``d``: the span's daily rows)."""
     days = len(d)
@@ -431,6 +463,8 @@ def compute_kpis(
     a, b = kpi_span(scenario) if span is None else span
     d = daily[(daily["day"] >= a) & (daily["day"] < b)]
     S = _span_sums(d)
+    if scenario.inventory.costs.cost_basis == "period_end":
+        S.update(_period_end_sums(scenario, daily, d))
     if span is not None or scenario.kpi_window is not None:  # the shipments of the orders placed in the window
         S.update(_window_shipping(scenario, orders, shp, a, b))
     flow = _order_kpis(orders, a, b, H)

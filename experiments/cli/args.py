@@ -23,6 +23,7 @@ __all__ = [
     "MAX_TIME_LIMIT_S",
     "MAX_VERIFY",
     "MAX_WORKERS",
+    "amount",
     "batches",
     "bench_groups",
     "classes",
@@ -30,8 +31,10 @@ __all__ = [
     "fraction",
     "long_run_days",
     "money",
+    "periods",
     "port",
     "positive",
+    "positive_amount",
     "replications",
     "roas",
     "seed",
@@ -93,6 +96,9 @@ def classes(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+amount = number(float, lambda v: 0 <= v <= MAX_MONEY, f"must be >= 0 and at most {MAX_MONEY:g}")
+positive_amount = number(float, lambda v: 0 < v <= MAX_MONEY, f"must be > 0 and at most {MAX_MONEY:g}")
+periods = number(int, lambda v: 1 <= v <= 3650, "must be a whole number of days between 1 and 3650")
 time_limit = number(float, lambda v: 0 < v <= MAX_TIME_LIMIT_S, f"must be > 0 and at most {MAX_TIME_LIMIT_S} s")
 
 

@@ -27,11 +27,15 @@ from sim.scenario.loader import load_scenario
 
 
 def run(args) -> int:
-    """Dispatch ``optimize reorder|logistics|promotion|policy``."""
+    """Dispatch ``optimize reorder|logistics|promotion|policy|textbook``."""
     if args.decision == "policy":
         from experiments.cli import policy
 
         return policy.run(args)
+    if args.decision == "textbook":
+        from experiments.cli import textbook
+
+        return textbook.run(args)
     return {"reorder": run_reorder, "logistics": run_logistics, "promotion": run_promotion}[args.decision](args)
 
 

@@ -9,6 +9,8 @@ that will run it:
   express carrier from ``routing.express_min_order_value``);
 * :func:`supplier_order_costs` / :func:`pair_order_costs` — the cost of one replenishment
   order (the supplier's ``order_cost``, else ``inventory.costs.order_cost``);
+* :data:`ORDERING_COST_RULE` / :func:`order_cost_per_unit` — what a replenishment order adds
+  to ``ordering_cost``: its fixed cost plus ``inventory.costs.order_cost_per_unit`` per unit;
 * :func:`holding_cost_per_unit_year` — holding cost of one unit for a year
   (``holding_rate_per_year`` x unit cost);
 * :func:`picking_capacity_per_day` — the orders a warehouse's scheduled pickers can pick on
@@ -86,6 +88,19 @@ def carrier_rule(scenario: Scenario, carriers: Carriers) -> CarrierRule:
 
 
 # ------------------------------------------------------------------ replenishment costs
+ORDERING_COST_RULE = (
+    "`ordering_cost` = order cost x replenishment orders + `order_cost_per_unit` x units ordered: every purchase "
+    "order pays its supplier's `order_cost` (else `inventory.costs.order_cost`) and `order_cost_per_unit` for "
+    "each unit it orders, on the day it is placed (the per-unit part is the textbook purchase cost c; it is not "
+    "the cost of goods sold, which stays `unit_cost` x units shipped)."
+)
+
+
+def order_cost_per_unit(scenario: Scenario) -> float:
+    """Purchase cost per unit ordered that ``ordering_cost`` counts (``inventory.costs.order_cost_per_unit``)."""
+    return float(scenario.inventory.costs.order_cost_per_unit)
+
+
 def supplier_order_costs(scenario: Scenario) -> np.ndarray:
     """(suppliers,) cost of one replenishment order: the supplier's ``order_cost``, else
     ``inventory.costs.order_cost``."""

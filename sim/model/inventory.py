@@ -46,7 +46,7 @@ import simpy
 from simpy.events import EventPriority
 
 from sim.model.catalog import CatalogArrays
-from sim.model.economics import supplier_order_costs
+from sim.model.economics import order_cost_per_unit, supplier_order_costs
 from sim.model.policy import PolicyArrays
 from sim.model.suppliers import SupplierModel
 from sim.scenario.schema import Scenario
@@ -93,6 +93,7 @@ class DayCounters:
     replenishment_orders: float = 0.0
     ordering_cost: float = 0.0
     lead_time_deviation_days: float = 0.0
+    units_ordered: float = 0.0
     units_received: float = 0.0
     cycles: float = 0.0
     stockout_cycles: float = 0.0
@@ -146,11 +147,7 @@ class InventorySystem:
         self.suppliers = suppliers
         self.on_complete = on_complete  # callback(shipment_id, now) when a backordered shipment is complete
         self.day = DayCounters()
-        self.kind = policy.kind
-        self.s: list[float] = policy.reorder_point.astype(float).tolist()
-        self.Q: list[float] = policy.order_quantity.astype(float).tolist()
-        self.S: list[float] = policy.order_up_to.astype(float).tolist()
-        self.continuous = not policy.periodic
+        self._init_policy(scenario, policy)
         self._dirty: list[int] = list(range(K))  # pairs the next periodic review checks (all at the first)
         self._is_dirty = bytearray(b"\x01" * K)
         self._due: dict[float, list[tuple[int, float]]] = {}  # receipt instant -> purchase orders arriving then
@@ -164,6 +161,17 @@ class InventorySystem:
         self.area_on_hand = self.area_value = self.area_backorders = 0.0
         self._t_area = 0.0
         self._init_storage(scenario)
+
+    def _init_policy(self, scenario: Scenario, policy: PolicyArrays) -> None:
+        """Levels, review, trigger and the quantity rule (chosen once: no per-call test of the policy kind)."""
+        self.kind = policy.kind
+        self.s: list[float] = policy.reorder_point.astype(float).tolist()
+        self.Q: list[float] = policy.order_quantity.astype(float).tolist()
+        self.S: list[float] = policy.order_up_to.astype(float).tolist()
+        self.continuous = not policy.periodic
+        self.trigger_below = scenario.inventory.policy.reorder_trigger == "below"
+        self.order_quantity: Callable[[int], float] = self._quantity_rule()
+        self.cost_per_unit_ordered = order_cost_per_unit(scenario)
 
     def _init_storage(self, scenario: Scenario) -> None:
         """Per-warehouse on-hand totals, tracked only where a storage capacity is set."""
@@ -299,21 +307,46 @@ class InventorySystem:
         return take, backordered
 
     # ------------------------------------------------------------ replenishment
-    def order_quantity(self, k: int) -> float:
-        """Units pair k orders now under its policy (0: none)."""
+    def _quantity_rule(self) -> Callable[[int], float]:
+        """``order_quantity(k)``: units pair k orders now under its policy (0: none).
+
+        The trigger is ``inventory.policy.reorder_trigger``: at_or_below orders when IP <= s, below
+        when IP < s; (s, Q) then orders the fewest multiples of Q that lift IP above s (at_or_below)
+        or to at least s (below); (s, S) and (R, s, S) order up to S. RS and base-stock order up to S
+        whenever IP < S, whatever the trigger.
+        """
+        if self.kind in ("RS", "base_stock"):
+            return self._up_to_level
+        if self.kind == "sQ":
+            return self._sq_below if self.trigger_below else self._sq_at_or_below
+        return self._ss_below if self.trigger_below else self._ss_at_or_below
+
+    def _sq_at_or_below(self, k: int) -> float:
         ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
-        kind = self.kind
-        if kind == "sQ":
-            s = self.s[k]
-            return self.Q[k] * math.ceil((s - ip + 1) / self.Q[k]) if ip <= s else 0.0
-        if kind in ("RS", "base_stock"):
-            return self.S[k] - ip if ip < self.S[k] else 0.0
-        return self.S[k] - ip if ip <= self.s[k] else 0.0  # sS, RsS
+        s = self.s[k]
+        return self.Q[k] * math.ceil((s - ip + 1) / self.Q[k]) if ip <= s else 0.0
+
+    def _sq_below(self, k: int) -> float:
+        ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
+        s = self.s[k]
+        return self.Q[k] * math.ceil((s - ip) / self.Q[k]) if ip < s else 0.0
+
+    def _ss_at_or_below(self, k: int) -> float:
+        ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
+        return self.S[k] - ip if ip <= self.s[k] else 0.0
+
+    def _ss_below(self, k: int) -> float:
+        ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
+        return self.S[k] - ip if ip < self.s[k] else 0.0
+
+    def _up_to_level(self, k: int) -> float:
+        ip = self.on_hand[k] + self.on_order[k] - self.backorders[k]
+        return self.S[k] - ip if ip < self.S[k] else 0.0
 
     def review_all(self, now: float) -> None:
         """Periodic review: every pair whose inventory position changed since the last review (pair order).
 
-        A pair that orders ends above its trigger (at S, or above s by whole Qs), so it is not
+        A pair that orders ends off its trigger (at S, or at or above s by whole Qs), so it is not
         reviewed again until demand lowers its position.
         """
         dirty, self._dirty = sorted(self._dirty), []
@@ -329,7 +362,7 @@ class InventorySystem:
         """New (s, Q, S) for every pair at ``now`` (a forecast refit, ``sim.model.forecast``).
 
         Periodic review: the next review checks every pair. Continuous review: the pairs whose
-        position is now at or below their trigger order at once (found in one numpy pass).
+        position is now at their trigger order at once (found in one numpy pass).
         """
         self.s, self.Q, self.S = s.astype(float).tolist(), Q.astype(float).tolist(), S.astype(float).tolist()
         if not self.continuous:
@@ -337,7 +370,9 @@ class InventorySystem:
             self._is_dirty = bytearray(b"\x01" * len(self.s))
             return
         ip = self.inventory_position
-        below = ip < S if self.kind in ("RS", "base_stock") else ip <= s
+        up_to = self.kind in ("RS", "base_stock")
+        level = S if up_to else s
+        below = ip < level if up_to or self.trigger_below else ip <= level
         for k in np.flatnonzero(below).tolist():
             q = self.order_quantity(k)
             if q > 0:
@@ -351,8 +386,9 @@ class InventorySystem:
         arrive = self.suppliers.arrival(j, k, now)
         day = self.day
         day.replenishment_orders += 1
-        day.ordering_cost += self.order_cost[j]
+        day.ordering_cost += self.order_cost[j] + self.cost_per_unit_ordered * qty  # economics.ORDERING_COST_RULE
         day.lead_time_deviation_days += self.suppliers.last_deviation
+        day.units_ordered += qty
         batch = self._due.get(arrive)
         if batch is None:
             self._due[arrive] = [(k, qty)]

@@ -146,6 +146,18 @@ def _apply_per_sku(scenario: Scenario, catalog: CatalogArrays, s: np.ndarray, Q:
                 S[k] = s[k] + Q[k]
 
 
+def trigger_offset(scenario: Scenario) -> int:
+    """1 when (s, Q), (s, S) and (R, s, S) order on IP < s (``reorder_trigger: below``), else 0.
+
+    With whole-unit demand and whole-number levels, ordering when IP < s + 1 is ordering when
+    IP <= s: a model written for the at_or_below trigger with reorder point r is run under
+    ``below`` with reorder point r + trigger_offset (the reorder optimizer writes its plans so).
+    Levels derived from ``service_level`` are not shifted.
+    """
+    p = scenario.inventory.policy
+    return int(p.reorder_trigger == "below" and p.type in ("sQ", "sS", "RsS"))
+
+
 def _initial_stock(start, s: np.ndarray, S: np.ndarray) -> np.ndarray:
     """Units on hand at time 0 of every pair: S, s or a number (``inventory.initial_on_hand``), floored at 0."""
     if start == "order_up_to":

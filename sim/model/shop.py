@@ -291,6 +291,8 @@ class ShopModel:
         daily["inventory_value"][d] = val - p_val
         daily["backorder_unit_days"][d] = bo - p_bo
         daily["backorder_units_end"][d] = inv.units_backordered
+        daily["on_hand_units_end"][d] = inv.units_on_hand
+        daily["inventory_value_end"][d] = inv.value_on_hand
         daily["on_order_units_end"][d] = inv.units_on_order
         if inv.capped:
             self._close_storage(d)

@@ -395,7 +395,17 @@ class Policy(Model):
         None, description="continuous (after every demand) or periodic; RS and RsS are periodic"
     )
     review_period_days: int = Field(7, ge=1, le=MAX_DAYS, description="R, days between reviews (periodic)")
-    reorder_point: Units | None = Field(None, description="s: order when inventory position <= s")
+    reorder_point: Units | None = Field(
+        None, description="s: order when inventory position <= s (< s with reorder_trigger: below)"
+    )
+    reorder_trigger: Literal["at_or_below", "below"] = Field(
+        "at_or_below",
+        description="when sQ, sS and RsS order: at_or_below (inventory position <= s) or below (< s, as many "
+        "textbooks write); sQ then orders the fewest multiples of Q that bring the position above s (at_or_below) "
+        "or to at least s (below). RS and base-stock are unaffected (they order up to S whenever the position is "
+        "below S). Levels derived from service_level are the same under both; optimize reorder writes its reorder "
+        "points one higher under below, so its plan orders exactly as under at_or_below",
+    )
     order_quantity: Annotated[float, Field(gt=0, le=MAX_UNITS)] | Literal["eoq"] | None = Field(
         None, description="Q (units) or 'eoq'"
     )
@@ -427,10 +437,22 @@ class Costs(Model):
         0.25, ge=0, le=100, description="holding cost per year as a fraction of unit cost"
     )
     order_cost: Money = Field(50.0, description="fixed cost per replenishment order (currency)")
+    order_cost_per_unit: Money = Field(
+        0.0,
+        description="purchase cost per unit ordered, counted in ordering_cost (ordering_cost = order cost x orders "
+        "+ order_cost_per_unit x units ordered; the textbook c); cost of goods sold is unaffected",
+    )
     backorder_cost_per_unit_day: Money = Field(0.0, description="penalty per unit backordered per day")
     lost_sale_cost_per_unit: Money = Field(0.0, description="penalty per lost unit (on top of the lost margin)")
     late_delivery_cost_per_order: Money = Field(
         0.0, description="compensation per order delivered after its promised day (voucher, refund of shipping)"
+    )
+    cost_basis: Literal["time_average", "period_end"] = Field(
+        "time_average",
+        description="stock and backorders that holding and backorder costs (and avg_on_hand_units, "
+        "avg_inventory_value, avg_backorder_units) are charged on: time_average (the integral over time) or "
+        "period_end (as periodic-review textbooks: the stock and backorders at the end of each review period "
+        "count for every day of it; with continuous review, those at the end of each day)",
     )
 
 
