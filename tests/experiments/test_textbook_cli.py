@@ -29,6 +29,7 @@ def run_here(*args: str) -> SimpleNamespace:
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
+EXAMPLE_4_7 = ["ss", "--mean", "6", "--holding", "1", "--backorder", "4", "--order-cost", "5"]  # Snyder & Shen
 PUBLISHED = [  # Snyder & Shen (2019), the numbers of the sim.theory doctests
     (
         "eoq-backorders --demand-rate 1300 --order-cost 8 --holding 0.225 --backorder 5",
@@ -91,15 +92,7 @@ def test_ss_overlay_simulates_the_book_cost(tmp_path):
     plan = tmp_path / "plan.yaml"
     res = run_here(
         *[
-            "ss",
-            "--mean",
-            "6",
-            "--holding",
-            "1",
-            "--backorder",
-            "4",
-            "--order-cost",
-            "5",
+            *EXAMPLE_4_7,
             "--review-period-days",
             "7",
             "--unit-cost",
@@ -135,15 +128,7 @@ def test_ss_overlay_simulates_the_book_cost(tmp_path):
 def test_verify_simulates_the_optimum_and_states_whether_the_book_cost_is_inside():
     res = run_here(
         *[
-            "ss",
-            "--mean",
-            "6",
-            "--holding",
-            "1",
-            "--backorder",
-            "4",
-            "--order-cost",
-            "5",
+            *EXAMPLE_4_7,
             "--verify",
             "4",
             "--seed",
