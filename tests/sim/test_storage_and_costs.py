@@ -167,11 +167,12 @@ SIMULATOR_MODULES = [
 
 
 def _simulator_source() -> str:
-    """The simulator's code, plus the schema's own derived properties (``Policy.periodic`` reads ``review``)."""
+    """The simulator's code, plus the schema's own derived properties and accessors (``Policy.periodic``
+    reads ``review``; the simulator reads ``warmup_days`` through ``warmup_days_of(s)``)."""
     schema_code = [
         line
         for line in (ROOT / "sim" / "scenario" / "schema.py").read_text(encoding="utf-8").splitlines()
-        if "self." in line
+        if "self." in line or re.search(r"\bs\.[a-z_]+", line)
     ]
     return "\n".join([p.read_text(encoding="utf-8") for p in SIMULATOR_MODULES] + schema_code)
 
