@@ -53,7 +53,7 @@ def stopping_part(stopping, currency: str | None = None) -> Part:
     shown = pd.DataFrame(
         {
             "variant": t["variant"],
-            "metric": t["metric"],
+            "KPI": [kpi(m).label for m in t["metric"]],
             "n": t["n"].astype(int),
             "half-width": [kpi(m).format(v, currency) for m, v in zip(t["metric"], t["half_width"])],
             "target": [kpi(m).format(v, currency) for m, v in zip(t["metric"], t["target"])],
