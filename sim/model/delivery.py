@@ -129,6 +129,56 @@ class Carriers:
                 best, best_cost = c, cost
         return best
 
+    def cost_block(self, c: np.ndarray, w: np.ndarray, r: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``cost`` of many shipments at once (the same floating-point operations)."""
+        a = self.base[c] * self.mult[c, w, r]
+        b = self.per_kg[c] * self.mult[c, w, r]
+        return a + b * weight
+
+    def cheapest_block(self, w: np.ndarray, r: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``cheapest`` of many shipments at once (the first carrier on ties, as ``np.argmin``)."""
+        a = (self.base[:, None] * self.mult[:, w, r]).T  # (shipments, carriers)
+        b = (self.per_kg[:, None] * self.mult[:, w, r]).T
+        return np.argmin(a + b * weight[:, None], axis=1)
+
+    def next_cutoff_block(self, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``next_cutoff(t[i], cutoffs[w[i]])`` for every shipment i (one pass per warehouse)."""
+        out = t.copy()
+        for wi, cuts in enumerate(self.cutoffs):
+            if not cuts:
+                continue
+            at = np.flatnonzero(w == wi)
+            if not len(at):
+                continue
+            tt = t[at]
+            day = np.floor(tt)
+            c = np.asarray(cuts, dtype=float)
+            i = np.searchsorted(c, tt - day, side="left")  # the first cut-off at or after the time of day
+            later = i < len(c)
+            out[at] = np.where(later, day + c[np.minimum(i, len(c) - 1)], (day + 1.0) + c[0])
+        return out
+
+    def transit_block(
+        self, c: np.ndarray, w: np.ndarray, r: np.ndarray, day: np.ndarray, pos: np.ndarray
+    ) -> np.ndarray:
+        """``draw_transit`` of many parcels at once: for each lane and order day, that day's stream is drawn
+        once, as long as its last position needs (the draws are prefix-consistent: the same values)."""
+        out = np.empty(len(c))
+        W, R = len(self.wh_down), len(self.promise_region)
+        lane = (c * W + w) * R + r
+        group = lane * (int(day.max()) + 1 if len(day) else 1) + day
+        order = np.argsort(group, kind="stable")
+        g = group[order]
+        cuts = np.flatnonzero(np.diff(g)) + 1
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(g)]):
+            rows = order[a:b]
+            i = int(rows[0])
+            ci, wi, ri = int(c[i]), int(w[i]), int(r[i])
+            draws, p = self._lane_draws(ci, wi, ri), pos[rows]
+            take = getattr(draws, "take", None)  # a constant transit time is no stream
+            out[rows] = take(int(day[i]), p) if take is not None else draws(0, 0)
+        return out
+
     def promise(self, c: int, r: int) -> int:
         """Promised days to deliver: carrier c's promise when it has one, else region r's."""
         p = self.promise_carrier[c] if c >= 0 else None
@@ -141,10 +191,13 @@ class Carriers:
         of it, so an order's transit time does not depend on the other orders (common
         random numbers across variants).
         """
+        return self._lane_draws(c, w, r)(day, pos)
+
+    def _lane_draws(self, c: int, w: int, r: int) -> Callable[[int, int], float]:
         draws = self._draws.get((c, w, r))
         if draws is None:
             draws = self._draws[c, w, r] = keyed_draws(self.seed, "transit", self.transit[c][w][r], (c, w, r), low=0.0)
-        return draws(day, pos)
+        return draws
 
     def ship(self, c: int, w: int, r: int, ready: float, weight: float) -> tuple[int, float]:
         """Carrier and departure time of a shipment packed at ``ready``; books capacity."""

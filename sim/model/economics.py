@@ -39,6 +39,8 @@ from sim.scenario.schema import Scenario, Warehouse
 
 CarrierRule = Callable[[int, int, float, float], int]
 """``rule(warehouse, region, weight_kg, order_value) -> carrier index``."""
+CarrierRuleBlock = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""The same rule over arrays (one element per shipment)."""
 
 
 # ------------------------------------------------------------------ the carrier rule
@@ -85,6 +87,28 @@ def carrier_rule(scenario: Scenario, carriers: Carriers) -> CarrierRule:
         return cheapest(w, r, weight)
 
     return by_price
+
+
+def carrier_rule_block(scenario: Scenario, carriers: Carriers) -> CarrierRuleBlock:
+    """:func:`carrier_rule` for many shipments at once (arrays of warehouse, region, weight, value):
+    the same choice for each, used when the shipments are booked together after a run.
+
+    >>> from sim.scenario.loader import load_scenario
+    >>> s = load_scenario("scenarios/multi_warehouse.yaml"); car = Carriers(s)
+    >>> one, many = carrier_rule(s, car), carrier_rule_block(s, car)
+    >>> w, r, kg, v = np.array([0, 1]), np.array([1, 0]), np.array([0.5, 9.0]), np.array([20.0, 300.0])
+    >>> many(w, r, kg, v).tolist() == [one(0, 1, 0.5, 20.0), one(1, 0, 9.0, 300.0)]
+    True
+    """
+    kind = scenario.routing.carrier
+    if kind == "fastest" and carriers.fastest is not None:
+        fastest = carriers.fastest
+        return lambda w, r, weight, value: fastest[w, r]
+    express = express_carrier_index(scenario, carriers)
+    if kind == "rule" and express >= 0:
+        minimum = scenario.routing.express_min_order_value
+        return lambda w, r, weight, value: np.where(value >= minimum, express, carriers.cheapest_block(w, r, weight))
+    return lambda w, r, weight, value: carriers.cheapest_block(w, r, weight)
 
 
 # ------------------------------------------------------------------ replenishment costs

@@ -147,6 +147,13 @@ class KeyedDraws:
         self._day, self._values, self._n = day, values, len(values)
         return values[pos]
 
+    def take(self, day: int, positions: np.ndarray) -> np.ndarray:
+        """Values (day, i) for every i in ``positions`` at once: the values ``self(day, i)`` gives
+        (day ``day`` drawn once, as long as the last position needs; nothing cached)."""
+        if not len(positions):
+            return np.zeros(0)
+        return self.sample(self.stream.at(int(day)), int(positions.max()) + 1)[positions]
+
 
 class DayArrayDraws:
     """Vectorized ``KeyedDraws``: ``take(day, positions)`` returns values (day, i) for an array of i.

@@ -38,6 +38,7 @@ from sim.model.streams import POS_BITS, POS_MASK, keyed_draws
 from sim.scenario.schema import Picking, Scenario, Warehouse
 
 SECONDS_PER_DAY = 86_400.0
+PLANNED_DAYS = 8  # order days whose planned pick-job durations a station keeps (later ones are drawn one by one)
 INF = float("inf")
 
 
@@ -281,6 +282,8 @@ class PickingStation:
         self._line = self._draws_of("line", p.seconds_per_line)
         self._pack = self._draws_of("pack", p.packing_seconds if p.packing_stations else None)
         self._travel: list[float] = []  # travel seconds of a job by its number of lines
+        # order day -> the one-order job durations of that day's orders here, by position (``plan_day``)
+        self._planned: dict[int, list[float]] = {}
         self.before_wave: Callable[[float], None] | None = None  # a wave calls it first (the shop: receipts due)
         self._waves_on = self.p.release == "waves"
         if self._waves_on:
@@ -301,6 +304,10 @@ class PickingStation:
         day, pos = key >> POS_BITS, key & POS_MASK
         if not self._formula:
             return max(self._job(day, pos), 0.0) / SECONDS_PER_DAY
+        travel = self._travel_seconds(lines)
+        return max(self._setup(day, pos) + lines * self._line(day, pos) + travel, 0.0) / SECONDS_PER_DAY
+
+    def _travel_seconds(self, lines: int) -> float:
         travel = self._travel
         if lines >= len(travel):
             p = self.p
@@ -308,7 +315,32 @@ class PickingStation:
                 p.travel_seconds_base + p.travel_seconds_per_aisle * p.aisles * (1.0 - (1.0 - 1.0 / p.aisles) ** n)
                 for n in range(len(travel), lines + 1)
             )
-        return max(self._setup(day, pos) + lines * self._line(day, pos) + travel[lines], 0.0) / SECONDS_PER_DAY
+        return travel[lines]
+
+    def plan_day(self, day: int, n: int, positions: np.ndarray, lines: np.ndarray) -> None:
+        """The pick-job durations of day ``day``'s orders at ``positions`` (of ``n``), each picked alone with
+        its ``lines``, in one vectorized pass: ``release`` then looks them up instead of drawing them
+        one by one (the same values as ``job_days``). Released one by one only (a wave's jobs are batches)."""
+        if self._waves_on or not len(positions):
+            return
+        if not self._formula:
+            job = self._draws(self._job, day, positions)
+            days = np.maximum(job, 0.0) / SECONDS_PER_DAY
+        else:
+            self._travel_seconds(int(lines.max()))
+            travel = np.array(self._travel)[lines]
+            setup, per_line = self._draws(self._setup, day, positions), self._draws(self._line, day, positions)
+            days = np.maximum(setup + lines * per_line + travel, 0.0) / SECONDS_PER_DAY
+        planned = np.full(n, np.nan)
+        planned[positions] = days
+        if len(self._planned) >= PLANNED_DAYS:
+            del self._planned[next(iter(self._planned))]
+        self._planned[day] = planned.tolist()
+
+    @staticmethod
+    def _draws(draws, day: int, positions: np.ndarray) -> np.ndarray:
+        take = getattr(draws, "take", None)
+        return take(day, positions) if take is not None else np.full(len(positions), draws(day, 0))
 
     # ------------------------------------------------------------ processes
     def _waves(self):
@@ -330,8 +362,11 @@ class PickingStation:
         """A shipment whose stock is allocated enters the warehouse at ``now``."""
         if self._waves_on:
             self.pending.append((sid, lines))
-        else:
-            self.pick_start[sid] = self.pickers.submit((sid,), lines, self.job_days(lines, self.keys[sid]), now)[0]
+            return
+        key = self.keys[sid]
+        planned = self._planned.get(key >> POS_BITS)
+        days = planned[key & POS_MASK] if planned is not None else self.job_days(lines, key)
+        self.pick_start[sid] = self.pickers.submit((sid,), lines, days, now)[0]
 
     def _submit(self, sids: tuple, lines: int, now: float) -> None:
         start, _ = self.pickers.submit(sids, lines, self.job_days(lines, self.keys[sids[0]]), now)
