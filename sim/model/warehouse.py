@@ -284,6 +284,7 @@ class PickingStation:
         self._travel: list[float] = []  # travel seconds of a job by its number of lines
         # order day -> the one-order job durations of that day's orders here, by position (``plan_day``)
         self._planned: dict[int, list[float]] = {}
+        self._planned_pack: dict[int, list[float]] = {}  # ... and their packing durations
         self.before_wave: Callable[[float], None] | None = None  # a wave calls it first (the shop: receipts due)
         self._waves_on = self.p.release == "waves"
         if self._waves_on:
@@ -318,24 +319,31 @@ class PickingStation:
         return travel[lines]
 
     def plan_day(self, day: int, n: int, positions: np.ndarray, lines: np.ndarray) -> None:
-        """The pick-job durations of day ``day``'s orders at ``positions`` (of ``n``), each picked alone with
-        its ``lines``, in one vectorized pass: ``release`` then looks them up instead of drawing them
-        one by one (the same values as ``job_days``). Released one by one only (a wave's jobs are batches)."""
-        if self._waves_on or not len(positions):
+        """The pick-job and packing durations of day ``day``'s orders at ``positions`` (of ``n``), each
+        picked alone with its ``lines``, in one vectorized pass: ``release`` and ``_picked`` then look
+        them up instead of drawing them one by one (the same values as ``job_days`` and the packing
+        draw). Jobs are planned only when orders are released one by one (a wave's jobs are batches)."""
+        if not len(positions):
             return
-        if not self._formula:
-            job = self._draws(self._job, day, positions)
-            days = np.maximum(job, 0.0) / SECONDS_PER_DAY
-        else:
-            self._travel_seconds(int(lines.max()))
-            travel = np.array(self._travel)[lines]
-            setup, per_line = self._draws(self._setup, day, positions), self._draws(self._line, day, positions)
-            days = np.maximum(setup + lines * per_line + travel, 0.0) / SECONDS_PER_DAY
-        planned = np.full(n, np.nan)
-        planned[positions] = days
-        if len(self._planned) >= PLANNED_DAYS:
-            del self._planned[next(iter(self._planned))]
-        self._planned[day] = planned.tolist()
+        if not self._waves_on:
+            if not self._formula:
+                days = np.maximum(self._draws(self._job, day, positions), 0.0) / SECONDS_PER_DAY
+            else:
+                self._travel_seconds(int(lines.max()))
+                travel = np.array(self._travel)[lines]
+                setup, per_line = self._draws(self._setup, day, positions), self._draws(self._line, day, positions)
+                days = np.maximum(setup + lines * per_line + travel, 0.0) / SECONDS_PER_DAY
+            self._keep(self._planned, day, n, positions, days)
+        if self._pack is not None:
+            self._keep(self._planned_pack, day, n, positions, self._draws(self._pack, day, positions) / SECONDS_PER_DAY)
+
+    @staticmethod
+    def _keep(planned: dict[int, list[float]], day: int, n: int, positions: np.ndarray, values: np.ndarray) -> None:
+        by_position = np.full(n, np.nan)
+        by_position[positions] = values
+        if len(planned) >= PLANNED_DAYS:
+            del planned[next(iter(planned))]
+        planned[day] = by_position.tolist()
 
     @staticmethod
     def _draws(draws, day: int, positions: np.ndarray) -> np.ndarray:
@@ -380,9 +388,10 @@ class PickingStation:
                 self.on_ready(sid, now)
             else:
                 key = self.keys[sid]
-                self.on_ready(
-                    sid, self.packers.finish(now, self._pack(key >> POS_BITS, key & POS_MASK) / SECONDS_PER_DAY)
-                )
+                day, pos = key >> POS_BITS, key & POS_MASK
+                planned = self._planned_pack.get(day)
+                packing = planned[pos] if planned is not None else self._pack(day, pos) / SECONDS_PER_DAY
+                self.on_ready(sid, self.packers.finish(now, packing))
 
     # ------------------------------------------------------------ statistics
     @property

@@ -201,10 +201,19 @@ class BookedOneByOne(ShopModel):
             ["horizon_days=40", "carriers[1].daily_capacity=null", "routing.carrier=cheapest"],
         ),
         ("scenarios/double11.yaml", ["horizon_days=50", "start_date=2026-10-25"]),
+        (  # waves in batches: packing planned, pick jobs drawn per batch
+            "scenarios/multi_warehouse.yaml",
+            [
+                "horizon_days=30",
+                "warehouses[east_dc].picking.release=waves",
+                "warehouses[east_dc].picking.batch_size=3",
+                "warehouses[east_dc].picking.wave_interval_minutes=45",
+            ],
+        ),
         ("scenarios/classroom_queue.yaml", ["horizon_days=20"]),  # pick_time_seconds, one warehouse
         ("scenarios/baseline.yaml", ["horizon_days=30"]),  # no picking model
     ],
-    ids=["constrained", "rule", "fastest", "cheapest", "double11", "pick_time", "no_picking"],
+    ids=["constrained", "rule", "fastest", "cheapest", "double11", "waves", "pick_time", "no_picking"],
 )
 def test_booking_after_the_run_and_planned_pick_jobs_change_nothing(path, overrides):
     s = load_scenario(path, overrides)
